@@ -1,0 +1,218 @@
+# Makefile - the kit: library, chapters, exercises, tests.  `make help` lists
+# the targets.  Everything built lands under build/ (`make clean` removes it).
+#
+# Variables you may set:
+#   CTX=asm|ucontext   the context switch back end (default: asm)
+#   SANITIZE=1         build and test with AddressSanitizer + UBSan
+#   VALGRIND=1         run `make test` under Valgrind
+#   N=K                `make grade N=K`: grade chapter K only
+#   PORT=P             `make serveN PORT=P` (server chapters)
+#   PREFIX=/usr/local  where `make install` puts the library
+
+CC       ?= cc
+CTX      ?= asm
+PREFIX   ?= /usr/local
+PKG_CONFIG ?= pkg-config
+B        ?= build/$(CTX)$(if $(SANITIZE),-san)
+ARCH     := $(shell $(CC) -dumpmachine 2>/dev/null | cut -d- -f1)
+
+# ---- Flags ---------------------------------------------------------------
+DEPS_CFLAGS := $(shell $(PKG_CONFIG) --cflags libevent check 2>/dev/null)
+EVENT_LIBS  := $(shell $(PKG_CONFIG) --libs libevent 2>/dev/null)
+CHECK_LIBS  := $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
+
+WARN      := -Wall -Wextra
+CFLAGS    ?= -O2 -g
+CFLAGS    += -std=c11 -fPIC -fno-omit-frame-pointer $(WARN)
+CPPFLAGS  += -D_GNU_SOURCE -Ilib $(DEPS_CFLAGS)
+ifeq ($(CTX),ucontext)
+CPPFLAGS  += -DGREEN_CTX_UCONTEXT
+endif
+ifeq ($(SANITIZE),1)
+SAN       := -fsanitize=address,undefined -fno-sanitize-recover=all
+CFLAGS    += $(SAN)
+LDFLAGS   += $(SAN)
+endif
+# The kit's own code must be warning-free; a student's code that warns is
+# still graded (the warnings are shown).
+STRICT    := -Werror
+LDLIBS    := $(EVENT_LIBS) -lpthread -lm
+
+# ---- The library ---------------------------------------------------------
+LIB_HEADERS := lib/green.h lib/gen.h lib/ctx.h lib/greenlet.h lib/hub.h
+LIB_SRCS    := lib/gen.c lib/stack.c lib/ctx.c lib/greenlet.c lib/hub.c
+ifeq ($(CTX),ucontext)
+LIB_SRCS    += lib/ctx_ucontext.c
+else
+LIB_SRCS    += lib/ctx_asm.c lib/ctx_$(ARCH).S
+endif
+LIB_OBJS    := $(patsubst lib/%,$(B)/lib/%.o,$(LIB_SRCS))
+LIBGREEN_A  := $(B)/lib/libgreen.a
+LIBGREEN_SO := $(B)/lib/libgreen.so
+GREEN_PC    := $(B)/lib/green.pc
+
+# Assembly for another machine is left out of every build.
+OTHER_ARCH  := $(filter-out %_$(ARCH).S,%_x86_64.S %_aarch64.S)
+sources_in   = $(filter-out $(OTHER_ARCH),$(sort $(wildcard $(1)/*.c $(1)/*.S)))
+
+# ---- Chapters, exercises, tests (found by their folders) -----------------
+CHAPTER_DIRS := $(sort $(patsubst %/,%,$(dir $(wildcard chapters/[0-9][0-9]-*/run.sh))))
+chapter_num   = $(shell echo $(notdir $(1)) | sed 's/^0*//; s/-.*//')
+DEMOS        := $(patsubst %.c,$(B)/%,$(wildcard chapters/*/*.c))
+EXERCISES    := $(sort $(patsubst tests/exercises/%.c,%,$(wildcard tests/exercises/*/*.c)))
+LIB_TESTS    := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/lib/*.c))
+SOLUTION_TESTS := $(addprefix $(B)/solutions/,$(EXERCISES))
+STUB_TESTS   := $(addprefix $(B)/stubs/,$(EXERCISES))
+HARNESS      := tests/harness.c
+
+.PHONY: all lib help deps deps-bench deps-slides deps-cross deps-all test \
+        grade slides bench clean install test-aarch64 need-deps FORCE
+.DEFAULT_GOAL := all
+
+all: lib $(DEMOS) $(SOLUTION_TESTS) $(LIB_TESTS)
+lib: need-deps $(LIBGREEN_A) $(LIBGREEN_SO) $(GREEN_PC)
+
+help:
+	@echo "make deps          install libevent, Check, pkg-config (deps-bench, deps-slides, deps-cross, deps-all: optional sets)"
+	@echo "make               build the library, every chapter and every solution"
+	@echo "make chapterN      build and run chapter N's demos ($(foreach d,$(CHAPTER_DIRS),$(call chapter_num,$(d))))"
+	@echo "make grade [N=K]   grade your exercises/ (one chapter with N=K)"
+	@echo "make test          library tests + solutions + proof that every untouched stub fails"
+	@echo "make bench         benchmarks, each figure beside its peers"
+	@echo "make slides        render slides/ to HTML in build/slides/"
+	@echo "make install PREFIX=DIR   install libgreen, its headers and green.pc"
+	@echo "make test-aarch64  cross-compile the tests for AArch64 and run them under qemu"
+	@echo "make clean         remove build/"
+
+need-deps:
+	@$(PKG_CONFIG) --exists libevent check 2>/dev/null || { \
+	  echo "libevent or Check is missing (pkg-config cannot find them)."; \
+	  echo "Run: make deps"; exit 1; }
+
+$(B)/lib/%.c.o: lib/%.c $(wildcard lib/*.h) | need-deps
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(STRICT) -c -o $@ $<
+
+$(B)/lib/%.S.o: lib/%.S
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(STRICT) -c -o $@ $<
+
+$(LIBGREEN_A): $(LIB_OBJS)
+	$(AR) rcs $@ $^
+
+$(LIBGREEN_SO): $(LIB_OBJS)
+	$(CC) -shared -Wl,-soname,libgreen.so.0 $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(GREEN_PC): Makefile
+	@mkdir -p $(@D)
+	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' \
+	  'includedir=$${prefix}/include/green' '' 'Name: green' \
+	  'Description: greenlets and a gevent-style hub on libevent' \
+	  'Version: 0.1.0' 'Requires: libevent' \
+	  'Libs: -L$${libdir} -lgreen' \
+	  'Cflags: -I$${includedir}$(if $(filter ucontext,$(CTX)), -DGREEN_CTX_UCONTEXT)' > $@
+
+install: lib
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/green
+	install -m 644 $(LIB_HEADERS) $(DESTDIR)$(PREFIX)/include/green
+	install -m 644 $(LIBGREEN_A) $(DESTDIR)$(PREFIX)/lib
+	install -m 755 $(LIBGREEN_SO) $(DESTDIR)$(PREFIX)/lib/libgreen.so.0
+	ln -sf libgreen.so.0 $(DESTDIR)$(PREFIX)/lib/libgreen.so
+	install -m 644 $(GREEN_PC) $(DESTDIR)$(PREFIX)/lib/pkgconfig
+
+# ---- Chapters ------------------------------------------------------------
+# Demos link the static library, so they run from anywhere.
+$(B)/chapters/%: chapters/%.c $(LIBGREEN_A)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(STRICT) $(LDFLAGS) -o $@ $< $(LIBGREEN_A) $(LDLIBS)
+
+define CHAPTER_RULE
+.PHONY: chapter$(call chapter_num,$(1))
+chapter$(call chapter_num,$(1)): lib $(filter $(B)/$(1)/%,$(DEMOS))
+	@sh $(1)/run.sh $(B)/$(1) build/ucontext/$(1)
+endef
+$(foreach d,$(CHAPTER_DIRS),$(eval $(call CHAPTER_RULE,$(d))))
+
+# Chapter 2 compares the assembly switch with ucontext: build both.
+chapter2: chapter2-ucontext
+.PHONY: chapter2-ucontext
+chapter2-ucontext:
+	@$(MAKE) --no-print-directory CTX=ucontext B=build/ucontext lib \
+	  $(patsubst $(B)/%,build/ucontext/%,$(filter $(B)/chapters/02-%,$(DEMOS))) >/dev/null
+
+# ---- Tests ---------------------------------------------------------------
+# A test program is its test file + the code under test + the harness + the
+# library.  Exercise tests are built three ways: against solutions/ (make
+# test), against the untouched stubs as committed (make test), and against
+# your exercises/ (make grade).
+TEST_LINK = $(CC) $(CPPFLAGS) -Itests $(CFLAGS) $(LDFLAGS) -o $@ \
+            $(filter %.c %.S,$^) $(LIBGREEN_A) $(CHECK_LIBS) $(LDLIBS)
+
+$(B)/tests/lib/%: tests/lib/%.c $(HARNESS) $(LIBGREEN_A)
+	@mkdir -p $(@D)
+	$(TEST_LINK) $(STRICT)
+
+# The stubs as committed (HEAD), whatever you changed in exercises/ since.
+PRISTINE := $(B)/pristine
+$(PRISTINE)/.stamp: FORCE
+	@rm -rf $(PRISTINE) && mkdir -p $(PRISTINE)
+	@if git rev-parse -q --verify HEAD:exercises >/dev/null 2>&1; then \
+	  git archive HEAD exercises | tar -x -C $(PRISTINE); \
+	else cp -r exercises $(PRISTINE)/; fi
+	@touch $@
+
+define EXERCISE_RULE
+$(B)/solutions/$(1): tests/exercises/$(1).c $(call sources_in,solutions/$(1)) $(HARNESS) $(LIBGREEN_A)
+	@mkdir -p $$(@D)
+	$$(TEST_LINK) $(STRICT) -Iexercises/$(1)
+$(B)/stubs/$(1): tests/exercises/$(1).c $(PRISTINE)/.stamp $(HARNESS) $(LIBGREEN_A)
+	@mkdir -p $$(@D)
+	$$(TEST_LINK) -I$(PRISTINE)/exercises/$(1) $$(call sources_in,$(PRISTINE)/exercises/$(1))
+$(B)/grade/$(1): tests/exercises/$(1).c $(call sources_in,exercises/$(1)) $(HARNESS) $(LIBGREEN_A)
+	@mkdir -p $$(@D)
+	$$(TEST_LINK) -Iexercises/$(1)
+endef
+$(foreach e,$(EXERCISES),$(eval $(call EXERCISE_RULE,$(e))))
+
+test: lib $(LIB_TESTS) $(SOLUTION_TESTS) $(STUB_TESTS)
+	@VALGRIND=$(VALGRIND) RUNNER="$(RUNNER)" sh tests/run-tests.sh $(B) $(EXERCISES)
+
+grade: lib
+	@MAKE="$(MAKE)" B=$(B) sh tests/grade.sh "$(N)" $(EXERCISES)
+
+# The tests, cross-compiled for AArch64 and run under qemu-user: proof that
+# the AArch64 switch works (make deps-cross installs the tools).
+AARCH64_CC ?= aarch64-linux-gnu-gcc
+test-aarch64:
+	@$(MAKE) --no-print-directory CC=$(AARCH64_CC) B=build/aarch64 \
+	  PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig \
+	  RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu" test
+
+# ---- Slides, benchmarks, dependencies ------------------------------------
+SLIDES := $(patsubst slides/%.md,build/slides/%.html,$(wildcard slides/[0-9]*.md))
+slides: $(SLIDES)
+	@echo "slides: open build/slides/index.html"
+build/slides/%.html: slides/%.md $(wildcard slides/img/*)
+	@mkdir -p $(@D)
+	@command -v pandoc >/dev/null || { echo "pandoc is missing: make deps-slides"; exit 1; }
+	pandoc -s -t dzslides --self-contained --resource-path=slides \
+	  --metadata pagetitle="$*" -o $@ $<
+	@sh slides/index.sh build/slides > build/slides/index.html
+
+-include tests/bench/bench.mk
+
+deps:
+	@sh .ci/deps.sh core
+deps-bench:
+	@sh .ci/deps.sh bench
+deps-slides:
+	@sh .ci/deps.sh slides
+deps-cross:
+	@sh .ci/deps.sh cross
+deps-all:
+	@sh .ci/deps.sh core bench slides cross
+
+clean:
+	rm -rf build
+
+FORCE:

@@ -1,0 +1,22 @@
+/*
+ * ctx_backend.h - private: what each back end of the ctx layer provides.
+ *
+ * ctx.c holds what all back ends share (the sanitizer hooks, the first call
+ * into a new context); a back end only knows how to lay out a new context
+ * and how to swap two.  Like Redis's ae_epoll.c / ae_kqueue.c behind ae.c.
+ */
+#ifndef GREEN_CTX_BACKEND_H
+#define GREEN_CTX_BACKEND_H
+
+#include "ctx.h"
+
+/* Prepare c so that the first swap into it calls green_ctx_start(c) on s. */
+void green_ctx_backend_make(green_ctx *c, green_stack *s);
+
+/* Save the running context in `from`, resume `to`. */
+void green_ctx_backend_swap(green_ctx *from, green_ctx *to);
+
+/* Called by the back end, on the new stack, the first time c runs. */
+void green_ctx_start(green_ctx *c);
+
+#endif

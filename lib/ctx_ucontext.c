@@ -1,0 +1,42 @@
+/*
+ * ctx_ucontext.c - layer 2: the portable back end, POSIX ucontext.
+ *
+ * swapcontext() saves and restores the signal mask as well as the
+ * registers, and that takes a system call (rt_sigprocmask) on every switch:
+ * it is why this back end is tens of times slower than the assembly ones.
+ * (`strace -c` on chapter 2's switchcost shows it.)
+ */
+#include "ctx_backend.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+/* makecontext() can pass only int arguments to the new context, and a
+ * pointer does not fit in an int; the context being entered is handed over
+ * through this variable instead. */
+static __thread green_ctx *entering;
+
+static void boot(void)
+{
+    green_ctx_start(entering);
+}
+
+void green_ctx_backend_make(green_ctx *c, green_stack *s)
+{
+    if (getcontext(&c->uc) != 0) {
+        perror("green: getcontext");
+        abort();
+    }
+    c->uc.uc_stack.ss_sp = s->lo;
+    c->uc.uc_stack.ss_size = s->size;
+    c->uc.uc_link = NULL;
+    makecontext(&c->uc, boot, 0);
+}
+
+void green_ctx_backend_swap(green_ctx *from, green_ctx *to)
+{
+    entering = to;
+    swapcontext(&from->uc, &to->uc);
+}
+
+const char *green_ctx_backend(void) { return "ucontext"; }

@@ -1,0 +1,18 @@
+/*
+ * green.h - the whole library, one include.
+ *
+ * Layers, each built only on the ones before it (read them in this order):
+ *   gen.h       stackless generators            (chapter 1)
+ *   ctx.h       machine context switch, stacks   (chapter 2)
+ *   greenlet.h  stackful coroutines, switch      (chapter 2)
+ *   hub.h       the scheduler on libevent        (chapter 3)
+ */
+#ifndef GREEN_H
+#define GREEN_H
+
+#include "gen.h"
+#include "ctx.h"
+#include "greenlet.h"
+#include "hub.h"
+
+#endif

@@ -1,0 +1,266 @@
+/* greenlet.c - layer 3: stackful coroutines.  See greenlet.h. */
+#include "internal.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* Per thread: its main greenlet, the running greenlet, and the value in
+ * flight during a switch.  `current` is read by the SIGSEGV handler, hence
+ * the initial-exec model: reading it then must not call into the loader. */
+static __thread green_t *main_of_thread;
+static __thread green_t *current __attribute__((tls_model("initial-exec")));
+static __thread void *transfer;
+
+static unsigned long last_id;
+
+static void name_greenlet(green_t *g, unsigned long id)
+{
+    g->id = id;
+    snprintf(g->name, sizeof g->name, "greenlet-%lu", id);
+}
+
+/* The thread's main greenlet is made on first use: it stands for the
+ * thread's own stack, which exists already, so it has no stack of its own. */
+static green_t *main_greenlet(void)
+{
+    if (main_of_thread == NULL) {
+        green_t *m = calloc(1, sizeof *m);
+        if (m == NULL) {
+            fputs("green: out of memory for the main greenlet\n", stderr);
+            abort();
+        }
+        m->main = m;
+        m->started = 1;
+        strcpy(m->name, "main");
+        main_of_thread = m;
+        current = m;
+    }
+    return main_of_thread;
+}
+
+green_t *green_current(void)
+{
+    return current ? current : main_greenlet();
+}
+
+/* ---- Stack overflow: a guard page fault, reported by name ------------- */
+
+static struct sigaction previous_segv;
+
+static size_t format_unsigned(char *out, uintptr_t n, unsigned base)
+{
+    char digits[24];
+    size_t len = 0;
+    do {
+        digits[len++] = "0123456789abcdef"[n % base];
+        n /= base;
+    } while (n > 0);
+    for (size_t i = 0; i < len; i++)
+        out[i] = digits[len - 1 - i];
+    return len;
+}
+
+/* Only async-signal-safe calls here: no printf, no malloc. */
+static void report_overflow(const green_t *g, const void *addr)
+{
+    char msg[256];
+    size_t n = 0;
+    const char *parts[] = { "green: greenlet '", g->name,
+                            "' overflowed its stack (", NULL };
+    for (int i = 0; parts[i]; i++) {
+        size_t len = strlen(parts[i]);
+        memcpy(msg + n, parts[i], len);
+        n += len;
+    }
+    n += format_unsigned(msg + n, g->stack.size / 1024, 10);
+    memcpy(msg + n, " KiB): it touched the guard page at 0x", 38);
+    n += 38;
+    n += format_unsigned(msg + n, (uintptr_t)addr, 16);
+    const char *hint = "\ngreen: recurse less deeply, or give it a larger "
+                       "stack (green_new's stack_size)\n";
+    size_t len = strlen(hint);
+    memcpy(msg + n, hint, len);
+    n += len;
+    ssize_t unused = write(STDERR_FILENO, msg, n);
+    (void)unused;
+}
+
+static void on_segv(int sig, siginfo_t *info, void *context)
+{
+    (void)sig, (void)context;
+    if (current && green_stack_overflowed(&current->stack, info->si_addr))
+        report_overflow(current, info->si_addr);
+    /* Put the previous action back and return: the faulting instruction
+     * runs again and the process dies of SIGSEGV as it would have (or the
+     * sanitizer's own handler reports it). */
+    sigaction(SIGSEGV, &previous_segv, NULL);
+}
+
+/* The handler must run on a stack of its own: the greenlet's stack is the
+ * very thing that just ran out.  sigaltstack is per thread. */
+static void watch_for_overflow(void)
+{
+    static int installed;
+    static __thread int have_altstack;
+
+    if (!have_altstack) {
+        stack_t alt = { .ss_size = 64 * 1024, .ss_flags = 0 };
+        alt.ss_sp = mmap(NULL, alt.ss_size, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (alt.ss_sp != MAP_FAILED && sigaltstack(&alt, NULL) == 0)
+            have_altstack = 1;
+    }
+    if (!__atomic_exchange_n(&installed, 1, __ATOMIC_SEQ_CST)) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = on_segv;
+        sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGSEGV, &sa, &previous_segv);
+    }
+}
+
+/* ---- A small per-thread cache of default-size stacks ------------------ */
+
+/* Allocating a stack costs two system calls (mmap, mprotect) and freeing
+ * one a third; a server that runs a short greenlet per request would pay
+ * them every time.  Keeping a few freed stacks makes spawn nearly free. */
+#define STACK_CACHE_MAX 64
+static __thread green_stack stack_cache[STACK_CACHE_MAX];
+static __thread int stack_cache_len;
+
+static int stack_get(green_stack *s, size_t size)
+{
+    if ((size == 0 || size == GREEN_STACK_DEFAULT) && stack_cache_len > 0) {
+        *s = stack_cache[--stack_cache_len];
+        return 0;
+    }
+    return green_stack_alloc(s, size);
+}
+
+static void stack_put(green_stack *s)
+{
+    if (s->size == GREEN_STACK_DEFAULT && stack_cache_len < STACK_CACHE_MAX)
+        stack_cache[stack_cache_len++] = *s;
+    else
+        green_stack_free(s);
+    memset(s, 0, sizeof *s);
+}
+
+void green_stack_cache_flush(void)
+{
+    while (stack_cache_len > 0)
+        green_stack_free(&stack_cache[--stack_cache_len]);
+}
+
+void green_release_stack(green_t *g)
+{
+    if (g->stack.guard != NULL)
+        stack_put(&g->stack);
+}
+
+/* ---- Life and death of a greenlet ------------------------------------- */
+
+/* Where a greenlet's own stack begins: run fn, then hand its result to the
+ * nearest living ancestor and leave this stack for good. */
+static void greenlet_main(void *arg)
+{
+    green_t *g = arg;
+    void *result = g->fn(transfer);
+
+    g->result = result;
+    g->dead = 1;
+    green_t *p = g->parent;
+    while (p->dead)
+        p = p->parent;     /* main never dies, so this ends */
+    transfer = result;
+    current = p;
+    green_ctx_switch_last(&g->ctx, &p->ctx);
+}
+
+green_t *green_new(green_fn fn, size_t stack_size)
+{
+    green_t *self = green_current();
+    green_t *g = calloc(1, sizeof *g);
+    if (g == NULL)
+        return NULL;
+    if (stack_get(&g->stack, stack_size) != 0) {
+        free(g);
+        errno = ENOMEM;
+        return NULL;
+    }
+    watch_for_overflow();
+    g->fn = fn;
+    g->parent = self;
+    g->main = self->main;
+    name_greenlet(g, __atomic_add_fetch(&last_id, 1, __ATOMIC_RELAXED));
+    green_ctx_make(&g->ctx, &g->stack, greenlet_main, g);
+    return g;
+}
+
+void *green_switch(green_t *g, void *value)
+{
+    green_t *self = green_current();
+    if (g->dead || g->main != self->main) {
+        fprintf(stderr, "green: cannot switch to greenlet '%s': %s\n", g->name,
+                g->dead ? "it is dead (its function has returned)"
+                        : "it belongs to another thread");
+        errno = ESRCH;
+        return NULL;
+    }
+    if (g == self)
+        return value;
+    g->started = 1;
+    transfer = value;
+    current = g;
+    green_ctx_switch(&self->ctx, &g->ctx);
+    /* Someone switched back to us, and set `current` and `transfer`. */
+    return transfer;
+}
+
+/* ---- Accessors ------------------------------------------------------- */
+
+green_t *green_parent(green_t *g) { return g->parent; }
+int green_started(const green_t *g) { return g->started; }
+int green_dead(const green_t *g) { return g->dead; }
+void *green_result(const green_t *g) { return g->dead ? g->result : NULL; }
+const char *green_name(const green_t *g) { return g->name; }
+size_t green_stack_size(const green_t *g) { return g->stack.size; }
+
+int green_set_parent(green_t *g, green_t *p)
+{
+    for (green_t *a = p; a != NULL; a = a->parent) {
+        if (a == g) {
+            errno = EINVAL;
+            return -1;
+        }
+    }
+    g->parent = p;
+    return 0;
+}
+
+void green_set_name(green_t *g, const char *name)
+{
+    snprintf(g->name, sizeof g->name, "%s", name);
+}
+
+void green_free(green_t *g)
+{
+    if (g == NULL)
+        return;
+    if (g == green_current() || g == g->main) {
+        fprintf(stderr, "green: cannot free greenlet '%s': it is %s\n", g->name,
+                g == g->main ? "a main greenlet" : "running");
+        return;
+    }
+    if (g->release)
+        g->release(g);
+    green_release_stack(g);
+    free(g);
+}

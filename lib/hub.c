@@ -1,0 +1,573 @@
+/*
+ * hub.c - layer 4: the hub, a scheduler of greenlets on libevent.  See hub.h.
+ *
+ * The whole scheduler is hub_loop(): run every greenlet that is ready, then
+ * let libevent wait for the next timer or file descriptor; the callbacks of
+ * those events put greenlets back in the ready queue.  A greenlet that
+ * waits always does three things: arm an event (or join a list), switch
+ * to the hub (park), disarm the event whatever woke it.
+ */
+#include "internal.h"
+#include "hub.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Someone waiting for a greenlet to die (green_join).  It lives on the
+ * waiter's stack, for exactly as long as the wait. */
+struct green_joiner {
+    green_t *waiter;
+    struct green_joiner *next;
+};
+
+struct hub {
+    green_t *g;                     /* the hub greenlet itself */
+    struct event_base *base;
+    green_t *ready_head, *ready_tail;
+    int ready_len;
+    green_t *all;                   /* every spawned greenlet not yet freed */
+    green_t *finished;              /* died since the hub last looked */
+    int alive;                      /* spawned and not yet dead */
+    int batches_since_poll;
+};
+
+static __thread struct hub *hub;
+
+/* The value a timer's callback wakes its greenlet with, so a wait can tell
+ * "time ran out" from "what I waited for happened". */
+static char timed_out_token;
+#define TIMED_OUT ((void *)&timed_out_token)
+
+/* While greenlets stay ready (a busy server) the hub never needs to block
+ * in the kernel, but it must still look at file descriptors and timers now
+ * and then, or they starve.  Checking costs a system call, so it checks
+ * once every POLL_EVERY rounds of the ready queue rather than every round. */
+#define POLL_EVERY 32
+
+static void *hub_loop(void *unused);
+static void report_deadlock(struct hub *h);
+
+/* ---- The hub itself --------------------------------------------------- */
+
+static struct hub *get_hub(void)
+{
+    if (hub != NULL)
+        return hub;
+    struct hub *h = calloc(1, sizeof *h);
+    if (h == NULL || (h->base = event_base_new()) == NULL
+        || (h->g = green_new(hub_loop, 0)) == NULL) {
+        fputs("green: cannot create the hub (out of memory?)\n", stderr);
+        abort();
+    }
+    green_set_name(h->g, "hub");
+    /* Whoever first needed the hub, it belongs to the thread. */
+    green_set_parent(h->g, green_current()->main);
+    hub = h;
+    return h;
+}
+
+struct event_base *green_hub_base(void) { return get_hub()->base; }
+green_t *green_hub(void) { return get_hub()->g; }
+
+/* ---- The ready queue: a FIFO linked through the greenlets ------------- */
+
+static void enqueue(struct hub *h, green_t *g)
+{
+    g->ready_next = NULL;
+    if (h->ready_tail)
+        h->ready_tail->ready_next = g;
+    else
+        h->ready_head = g;
+    h->ready_tail = g;
+    h->ready_len++;
+    g->queued = 1;
+}
+
+static green_t *dequeue(struct hub *h)
+{
+    green_t *g = h->ready_head;
+    h->ready_head = g->ready_next;
+    if (h->ready_head == NULL)
+        h->ready_tail = NULL;
+    h->ready_len--;
+    g->queued = 0;
+    return g;
+}
+
+/* Take g out of the middle of the queue: rare (a greenlet freed while
+ * ready), so a linear walk is fine. */
+static void unqueue(struct hub *h, green_t *g)
+{
+    green_t *prev = NULL;
+    for (green_t *q = h->ready_head; q; prev = q, q = q->ready_next) {
+        if (q != g)
+            continue;
+        if (prev)
+            prev->ready_next = g->ready_next;
+        else
+            h->ready_head = g->ready_next;
+        if (h->ready_tail == g)
+            h->ready_tail = prev;
+        h->ready_len--;
+        g->queued = 0;
+        return;
+    }
+}
+
+void green_ready(green_t *g, void *value)
+{
+    struct hub *h = get_hub();
+    if (g->queued || g->dead || g == h->g)
+        return;
+    g->wake_value = value;
+    g->wake_error = 0;
+    enqueue(h, g);
+}
+
+/* ---- The loop --------------------------------------------------------- */
+
+/* A greenlet that finished is done with its stack: give the stack back now,
+ * and the whole record too if nobody will ever ask for its result. */
+static void reap_finished(struct hub *h)
+{
+    while (h->finished) {
+        green_t *g = h->finished;
+        h->finished = g->ready_next;
+        green_release_stack(g);
+        if (g->detached)
+            green_free(g);
+    }
+}
+
+/* Run the greenlets that are ready now; those they wake wait for the next
+ * round, so two greenlets yielding to each other cannot starve the rest. */
+static void run_ready(struct hub *h)
+{
+    for (int n = h->ready_len; n > 0 && h->ready_head; n--) {
+        green_t *g = dequeue(h);
+        green_switch(g, g->wake_value);
+        reap_finished(h);
+    }
+}
+
+static void *hub_loop(void *unused)
+{
+    (void)unused;
+    struct hub *h = hub;
+    for (;;) {
+        run_ready(h);
+        if (h->ready_head) {
+            if (++h->batches_since_poll < POLL_EVERY)
+                continue;
+            h->batches_since_poll = 0;
+            event_base_loop(h->base, EVLOOP_NONBLOCK);
+            continue;
+        }
+        /* Nobody is ready: block in the kernel until an event fires.
+         * libevent returns 1 when no event is pending at all: then
+         * nothing can ever make anyone ready again. */
+        h->batches_since_poll = 0;
+        int rc = event_base_loop(h->base, EVLOOP_ONCE);
+        if (rc < 0) {
+            fputs("green: libevent's event loop failed\n", stderr);
+            abort();
+        }
+        if (rc == 1 && h->ready_head == NULL)
+            report_deadlock(h);
+    }
+    return NULL;
+}
+
+/* ---- Waiting ---------------------------------------------------------- */
+
+static int cancelled(const green_t *self)
+{
+    if (self->killed) {
+        errno = ECANCELED;
+        return 1;
+    }
+    return 0;
+}
+
+/* Switch to the hub until something readies us.  Returns 0 and the wake
+ * value, or -1 with errno ECANCELED or EDEADLK.  `what` names the wait in
+ * deadlock reports and green_dump(). */
+static int park(const char *what, void **value)
+{
+    struct hub *h = get_hub();
+    green_t *self = green_current();
+    if (self == h->g) {
+        fputs("green: the hub cannot wait: a blocking call was made from an "
+              "event callback\n", stderr);
+        abort();
+    }
+    self->waiting_on = what;
+    void *v = green_switch(h->g, NULL);
+    self->waiting_on = NULL;
+    self->waiting_for = NULL;
+    if (cancelled(self))
+        return -1;
+    if (self->wake_error) {
+        errno = self->wake_error;
+        self->wake_error = 0;
+        return -1;
+    }
+    if (value)
+        *value = v;
+    return 0;
+}
+
+void *green_hub_switch(void)
+{
+    void *value;
+    if (cancelled(green_current()))
+        return NULL;
+    return park("green_hub_switch", &value) == 0 ? value : NULL;
+}
+
+static void on_event(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    green_ready(arg, (what & EV_TIMEOUT) ? TIMED_OUT : NULL);
+}
+
+static struct timeval to_timeval(double seconds)
+{
+    struct timeval tv;
+    tv.tv_sec = (time_t)seconds;
+    tv.tv_usec = (suseconds_t)((seconds - (double)tv.tv_sec) * 1e6);
+    return tv;
+}
+
+/* Each greenlet owns one libevent event, reused for every wait: a greenlet
+ * waits for one thing at a time, and this spares a malloc per wait. */
+static void arm(green_t *g, int fd, short what, double timeout)
+{
+    struct hub *h = get_hub();
+    if (g->ev == NULL) {
+        g->ev = malloc(event_get_struct_event_size());
+        if (g->ev == NULL) {
+            fputs("green: out of memory for an event\n", stderr);
+            abort();
+        }
+    }
+    event_assign(g->ev, h->base, fd, what, on_event, g);
+    struct timeval tv = to_timeval(timeout);
+    event_add(g->ev, timeout >= 0 ? &tv : NULL);
+}
+
+static void disarm(green_t *g)
+{
+    if (g->ev)
+        event_del(g->ev);
+}
+
+int green_sleep(double seconds)
+{
+    green_t *self = green_current();
+    if (cancelled(self))
+        return -1;
+    if (seconds <= 0) {
+        green_ready(self, NULL);     /* to the back of the queue */
+        return park("green_sleep", NULL);
+    }
+    arm(self, -1, 0, seconds);
+    int rc = park("green_sleep", NULL);
+    disarm(self);
+    return rc;
+}
+
+static int wait_fd(int fd, short what, double timeout, const char *name)
+{
+    green_t *self = green_current();
+    void *why = NULL;
+    if (cancelled(self))
+        return -1;
+    arm(self, fd, what, timeout);
+    int rc = park(name, &why);
+    disarm(self);
+    if (rc == 0 && why == TIMED_OUT) {
+        errno = ETIMEDOUT;
+        return -1;
+    }
+    return rc;
+}
+
+int green_wait_read(int fd, double timeout)
+{
+    return wait_fd(fd, EV_READ, timeout, "green_wait_read");
+}
+
+int green_wait_write(int fd, double timeout)
+{
+    return wait_fd(fd, EV_WRITE, timeout, "green_wait_write");
+}
+
+/* ---- Spawning and dying ----------------------------------------------- */
+
+static void wake_joiners(green_t *g)
+{
+    for (struct green_joiner *j = g->joiners; j; j = j->next)
+        green_ready(j->waiter, NULL);
+    g->joiners = NULL;
+}
+
+/* What every spawned greenlet runs: the user's function, unless it was
+ * killed before it started, then the bookkeeping of its death. */
+static void *spawned_main(void *unused)
+{
+    (void)unused;
+    green_t *self = green_current();
+    struct hub *h = hub;
+    void *result = NULL;
+
+    disarm(self);                    /* spawn_later's timer */
+    if (!self->killed)
+        result = self->spawn_fn(self->spawn_arg);
+    wake_joiners(self);
+    h->alive--;
+    self->ready_next = h->finished;  /* not queued any more: reuse the link */
+    h->finished = self;
+    return result;                   /* greenlet.c switches to the hub */
+}
+
+/* Called by green_free(): forget a spawned greenlet. */
+static void hub_release(green_t *g)
+{
+    struct hub *h = hub;
+    if (g->queued)
+        unqueue(h, g);
+    if (g->all_prev)
+        g->all_prev->all_next = g->all_next;
+    else
+        h->all = g->all_next;
+    if (g->all_next)
+        g->all_next->all_prev = g->all_prev;
+    if (!g->dead)
+        h->alive--;
+    if (g->ev) {
+        event_del(g->ev);
+        free(g->ev);
+        g->ev = NULL;
+    }
+}
+
+static green_t *spawn_new(green_fn fn, void *arg)
+{
+    struct hub *h = get_hub();
+    green_t *g = green_new(spawned_main, 0);
+    if (g == NULL)
+        return NULL;
+    g->parent = h->g;
+    g->spawn_fn = fn;
+    g->spawn_arg = arg;
+    g->release = hub_release;
+    g->all_next = h->all;
+    if (h->all)
+        h->all->all_prev = g;
+    h->all = g;
+    h->alive++;
+    return g;
+}
+
+green_t *green_spawn(green_fn fn, void *arg)
+{
+    green_t *g = spawn_new(fn, arg);
+    if (g)
+        green_ready(g, NULL);
+    return g;
+}
+
+green_t *green_spawn_later(double seconds, green_fn fn, void *arg)
+{
+    green_t *g = spawn_new(fn, arg);
+    if (g)
+        arm(g, -1, 0, seconds);   /* its callback readies g: g starts */
+    return g;
+}
+
+void green_detach(green_t *g)
+{
+    g->detached = 1;
+    /* Dead and already reaped: nobody else will free it. */
+    if (g->dead && g->stack.guard == NULL)
+        green_free(g);
+}
+
+int green_killed(const green_t *g) { return g->killed; }
+
+/* ---- Joining and killing ---------------------------------------------- */
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void unlink_joiner(green_t *g, struct green_joiner *j)
+{
+    for (struct green_joiner **p = &g->joiners; *p; p = &(*p)->next) {
+        if (*p == j) {
+            *p = j->next;
+            return;
+        }
+    }
+}
+
+int green_join(green_t *g, double timeout)
+{
+    green_t *self = green_current();
+    if (g->dead)
+        return 0;
+    if (cancelled(self))
+        return -1;
+    if (g == self) {
+        errno = EDEADLK;      /* it would wait for itself forever */
+        return -1;
+    }
+    struct green_joiner me = { self, g->joiners };
+    g->joiners = &me;
+    if (timeout >= 0)
+        arm(self, -1, 0, timeout);
+
+    int rc = 0;
+    while (!g->dead) {
+        void *why = NULL;
+        self->waiting_for = g;
+        if (park("green_join", &why) != 0) {
+            rc = -1;
+            break;
+        }
+        if (why == TIMED_OUT && !g->dead) {
+            errno = ETIMEDOUT;
+            rc = -1;
+            break;
+        }
+    }
+    disarm(self);
+    if (!g->dead)
+        unlink_joiner(g, &me);
+    return rc;
+}
+
+int green_joinall(green_t **gs, int n, double timeout)
+{
+    double deadline = now() + timeout;
+    for (int i = 0; i < n; i++) {
+        double left = GREEN_FOREVER;
+        if (timeout >= 0) {
+            left = deadline - now();
+            if (left < 0)
+                left = 0;
+        }
+        if (green_join(gs[i], left) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int green_kill(green_t *g, double timeout)
+{
+    if (g == green_current()) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (g->dead)
+        return 0;
+    g->killed = 1;
+    green_ready(g, NULL);  /* its wait (or its start) sees `killed` */
+    return green_join(g, timeout);
+}
+
+/* ---- When things go wrong --------------------------------------------- */
+
+static const char *state_of(const green_t *g)
+{
+    if (g->dead)
+        return "dead";
+    if (g == green_current())
+        return "running";
+    if (g->queued)
+        return "ready";
+    if (!g->started)
+        return "not started";
+    return "waiting";
+}
+
+static void describe(FILE *out, const green_t *g)
+{
+    fprintf(out, "  %-20s %-12s", g->name, state_of(g));
+    if (g->waiting_on && !g->queued && !g->dead) {
+        fprintf(out, " in %s", g->waiting_on);
+        if (g->waiting_for)
+            fprintf(out, "('%s')", g->waiting_for->name);
+    }
+    fputc('\n', out);
+}
+
+void green_dump(void)
+{
+    struct hub *h = get_hub();
+    fprintf(stderr, "green: greenlets of this thread:\n");
+    describe(stderr, h->g->main);
+    for (green_t *g = h->all; g; g = g->all_next)
+        describe(stderr, g);
+}
+
+/* Nothing is ready and no event is pending: whoever waits, waits forever.
+ * Say who, and fail the main greenlet's wait so the program can go on
+ * (gevent raises LoopExit in the main greenlet; Go panics with "all
+ * goroutines are asleep"). */
+static void report_deadlock(struct hub *h)
+{
+    green_t *main = h->g->main;
+    fprintf(stderr, "green: deadlock: every greenlet is waiting and nothing "
+                    "can wake any of them:\n");
+    describe(stderr, main);
+    for (green_t *g = h->all; g; g = g->all_next)
+        if (!g->dead && !g->queued && g->started)
+            describe(stderr, g);
+    fprintf(stderr, "green: main's wait fails with EDEADLK\n");
+    green_ready(main, NULL);
+    main->wake_error = EDEADLK;
+}
+
+/* ---- The end ---------------------------------------------------------- */
+
+/* How long green_hub_destroy waits for killed greenlets to unwind. */
+#define DESTROY_GRACE 1.0
+
+void green_hub_destroy(void)
+{
+    struct hub *h = hub;
+    if (h == NULL)
+        return;
+    if (green_current() != h->g->main) {
+        fputs("green: green_hub_destroy must be called from main\n", stderr);
+        return;
+    }
+    for (green_t *g = h->all; g; g = g->all_next) {
+        if (!g->dead) {
+            g->killed = 1;
+            green_ready(g, NULL);
+        }
+    }
+    double deadline = now() + DESTROY_GRACE;
+    while (h->alive > 0 && now() < deadline)
+        green_sleep(0);
+    if (h->alive > 0)
+        fprintf(stderr, "green: %d greenlet(s) ignored being killed; their "
+                        "cleanup code will not run\n", h->alive);
+    while (h->all)
+        green_free(h->all);
+    green_free(h->g);
+    event_base_free(h->base);
+    free(h);
+    hub = NULL;
+    green_stack_cache_flush();
+}

@@ -1,0 +1,116 @@
+/*
+ * hub.h - layer 4: the hub, a scheduler of greenlets on libevent's loop.
+ *
+ * Each thread that uses these calls gets one hub: a greenlet that runs
+ * libevent's event loop and a FIFO queue of greenlets ready to run.  A
+ * greenlet that must wait (for time to pass, for a file descriptor, for
+ * another greenlet) registers what should wake it and switches to the hub;
+ * the hub runs whoever is ready next.  This is gevent's design: only the
+ * hub ever blocks, in the kernel, when nobody is ready.
+ *
+ * Spawned greenlets have the hub as their parent, so when one finishes the
+ * hub simply carries on with the next ready greenlet.
+ *
+ * Errors, C style.  Every call that waits returns 0, or -1 with errno:
+ *   ETIMEDOUT  the timeout ran out first;
+ *   ECANCELED  the waiting greenlet was killed (green_kill).  From then on
+ *              every waiting call it makes fails at once with ECANCELED,
+ *              so it unwinds through its own cleanup code and returns;
+ *   EDEADLK    nothing could ever wake the caller: no greenlet is ready and
+ *              no event is pending.  The hub prints who was waiting, and on
+ *              what, then fails the main greenlet's wait with EDEADLK.
+ * Timeouts are in seconds; GREEN_FOREVER (any negative value) never expires.
+ */
+#ifndef GREEN_HUB_H
+#define GREEN_HUB_H
+
+#include "greenlet.h"
+
+struct event_base;
+
+#define GREEN_FOREVER (-1.0)
+
+/* Create a greenlet that runs fn(arg) and put it at the end of the ready
+ * queue; it starts when the spawner next waits.  The new greenlet's parent
+ * is the hub.  Returns NULL with errno ENOMEM on failure.
+ * The caller owns the returned greenlet: green_join() it and green_free() it,
+ * or give it up with green_detach().  Python: gevent.spawn(fn, arg). */
+green_t *green_spawn(green_fn fn, void *arg);
+
+/* Like green_spawn(), but g joins the ready queue after `seconds`.
+ * Python: gevent.spawn_later(seconds, fn, arg). */
+green_t *green_spawn_later(double seconds, green_fn fn, void *arg);
+
+/* Let the hub free g as soon as it is dead (at once if it already is).
+ * After this call g must not be used.  Like pthread_detach(). */
+void green_detach(green_t *g);
+
+/* Wait `seconds`, letting other greenlets run.  green_sleep(0) only yields:
+ * the caller goes to the back of the ready queue.  Returns 0, or -1 with
+ * errno ECANCELED (killed).  Python: gevent.sleep(seconds). */
+int green_sleep(double seconds);
+
+/* Wait until g is dead, at most `timeout` seconds.  Returns 0 (g's result is
+ * green_result(g)), or -1 with errno ETIMEDOUT, ECANCELED or EDEADLK.
+ * Python: g.join(timeout). */
+int green_join(green_t *g, double timeout);
+
+/* Wait until all n greenlets are dead, at most `timeout` seconds in all.
+ * Returns 0, or -1 with errno ETIMEDOUT (green_dead() tells which finished),
+ * ECANCELED or EDEADLK.  Python: gevent.joinall(gs, timeout). */
+int green_joinall(green_t **gs, int n, double timeout);
+
+/* Kill g: if it has not started it never will; if it is waiting, its wait
+ * fails with ECANCELED and so does every later wait it makes.  Then wait up
+ * to `timeout` seconds for it to die.  Returns 0 when g is dead, or -1 with
+ * errno ETIMEDOUT (g ignores ECANCELED and goes on waiting) or EDEADLK.
+ * A greenlet may not kill itself (EINVAL).  Python: g.kill(timeout). */
+int green_kill(green_t *g, double timeout);
+
+/* Wait until fd can be read (green_wait_read) or written (green_wait_write)
+ * without blocking, at most `timeout` seconds.  Returns 0, or -1 with errno
+ * ETIMEDOUT, ECANCELED or EDEADLK.  Only one greenlet may wait on a given fd
+ * in a given direction at a time. */
+int green_wait_read(int fd, double timeout);
+int green_wait_write(int fd, double timeout);
+
+/* 1 when g has been killed (green_kill), else 0. */
+int green_killed(const green_t *g);
+
+/* --- The hub's own primitives: what the calls above are made of. -------
+ * Every waiting call follows one pattern:
+ *     1. arrange to be woken: an event whose callback calls green_ready(me)
+ *        (or put yourself on a list that somebody will wake);
+ *     2. green_hub_switch(): the hub runs others until you are woken;
+ *     3. undo step 1 (delete the event, leave the list), whatever woke you.
+ * Step 3 matters: a wake-up source left behind could wake you later, in the
+ * middle of some unrelated wait. */
+
+/* The calling thread's libevent event_base, created with the hub. */
+struct event_base *green_hub_base(void);
+
+/* The calling thread's hub greenlet (created on first use). */
+green_t *green_hub(void);
+
+/* Put g at the end of the ready queue, so that the hub switches to it soon,
+ * handing it `value` (the return value of its green_hub_switch()).  Waking a
+ * greenlet that is already in the ready queue, running or dead does nothing. */
+void green_ready(green_t *g, void *value);
+
+/* Suspend the running greenlet until something calls green_ready() on it,
+ * and return the value given there.  Returns at once with NULL and errno
+ * ECANCELED if the caller has been killed, or with NULL and errno EDEADLK if
+ * nothing could ever wake it.  Must not be called by the hub itself. */
+void *green_hub_switch(void);
+
+/* Print every greenlet the hub knows (name, state, what it waits for) to
+ * stderr: the first thing to look at when a program seems stuck. */
+void green_dump(void);
+
+/* Kill every greenlet of this thread's hub that is still alive, wait for
+ * them to unwind, free them and the hub.  Call it at the end of main (or a
+ * test) so that leak checkers see a clean exit.  Must be called from the
+ * main greenlet. */
+void green_hub_destroy(void);
+
+#endif

@@ -1,0 +1,29 @@
+/* harness.c - see harness.h. */
+#include "harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+TCase *kit_tcase(const char *name)
+{
+    TCase *tc = tcase_create(name);
+    tcase_set_timeout(tc, KIT_TEST_TIMEOUT);
+    return tc;
+}
+
+int kit_run_suite(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+
+    int total = srunner_ntests_run(sr);
+    int failed = srunner_ntests_failed(sr);
+    printf("grade: %d/%d checks passed\n", total - failed, total);
+    if (failed > 0) {
+        TestResult **results = srunner_failures(sr);
+        printf("grade: first failure: %s\n", tr_msg(results[0]));
+        free(results);
+    }
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}

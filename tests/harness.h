@@ -1,0 +1,27 @@
+/*
+ * harness.h - what every test program of the kit shares.
+ *
+ * Each test program is one Check suite with a main() of one line:
+ *
+ *     int main(void) { return kit_run_suite(my_suite()); }
+ *
+ * Tests run forked (a crash or a hang fails one test, not the run) with a
+ * time limit each; CK_TIMEOUT_MULTIPLIER stretches it under Valgrind.
+ */
+#ifndef KIT_HARNESS_H
+#define KIT_HARNESS_H
+
+#include <check.h>
+
+/* Seconds a test may run before Check kills it. */
+#define KIT_TEST_TIMEOUT 10
+
+/* A test case with the kit's time limit. */
+TCase *kit_tcase(const char *name);
+
+/* Run s; print Check's report, then "grade: P/T checks passed" and, when
+ * some failed, "grade: first failure: MESSAGE" (read by tests/grade.sh).
+ * Returns the exit status for main: 0 when every test passed, else 1. */
+int kit_run_suite(Suite *s);
+
+#endif
