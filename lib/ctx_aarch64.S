@@ -25,11 +25,23 @@
  *                                               sp+160  FPCR, unused
  */
 
+/* Symbol names: Mach-O (macOS) prefixes C names with an underscore and has
+ * no .type/.size; ELF (Linux, BSD) has both. */
+#ifdef __APPLE__
+#define SYM(name) _##name
+#define TYPE(name)
+#define SIZE(name)
+#else
+#define SYM(name) name
+#define TYPE(name) .type name, %function
+#define SIZE(name) .size name, .-name
+#endif
+
         .text
-        .globl  green_ctx_swap
-        .type   green_ctx_swap, %function
+        .globl  SYM(green_ctx_swap)
+        TYPE(green_ctx_swap)
         .p2align 4
-green_ctx_swap:
+SYM(green_ctx_swap):
         /* 1. Save the callee-saved registers on the current stack. */
         sub     sp, sp, #176
         stp     x19, x20, [sp, #0]
@@ -70,20 +82,22 @@ green_ctx_swap:
         add     sp, sp, #176
         /* 5. Continue at the resumed context's x30. */
         ret
-        .size   green_ctx_swap, .-green_ctx_swap
+        SIZE(green_ctx_swap)
 
 /*
  * The first code a new context runs: green_ctx_make() leaves the C function
  * to call in x19 and its argument in x20, and this address in x30.  That
  * function never returns; if it did, brk traps.
  */
-        .globl  green_ctx_boot
-        .type   green_ctx_boot, %function
+        .globl  SYM(green_ctx_boot)
+        TYPE(green_ctx_boot)
         .p2align 4
-green_ctx_boot:
+SYM(green_ctx_boot):
         mov     x0, x20
         blr     x19
         brk     #0
-        .size   green_ctx_boot, .-green_ctx_boot
+        SIZE(green_ctx_boot)
 
+#ifdef __ELF__
         .section .note.GNU-stack, "", %progbits
+#endif

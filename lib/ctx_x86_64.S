@@ -38,11 +38,23 @@
  * with green_ctx_boot below as its return address.
  */
 
+/* Symbol names: Mach-O (macOS) prefixes C names with an underscore and has
+ * no .type/.size; ELF (Linux, BSD) has both. */
+#ifdef __APPLE__
+#define SYM(name) _##name
+#define TYPE(name)
+#define SIZE(name)
+#else
+#define SYM(name) name
+#define TYPE(name) .type name, %function
+#define SIZE(name) .size name, .-name
+#endif
+
         .text
-        .globl  green_ctx_swap
-        .type   green_ctx_swap, @function
+        .globl  SYM(green_ctx_swap)
+        TYPE(green_ctx_swap)
         .p2align 4
-green_ctx_swap:
+SYM(green_ctx_swap):
         /* 1. Save the callee-saved registers on the current stack.  The
          *    call instruction has already pushed our return address. */
         pushq   %rbp
@@ -93,7 +105,7 @@ green_ctx_swap:
 .Lload_x87:
         fldcw   4(%rsp)
         jmp     .Lpop
-        .size   green_ctx_swap, .-green_ctx_swap
+        SIZE(green_ctx_swap)
 
 /*
  * The first code a new context runs: green_ctx_make() leaves the C function
@@ -101,13 +113,15 @@ green_ctx_swap:
  * restores just before it returns here.  That function never returns (it
  * switches away for the last time), so a return lands on ud2 and faults.
  */
-        .globl  green_ctx_boot
-        .type   green_ctx_boot, @function
+        .globl  SYM(green_ctx_boot)
+        TYPE(green_ctx_boot)
         .p2align 4
-green_ctx_boot:
+SYM(green_ctx_boot):
         movq    %r13, %rdi
         callq   *%r12
         ud2
-        .size   green_ctx_boot, .-green_ctx_boot
+        SIZE(green_ctx_boot)
 
-        .section .note.GNU-stack, "", @progbits
+#ifdef __ELF__
+        .section .note.GNU-stack, "", %progbits
+#endif

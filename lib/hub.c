@@ -33,7 +33,10 @@ struct hub {
     green_t *finished;              /* died since the hub last looked */
     int alive;                      /* spawned and not yet dead */
     int batches_since_poll;
+    struct { long usec; const struct timeval *tv; } common[16];
+    int ncommon;                    /* common timeouts made so far */
 };
+#define COMMON_TIMEOUTS 16
 
 static __thread struct hub *hub;
 
@@ -184,15 +187,6 @@ static void *hub_loop(void *unused)
 
 /* ---- Waiting ---------------------------------------------------------- */
 
-static int cancelled(const green_t *self)
-{
-    if (self->killed) {
-        errno = ECANCELED;
-        return 1;
-    }
-    return 0;
-}
-
 /* Switch to the hub until something readies us.  Returns 0 and the wake
  * value, or -1 with errno ECANCELED or EDEADLK.  `what` names the wait in
  * deadlock reports and green_dump(). */
@@ -205,12 +199,22 @@ static int park(const char *what, void **value)
               "event callback\n", stderr);
         abort();
     }
+    if (self->killed) {
+        /* Yield once anyway: a killed greenlet that ignores ECANCELED and
+         * loops would otherwise spin forever without letting anyone run. */
+        green_ready(self, NULL);
+        green_switch(h->g, NULL);
+        errno = ECANCELED;
+        return -1;
+    }
     self->waiting_on = what;
     void *v = green_switch(h->g, NULL);
     self->waiting_on = NULL;
     self->waiting_for = NULL;
-    if (cancelled(self))
+    if (self->killed) {
+        errno = ECANCELED;
         return -1;
+    }
     if (self->wake_error) {
         errno = self->wake_error;
         self->wake_error = 0;
@@ -224,8 +228,6 @@ static int park(const char *what, void **value)
 void *green_hub_switch(void)
 {
     void *value;
-    if (cancelled(green_current()))
-        return NULL;
     return park("green_hub_switch", &value) == 0 ? value : NULL;
 }
 
@@ -235,12 +237,36 @@ static void on_event(evutil_socket_t fd, short what, void *arg)
     green_ready(arg, (what & EV_TIMEOUT) ? TIMED_OUT : NULL);
 }
 
+
 static struct timeval to_timeval(double seconds)
 {
     struct timeval tv;
     tv.tv_sec = (time_t)seconds;
     tv.tv_usec = (suseconds_t)((seconds - (double)tv.tv_sec) * 1e6);
     return tv;
+}
+
+/* libevent keeps timers in a heap, which does not keep the order of timers
+ * that expire at the same moment: three greenlets that each sleep(0.1)
+ * could wake in any order.  A "common timeout" is libevent's queue for
+ * timers of one duration, in the order they were added: FIFO, and O(1) to
+ * add.  The hub makes one for each of the first few durations it sees. */
+static const struct timeval *timeout_for(struct hub *h, double seconds,
+                                         struct timeval *tv)
+{
+    *tv = to_timeval(seconds);
+    long usec = (long)tv->tv_sec * 1000000 + (long)tv->tv_usec;
+    for (int i = 0; i < h->ncommon; i++)
+        if (h->common[i].usec == usec)
+            return h->common[i].tv;
+    if (h->ncommon == COMMON_TIMEOUTS)
+        return tv;
+    const struct timeval *common = event_base_init_common_timeout(h->base, tv);
+    if (common == NULL)
+        return tv;
+    h->common[h->ncommon].usec = usec;
+    h->common[h->ncommon++].tv = common;
+    return common;
 }
 
 /* Each greenlet owns one libevent event, reused for every wait: a greenlet
@@ -256,8 +282,8 @@ static void arm(green_t *g, int fd, short what, double timeout)
         }
     }
     event_assign(g->ev, h->base, fd, what, on_event, g);
-    struct timeval tv = to_timeval(timeout);
-    event_add(g->ev, timeout >= 0 ? &tv : NULL);
+    struct timeval tv;
+    event_add(g->ev, timeout >= 0 ? timeout_for(h, timeout, &tv) : NULL);
 }
 
 static void disarm(green_t *g)
@@ -269,8 +295,6 @@ static void disarm(green_t *g)
 int green_sleep(double seconds)
 {
     green_t *self = green_current();
-    if (cancelled(self))
-        return -1;
     if (seconds <= 0) {
         green_ready(self, NULL);     /* to the back of the queue */
         return park("green_sleep", NULL);
@@ -285,8 +309,6 @@ static int wait_fd(int fd, short what, double timeout, const char *name)
 {
     green_t *self = green_current();
     void *why = NULL;
-    if (cancelled(self))
-        return -1;
     arm(self, fd, what, timeout);
     int rc = park(name, &why);
     disarm(self);
@@ -330,6 +352,8 @@ static void *spawned_main(void *unused)
         result = self->spawn_fn(self->spawn_arg);
     wake_joiners(self);
     h->alive--;
+    if (self->queued)
+        unqueue(h, self);
     self->ready_next = h->finished;  /* not queued any more: reuse the link */
     h->finished = self;
     return result;                   /* greenlet.c switches to the hub */
@@ -402,7 +426,7 @@ int green_killed(const green_t *g) { return g->killed; }
 
 /* ---- Joining and killing ---------------------------------------------- */
 
-static double now(void)
+double green_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -424,8 +448,6 @@ int green_join(green_t *g, double timeout)
     green_t *self = green_current();
     if (g->dead)
         return 0;
-    if (cancelled(self))
-        return -1;
     if (g == self) {
         errno = EDEADLK;      /* it would wait for itself forever */
         return -1;
@@ -457,11 +479,11 @@ int green_join(green_t *g, double timeout)
 
 int green_joinall(green_t **gs, int n, double timeout)
 {
-    double deadline = now() + timeout;
+    double deadline = green_now() + timeout;
     for (int i = 0; i < n; i++) {
         double left = GREEN_FOREVER;
         if (timeout >= 0) {
-            left = deadline - now();
+            left = deadline - green_now();
             if (left < 0)
                 left = 0;
         }
@@ -469,6 +491,19 @@ int green_joinall(green_t **gs, int n, double timeout)
             return -1;
     }
     return 0;
+}
+
+/* A spawned greenlet killed before it ever ran dies without running: it is
+ * taken off the ready queue (or its spawn_later timer is cancelled). */
+static void die_unstarted(struct hub *h, green_t *g)
+{
+    if (g->queued)
+        unqueue(h, g);
+    disarm(g);
+    g->dead = 1;
+    h->alive--;
+    wake_joiners(g);
+    green_release_stack(g);
 }
 
 int green_kill(green_t *g, double timeout)
@@ -480,7 +515,11 @@ int green_kill(green_t *g, double timeout)
     if (g->dead)
         return 0;
     g->killed = 1;
-    green_ready(g, NULL);  /* its wait (or its start) sees `killed` */
+    if (!g->started && g->spawn_fn) {
+        die_unstarted(hub, g);
+        return 0;
+    }
+    green_ready(g, NULL);  /* its wait fails with ECANCELED */
     return green_join(g, timeout);
 }
 
@@ -557,8 +596,8 @@ void green_hub_destroy(void)
             green_ready(g, NULL);
         }
     }
-    double deadline = now() + DESTROY_GRACE;
-    while (h->alive > 0 && now() < deadline)
+    double deadline = green_now() + DESTROY_GRACE;
+    while (h->alive > 0 && green_now() < deadline)
         green_sleep(0);
     if (h->alive > 0)
         fprintf(stderr, "green: %d greenlet(s) ignored being killed; their "

@@ -20,6 +20,7 @@
  *              no event is pending.  The hub prints who was waiting, and on
  *              what, then fails the main greenlet's wait with EDEADLK.
  * Timeouts are in seconds; GREEN_FOREVER (any negative value) never expires.
+ * Greenlets that sleep for the same duration wake in the order they slept.
  */
 #ifndef GREEN_HUB_H
 #define GREEN_HUB_H
@@ -60,11 +61,13 @@ int green_join(green_t *g, double timeout);
  * ECANCELED or EDEADLK.  Python: gevent.joinall(gs, timeout). */
 int green_joinall(green_t **gs, int n, double timeout);
 
-/* Kill g: if it has not started it never will; if it is waiting, its wait
- * fails with ECANCELED and so does every later wait it makes.  Then wait up
- * to `timeout` seconds for it to die.  Returns 0 when g is dead, or -1 with
- * errno ETIMEDOUT (g ignores ECANCELED and goes on waiting) or EDEADLK.
- * A greenlet may not kill itself (EINVAL).  Python: g.kill(timeout). */
+/* Kill g: if it has not started it never will (it dies at once, unrun);
+ * if it is waiting, its wait fails with ECANCELED, and so does every later
+ * wait it makes (after yielding once, so even a greenlet that ignores the
+ * error cannot hog the loop).  Then wait up to `timeout` seconds for g to
+ * die.  Returns 0 when g is dead, or -1 with errno ETIMEDOUT (g did not
+ * return in time: it ignores ECANCELED, or computes without waiting) or
+ * EDEADLK.  A greenlet may not kill itself (EINVAL).  Python: g.kill(). */
 int green_kill(green_t *g, double timeout);
 
 /* Wait until fd can be read (green_wait_read) or written (green_wait_write)
@@ -73,6 +76,10 @@ int green_kill(green_t *g, double timeout);
  * in a given direction at a time. */
 int green_wait_read(int fd, double timeout);
 int green_wait_write(int fd, double timeout);
+
+/* Seconds on a monotonic clock (CLOCK_MONOTONIC): for measuring how long
+ * things take, never for the date. */
+double green_now(void);
 
 /* 1 when g has been killed (green_kill), else 0. */
 int green_killed(const green_t *g);
@@ -94,7 +101,9 @@ green_t *green_hub(void);
 
 /* Put g at the end of the ready queue, so that the hub switches to it soon,
  * handing it `value` (the return value of its green_hub_switch()).  Waking a
- * greenlet that is already in the ready queue, running or dead does nothing. */
+ * greenlet that is already in the ready queue, or dead, does nothing (the
+ * first wake-up wins).  A greenlet may wake itself: green_ready(me) then
+ * green_hub_switch() is how green_sleep(0) yields. */
 void green_ready(green_t *g, void *value);
 
 /* Suspend the running greenlet until something calls green_ready() on it,

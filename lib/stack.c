@@ -6,6 +6,14 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+/* Linux names; elsewhere the plain mapping does the same job. */
+#ifndef MAP_STACK
+#define MAP_STACK 0
+#endif
+#ifndef MAP_NORESERVE
+#define MAP_NORESERVE 0
+#endif
+
 #if defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)
 #include <valgrind/valgrind.h>

@@ -3,6 +3,13 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+int kit_can_fork(void)
+{
+    const char *mode = getenv("CK_FORK");
+    return !(mode && strcmp(mode, "no") == 0);
+}
 
 TCase *kit_tcase(const char *name)
 {

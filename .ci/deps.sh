@@ -1,0 +1,81 @@
+#!/bin/sh
+# deps.sh SET... - install what the kit needs, by sets:
+#   core    libevent, Check, pkg-config, a C compiler (needed for everything)
+#   bench   python3-gevent/greenlet (peers), wrk, ab (apache2-utils), strace
+#   slides  pandoc (renders slides/ to self-contained HTML)
+#   cross   gcc for AArch64, qemu-user, arm64 libevent and Check, valgrind
+# Uses apt-get (Debian/Ubuntu), dnf (Fedora) or brew (macOS); as root or
+# through sudo.  When it cannot, it says exactly what to run.
+set -eu
+
+if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi
+
+apt_pkgs() {
+    case $1 in
+    core)   echo "build-essential pkg-config libevent-dev check" ;;
+    bench)  echo "python3-gevent python3-greenlet wrk apache2-utils strace" ;;
+    slides) echo "pandoc" ;;
+    cross)  echo "gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user valgrind" ;;
+    esac
+}
+dnf_pkgs() {
+    case $1 in
+    core)   echo "gcc make pkgconf-pkg-config libevent-devel check-devel" ;;
+    bench)  echo "python3-gevent python3-greenlet wrk httpd-tools strace" ;;
+    slides) echo "pandoc" ;;
+    cross)  echo "gcc-aarch64-linux-gnu qemu-user valgrind" ;;
+    esac
+}
+brew_pkgs() {
+    case $1 in
+    core)   echo "pkg-config libevent check" ;;
+    bench)  echo "wrk" ;;
+    slides) echo "pandoc" ;;
+    cross)  echo "" ;;
+    esac
+}
+
+# Only what is missing, so a second `make deps` is quick and quiet.
+apt_missing() {
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || echo "$p"
+    done
+}
+
+install_apt() {
+    want=$(apt_missing "$@")
+    [ -z "$want" ] && return 0
+    echo "deps: installing $want"
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $want >/dev/null
+}
+
+# The arm64 builds of Check and of libevent's libraries come from Debian's
+# multiarch.  libevent-dev:arm64 cannot be installed beside the native
+# libevent-dev (they share files), so `make test-aarch64` unpacks it into
+# build/aarch64-sysroot instead.
+ARM64_LIBS="check:arm64 libevent-2.1-7:arm64 libevent-core-2.1-7:arm64 libevent-extra-2.1-7:arm64 libevent-pthreads-2.1-7:arm64 libevent-openssl-2.1-7:arm64"
+cross_multiarch() {
+    [ -n "$(apt_missing $ARM64_LIBS)" ] || return 0
+    $SUDO dpkg --add-architecture arm64
+    echo "deps: installing the arm64 builds of Check and libevent"
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $ARM64_LIBS >/dev/null
+}
+
+for set in "$@"; do
+    if command -v apt-get >/dev/null; then
+        install_apt $(apt_pkgs "$set")
+        [ "$set" = cross ] && cross_multiarch
+    elif command -v dnf >/dev/null; then
+        $SUDO dnf install -y $(dnf_pkgs "$set")
+    elif command -v brew >/dev/null; then
+        [ -n "$(brew_pkgs "$set")" ] && brew install $(brew_pkgs "$set")
+        [ "$set" = bench ] && echo "deps: for the Python peers: pip3 install gevent greenlet"
+        [ "$set" = cross ] && echo "deps: the cross set is for Debian/Ubuntu (qemu-user, multiarch)"
+    else
+        echo "deps: no apt-get, dnf or brew here.  Install by hand: $(apt_pkgs "$set") (Debian names)"
+        exit 1
+    fi
+done
+true
