@@ -119,7 +119,7 @@ install: lib
 	install -m 644 $(LIBGREEN_A) $(DESTDIR)$(PREFIX)/lib
 	install -m 755 $(LIBGREEN_SO) $(DESTDIR)$(PREFIX)/lib/libgreen.so.0
 	ln -sf libgreen.so.0 $(DESTDIR)$(PREFIX)/lib/libgreen.so
-	install -m 644 $(GREEN_PC) $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	sed 's|^prefix=.*|prefix=$(PREFIX)|' $(GREEN_PC) > $(DESTDIR)$(PREFIX)/lib/pkgconfig/green.pc
 
 # ---- Chapters ------------------------------------------------------------
 # Demos link the static library, so they run from anywhere.
