@@ -158,8 +158,10 @@ PRISTINE := $(B)/pristine
 $(PRISTINE)/.stamp: FORCE
 	@rm -rf $(PRISTINE) && mkdir -p $(PRISTINE)
 	@if git rev-parse -q --verify HEAD:exercises >/dev/null 2>&1; then \
-	  git archive HEAD exercises | tar -x -C $(PRISTINE); \
-	else cp -r exercises $(PRISTINE)/; fi
+	  git archive HEAD exercises | tar -x -C $(PRISTINE); fi
+	@# An exercise not committed yet is taken as it is.
+	@for d in exercises/*/*/; do [ -d $(PRISTINE)/$$d ] || \
+	  { mkdir -p $(PRISTINE)/$$d && cp -r $$d. $(PRISTINE)/$$d; }; done
 	@touch $@
 
 define EXERCISE_RULE

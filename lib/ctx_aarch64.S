@@ -80,8 +80,11 @@ SYM(green_ctx_swap):
         ldp     d12, d13, [sp, #128]
         ldp     d14, d15, [sp, #144]
         add     sp, sp, #176
-        /* 5. Continue at the resumed context's x30. */
-        ret
+        /* 5. Continue at the resumed context's x30.  `br`, not `ret`: ret
+         *    tells the CPU "return to my caller", and it predicts that from
+         *    the calls it has seen, which were the *other* context's; a
+         *    plain branch is predicted like any indirect jump. */
+        br      x30
         SIZE(green_ctx_swap)
 
 /*

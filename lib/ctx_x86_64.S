@@ -34,7 +34,7 @@
  *     sp+48   rbp
  *     sp+56   return address: where this context continues
  *
- * green_ctx_make() (ctx.c) writes the same frame by hand for a new context,
+ * green_ctx_backend_make() (ctx_asm.c) writes the same frame by hand for a new context,
  * with green_ctx_boot below as its return address.
  */
 
@@ -95,11 +95,23 @@ SYM(green_ctx_swap):
         popq    %r12
         popq    %rbx
         popq    %rbp
-        /* 5. Return into the resumed context: its own green_ctx_swap call
-         *    returns, or, the first time, green_ctx_boot starts. */
-        ret
+        /* 5. Continue the resumed context: its own green_ctx_swap call
+         *    returns, or, the first time, green_ctx_boot starts.  We pop
+         *    the return address and jump to it rather than `ret`: the CPU
+         *    predicts a ret from the calls it has seen, and the call into
+         *    this function was made by the *other* context, so a ret would
+         *    be mispredicted on every switch (see tests/bench/README.md). */
+        popq    %rdx
+        jmpq    *%rdx
 
 .Lload_mxcsr:
+        /* Their control bits, our exception flags: %edx holds the bits
+         * where theirs and ours differ.  Loading their flags would be
+         * allowed, but an ldmxcsr that changes the flags makes the next
+         * stmxcsr wait for all floating-point work in flight (tens of ns). */
+        andl    $0xffffffc0, %edx
+        xorl    %eax, %edx
+        movl    %edx, (%rsp)
         ldmxcsr (%rsp)
         jmp     .Lcheck_x87
 .Lload_x87:

@@ -1,0 +1,35 @@
+# tests/bench/bench.mk - `make bench`, included by the Makefile.
+#
+# Builds the benchmark programs against this build's library ($(B), asm
+# back end by default), builds switch.c once more against the ucontext
+# flavour of the library (build/ucontext), then runs tests/bench/run.sh,
+# which repeats every measurement, takes medians and prints the table.
+# tests/bench/README.md explains the figures.
+
+BENCH_BIN    := $(B)/tests/bench
+BENCH_UC     := build/ucontext
+BENCH_ASM    := $(filter-out $(OTHER_ARCH),$(wildcard tests/bench/*_x86_64.S tests/bench/*_aarch64.S))
+BENCH_PROGS  := $(addprefix $(BENCH_BIN)/,switch gen spawn memory)
+# Benchmarks are optimised whatever CFLAGS says.
+BENCH_CC      = $(CC) $(CPPFLAGS) $(CFLAGS) -O2 $(STRICT) $(LDFLAGS)
+
+.PHONY: bench bench-ucontext
+
+bench: lib $(BENCH_PROGS) bench-ucontext
+	@$(if $(SANITIZE),echo "bench: warning: built with SANITIZE=1: sanitized figures mean nothing",true)
+	@sh tests/bench/run.sh $(BENCH_BIN) $(BENCH_UC)/tests/bench
+
+# The same switch.c on the ucontext back end, for switch.ucontext.  If it
+# cannot be built, run.sh compares with libc's swapcontext() alone.
+bench-ucontext:
+	@$(MAKE) --no-print-directory CTX=ucontext B=$(BENCH_UC) lib \
+	  $(BENCH_UC)/tests/bench/switch >/dev/null || \
+	  echo "bench: the ucontext flavour did not build; comparing with swapcontext() alone"
+
+$(BENCH_BIN)/switch: tests/bench/switch.c $(BENCH_ASM) $(LIBGREEN_A)
+	@mkdir -p $(@D)
+	$(BENCH_CC) -o $@ $(filter %.c %.S,$^) $(LIBGREEN_A) $(LDLIBS)
+
+$(addprefix $(BENCH_BIN)/,gen spawn memory): $(BENCH_BIN)/%: tests/bench/%.c $(LIBGREEN_A)
+	@mkdir -p $(@D)
+	$(BENCH_CC) -o $@ $< $(LIBGREEN_A) $(LDLIBS)
