@@ -57,7 +57,8 @@ static void asan_after(green_ctx *self) { (void)self; }
 static void asan_new_stack(green_ctx *c, green_stack *s) { (void)c, (void)s; }
 #endif
 
-void green_ctx_make(green_ctx *c, green_stack *s, void (*entry)(void *), void *arg)
+void green_ctx_make(green_ctx *c, green_stack *s,
+                    void (*entry)(void *arg, void *value), void *arg)
 {
     c->entry = entry;
     c->arg = arg;
@@ -66,10 +67,10 @@ void green_ctx_make(green_ctx *c, green_stack *s, void (*entry)(void *), void *a
     green_ctx_backend_make(c, s);
 }
 
-void green_ctx_start(green_ctx *c)
+void green_ctx_start(green_ctx *c, void *value)
 {
     asan_after(c);
-    c->entry(c->arg);
+    c->entry(c->arg, value);
     /* entry's contract is to switch away for good; returning has nowhere
      * to go, since nothing called us. */
     fputs("green: a context's entry function returned; it must end with "
@@ -77,17 +78,28 @@ void green_ctx_start(green_ctx *c)
     abort();
 }
 
-void green_ctx_switch(green_ctx *from, green_ctx *to)
+#ifdef GREEN_ASAN
+void *green_ctx_switch(green_ctx *from, green_ctx *to, void *value)
 {
     asan_before(from, to, 0);
-    green_ctx_backend_swap(from, to);
+    value = green_ctx_backend_swap(from, to, value);
     asan_after(from);
+    return value;
 }
+#else
+/* Without the sanitizer the swap is this function's last act: a tail call,
+ * so the resumed context jumps straight back to its caller, and no `ret`
+ * has to be predicted from the other context's calls. */
+void *green_ctx_switch(green_ctx *from, green_ctx *to, void *value)
+{
+    return green_ctx_backend_swap(from, to, value);
+}
+#endif
 
-void green_ctx_switch_last(green_ctx *from, green_ctx *to)
+void green_ctx_switch_last(green_ctx *from, green_ctx *to, void *value)
 {
     asan_before(from, to, 1);
-    green_ctx_backend_swap(from, to);
+    green_ctx_backend_swap(from, to, value);
     /* not reached: nobody switches back into a finished context */
     abort();
 }

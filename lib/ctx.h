@@ -62,7 +62,7 @@ typedef struct green_ctx {
 #else
     void *sp;                 /* saved stack pointer; registers sit above it */
 #endif
-    void (*entry)(void *);    /* what a new context runs first */
+    void (*entry)(void *, void *);  /* what a new context runs first */
     void *arg;
     /* AddressSanitizer's view of this context's stack (unused otherwise) */
     const void *asan_bottom;
@@ -70,18 +70,21 @@ typedef struct green_ctx {
     void *asan_fake_stack;
 } green_ctx;
 
-/* Prepare `c` so that the first switch into it calls entry(arg) on stack `s`.
+/* Prepare `c` so that the first switch into it calls entry(arg, value) on
+ * stack `s`, where value is what that first switch handed over.
  * `entry` must never return: its last act is green_ctx_switch_last(). */
-void green_ctx_make(green_ctx *c, green_stack *s, void (*entry)(void *), void *arg);
+void green_ctx_make(green_ctx *c, green_stack *s,
+                    void (*entry)(void *arg, void *value), void *arg);
 
 /* Save the running context into `from` and continue `to` where it stopped
- * (or at its entry, the first time).  Returns when some context switches
- * back into `from`. */
-void green_ctx_switch(green_ctx *from, green_ctx *to);
+ * (or at its entry, the first time), handing it `value`: to's own pending
+ * green_ctx_switch() returns it.  Returns when some context switches back
+ * into `from`, with the value that one handed over. */
+void *green_ctx_switch(green_ctx *from, green_ctx *to, void *value);
 
 /* Like green_ctx_switch(), for a context that will never run again: its
  * stack may be freed once this call has switched away from it. */
-void green_ctx_switch_last(green_ctx *from, green_ctx *to);
+void green_ctx_switch_last(green_ctx *from, green_ctx *to, void *value);
 
 /* The name of the back end compiled in: "x86_64", "aarch64" or "ucontext". */
 const char *green_ctx_backend(void);

@@ -1,8 +1,8 @@
 /*
  * ctx_aarch64.S - the context switch for AArch64, AAPCS64 (Linux, macOS).
  *
- *     void green_ctx_swap(void **save_sp, void *load_sp);
- *                         x0              x1
+ *     void *green_ctx_swap(void **save_sp, void *load_sp, void *value);
+ *                          x0              x1             x2
  *
  * The same idea as ctx_x86_64.S with the registers AAPCS64 says a called
  * function must preserve:
@@ -80,6 +80,7 @@ SYM(green_ctx_swap):
         ldp     d12, d13, [sp, #128]
         ldp     d14, d15, [sp, #144]
         add     sp, sp, #176
+        mov     x0, x2          /* the resumed side's call returns value */
         /* 5. Continue at the resumed context's x30.  `br`, not `ret`: ret
          *    tells the CPU "return to my caller", and it predicts that from
          *    the calls it has seen, which were the *other* context's; a
@@ -89,13 +90,15 @@ SYM(green_ctx_swap):
 
 /*
  * The first code a new context runs: green_ctx_make() leaves the C function
- * to call in x19 and its argument in x20, and this address in x30.  That
- * function never returns; if it did, brk traps.
+ * to call in x19 and its argument in x20, and this address in x30; the
+ * value handed over is in x0.  That function never returns; if it did,
+ * brk traps.
  */
         .globl  SYM(green_ctx_boot)
         TYPE(green_ctx_boot)
         .p2align 4
 SYM(green_ctx_boot):
+        mov     x1, x0
         mov     x0, x20
         blr     x19
         brk     #0

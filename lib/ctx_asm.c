@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
-void green_ctx_swap(void **save_sp, void *load_sp);   /* the .S file */
+void *green_ctx_swap(void **save_sp, void *load_sp, void *value); /* .S */
 void green_ctx_boot(void);                             /* the .S file */
 
 /* The frame is built below a 16-byte gap at the top of the stack, so that
@@ -63,7 +63,7 @@ const char *green_ctx_backend(void) { return "aarch64"; }
 #error "no assembly context switch for this machine: build with make CTX=ucontext"
 #endif
 
-void green_ctx_backend_swap(green_ctx *from, green_ctx *to)
+void *green_ctx_backend_swap(green_ctx *from, green_ctx *to, void *value)
 {
-    green_ctx_swap(&from->sp, to->sp);
+    return green_ctx_swap(&from->sp, to->sp, value);
 }

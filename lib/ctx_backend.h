@@ -10,13 +10,15 @@
 
 #include "ctx.h"
 
-/* Prepare c so that the first swap into it calls green_ctx_start(c) on s. */
+/* Prepare c so that the first swap into it calls green_ctx_start(c, value)
+ * on s. */
 void green_ctx_backend_make(green_ctx *c, green_stack *s);
 
-/* Save the running context in `from`, resume `to`. */
-void green_ctx_backend_swap(green_ctx *from, green_ctx *to);
+/* Save the running context in `from`, resume `to` handing it `value`;
+ * return the value handed back when someone resumes `from`. */
+void *green_ctx_backend_swap(green_ctx *from, green_ctx *to, void *value);
 
 /* Called by the back end, on the new stack, the first time c runs. */
-void green_ctx_start(green_ctx *c);
+void green_ctx_start(green_ctx *c, void *value);
 
 #endif

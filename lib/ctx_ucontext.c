@@ -12,13 +12,14 @@
 #include <stdlib.h>
 
 /* makecontext() can pass only int arguments to the new context, and a
- * pointer does not fit in an int; the context being entered is handed over
- * through this variable instead. */
+ * pointer does not fit in an int; the context being entered and the value
+ * handed over travel through these variables instead. */
 static __thread green_ctx *entering;
+static __thread void *handed;
 
 static void boot(void)
 {
-    green_ctx_start(entering);
+    green_ctx_start(entering, handed);
 }
 
 void green_ctx_backend_make(green_ctx *c, green_stack *s)
@@ -33,10 +34,12 @@ void green_ctx_backend_make(green_ctx *c, green_stack *s)
     makecontext(&c->uc, boot, 0);
 }
 
-void green_ctx_backend_swap(green_ctx *from, green_ctx *to)
+void *green_ctx_backend_swap(green_ctx *from, green_ctx *to, void *value)
 {
     entering = to;
+    handed = value;
     swapcontext(&from->uc, &to->uc);
+    return handed;      /* set by whoever switched back to us */
 }
 
 const char *green_ctx_backend(void) { return "ucontext"; }

@@ -1,11 +1,12 @@
 /*
  * ctx_x86_64.S - the context switch for x86-64, System V ABI (Linux, BSD, macOS).
  *
- *     void green_ctx_swap(void **save_sp, void *load_sp);
- *                         %rdi            %rsi
+ *     void *green_ctx_swap(void **save_sp, void *load_sp, void *value);
+ *                          %rdi            %rsi           %rdx
  *
  * Saves the running context on its own stack, stores the stack pointer in
- * *save_sp, loads load_sp and restores the context saved there.  To the C
+ * *save_sp, loads load_sp and restores the context saved there, whose own
+ * green_ctx_swap call then returns `value` (in %rax).  To the C
  * code that calls it, this is an ordinary function call, so it only has to
  * preserve what the ABI says a called function must preserve:
  *
@@ -68,7 +69,9 @@ SYM(green_ctx_swap):
         fnstcw  4(%rsp)
 
         /* Keep the current control words in scratch registers (caller-saved:
-         * free to use) to compare with the ones we are about to resume. */
+         * free to use) to compare with the ones we are about to resume, and
+         * the value to hand over where the resumed side's call returns it. */
+        movq    %rdx, %r8
         movl    (%rsp), %eax
         movzwl  4(%rsp), %ecx
 
@@ -101,6 +104,7 @@ SYM(green_ctx_swap):
          *    predicts a ret from the calls it has seen, and the call into
          *    this function was made by the *other* context, so a ret would
          *    be mispredicted on every switch (see tests/bench/README.md). */
+        movq    %r8, %rax
         popq    %rdx
         jmpq    *%rdx
 
@@ -122,14 +126,16 @@ SYM(green_ctx_swap):
 /*
  * The first code a new context runs: green_ctx_make() leaves the C function
  * to call in r12 and its argument in r13, the two registers green_ctx_swap
- * restores just before it returns here.  That function never returns (it
- * switches away for the last time), so a return lands on ud2 and faults.
+ * restores just before it returns here; the value handed over is in %rax.
+ * That function never returns (it switches away for the last time), so a
+ * return lands on ud2 and faults.
  */
         .globl  SYM(green_ctx_boot)
         TYPE(green_ctx_boot)
         .p2align 4
 SYM(green_ctx_boot):
         movq    %r13, %rdi
+        movq    %rax, %rsi
         callq   *%r12
         ud2
         SIZE(green_ctx_boot)

@@ -10,12 +10,15 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-/* Per thread: its main greenlet, the running greenlet, and the value in
- * flight during a switch.  `current` is read by the SIGSEGV handler, hence
- * the initial-exec model: reading it then must not call into the loader. */
-static __thread green_t *main_of_thread;
-static __thread green_t *current __attribute__((tls_model("initial-exec")));
-static __thread void *transfer;
+/* Per thread: its main greenlet and the running greenlet.  (The value a
+ * switch hands over travels in a register: see green_ctx_switch.)  The
+ * initial-exec model makes each access one
+ * instruction instead of a call to __tls_get_addr (this file is compiled
+ * as position-independent code, for the shared library), and it is what
+ * the SIGSEGV handler needs: reading `current` must not call the loader. */
+#define GREEN_TLS __thread __attribute__((tls_model("initial-exec")))
+static GREEN_TLS green_t *main_of_thread;
+static GREEN_TLS green_t *current;
 
 static unsigned long last_id;
 
@@ -170,21 +173,21 @@ void green_release_stack(green_t *g)
 
 /* ---- Life and death of a greenlet ------------------------------------- */
 
-/* Where a greenlet's own stack begins: run fn, then hand its result to the
- * nearest living ancestor and leave this stack for good. */
-static void greenlet_main(void *arg)
+/* Where a greenlet's own stack begins, with the value of the first switch
+ * into it: run fn, then hand its result to the nearest living ancestor and
+ * leave this stack for good. */
+static void greenlet_main(void *arg, void *value)
 {
     green_t *g = arg;
-    void *result = g->fn(transfer);
+    void *result = g->fn(value);
 
     g->result = result;
     g->dead = 1;
     green_t *p = g->parent;
     while (p->dead)
         p = p->parent;     /* main never dies, so this ends */
-    transfer = result;
     current = p;
-    green_ctx_switch_last(&g->ctx, &p->ctx);
+    green_ctx_switch_last(&g->ctx, &p->ctx, result);
 }
 
 green_t *green_new(green_fn fn, size_t stack_size)
@@ -220,11 +223,11 @@ void *green_switch(green_t *g, void *value)
     if (g == self)
         return value;
     g->started = 1;
-    transfer = value;
     current = g;
-    green_ctx_switch(&self->ctx, &g->ctx);
-    /* Someone switched back to us, and set `current` and `transfer`. */
-    return transfer;
+    /* Whoever switches back to us sets `current` to us first; the value
+     * they hand over is what this call returns.  The switch is the last
+     * act here on purpose: see green_ctx_switch in ctx.c. */
+    return green_ctx_switch(&self->ctx, &g->ctx, value);
 }
 
 /* ---- Accessors ------------------------------------------------------- */

@@ -119,17 +119,17 @@ static char *map_stack(void)
 
 static green_ctx main_ctx, partner_ctx;
 
-static void ctx_partner(void *arg)
+static void ctx_partner(void *arg, void *value)
 {
-    (void)arg;
+    (void)arg, (void)value;
     for (;;)
-        green_ctx_switch(&partner_ctx, &main_ctx);
+        green_ctx_switch(&partner_ctx, &main_ctx, NULL);
 }
 
 static void ctx_round_trips(long n)
 {
     for (long i = 0; i < n; i++)
-        green_ctx_switch(&main_ctx, &partner_ctx);
+        green_ctx_switch(&main_ctx, &partner_ctx, NULL);
 }
 
 static green_t *main_greenlet, *partner_greenlet;
