@@ -10,16 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "green.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* The pattern: every wait can fail; on failure, go to the cleanup. */
 static void *worker(void *arg)
@@ -49,14 +41,14 @@ static void *say(void *arg)
 
 int main(void)
 {
-    double start = now();
+    double start = green_now();
 
     printf("1. kill a sleeping greenlet\n");
     green_t *w = green_spawn(worker, NULL);
     green_sleep(0.1);                       /* let it start and fall asleep */
     printf("main: killing the worker\n");
     green_kill(w, GREEN_FOREVER);
-    printf("main: worker dead after %.2f s, not 10\n", now() - start);
+    printf("main: worker dead after %.2f s, not 10\n", green_now() - start);
     green_free(w);
 
     printf("2. kill a greenlet before it starts\n");
@@ -66,10 +58,10 @@ int main(void)
     green_free(g);
 
     printf("3. spawn_later: start a greenlet 0.2 s from now\n");
-    start = now();
+    start = green_now();
     g = green_spawn_later(0.2, say, "say: hello from a late greenlet");
     green_join(g, GREEN_FOREVER);
-    printf("main: it ran after %.2f s\n", now() - start);
+    printf("main: it ran after %.2f s\n", green_now() - start);
     green_free(g);
 
     green_hub_destroy();

@@ -5,7 +5,6 @@
  * sleeps overlap, so the whole program takes about 0.5 s.
  */
 #include <stdio.h>
-#include <time.h>
 
 #include "green.h"
 
@@ -23,17 +22,10 @@ static void *task(void *arg)
     return NULL;
 }
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 int main(void)
 {
     struct task t1 = { "task01", 5 }, t2 = { "task02", 5 }, t3 = { "task03", 5 };
-    double start = now();
+    double start = green_now();
 
     /* spawn only queues a task: nothing runs until main waits */
     printf("---1---\n");
@@ -49,7 +41,7 @@ int main(void)
     green_join(g2, GREEN_FOREVER);
     green_join(g3, GREEN_FOREVER);
 
-    printf("15 lines, 15 sleeps of 0.1 s, in %.2f s\n", now() - start);
+    printf("15 lines, 15 sleeps of 0.1 s, in %.2f s\n", green_now() - start);
 
     green_free(g1);
     green_free(g2);

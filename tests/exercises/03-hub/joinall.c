@@ -1,7 +1,6 @@
 /* Tests of exercise 03-hub/joinall: one deadline for many joins. */
 #include <errno.h>
 #include <string.h>
-#include <time.h>
 
 #include "harness.h"
 #include "green.h"
@@ -13,13 +12,6 @@
 static const char *why(int rc, int err)
 {
     return rc == 0 ? "no error" : strerror(err);
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* A greenlet that works for `*seconds` and returns its argument. */
@@ -52,9 +44,9 @@ START_TEST(test_all_finish)
     double seconds[3] = { 0.05, 0.10, 0.15 };
     green_t *g[3];
     spawn_workers(g, seconds, 3);
-    double t0 = now();
+    double t0 = green_now();
     int rc = ex_joinall(g, 3, 2.0);
-    double took = now() - t0;
+    double took = green_now() - t0;
     int dead = green_dead(g[0]) + green_dead(g[1]) + green_dead(g[2]);
 
     ck_assert_msg(rc == 0, "ex_joinall of greenlets that finish within 0.15 s, timeout 2 s, should return 0, got %d (errno %s); see %s, 'Joining: join and joinall'",
@@ -91,9 +83,9 @@ START_TEST(test_one_deadline_for_all)
     double seconds[3] = { 0.3, 0.6, 0.9 };
     green_t *g[3];
     spawn_workers(g, seconds, 3);
-    double t0 = now();
+    double t0 = green_now();
     int rc = ex_joinall(g, 3, 0.5);
-    double took = now() - t0;
+    double took = green_now() - t0;
 
     ck_assert_msg(rc == -1, "ex_joinall(timeout 0.5 s) of greenlets needing 0.3, 0.6 and 0.9 s should fail (ETIMEDOUT), got %d; see %s, 'Joining: join and joinall'",
                   rc, LESSON);
@@ -121,10 +113,10 @@ END_TEST
 
 START_TEST(test_none)
 {
-    double t0 = now();
+    double t0 = green_now();
     int rc1 = ex_joinall(NULL, 0, 0.5);
     int rc2 = ex_joinall(NULL, 0, GREEN_FOREVER);
-    double took = now() - t0;
+    double took = green_now() - t0;
 
     ck_assert_msg(rc1 == 0 && rc2 == 0, "ex_joinall of no greenlets (n = 0) should return 0, got %d and %d; see %s, 'Joining: join and joinall'",
                   rc1, rc2, LESSON);
@@ -155,10 +147,10 @@ START_TEST(test_dead_and_alive_timeout_zero)
     spawn_workers(g, seconds, 3);
     green_join(g[0], GREEN_FOREVER);
     green_join(g[1], GREEN_FOREVER);
-    double t0 = now();
+    double t0 = green_now();
     int rc = ex_joinall(g, 3, 0);
     int err = errno;
-    double took = now() - t0;
+    double took = green_now() - t0;
 
     ck_assert_msg(rc == -1 && err == ETIMEDOUT,
                   "ex_joinall(timeout 0) with one greenlet still sleeping should return -1 with errno ETIMEDOUT, got %d (errno %s); see %s, 'Joining: join and joinall'",
@@ -182,10 +174,10 @@ START_TEST(test_errors_pass_through)
     green_t *g[2];
     spawn_workers(g, seconds, 1);
     g[1] = green_spawn(wait_forever, NULL);
-    double t0 = now();
+    double t0 = green_now();
     int rc = ex_joinall(g, 2, GREEN_FOREVER);
     int err = errno;
-    double took = now() - t0;
+    double took = green_now() - t0;
 
     ck_assert_msg(rc == -1 && err == EDEADLK,
                   "ex_joinall of a greenlet that can never finish should pass on green_join's -1 with errno EDEADLK, got %d (errno %s); see %s, 'Deadlock: nobody can wake you'",

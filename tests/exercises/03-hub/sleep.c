@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <string.h>
-#include <time.h>
 
 #include "harness.h"
 #include "green.h"
@@ -14,13 +13,6 @@
 static const char *why(int rc, int err)
 {
     return rc == 0 ? "no error" : strerror(err);
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* Events libevent has registered (added and not yet fired or deleted). */
@@ -47,10 +39,10 @@ static void *sleeper(void *arg)
 
 START_TEST(test_sleep_takes_the_time)
 {
-    double t0 = now();
+    double t0 = green_now();
     int rc = ex_sleep(0.2);
     int err = errno;
-    double took = now() - t0;
+    double took = green_now() - t0;
 
     ck_assert_msg(rc == 0, "ex_sleep(0.2) should return 0, got %d (errno %s); see %s, 'Sleeping on a timer'",
                   rc, why(rc, err), LESSON);
@@ -101,9 +93,9 @@ START_TEST(test_sleepers_wake_by_deadline)
     green_t *g[3];
     for (int i = 0; i < 3; i++)
         g[i] = green_spawn(sleeper, &s[i]);
-    double t0 = now();
+    double t0 = green_now();
     green_joinall(g, 3, 5.0);
-    double took = now() - t0;
+    double took = green_now() - t0;
     for (int i = 0; i < 3; i++)
         green_free(g[i]);
 
@@ -131,9 +123,9 @@ static void *set_flag(void *arg)
 START_TEST(test_sleep_zero_yields)
 {
     green_t *g = green_spawn(set_flag, NULL);
-    double t0 = now();
+    double t0 = green_now();
     int rc = ex_sleep(0);
-    double took = now() - t0;
+    double took = green_now() - t0;
     int ran = flag;
     green_join(g, GREEN_FOREVER);
     green_free(g);
@@ -178,9 +170,9 @@ START_TEST(test_killed_sleeper_fails_with_ecanceled)
     struct sleeper s = { .seconds = 5.0, .rc = 1234 };
     green_t *g = green_spawn(sleeper, &s);
     green_sleep(0.05);                  /* let it fall asleep */
-    double t0 = now();
+    double t0 = green_now();
     int rc = green_kill(g, 2.0);
-    double took = now() - t0;
+    double took = green_now() - t0;
     green_free(g);
 
     ck_assert_msg(s.rc != 1234, "the sleeper never returned from ex_sleep(5); see %s, 'Killing: ECANCELED and cleanup'", LESSON);
@@ -220,12 +212,12 @@ static void *stubborn(void *arg)
 {
     int *rc = arg;
     green_sleep(5.0);                   /* fails: killed */
-    double t0 = now();
+    double t0 = green_now();
     rc[0] = ex_sleep(1.0);
     rc[1] = errno;
     rc[2] = ex_sleep(0);
     rc[3] = errno;
-    rc[4] = now() - t0 < 0.5;
+    rc[4] = green_now() - t0 < 0.5;
     return NULL;
 }
 
