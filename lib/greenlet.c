@@ -173,6 +173,30 @@ void green_release_stack(green_t *g)
 
 /* ---- Life and death of a greenlet ------------------------------------- */
 
+/* A dead greenlet may still be needed as a parent: when its child dies, the
+ * child's result is handed up the chain of parents, through the dead ones.
+ * So each greenlet holds a reference on its parent until it dies, and
+ * green_free() of a parent with living children only marks it; the last
+ * child to let go frees it.  (Python's greenlet gets this from reference
+ * counting.) */
+static void hold_parent(green_t *g, green_t *p)
+{
+    g->parent = p;
+    p->children++;
+    g->holds_parent = 1;
+}
+
+static void let_go_of_parent(green_t *g)
+{
+    if (!g->holds_parent)
+        return;
+    green_t *p = g->parent;
+    g->holds_parent = 0;
+    p->children--;
+    if (p->free_pending && p->children == 0)
+        free(p);
+}
+
 /* Where a greenlet's own stack begins, with the value of the first switch
  * into it: run fn, then hand its result to the nearest living ancestor and
  * leave this stack for good. */
@@ -186,6 +210,7 @@ static void greenlet_main(void *arg, void *value)
     green_t *p = g->parent;
     while (p->dead)
         p = p->parent;     /* main never dies, so this ends */
+    let_go_of_parent(g);   /* after the walk: it may free g->parent */
     current = p;
     green_ctx_switch_last(&g->ctx, &p->ctx, result);
 }
@@ -203,7 +228,7 @@ green_t *green_new(green_fn fn, size_t stack_size)
     }
     watch_for_overflow();
     g->fn = fn;
-    g->parent = self;
+    hold_parent(g, self);
     g->main = self->main;
     name_greenlet(g, __atomic_add_fetch(&last_id, 1, __ATOMIC_RELAXED));
     green_ctx_make(&g->ctx, &g->stack, greenlet_main, g);
@@ -247,7 +272,12 @@ int green_set_parent(green_t *g, green_t *p)
             return -1;
         }
     }
-    g->parent = p;
+    int held = g->holds_parent;
+    let_go_of_parent(g);
+    if (held)
+        hold_parent(g, p);
+    else
+        g->parent = p;
     return 0;
 }
 
@@ -267,6 +297,11 @@ void green_free(green_t *g)
     }
     if (g->release)
         g->release(g);
+    g->release = NULL;
     green_release_stack(g);
-    free(g);
+    let_go_of_parent(g);   /* one that never finished lets go here */
+    if (g->children > 0)
+        g->free_pending = 1;
+    else
+        free(g);
 }

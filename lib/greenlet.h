@@ -74,9 +74,11 @@ const char *green_name(const green_t *g);
 /* The usable size of g's stack in bytes (0 for a main greenlet). */
 size_t green_stack_size(const green_t *g);
 
-/* Free g and its stack.  g must be dead or never started, and not running;
- * freeing a suspended greenlet abandons its call chain (no cleanup runs):
- * the hub's green_kill() is the clean way to stop one. */
+/* Free g and its stack.  g must not be running, and must not be used
+ * afterwards.  Freeing a suspended greenlet abandons its call chain (no
+ * cleanup runs): the hub's green_kill() is the clean way to stop one.
+ * A greenlet that is still the parent of living greenlets keeps its small
+ * record until the last of them dies (their results pass through it). */
 void green_free(green_t *g);
 
 #endif

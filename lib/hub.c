@@ -270,8 +270,9 @@ static const struct timeval *timeout_for(struct hub *h, double seconds,
 }
 
 /* Each greenlet owns one libevent event, reused for every wait: a greenlet
- * waits for one thing at a time, and this spares a malloc per wait. */
-static void arm(green_t *g, int fd, short what, double timeout)
+ * waits for one thing at a time, and this spares a malloc per wait.
+ * Returns 0, or -1 when libevent refuses the fd (not open, say). */
+static int arm(green_t *g, int fd, short what, double timeout)
 {
     struct hub *h = get_hub();
     if (g->ev == NULL) {
@@ -281,9 +282,11 @@ static void arm(green_t *g, int fd, short what, double timeout)
             abort();
         }
     }
-    event_assign(g->ev, h->base, fd, what, on_event, g);
     struct timeval tv;
-    event_add(g->ev, timeout >= 0 ? timeout_for(h, timeout, &tv) : NULL);
+    if (event_assign(g->ev, h->base, fd, what, on_event, g) != 0
+        || event_add(g->ev, timeout >= 0 ? timeout_for(h, timeout, &tv) : NULL) != 0)
+        return -1;
+    return 0;
 }
 
 static void disarm(green_t *g)
@@ -309,7 +312,10 @@ static int wait_fd(int fd, short what, double timeout, const char *name)
 {
     green_t *self = green_current();
     void *why = NULL;
-    arm(self, fd, what, timeout);
+    if (arm(self, fd, what, timeout) != 0) {
+        errno = EBADF;
+        return -1;
+    }
     int rc = park(name, &why);
     disarm(self);
     if (rc == 0 && why == TIMED_OUT) {
@@ -386,7 +392,7 @@ static green_t *spawn_new(green_fn fn, void *arg)
     green_t *g = green_new(spawned_main, 0);
     if (g == NULL)
         return NULL;
-    g->parent = h->g;
+    green_set_parent(g, h->g);
     g->spawn_fn = fn;
     g->spawn_arg = arg;
     g->release = hub_release;
@@ -504,6 +510,8 @@ static void die_unstarted(struct hub *h, green_t *g)
     h->alive--;
     wake_joiners(g);
     green_release_stack(g);
+    if (g->detached)
+        green_free(g);
 }
 
 int green_kill(green_t *g, double timeout)

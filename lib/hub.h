@@ -72,8 +72,9 @@ int green_kill(green_t *g, double timeout);
 
 /* Wait until fd can be read (green_wait_read) or written (green_wait_write)
  * without blocking, at most `timeout` seconds.  Returns 0, or -1 with errno
- * ETIMEDOUT, ECANCELED or EDEADLK.  Only one greenlet may wait on a given fd
- * in a given direction at a time. */
+ * ETIMEDOUT, ECANCELED, EDEADLK, or EBADF (fd is not an open descriptor the
+ * kernel can watch).  Only one greenlet may wait on a given fd in a given
+ * direction at a time. */
 int green_wait_read(int fd, double timeout);
 int green_wait_write(int fd, double timeout);
 

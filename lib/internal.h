@@ -23,6 +23,9 @@ struct green {
     void *result;
     unsigned started : 1;
     unsigned dead : 1;
+    unsigned holds_parent : 1;  /* counted in parent->children */
+    unsigned free_pending : 1;  /* green_free() was called; children live */
+    unsigned children;      /* greenlets whose parent this is, not yet dead */
     unsigned long id;
     char name[32];
     void (*release)(green_t *g);   /* called by green_free, if set */

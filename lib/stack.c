@@ -34,6 +34,10 @@ int green_stack_alloc(green_stack *s, size_t size)
     size_t page = page_size();
     if (size == 0)
         size = GREEN_STACK_DEFAULT;
+    if (size > SIZE_MAX / 2) {          /* rounding up would wrap around */
+        errno = ENOMEM;
+        return -1;
+    }
     size = (size + page - 1) / page * page;
 
     /* Reserve address space only: MAP_NORESERVE and the kernel's lazy

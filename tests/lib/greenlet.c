@@ -1,0 +1,809 @@
+/*
+ * tests/lib/greenlet.c - the library's own tests of greenlet.h: switch,
+ * parents, return values, death, names, stacks and their overflow.
+ */
+#include "harness.h"
+#include "green.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define INT2P(i) ((void *)(intptr_t)(i))
+#define P2INT(p) ((long)(intptr_t)(p))
+
+static size_t page(void)
+{
+    return (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* ---- Capturing what the library prints on stderr ---------------------- */
+
+struct capture {
+    int saved_fd;
+    FILE *file;
+};
+
+static void capture_start(struct capture *c)
+{
+    fflush(stderr);
+    c->file = tmpfile();
+    ck_assert_msg(c->file != NULL, "test setup: tmpfile() failed");
+    c->saved_fd = dup(STDERR_FILENO);
+    dup2(fileno(c->file), STDERR_FILENO);
+}
+
+static void capture_end(struct capture *c, char *buf, size_t size)
+{
+    fflush(stderr);
+    dup2(c->saved_fd, STDERR_FILENO);
+    close(c->saved_fd);
+    rewind(c->file);
+    size_t n = fread(buf, 1, size - 1, c->file);
+    buf[n] = '\0';
+    fclose(c->file);
+}
+
+/* ---- The main greenlet ------------------------------------------------ */
+
+START_TEST(test_main_greenlet)
+{
+    green_t *m = green_current();
+    ck_assert_msg(m != NULL, "expected green_current() to give the main "
+                  "greenlet before any switch, got NULL");
+    ck_assert_msg(strcmp(green_name(m), "main") == 0, "expected the main "
+                  "greenlet to be named \"main\", got \"%s\"", green_name(m));
+    ck_assert_msg(green_parent(m) == NULL, "expected the main greenlet to have "
+                  "no parent, got %p", (void *)green_parent(m));
+    ck_assert_msg(green_stack_size(m) == 0, "expected stack size 0 for the "
+                  "main greenlet, got %zu", green_stack_size(m));
+    ck_assert_msg(!green_dead(m), "expected the main greenlet alive");
+    ck_assert_msg(green_result(m) == NULL, "expected no result for main");
+    ck_assert_msg(green_current() == m, "expected green_current() to be "
+                  "stable");
+}
+END_TEST
+
+/* ---- Starting, switching, returning ----------------------------------- */
+
+static void *seen_arg;
+static green_t *seen_current, *seen_parent;
+
+static void *record_and_return(void *arg)
+{
+    seen_arg = arg;
+    seen_current = green_current();
+    seen_parent = green_parent(green_current());
+    return INT2P(P2INT(arg) + 1);
+}
+
+START_TEST(test_first_switch_starts_with_argument)
+{
+    green_t *m = green_current();
+    green_t *g = green_new(record_and_return, 0);
+    ck_assert_msg(g != NULL, "green_new failed: %s", strerror(errno));
+    ck_assert_msg(!green_started(g), "expected a new greenlet not started");
+    ck_assert_msg(!green_dead(g), "expected a new greenlet not dead");
+    ck_assert_msg(seen_arg == NULL, "green_new must not run the function");
+    ck_assert_msg(green_parent(g) == m, "expected the creator (main) as "
+                  "parent, got %p", (void *)green_parent(g));
+
+    void *r = green_switch(g, INT2P(41));
+    ck_assert_msg(seen_arg == INT2P(41), "expected the function's argument "
+                  "to be the first switch's value 41, got %ld",
+                  P2INT(seen_arg));
+    ck_assert_msg(seen_current == g, "inside the greenlet: expected "
+                  "green_current() == g (%p), got %p", (void *)g,
+                  (void *)seen_current);
+    ck_assert_msg(seen_parent == m, "inside the greenlet: expected its parent "
+                  "to be main, got %p", (void *)seen_parent);
+    ck_assert_msg(r == INT2P(42), "expected green_switch to return the "
+                  "function's return value 42, got %ld", P2INT(r));
+    ck_assert_msg(green_current() == m, "back in main: expected "
+                  "green_current() == main");
+    ck_assert_msg(green_started(g), "expected started after the switch");
+    ck_assert_msg(green_dead(g), "expected dead after the function returned");
+    ck_assert_msg(green_result(g) == INT2P(42), "expected green_result 42, "
+                  "got %ld", P2INT(green_result(g)));
+    green_free(g);
+}
+END_TEST
+
+/* Doubles what it receives and hands it back, until it receives -1. */
+static void *doubler(void *arg)
+{
+    long v = P2INT(arg);
+    green_t *parent = green_parent(green_current());
+    while (v != -1)
+        v = P2INT(green_switch(parent, INT2P(v * 2)));
+    return "doubler done";
+}
+
+START_TEST(test_values_both_ways)
+{
+    green_t *g = green_new(doubler, 0);
+    for (long i = 0; i < 5000; i++) {
+        void *r = green_switch(g, INT2P(i));
+        ck_assert_msg(r == INT2P(2 * i), "switch %ld: sent %ld, expected %ld "
+                      "back, got %ld", i, i, 2 * i, P2INT(r));
+        ck_assert_msg(green_started(g) && !green_dead(g),
+                      "switch %ld: expected the greenlet suspended, alive", i);
+        ck_assert_msg(green_result(g) == NULL, "expected green_result NULL "
+                      "while alive, got %p", green_result(g));
+    }
+    void *r = green_switch(g, INT2P(-1));
+    ck_assert_msg(r != NULL && strcmp(r, "doubler done") == 0,
+                  "expected the return value \"doubler done\", got %p", r);
+    ck_assert(green_dead(g));
+    green_free(g);
+}
+END_TEST
+
+/* A greenlet a switches straight to its sibling b; b's return goes to its
+ * parent (main), not to a, who switched to it. */
+static green_t *sibling_b;
+
+static void *sibling_a_fn(void *arg)
+{
+    (void)arg;
+    void *back = green_switch(sibling_b, "from a");
+    return back;
+}
+
+static void *sibling_b_fn(void *arg)
+{
+    return arg;
+}
+
+START_TEST(test_return_goes_to_parent_not_switcher)
+{
+    green_t *a = green_new(sibling_a_fn, 0);
+    sibling_b = green_new(sibling_b_fn, 0);
+    void *r = green_switch(a, NULL);
+    ck_assert_msg(r != NULL && strcmp(r, "from a") == 0, "expected b's result "
+                  "\"from a\" to reach b's parent main, got %p", r);
+    ck_assert(green_dead(sibling_b));
+    ck_assert_msg(!green_dead(a), "expected a still suspended in its switch");
+    r = green_switch(a, "resume a");
+    ck_assert_msg(r != NULL && strcmp(r, "resume a") == 0, "expected a to "
+                  "return the value main resumed it with, got %p", r);
+    green_free(a);
+    green_free(sibling_b);
+}
+END_TEST
+
+/* ---- Names and stack sizes -------------------------------------------- */
+
+static void *nothing(void *arg)
+{
+    return arg;
+}
+
+static int parse_default_name(const char *name, unsigned long *n)
+{
+    int end = 0;
+    if (sscanf(name, "greenlet-%lu%n", n, &end) != 1)
+        return 0;
+    return name[end] == '\0';
+}
+
+START_TEST(test_default_names)
+{
+    green_t *a = green_new(nothing, 0);
+    green_t *b = green_new(nothing, 0);
+    unsigned long na, nb;
+    ck_assert_msg(parse_default_name(green_name(a), &na), "expected a default "
+                  "name \"greenlet-N\", got \"%s\"", green_name(a));
+    ck_assert_msg(parse_default_name(green_name(b), &nb), "expected a default "
+                  "name \"greenlet-N\", got \"%s\"", green_name(b));
+    ck_assert_msg(na != nb, "expected two greenlets to get different default "
+                  "names, both are \"%s\"", green_name(a));
+    green_free(a);
+    green_free(b);
+}
+END_TEST
+
+START_TEST(test_set_name)
+{
+    green_t *g = green_new(nothing, 0);
+    char name[64];
+    strcpy(name, "worker");
+    green_set_name(g, name);
+    strcpy(name, "changed");
+    ck_assert_msg(strcmp(green_name(g), "worker") == 0, "expected the name to "
+                  "be copied (\"worker\"), got \"%s\"", green_name(g));
+
+    const char *exact = "abcdefghijklmnopqrstuvwxyz01234";   /* 31 */
+    green_set_name(g, exact);
+    ck_assert_msg(strcmp(green_name(g), exact) == 0, "expected a 31-character "
+                  "name kept whole, got \"%s\"", green_name(g));
+
+    const char *longer = "abcdefghijklmnopqrstuvwxyz0123456789ABCD";   /* 40 */
+    green_set_name(g, longer);
+    ck_assert_msg(strlen(green_name(g)) == 31 &&
+                  strncmp(green_name(g), longer, 31) == 0,
+                  "expected a 40-character name cut to its first 31, "
+                  "got \"%s\" (%zu characters)", green_name(g),
+                  strlen(green_name(g)));
+
+    green_set_name(g, "");
+    ck_assert_msg(strcmp(green_name(g), "") == 0, "expected the empty name, "
+                  "got \"%s\"", green_name(g));
+    green_free(g);
+}
+END_TEST
+
+START_TEST(test_stack_sizes)
+{
+    green_t *d = green_new(nothing, 0);
+    ck_assert_msg(green_stack_size(d) == GREEN_STACK_DEFAULT, "green_new(fn, "
+                  "0): expected a stack of %d bytes, got %zu",
+                  GREEN_STACK_DEFAULT, green_stack_size(d));
+    green_t *s = green_new(nothing, 10000);
+    size_t got = green_stack_size(s);
+    ck_assert_msg(got >= 10000 && got < 10000 + page() && got % page() == 0,
+                  "green_new(fn, 10000): expected 10000 rounded up to whole "
+                  "pages of %zu, got %zu", page(), got);
+    green_t *big = green_new(nothing, 1 << 20);
+    ck_assert_msg(green_stack_size(big) == 1 << 20, "green_new(fn, 1 MiB): "
+                  "expected %d, got %zu", 1 << 20, green_stack_size(big));
+    green_free(d);
+    green_free(s);
+    green_free(big);
+}
+END_TEST
+
+/* ---- Parents ---------------------------------------------------------- */
+
+START_TEST(test_set_parent_refuses_cycles)
+{
+    green_t *m = green_current();
+    green_t *a = green_new(nothing, 0);
+    green_t *b = green_new(nothing, 0);
+    green_t *c = green_new(nothing, 0);
+
+    errno = 0;
+    ck_assert_msg(green_set_parent(a, a) == -1 && errno == EINVAL,
+                  "green_set_parent(a, a): expected -1 with EINVAL, got "
+                  "errno %d (%s)", errno, strerror(errno));
+    ck_assert_msg(green_parent(a) == m, "a refused green_set_parent must not "
+                  "change the parent");
+
+    ck_assert_msg(green_set_parent(b, a) == 0, "green_set_parent(b, a): "
+                  "expected 0, got -1 (%s)", strerror(errno));
+    ck_assert_msg(green_parent(b) == a, "expected b's parent a");
+    ck_assert_msg(green_set_parent(c, b) == 0, "green_set_parent(c, b): "
+                  "expected 0");
+
+    errno = 0;
+    ck_assert_msg(green_set_parent(a, b) == -1 && errno == EINVAL,
+                  "a -> b -> a: expected -1 with EINVAL, got errno %d",
+                  errno);
+    errno = 0;
+    ck_assert_msg(green_set_parent(a, c) == -1 && errno == EINVAL,
+                  "a -> c -> b -> a: expected -1 with EINVAL, got errno %d",
+                  errno);
+    errno = 0;
+    ck_assert_msg(green_set_parent(m, c) == -1 && errno == EINVAL,
+                  "main -> c -> b -> a -> main: expected -1 with EINVAL, got "
+                  "errno %d", errno);
+    ck_assert_msg(green_parent(a) == m && green_parent(m) == NULL,
+                  "refused calls must leave the parents as they were");
+
+    /* Not a cycle: c may move up to main. */
+    ck_assert_msg(green_set_parent(c, m) == 0, "green_set_parent(c, main): "
+                  "expected 0");
+    green_free(a);
+    green_free(b);
+    green_free(c);
+}
+END_TEST
+
+/* b's parent is set to a: b's return value goes to a, a's to main. */
+static green_t *chain_b;
+
+static void *chain_a_fn(void *arg)
+{
+    (void)arg;
+    long from_b = P2INT(green_switch(chain_b, INT2P(5)));
+    return INT2P(from_b * 10);
+}
+
+static void *chain_b_fn(void *arg)
+{
+    return INT2P(P2INT(arg) + 1);
+}
+
+START_TEST(test_set_parent_redirects_result)
+{
+    green_t *a = green_new(chain_a_fn, 0);
+    chain_b = green_new(chain_b_fn, 0);
+    ck_assert_int_eq(green_set_parent(chain_b, a), 0);
+    void *r = green_switch(a, NULL);
+    ck_assert_msg(r == INT2P(60), "expected b's 6 to reach its new parent a, "
+                  "and a's 60 to reach main; main got %ld", P2INT(r));
+    green_free(a);
+    green_free(chain_b);
+}
+END_TEST
+
+/* ---- Death ------------------------------------------------------------ */
+
+START_TEST(test_switch_to_dead)
+{
+    green_t *g = green_new(nothing, 0);
+    green_set_name(g, "gone");
+    green_switch(g, INT2P(7));
+    ck_assert(green_dead(g));
+    ck_assert_msg(green_result(g) == INT2P(7), "expected green_result 7, got "
+                  "%ld", P2INT(green_result(g)));
+
+    struct capture cap;
+    char err[512];
+    capture_start(&cap);
+    errno = 0;
+    void *r = green_switch(g, INT2P(8));
+    int saved = errno;
+    capture_end(&cap, err, sizeof err);
+    ck_assert_msg(r == NULL, "switching to a dead greenlet: expected NULL, "
+                  "got %p", r);
+    ck_assert_msg(saved == ESRCH, "switching to a dead greenlet: expected "
+                  "errno ESRCH, got %d (%s)", saved, strerror(saved));
+    ck_assert_msg(err[0] != '\0', "switching to a dead greenlet: expected an "
+                  "explanation on stderr, got nothing");
+    ck_assert_msg(green_current() == green_parent(g), "expected to still be "
+                  "running in main after the refused switch");
+    ck_assert_msg(green_result(g) == INT2P(7), "a refused switch must not "
+                  "change the result");
+    green_free(g);
+}
+END_TEST
+
+/* a creates b and starts it; b comes back to a; a dies.  Then main resumes
+ * b, whose parent a is dead: b's result goes to a's parent, main. */
+static green_t *orphan;
+
+static void *orphan_fn(void *arg)
+{
+    (void)arg;
+    void *v = green_switch(green_parent(green_current()), "b parked");
+    return INT2P(P2INT(v) + 1);
+}
+
+static void *short_lived_parent(void *arg)
+{
+    (void)arg;
+    orphan = green_new(orphan_fn, 0);
+    void *v = green_switch(orphan, NULL);
+    return v;   /* "b parked", and a is dead */
+}
+
+START_TEST(test_dead_parent_passes_to_grandparent)
+{
+    green_t *a = green_new(short_lived_parent, 0);
+    void *r = green_switch(a, NULL);
+    ck_assert_msg(r != NULL && strcmp(r, "b parked") == 0, "expected a's "
+                  "result \"b parked\", got %p", r);
+    ck_assert(green_dead(a));
+    ck_assert_msg(green_parent(orphan) == a, "expected b's parent to be a");
+    r = green_switch(orphan, INT2P(99));
+    ck_assert_msg(r == INT2P(100), "b's parent a is dead: expected b's result "
+                  "100 to reach a's parent (main), got %ld", P2INT(r));
+    ck_assert(green_dead(orphan));
+    green_free(orphan);
+    green_free(a);
+}
+END_TEST
+
+/* The same, but main frees the dead parent a (allowed: it is dead and not
+ * running) before b dies: b's result must still reach main, and nothing
+ * may read the freed a (AddressSanitizer and Valgrind would say so). */
+START_TEST(test_freed_dead_parent)
+{
+    green_t *a = green_new(short_lived_parent, 0);
+    void *r = green_switch(a, NULL);
+    ck_assert(r != NULL && strcmp(r, "b parked") == 0);
+    ck_assert(green_dead(a));
+    green_free(a);
+    /* Reuse a's memory, as a busy program would. */
+    green_t *filler[4];
+    for (int i = 0; i < 4; i++)
+        filler[i] = green_new(nothing, 0);
+    r = green_switch(orphan, INT2P(41));
+    ck_assert_msg(r == INT2P(42), "b's parent a is dead and freed: expected "
+                  "b's result 42 to reach main, got %ld", P2INT(r));
+    ck_assert_msg(green_dead(orphan), "expected b dead");
+    for (int i = 0; i < 4; i++)
+        ck_assert_msg(!green_dead(filler[i]), "greenlet %d, never switched "
+                      "to, has run and died: b's result went to whatever "
+                      "now lives where its freed parent was", i);
+    green_free(orphan);
+    for (int i = 0; i < 4; i++)
+        green_free(filler[i]);
+}
+END_TEST
+
+/* main -> g1 -> g2 -> g3: each creates and starts the next; results climb
+ * back up through the parents. */
+static green_t *nest[4];
+static green_t *nest_parent_seen[4];
+
+static void *nest_fn(void *arg)
+{
+    long level = P2INT(arg);
+    nest[level] = green_current();
+    nest_parent_seen[level] = green_parent(green_current());
+    if (level == 3)
+        return INT2P(3);
+    green_t *child = green_new(nest_fn, 0);
+    long below = P2INT(green_switch(child, INT2P(level + 1)));
+    ck_assert_msg(green_current() == nest[level], "level %ld: expected "
+                  "green_current() to be this level's greenlet again", level);
+    green_free(child);
+    return INT2P(below * 10 + level);
+}
+
+START_TEST(test_nested_three_deep)
+{
+    nest[0] = green_current();
+    green_t *g1 = green_new(nest_fn, 0);
+    void *r = green_switch(g1, INT2P(1));
+    ck_assert_msg(r == INT2P(321), "expected 3, then 3*10+2, then 32*10+1 = "
+                  "321 up the chain, got %ld", P2INT(r));
+    for (int level = 1; level <= 3; level++)
+        ck_assert_msg(nest_parent_seen[level] == nest[level - 1],
+                      "level %d: expected its parent to be level %d's "
+                      "greenlet", level, level - 1);
+    ck_assert(green_current() == nest[0]);
+    green_free(g1);
+}
+END_TEST
+
+/* ---- Deep stacks ------------------------------------------------------ */
+
+static uintptr_t deepest_frame;
+static long recurse_result;
+
+static __attribute__((noinline)) long recurse(int depth)
+{
+    volatile char frame[512];
+    memset((char *)frame, depth & 0x7f, sizeof frame);
+    if (depth == 0) {
+        deepest_frame = (uintptr_t)__builtin_frame_address(0);
+        return frame[0];
+    }
+    return recurse(depth - 1) + frame[depth % 512];
+}
+
+static void *deep_fn(void *arg)
+{
+    uintptr_t top = (uintptr_t)__builtin_frame_address(0);
+    recurse_result = recurse((int)P2INT(arg));
+    return (void *)(top - deepest_frame);
+}
+
+START_TEST(test_deep_recursion_in_1mib)
+{
+    int depth = 1200;   /* at least 600 KiB of frames */
+    green_t *g = green_new(deep_fn, 1 << 20);
+    ck_assert_msg(g != NULL, "green_new with a 1 MiB stack failed");
+    uintptr_t used = (uintptr_t)green_switch(g, INT2P(depth));
+    ck_assert_msg(green_dead(g), "expected the recursion to finish");
+    ck_assert_msg(used >= (uintptr_t)depth * 512, "expected %d frames of 512+ "
+                  "bytes to span at least %d bytes of the greenlet's stack, "
+                  "they spanned %lu", depth, depth * 512,
+                  (unsigned long)used);
+    green_free(g);
+}
+END_TEST
+
+/* A stackful generator: yields from deep inside a recursion, which a
+ * stackless generator (gen.h) cannot do. */
+static void visit(long n, green_t *consumer)
+{
+    volatile char pad[1024];
+    pad[0] = (char)n;
+    if (n == 0)
+        return;
+    green_switch(consumer, INT2P(n));
+    visit(n - 1, consumer);
+    ck_assert_msg(pad[0] == (char)n, "depth %ld: a local changed while the "
+                  "greenlet was suspended", n);
+    green_switch(consumer, INT2P(-n));
+}
+
+static void *visitor(void *arg)
+{
+    visit(P2INT(arg), green_parent(green_current()));
+    return INT2P(0);
+}
+
+START_TEST(test_yield_from_deep_recursion)
+{
+    enum { N = 200 };
+    green_t *g = green_new(visitor, 1 << 20);
+    long got[2 * N];
+    int n = 0;
+    void *v = green_switch(g, INT2P(N));
+    while (!green_dead(g)) {
+        ck_assert_msg(n < 2 * N, "expected exactly %d values", 2 * N);
+        got[n++] = P2INT(v);
+        v = green_switch(g, NULL);
+    }
+    ck_assert_msg(n == 2 * N, "expected %d values, got %d", 2 * N, n);
+    for (int i = 0; i < N; i++) {
+        ck_assert_msg(got[i] == N - i, "value %d (on the way down): expected "
+                      "%d, got %ld", i, N - i, got[i]);
+        ck_assert_msg(got[N + i] == -(i + 1), "value %d (on the way up): "
+                      "expected %d, got %ld", N + i, -(i + 1), got[N + i]);
+    }
+    green_free(g);
+}
+END_TEST
+
+/* ---- Stack overflow --------------------------------------------------- */
+
+static volatile long forever = 1L << 40;
+
+static __attribute__((noinline)) long dive(long depth)
+{
+    volatile char frame[256];
+    frame[0] = (char)depth;
+    if (depth >= forever)
+        return frame[0];
+    return dive(depth + 1) + frame[0];
+}
+
+static void *diver(void *arg)
+{
+    (void)arg;
+    return INT2P(dive(0));
+}
+
+START_TEST(test_overflow_names_greenlet_and_dies)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert_msg(pid >= 0, "fork failed: %s", strerror(errno));
+    if (pid == 0) {
+        dup2(fds[1], STDERR_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        /* Whatever a sanitizer installed, the death we look for is the
+         * library's: report, then the default action. */
+        signal(SIGSEGV, SIG_DFL);
+        green_t *g = green_new(diver, 16 * 1024);
+        if (g == NULL)
+            _exit(3);
+        green_set_name(g, "deep-diver");
+        green_switch(g, NULL);
+        _exit(4);   /* survived the overflow */
+    }
+    close(fds[1]);
+    char err[4096];
+    size_t len = 0;
+    ssize_t n;
+    while ((n = read(fds[0], err + len, sizeof err - 1 - len)) > 0)
+        len += (size_t)n;
+    err[len] = '\0';
+    close(fds[0]);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV,
+                  "expected the child whose greenlet recursed forever to die "
+                  "of SIGSEGV, it %s %d; stderr: %s",
+                  WIFSIGNALED(status) ? "died of signal" : "exited with",
+                  WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
+                  err);
+    ck_assert_msg(strstr(err, "deep-diver") != NULL, "expected the overflow "
+                  "report to name the greenlet \"deep-diver\"; stderr: %s",
+                  err);
+    ck_assert_msg(strstr(err, "16 KiB") != NULL, "expected the overflow "
+                  "report to give the stack size \"16 KiB\"; stderr: %s", err);
+}
+END_TEST
+
+/* ---- Freeing, and many greenlets -------------------------------------- */
+
+START_TEST(test_free_never_started)
+{
+    green_t *g = green_new(record_and_return, 0);
+    seen_arg = NULL;
+    green_free(g);
+    green_t *h = green_new(nothing, 64 * 1024);
+    green_free(h);
+    ck_assert_msg(seen_arg == NULL, "freeing a never-started greenlet must not "
+                  "run its function");
+}
+END_TEST
+
+static int suspended_cleanup_ran;
+
+static void *park_forever(void *arg)
+{
+    green_switch(green_parent(green_current()), arg);
+    suspended_cleanup_ran = 1;
+    return NULL;
+}
+
+START_TEST(test_new_too_big)
+{
+    errno = 0;
+    green_t *g = green_new(nothing, SIZE_MAX);
+    int saved = errno;
+    if (g != NULL) {
+        size_t got = green_stack_size(g);
+        green_free(g);
+        ck_abort_msg("green_new(fn, SIZE_MAX): expected NULL with ENOMEM, got "
+                     "a greenlet with a stack of %zu bytes", got);
+    }
+    ck_assert_msg(saved == ENOMEM, "green_new(fn, SIZE_MAX): expected errno "
+                  "ENOMEM, got %d (%s)", saved, strerror(saved));
+    errno = 0;
+    g = green_new(nothing, (size_t)1 << 62);
+    ck_assert_msg(g == NULL && errno == ENOMEM, "green_new(fn, 2^62): expected "
+                  "NULL with ENOMEM, got %p with errno %d", (void *)g, errno);
+}
+END_TEST
+
+START_TEST(test_free_suspended)
+{
+    suspended_cleanup_ran = 0;
+    green_t *g = green_new(park_forever, 0);
+    ck_assert(green_switch(g, INT2P(3)) == INT2P(3));
+    green_free(g);   /* abandons its call chain: documented */
+    ck_assert_msg(!suspended_cleanup_ran, "green_free must not resume the "
+                  "greenlet");
+}
+END_TEST
+
+static void *half_then_return(void *arg)
+{
+    void *back = green_switch(green_parent(green_current()), arg);
+    return INT2P(P2INT(arg) + P2INT(back));
+}
+
+START_TEST(test_many_greenlets)
+{
+    enum { N = 10000 };
+    green_t **gs = calloc(N, sizeof *gs);
+    ck_assert(gs != NULL);
+    for (int i = 0; i < N; i++) {
+        gs[i] = green_new(half_then_return, 16 * 1024);
+        ck_assert_msg(gs[i] != NULL, "green_new %d of %d failed: %s", i, N,
+                      strerror(errno));
+    }
+    /* All N are suspended halfway at once, each on its own stack. */
+    for (int i = 0; i < N; i++) {
+        void *r = green_switch(gs[i], INT2P(i));
+        ck_assert_msg(r == INT2P(i), "greenlet %d: expected %d back, got %ld",
+                      i, i, P2INT(r));
+    }
+    for (int i = N - 1; i >= 0; i--) {
+        void *r = green_switch(gs[i], INT2P(N));
+        ck_assert_msg(r == INT2P(i + N), "greenlet %d: expected result %d, got "
+                      "%ld", i, i + N, P2INT(r));
+        ck_assert(green_dead(gs[i]));
+        green_free(gs[i]);
+    }
+    free(gs);
+}
+END_TEST
+
+/* ---- Threads ---------------------------------------------------------- */
+
+static pthread_mutex_t thread_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t thread_cond = PTHREAD_COND_INITIALIZER;
+static int thread_stage;
+static green_t *thread_g, *thread_main;
+static char thread_main_name[32];
+
+static void thread_wait_for(int stage)
+{
+    pthread_mutex_lock(&thread_lock);
+    while (thread_stage < stage)
+        pthread_cond_wait(&thread_cond, &thread_lock);
+    pthread_mutex_unlock(&thread_lock);
+}
+
+static void thread_advance(int stage)
+{
+    pthread_mutex_lock(&thread_lock);
+    thread_stage = stage;
+    pthread_cond_broadcast(&thread_cond);
+    pthread_mutex_unlock(&thread_lock);
+}
+
+static void *other_thread(void *arg)
+{
+    (void)arg;
+    thread_main = green_current();
+    snprintf(thread_main_name, sizeof thread_main_name, "%s",
+             green_name(thread_main));
+    thread_g = green_new(nothing, 0);
+    thread_advance(1);
+    thread_wait_for(2);          /* main thread tries its switch */
+    green_switch(thread_g, NULL);  /* fine from its own thread */
+    green_free(thread_g);
+    return NULL;
+}
+
+START_TEST(test_other_threads_greenlet)
+{
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, other_thread, NULL), 0);
+    thread_wait_for(1);
+    ck_assert_msg(strcmp(thread_main_name, "main") == 0, "expected another "
+                  "thread's main greenlet to be named \"main\" too, got "
+                  "\"%s\"", thread_main_name);
+    ck_assert_msg(thread_main != green_current(), "expected each thread to "
+                  "have its own main greenlet");
+
+    struct capture cap;
+    char err[512];
+    capture_start(&cap);
+    errno = 0;
+    void *r = green_switch(thread_g, INT2P(1));
+    int saved = errno;
+    capture_end(&cap, err, sizeof err);
+    thread_advance(2);
+    pthread_join(t, NULL);
+    ck_assert_msg(r == NULL && saved == ESRCH, "switching to another thread's "
+                  "greenlet: expected NULL with ESRCH, got %p with errno %d",
+                  r, saved);
+    ck_assert_msg(err[0] != '\0', "expected an explanation on stderr");
+}
+END_TEST
+
+static Suite *greenlet_suite(void)
+{
+    Suite *s = suite_create("lib/greenlet");
+    TCase *tc = kit_tcase("switch");
+    tcase_add_test(tc, test_main_greenlet);
+    tcase_add_test(tc, test_first_switch_starts_with_argument);
+    tcase_add_test(tc, test_values_both_ways);
+    tcase_add_test(tc, test_return_goes_to_parent_not_switcher);
+    tcase_add_test(tc, test_nested_three_deep);
+    /* Where tests run without fork (qemu-user), clone() for a thread
+     * hangs just as fork() does. */
+    if (kit_can_fork())
+        tcase_add_test(tc, test_other_threads_greenlet);
+    suite_add_tcase(s, tc);
+
+    tc = kit_tcase("names and parents");
+    tcase_add_test(tc, test_default_names);
+    tcase_add_test(tc, test_set_name);
+    tcase_add_test(tc, test_stack_sizes);
+    tcase_add_test(tc, test_set_parent_refuses_cycles);
+    tcase_add_test(tc, test_set_parent_redirects_result);
+    suite_add_tcase(s, tc);
+
+    tc = kit_tcase("death");
+    tcase_add_test(tc, test_switch_to_dead);
+    tcase_add_test(tc, test_dead_parent_passes_to_grandparent);
+    tcase_add_test(tc, test_freed_dead_parent);
+    tcase_add_test(tc, test_free_never_started);
+    tcase_add_test(tc, test_new_too_big);
+    tcase_add_test(tc, test_free_suspended);
+    tcase_add_test(tc, test_many_greenlets);
+    suite_add_tcase(s, tc);
+
+    tc = kit_tcase("stacks");
+    tcase_add_test(tc, test_deep_recursion_in_1mib);
+    tcase_add_test(tc, test_yield_from_deep_recursion);
+    if (kit_can_fork())
+        tcase_add_test(tc, test_overflow_names_greenlet_and_dies);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) { return kit_run_suite(greenlet_suite()); }
