@@ -40,8 +40,9 @@ STRICT    := -Werror
 LDLIBS    = $(EVENT_LIBS) -lpthread -lm
 
 # ---- The library ---------------------------------------------------------
-LIB_HEADERS := lib/green.h lib/gen.h lib/ctx.h lib/greenlet.h lib/hub.h
-LIB_SRCS    := lib/gen.c lib/stack.c lib/ctx.c lib/greenlet.c lib/hub.c
+# Every lib/*.c is part of the library, but for the back ends picked below.
+LIB_HEADERS := $(filter-out lib/internal.h lib/ctx_backend.h,$(wildcard lib/*.h))
+LIB_SRCS    := $(filter-out lib/ctx_asm.c lib/ctx_ucontext.c,$(wildcard lib/*.c))
 ifeq ($(CTX),ucontext)
 LIB_SRCS    += lib/ctx_ucontext.c
 else
@@ -216,7 +217,9 @@ build/slides/%.html: slides/%.md $(wildcard slides/img/*)
 	  --metadata pagetitle="$*" -o $@ $<
 	@sh slides/index.sh build/slides > build/slides/index.html
 
--include tests/bench/bench.mk
+# Builds that need more than the rules above (a preload library, a chapter's
+# servers) bring their own fragment.
+-include tests/bench/bench.mk $(wildcard lib/*/build.mk chapters/*/chapter.mk)
 
 deps:
 	@sh .ci/deps.sh core

@@ -6,6 +6,7 @@
  *   ctx.h       machine context switch, stacks   (chapter 2)
  *   greenlet.h  stackful coroutines, switch      (chapter 2)
  *   hub.h       the scheduler on libevent        (chapter 3)
+ *   io.h        green sockets, name resolution   (chapter 4)
  */
 #ifndef GREEN_H
 #define GREEN_H
@@ -14,5 +15,6 @@
 #include "ctx.h"
 #include "greenlet.h"
 #include "hub.h"
+#include "io.h"
 
 #endif

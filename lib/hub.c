@@ -35,10 +35,14 @@ struct hub {
     int batches_since_poll;
     struct { long usec; const struct timeval *tv; } common[16];
     int ncommon;                    /* common timeouts made so far */
+    struct { void (*fn)(void *); void *arg; } at_destroy[8];
+    int nat_destroy;
 };
 #define COMMON_TIMEOUTS 16
 
 static __thread struct hub *hub;
+
+void (*green_death_hook)(green_t *g);
 
 /* The value a timer's callback wakes its greenlet with, so a wait can tell
  * "time ran out" from "what I waited for happened". */
@@ -74,6 +78,7 @@ static struct hub *get_hub(void)
 }
 
 struct event_base *green_hub_base(void) { return get_hub()->base; }
+int green_hub_active(void) { return hub != NULL; }
 green_t *green_hub(void) { return get_hub()->g; }
 
 /* ---- The ready queue: a FIFO linked through the greenlets ------------- */
@@ -295,6 +300,21 @@ static void disarm(green_t *g)
         event_del(g->ev);
 }
 
+int green_hub_wait(double timeout)
+{
+    green_t *self = green_current();
+    void *why = NULL;
+    if (timeout >= 0 && arm(self, -1, 0, timeout) != 0)
+        return -1;
+    int rc = park("green_hub_wait", &why);
+    disarm(self);
+    if (rc == 0 && why == TIMED_OUT) {
+        errno = ETIMEDOUT;
+        return -1;
+    }
+    return rc;
+}
+
 int green_sleep(double seconds)
 {
     green_t *self = green_current();
@@ -356,6 +376,8 @@ static void *spawned_main(void *unused)
     disarm(self);                    /* spawn_later's timer */
     if (!self->killed)
         result = self->spawn_fn(self->spawn_arg);
+    if (green_death_hook)
+        green_death_hook(self);
     wake_joiners(self);
     h->alive--;
     if (self->queued)
@@ -586,6 +608,17 @@ static void report_deadlock(struct hub *h)
 
 /* ---- The end ---------------------------------------------------------- */
 
+void green_hub_at_destroy(void (*fn)(void *arg), void *arg)
+{
+    struct hub *h = get_hub();
+    if (h->nat_destroy == 8) {
+        fputs("green: too many green_hub_at_destroy callbacks\n", stderr);
+        abort();
+    }
+    h->at_destroy[h->nat_destroy].fn = fn;
+    h->at_destroy[h->nat_destroy++].arg = arg;
+}
+
 /* How long green_hub_destroy waits for killed greenlets to unwind. */
 #define DESTROY_GRACE 1.0
 
@@ -613,6 +646,8 @@ void green_hub_destroy(void)
     while (h->all)
         green_free(h->all);
     green_free(h->g);
+    for (int i = 0; i < h->nat_destroy; i++)
+        h->at_destroy[i].fn(h->at_destroy[i].arg);
     event_base_free(h->base);
     free(h);
     hub = NULL;

@@ -100,12 +100,22 @@ struct event_base *green_hub_base(void);
 /* The calling thread's hub greenlet (created on first use). */
 green_t *green_hub(void);
 
+/* 1 when the calling thread has a hub (it has used any call of this
+ * header), else 0.  Never creates one. */
+int green_hub_active(void);
+
 /* Put g at the end of the ready queue, so that the hub switches to it soon,
  * handing it `value` (the return value of its green_hub_switch()).  Waking a
  * greenlet that is already in the ready queue, or dead, does nothing (the
  * first wake-up wins).  A greenlet may wake itself: green_ready(me) then
  * green_hub_switch() is how green_sleep(0) yields. */
 void green_ready(green_t *g, void *value);
+
+/* Suspend the running greenlet until something calls green_ready() on it
+ * or `timeout` seconds pass.  Returns 0 when readied, or -1 with errno
+ * ETIMEDOUT, ECANCELED or EDEADLK.  The usual way to wait for a callback:
+ * register one that calls green_ready(me), then green_hub_wait(timeout). */
+int green_hub_wait(double timeout);
 
 /* Suspend the running greenlet until something calls green_ready() on it,
  * and return the value given there.  Returns at once with NULL and errno

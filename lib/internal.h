@@ -45,7 +45,21 @@ struct green {
     struct event *ev;       /* this greenlet's one timer/fd event */
     green_fn spawn_fn;
     void *spawn_arg;
+
+    /* ---- owned by the sync layer (sync.c): greenlet-local values ---- */
+    void **locals;
+    int nlocals;
 };
+
+/* Called by the hub for each spawned greenlet that finishes (its function
+ * returned), before anyone joining it is woken: how a higher layer (sync.c's
+ * greenlet-local storage) cleans up without the hub knowing it exists. */
+extern void (*green_death_hook)(green_t *g);
+
+/* Call fn(arg) in green_hub_destroy, before the event base is freed: how a
+ * layer that keeps libevent objects (io.c's DNS resolver) lets go of them.
+ * At most 8 per thread. */
+void green_hub_at_destroy(void (*fn)(void *arg), void *arg);
 
 /* Give g's stack back (to a per-thread cache) as soon as g is dead, long
  * before its record is freed: the stack is most of a greenlet's memory. */

@@ -1,0 +1,356 @@
+/*
+ * io.c - layer 5: cooperative I/O.  See io.h.
+ *
+ * Every call here has the same shape: try the system call on a
+ * non-blocking descriptor; if the kernel says EAGAIN, wait on the hub for
+ * the descriptor to become ready and try again.  The deadline is computed
+ * once, so retries share one timeout.
+ */
+#include "internal.h"
+#include "hub.h"
+#include "io.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/dns.h>
+#include <event2/util.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- Deadlines -------------------------------------------------------- */
+
+static double deadline_of(double timeout)
+{
+    return timeout < 0 ? -1.0 : green_now() + timeout;
+}
+
+/* What is left of a deadline, as a timeout for the next wait. */
+static double time_left(double deadline)
+{
+    if (deadline < 0)
+        return GREEN_FOREVER;
+    double left = deadline - green_now();
+    return left > 0 ? left : 0;
+}
+
+static int would_block(void)
+{
+    return errno == EAGAIN || errno == EWOULDBLOCK;
+}
+
+/* ---- Descriptors ------------------------------------------------------ */
+
+int green_fd_nonblock(int fd)
+{
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0)
+        return -1;
+    return fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+
+int green_socket(int domain, int type, int protocol)
+{
+    return socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+}
+
+int green_close(int fd)
+{
+    return close(fd);
+}
+
+/* ---- The calls that wait ---------------------------------------------- */
+
+int green_connect(int fd, const struct sockaddr *addr, socklen_t len, double timeout)
+{
+    if (connect(fd, addr, len) == 0)
+        return 0;
+    if (errno != EINPROGRESS)
+        return -1;
+    /* The connection is under way; it is done when fd becomes writable,
+     * and SO_ERROR then says whether it worked. */
+    if (green_wait_write(fd, timeout) != 0)
+        return -1;
+    int err = 0;
+    socklen_t errlen = sizeof err;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &errlen) != 0)
+        return -1;
+    if (err != 0) {
+        errno = err;
+        return -1;
+    }
+    return 0;
+}
+
+int green_accept(int fd, struct sockaddr *addr, socklen_t *len, double timeout)
+{
+    double deadline = deadline_of(timeout);
+    for (;;) {
+        int conn = accept4(fd, addr, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (conn >= 0)
+            return conn;
+        if (errno == EINTR)
+            continue;
+        if (!would_block())
+            return -1;
+        if (green_wait_read(fd, time_left(deadline)) != 0)
+            return -1;
+    }
+}
+
+ssize_t green_recv(int fd, void *buf, size_t n, double timeout)
+{
+    double deadline = deadline_of(timeout);
+    for (;;) {
+        ssize_t got = read(fd, buf, n);
+        if (got >= 0)
+            return got;
+        if (errno == EINTR)
+            continue;
+        if (!would_block())
+            return -1;
+        if (green_wait_read(fd, time_left(deadline)) != 0)
+            return -1;
+    }
+}
+
+/* send() with MSG_NOSIGNAL: a peer that went away gives EPIPE, not a
+ * SIGPIPE that kills the whole server.  Pipes are not sockets: write(). */
+static ssize_t send_some(int fd, const void *buf, size_t n)
+{
+    ssize_t sent = send(fd, buf, n, MSG_NOSIGNAL);
+    if (sent < 0 && errno == ENOTSOCK)
+        sent = write(fd, buf, n);
+    return sent;
+}
+
+ssize_t green_send(int fd, const void *buf, size_t n, double timeout)
+{
+    double deadline = deadline_of(timeout);
+    for (;;) {
+        ssize_t sent = send_some(fd, buf, n);
+        if (sent >= 0)
+            return sent;
+        if (errno == EINTR)
+            continue;
+        if (!would_block())
+            return -1;
+        if (green_wait_write(fd, time_left(deadline)) != 0)
+            return -1;
+    }
+}
+
+ssize_t green_sendall(int fd, const void *buf, size_t n, double timeout)
+{
+    double deadline = deadline_of(timeout);
+    const char *p = buf;
+    size_t done = 0;
+    while (done < n) {
+        ssize_t sent = green_send(fd, p + done, n - done, time_left(deadline));
+        if (sent < 0)
+            return -1;
+        done += (size_t)sent;
+    }
+    return (ssize_t)n;
+}
+
+/* ---- TCP helpers ------------------------------------------------------ */
+
+int green_tcp_connect(const char *host, const char *port, double timeout)
+{
+    double deadline = deadline_of(timeout);
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+    struct addrinfo *list;
+    int rc = green_getaddrinfo(host, port, &hints, &list, timeout);
+    if (rc != 0) {
+        if (rc != EAI_SYSTEM)
+            errno = rc == EAI_AGAIN ? ETIMEDOUT : EHOSTUNREACH;
+        return -1;
+    }
+    int fd = -1;
+    for (struct addrinfo *ai = list; ai; ai = ai->ai_next) {
+        fd = green_socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+        if (fd < 0)
+            continue;
+        if (green_connect(fd, ai->ai_addr, ai->ai_addrlen, time_left(deadline)) == 0)
+            break;
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        fd = -1;
+        if (saved == ECANCELED || saved == ETIMEDOUT)
+            break;
+    }
+    green_freeaddrinfo(list);
+    return fd;
+}
+
+int green_tcp_listen(const char *host, const char *port, int backlog)
+{
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+    struct addrinfo *list;
+    /* Listening happens once, at start-up: the ordinary resolver will do,
+     * and host is nearly always a literal address or "localhost". */
+    int rc = getaddrinfo(host && *host ? host : NULL, port, &hints, &list);
+    if (rc != 0) {
+        errno = rc == EAI_SYSTEM ? errno : EADDRNOTAVAIL;
+        return -1;
+    }
+    int fd = -1;
+    for (struct addrinfo *ai = list; ai; ai = ai->ai_next) {
+        fd = green_socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+        if (fd < 0)
+            continue;
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, backlog) == 0)
+            break;
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        fd = -1;
+    }
+    freeaddrinfo(list);
+    return fd;
+}
+
+int green_socket_port(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+        return -1;
+    if (ss.ss_family == AF_INET)
+        return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    if (ss.ss_family == AF_INET6)
+        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return -1;
+}
+
+/* ---- Name resolution -------------------------------------------------- */
+
+/* One resolver per thread, on that thread's hub.  DISABLE_WHEN_INACTIVE:
+ * with no question in flight, its sockets do not count as pending events,
+ * so the hub's deadlock detection still works. */
+static __thread struct evdns_base *dns_base;
+
+static void dns_free(void *unused)
+{
+    (void)unused;
+    /* 1: fail the questions still in flight (their callbacks run now). */
+    evdns_base_free(dns_base, 1);
+    dns_base = NULL;
+}
+
+static struct evdns_base *dns(void)
+{
+    if (dns_base)
+        return dns_base;
+    struct event_base *base = green_hub_base();
+    dns_base = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS
+                                    | EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+    if (dns_base == NULL) {
+        /* No usable /etc/resolv.conf (an offline machine): names from
+         * /etc/hosts still resolve, and a name server can be set later. */
+        dns_base = evdns_base_new(base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+        if (dns_base == NULL)
+            return NULL;
+        evdns_base_load_hosts(dns_base, NULL);
+    }
+    green_hub_at_destroy(dns_free, NULL);
+    return dns_base;
+}
+
+int green_dns_set_nameserver(const char *addr_port)
+{
+    struct evdns_base *d = dns();
+    if (d == NULL)
+        return -1;
+    evdns_base_clear_nameservers_and_suspend(d);
+    int rc = evdns_base_nameserver_ip_add(d, addr_port);
+    evdns_base_resume(d);
+    return rc == 0 ? 0 : -1;
+}
+
+/* A question in flight.  It lives on the heap, not on the asker's stack:
+ * when the asker gives up (timeout, kill), libevent may still call back
+ * later, and the callback then frees it. */
+struct lookup {
+    green_t *asker;           /* NULL once the asker gave up */
+    int done;
+    int result;
+    struct evutil_addrinfo *ai;
+};
+
+static void on_resolved(int result, struct evutil_addrinfo *ai, void *arg)
+{
+    struct lookup *l = arg;
+    if (l->asker == NULL) {           /* abandoned: clean up alone */
+        if (ai)
+            evutil_freeaddrinfo(ai);
+        free(l);
+        return;
+    }
+    l->result = result;
+    l->ai = ai;
+    l->done = 1;
+    green_ready(l->asker, NULL);
+}
+
+int green_getaddrinfo(const char *node, const char *service,
+                      const struct addrinfo *hints, struct addrinfo **res,
+                      double timeout)
+{
+    struct evdns_base *d = dns();
+    struct lookup *l = calloc(1, sizeof *l);
+    if (d == NULL || l == NULL) {
+        free(l);
+        return EAI_MEMORY;
+    }
+    l->asker = green_current();
+    struct evdns_getaddrinfo_request *req =
+        evdns_getaddrinfo(d, node, service, hints, on_resolved, l);
+    /* req is NULL when the answer was known at once (a literal address,
+     * /etc/hosts): the callback has already run. */
+    double deadline = deadline_of(timeout);
+    while (!l->done) {
+        if (green_hub_wait(time_left(deadline)) != 0) {
+            int err = errno;
+            l->asker = NULL;              /* the callback frees l now */
+            evdns_getaddrinfo_cancel(req);
+            if (err == ETIMEDOUT)
+                return EAI_AGAIN;
+            errno = err;
+            return EAI_SYSTEM;
+        }
+    }
+    int result = l->result;
+    *res = (struct addrinfo *)l->ai;
+    free(l);
+    return result;
+}
+
+void green_freeaddrinfo(struct addrinfo *ai)
+{
+    if (ai)
+        evutil_freeaddrinfo((struct evutil_addrinfo *)ai);
+}
+
+int green_gethostbyname(const char *name, char *buf, size_t len, double timeout)
+{
+    struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM };
+    struct addrinfo *ai;
+    int rc = green_getaddrinfo(name, NULL, &hints, &ai, timeout);
+    if (rc != 0)
+        return rc;
+    const struct sockaddr_in *sin = (const struct sockaddr_in *)ai->ai_addr;
+    if (inet_ntop(AF_INET, &sin->sin_addr, buf, (socklen_t)len) == NULL)
+        rc = EAI_OVERFLOW;
+    green_freeaddrinfo(ai);
+    return rc;
+}
