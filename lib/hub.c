@@ -29,7 +29,7 @@ struct hub {
     struct event_base *base;
     green_t *ready_head, *ready_tail;
     int ready_len;
-    green_t *all;                   /* every spawned greenlet not yet freed */
+    green_t *all;                   /* every greenlet that spawned or waited */
     green_t *finished;              /* died since the hub last looked */
     int alive;                      /* spawned and not yet dead */
     int batches_since_poll;
@@ -274,6 +274,22 @@ static const struct timeval *timeout_for(struct hub *h, double seconds,
     return common;
 }
 
+static void hub_release(green_t *g);
+
+/* The hub keeps a list of every greenlet it has dealt with: the spawned
+ * ones, which it owns, and any other (main, or one made with green_new)
+ * that has waited on it.  Deadlock reports and green_dump() read the list,
+ * and green_hub_destroy() uses it to let go of every libevent event. */
+static void enlist(struct hub *h, green_t *g)
+{
+    g->release = hub_release;
+    g->all_prev = NULL;
+    g->all_next = h->all;
+    if (h->all)
+        h->all->all_prev = g;
+    h->all = g;
+}
+
 /* Each greenlet owns one libevent event, reused for every wait: a greenlet
  * waits for one thing at a time, and this spares a malloc per wait.
  * Returns 0, or -1 when libevent refuses the fd (not open, say). */
@@ -286,6 +302,8 @@ static int arm(green_t *g, int fd, short what, double timeout)
             fputs("green: out of memory for an event\n", stderr);
             abort();
         }
+        if (g->release != hub_release)
+            enlist(h, g);
     }
     struct timeval tv;
     if (event_assign(g->ev, h->base, fd, what, on_event, g) != 0
@@ -387,7 +405,8 @@ static void *spawned_main(void *unused)
     return result;                   /* greenlet.c switches to the hub */
 }
 
-/* Called by green_free(): forget a spawned greenlet. */
+/* Called by green_free() (and by green_hub_destroy for greenlets it does
+ * not own): forget g, and free its event. */
 static void hub_release(green_t *g)
 {
     struct hub *h = hub;
@@ -399,7 +418,7 @@ static void hub_release(green_t *g)
         h->all = g->all_next;
     if (g->all_next)
         g->all_next->all_prev = g->all_prev;
-    if (!g->dead)
+    if (g->hub_owned && !g->dead)
         h->alive--;
     if (g->ev) {
         event_del(g->ev);
@@ -417,11 +436,8 @@ static green_t *spawn_new(green_fn fn, void *arg)
     green_set_parent(g, h->g);
     g->spawn_fn = fn;
     g->spawn_arg = arg;
-    g->release = hub_release;
-    g->all_next = h->all;
-    if (h->all)
-        h->all->all_prev = g;
-    h->all = g;
+    g->hub_owned = 1;
+    enlist(h, g);
     h->alive++;
     return g;
 }
@@ -585,7 +601,8 @@ void green_dump(void)
     fprintf(stderr, "green: greenlets of this thread:\n");
     describe(stderr, h->g->main);
     for (green_t *g = h->all; g; g = g->all_next)
-        describe(stderr, g);
+        if (g != h->g->main)
+            describe(stderr, g);
 }
 
 /* Nothing is ready and no event is pending: whoever waits, waits forever.
@@ -599,7 +616,7 @@ static void report_deadlock(struct hub *h)
                     "can wake any of them:\n");
     describe(stderr, main);
     for (green_t *g = h->all; g; g = g->all_next)
-        if (!g->dead && !g->queued && g->started)
+        if (g != main && !g->dead && !g->queued && g->started)
             describe(stderr, g);
     fprintf(stderr, "green: main's wait fails with EDEADLK\n");
     green_ready(main, NULL);
@@ -632,7 +649,7 @@ void green_hub_destroy(void)
         return;
     }
     for (green_t *g = h->all; g; g = g->all_next) {
-        if (!g->dead) {
+        if (g->hub_owned && !g->dead) {
             g->killed = 1;
             green_ready(g, NULL);
         }
@@ -643,8 +660,18 @@ void green_hub_destroy(void)
     if (h->alive > 0)
         fprintf(stderr, "green: %d greenlet(s) ignored being killed; their "
                         "cleanup code will not run\n", h->alive);
-    while (h->all)
-        green_free(h->all);
+    /* Spawned greenlets are the hub's to free; any other keeps living (main
+     * does, for one) but must let go of its event, which belongs to the
+     * event base about to be freed. */
+    while (h->all) {
+        green_t *g = h->all;
+        if (g->hub_owned) {
+            green_free(g);
+        } else {
+            hub_release(g);
+            g->release = NULL;
+        }
+    }
     green_free(h->g);
     for (int i = 0; i < h->nat_destroy; i++)
         h->at_destroy[i].fn(h->at_destroy[i].arg);

@@ -38,7 +38,7 @@ struct green {
     unsigned queued : 1;    /* in the ready queue now */
     unsigned killed : 1;
     unsigned detached : 1;
-    unsigned hub_owned : 1; /* spawned, so on the hub's list */
+    unsigned hub_owned : 1; /* spawned: the hub frees it at destroy */
     const char *waiting_on; /* for green_dump: what it waits for */
     const green_t *waiting_for;  /* ...and on whom, when it joins */
     struct green_joiner *joiners;  /* who waits for this greenlet to die */

@@ -1,0 +1,544 @@
+/*
+ * sync.c - layer 7: Event, AsyncResult, Queue, Semaphore, Lock and
+ * greenlet-local storage.  See sync.h.
+ *
+ * Everything here is one idea, used five times: a greenlet that must wait
+ * for another puts a node on the object's list of waiters and parks
+ * (green_hub_switch); the greenlet that changes the object takes the first
+ * node off the list, hands it what it waited for, and readies it
+ * (green_ready).  The node lives on the waiter's own stack, for exactly as
+ * long as the wait: no allocation, like struct green_joiner in hub.c.
+ */
+#include "internal.h"
+#include "sync.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- Waiters ------------------------------------------------------------ */
+
+struct waiter {
+    green_t *g;
+    struct waiter *prev, *next;
+    void *item;     /* a queue's item: handed to a getter, offered by a putter */
+    int served;     /* whoever woke us gave us what we waited for */
+};
+
+/* A FIFO of waiters, doubly linked so a waiter that gives up (timeout,
+ * kill) can leave from the middle in O(1). */
+struct waitlist {
+    struct waiter *head, *tail;
+};
+
+static void wl_append(struct waitlist *l, struct waiter *w)
+{
+    w->next = NULL;
+    w->prev = l->tail;
+    if (l->tail)
+        l->tail->next = w;
+    else
+        l->head = w;
+    l->tail = w;
+}
+
+static void wl_remove(struct waitlist *l, struct waiter *w)
+{
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        l->head = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    else
+        l->tail = w->prev;
+}
+
+/* The first waiter, taken off the list, or NULL. */
+static struct waiter *wl_pop(struct waitlist *l)
+{
+    struct waiter *w = l->head;
+    if (w)
+        wl_remove(l, w);
+    return w;
+}
+
+/* Wake a waiter that got what it waited for.  It is off the list already,
+ * so nobody else can serve it, and `served` tells it, when it runs, that
+ * it must not give up even if its timer fired meanwhile. */
+static void serve(struct waiter *w)
+{
+    w->served = 1;
+    green_ready(w->g, w);
+}
+
+/* An object must not go while greenlets wait on it: their nodes point
+ * into it, and they would wake (on a timeout) to touch freed memory. */
+static void check_no_waiters(const struct waitlist *l, const char *what)
+{
+    if (l->head == NULL)
+        return;
+    fprintf(stderr, "green: %s: greenlet '%s' still waits on it\n", what,
+            green_name(l->head->g));
+    abort();
+}
+
+/* ---- Waiting, with a timeout -------------------------------------------- */
+
+/* What a timer wakes its waiter with; any other wake-up value is the
+ * waiter's own node (serve), never NULL, so NULL means "failed". */
+static char timed_out_token;
+#define TIMED_OUT ((void *)&timed_out_token)
+
+static void on_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    green_ready(arg, TIMED_OUT);
+}
+
+/* A one-shot timer that readies g after `seconds`, or NULL (ENOMEM). */
+static struct event *start_timer(green_t *g, double seconds)
+{
+    struct event *timer = evtimer_new(green_hub_base(), on_timeout, g);
+    if (timer == NULL) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    long whole = (long)seconds;
+    struct timeval tv = { .tv_sec = whole,
+                          .tv_usec = (long)((seconds - (double)whole) * 1e6) };
+    evtimer_add(timer, &tv);
+    return timer;
+}
+
+/* Park until served, for at most `timeout` seconds.  Returns 0, or -1 with
+ * errno. */
+static int park_until_served(struct waiter *w, double timeout)
+{
+    struct event *timer = NULL;
+    if (timeout > 0 && (timer = start_timer(w->g, timeout)) == NULL)
+        return -1;
+    int err = 0;
+    /* Loop: a wake-up that is neither ours nor the timer's is ignored. */
+    while (!w->served && err == 0) {
+        void *why = green_hub_switch();
+        if (w->served)
+            break;        /* served wins over a timer or kill that came later */
+        if (why == NULL)
+            err = errno;  /* ECANCELED or EDEADLK */
+        else if (why == TIMED_OUT)
+            err = ETIMEDOUT;
+    }
+    if (timer)
+        event_free(timer);   /* fired or not: undo it (may clobber errno) */
+    if (w->served)
+        return 0;
+    errno = err;
+    return -1;
+}
+
+/* The whole pattern: join the list, park, leave the list if not served
+ * (whoever serves a waiter takes it off the list).  The caller has found
+ * that it must wait; a timeout of 0 means it must not. */
+static int wait_in(struct waitlist *l, struct waiter *w, double timeout)
+{
+    if (timeout == 0) {
+        errno = ETIMEDOUT;
+        return -1;
+    }
+    w->g = green_current();
+    w->served = 0;
+    wl_append(l, w);
+    int rc = park_until_served(w, timeout);
+    if (rc != 0)
+        wl_remove(l, w);
+    return rc;
+}
+
+/* ---- Event ---------------------------------------------------------------- */
+
+struct green_event {
+    int flag;
+    struct waitlist waiters;
+};
+
+green_event_t *green_event_new(void)
+{
+    return calloc(1, sizeof(green_event_t));
+}
+
+void green_event_free(green_event_t *e)
+{
+    if (e == NULL)
+        return;
+    check_no_waiters(&e->waiters, "green_event_free");
+    free(e);
+}
+
+void green_event_set(green_event_t *e)
+{
+    e->flag = 1;
+    struct waiter *w;
+    while ((w = wl_pop(&e->waiters)) != NULL)
+        serve(w);
+}
+
+void green_event_clear(green_event_t *e) { e->flag = 0; }
+
+int green_event_is_set(const green_event_t *e) { return e->flag; }
+
+int green_event_wait(green_event_t *e, double timeout)
+{
+    if (e->flag)
+        return 0;
+    struct waiter me = { 0 };
+    return wait_in(&e->waiters, &me, timeout);
+}
+
+/* ---- AsyncResult: an Event with a value ------------------------------- */
+
+struct green_async {
+    green_event_t ready;
+    void *value;
+    int error;
+};
+
+green_async_t *green_async_new(void)
+{
+    return calloc(1, sizeof(green_async_t));
+}
+
+void green_async_free(green_async_t *a)
+{
+    if (a == NULL)
+        return;
+    check_no_waiters(&a->ready.waiters, "green_async_free");
+    free(a);
+}
+
+void green_async_set(green_async_t *a, void *value)
+{
+    a->value = value;
+    a->error = 0;
+    green_event_set(&a->ready);
+}
+
+void green_async_set_error(green_async_t *a, int error)
+{
+    a->value = NULL;
+    a->error = error;
+    green_event_set(&a->ready);
+}
+
+int green_async_ready(const green_async_t *a) { return a->ready.flag; }
+
+int green_async_get(green_async_t *a, void **value, double timeout)
+{
+    if (green_event_wait(&a->ready, timeout) != 0)
+        return -1;
+    if (a->error) {
+        errno = a->error;
+        return -1;
+    }
+    if (value)
+        *value = a->value;
+    return 0;
+}
+
+/* ---- Queue ---------------------------------------------------------------- */
+
+/* The items sit in a ring buffer.  Invariants, kept by handing over
+ * instead of storing: getters wait only while the buffer is empty, and
+ * putters only while it is full.  So nobody who arrives later can take
+ * what a woken waiter is about to get. */
+struct green_queue {
+    void **items;
+    size_t cap, head, len;
+    size_t maxsize;           /* 0: unbounded */
+    struct waitlist getters, putters;
+};
+
+green_queue_t *green_queue_new(size_t maxsize)
+{
+    green_queue_t *q = calloc(1, sizeof *q);
+    if (q == NULL)
+        return NULL;
+    q->maxsize = maxsize;
+    if (maxsize > 0) {       /* a bounded queue never needs to grow */
+        q->cap = maxsize;
+        q->items = malloc(maxsize * sizeof *q->items);
+        if (q->items == NULL) {
+            free(q);
+            errno = ENOMEM;
+            return NULL;
+        }
+    }
+    return q;
+}
+
+void green_queue_free(green_queue_t *q)
+{
+    if (q == NULL)
+        return;
+    check_no_waiters(&q->getters, "green_queue_free");
+    check_no_waiters(&q->putters, "green_queue_free");
+    free(q->items);
+    free(q);
+}
+
+size_t green_queue_len(const green_queue_t *q) { return q->len; }
+
+static int full(const green_queue_t *q)
+{
+    return q->maxsize > 0 && q->len >= q->maxsize;
+}
+
+/* Double an unbounded queue's buffer, unrolling the ring as we copy. */
+static int grow(green_queue_t *q)
+{
+    size_t cap = q->cap ? 2 * q->cap : 16;
+    void **items = malloc(cap * sizeof *items);
+    if (items == NULL) {
+        errno = ENOMEM;
+        return -1;
+    }
+    for (size_t i = 0; i < q->len; i++)
+        items[i] = q->items[(q->head + i) % q->cap];
+    free(q->items);
+    q->items = items;
+    q->cap = cap;
+    q->head = 0;
+    return 0;
+}
+
+static int push(green_queue_t *q, void *item)
+{
+    if (q->len == q->cap && grow(q) != 0)
+        return -1;
+    q->items[(q->head + q->len) % q->cap] = item;
+    q->len++;
+    return 0;
+}
+
+static void *pop(green_queue_t *q)
+{
+    void *item = q->items[q->head];
+    q->head = (q->head + 1) % q->cap;
+    q->len--;
+    return item;
+}
+
+int green_queue_put(green_queue_t *q, void *item, double timeout)
+{
+    struct waiter *getter = wl_pop(&q->getters);
+    if (getter) {            /* the buffer is empty: give it to them */
+        getter->item = item;
+        serve(getter);
+        return 0;
+    }
+    if (!full(q))
+        return push(q, item);
+    /* Full: wait for a getter to move our item into the slot it frees. */
+    struct waiter me = { .item = item };
+    return wait_in(&q->putters, &me, timeout);
+}
+
+int green_queue_get(green_queue_t *q, void **item, double timeout)
+{
+    if (q->len > 0) {
+        *item = pop(q);
+        /* The slot just freed belongs to the first putter waiting:
+         * fill it now, before any newcomer can. */
+        struct waiter *putter = wl_pop(&q->putters);
+        if (putter) {
+            push(q, putter->item);   /* cannot fail: a bounded buffer */
+            serve(putter);
+        }
+        return 0;
+    }
+    struct waiter me = { 0 };
+    if (wait_in(&q->getters, &me, timeout) != 0)
+        return -1;
+    *item = me.item;
+    return 0;
+}
+
+/* ---- Semaphore and Lock ------------------------------------------------- */
+
+/* Like the queue: permits are counted only while nobody waits; a release
+ * with waiters hands its permit to the first of them. */
+struct green_sem {
+    unsigned value;
+    struct waitlist waiters;
+};
+
+static void sem_init(green_sem_t *s, unsigned value)
+{
+    s->value = value;
+    s->waiters.head = s->waiters.tail = NULL;
+}
+
+green_sem_t *green_sem_new(unsigned value)
+{
+    green_sem_t *s = malloc(sizeof *s);
+    if (s != NULL)
+        sem_init(s, value);
+    return s;
+}
+
+void green_sem_free(green_sem_t *s)
+{
+    if (s == NULL)
+        return;
+    check_no_waiters(&s->waiters, "green_sem_free");
+    free(s);
+}
+
+int green_sem_acquire(green_sem_t *s, double timeout)
+{
+    if (s->value > 0) {
+        s->value--;
+        return 0;
+    }
+    struct waiter me = { 0 };
+    return wait_in(&s->waiters, &me, timeout);
+}
+
+void green_sem_release(green_sem_t *s)
+{
+    struct waiter *w = wl_pop(&s->waiters);
+    if (w)
+        serve(w);
+    else
+        s->value++;
+}
+
+unsigned green_sem_value(const green_sem_t *s) { return s->value; }
+
+struct green_lock {
+    green_sem_t sem;    /* one permit: 1 unlocked, 0 locked */
+};
+
+green_lock_t *green_lock_new(void)
+{
+    green_lock_t *l = malloc(sizeof *l);
+    if (l != NULL)
+        sem_init(&l->sem, 1);
+    return l;
+}
+
+void green_lock_free(green_lock_t *l)
+{
+    if (l == NULL)
+        return;
+    check_no_waiters(&l->sem.waiters, "green_lock_free");
+    free(l);
+}
+
+int green_lock_acquire(green_lock_t *l, double timeout)
+{
+    return green_sem_acquire(&l->sem, timeout);
+}
+
+int green_lock_release(green_lock_t *l)
+{
+    if (l->sem.value > 0) {   /* a second permit would let two in */
+        errno = EPERM;
+        return -1;
+    }
+    green_sem_release(&l->sem);
+    return 0;
+}
+
+int green_lock_locked(const green_lock_t *l) { return l->sem.value == 0; }
+
+/* ---- Greenlet-local storage --------------------------------------------- */
+
+/* A key is an index into every greenlet's `locals` array (internal.h),
+ * which grows on the first green_local_set() that needs it.  Keys are few
+ * and made at start-up, like pthread keys: a fixed table is enough. */
+static void (*destructors[GREEN_LOCALS_MAX])(void *);
+static int nkeys;
+
+/* POSIX runs thread-specific destructors up to 4 rounds too: a destructor
+ * may store a value again, but not for ever. */
+#define DESTRUCTOR_ROUNDS 4
+
+/* One round over g's values: clear each, then destroy it.  Returns how many
+ * destructors ran. */
+static int destroy_round(green_t *g)
+{
+    int ran = 0;
+    for (int k = 0; k < g->nlocals; k++) {
+        void *value = g->locals[k];
+        if (value == NULL || destructors[k] == NULL)
+            continue;
+        g->locals[k] = NULL;   /* first: the destructor may look again */
+        destructors[k](value);
+        ran++;
+    }
+    return ran;
+}
+
+/* The hub calls this as each spawned greenlet finishes (green_death_hook),
+ * still running on that greenlet. */
+static void destroy_locals(green_t *g)
+{
+    for (int round = 0; round < DESTRUCTOR_ROUNDS; round++)
+        if (destroy_round(g) == 0)
+            break;
+    free(g->locals);
+    g->locals = NULL;
+    g->nlocals = 0;
+}
+
+int green_local_new(void (*destructor)(void *))
+{
+    if (nkeys == GREEN_LOCALS_MAX) {
+        errno = EAGAIN;
+        return -1;
+    }
+    /* The hub knows nothing of this layer: it calls whatever hook is set.
+     * Programs that never use locals pay nothing. */
+    green_death_hook = destroy_locals;
+    destructors[nkeys] = destructor;
+    return nkeys++;
+}
+
+void *green_local_get(int key)
+{
+    green_t *self = green_current();
+    if (key < 0 || key >= self->nlocals)
+        return NULL;
+    return self->locals[key];
+}
+
+/* Make room in g's array for every key made so far. */
+static int grow_locals(green_t *g)
+{
+    void **locals = realloc(g->locals, (size_t)nkeys * sizeof *locals);
+    if (locals == NULL) {
+        errno = ENOMEM;
+        return -1;
+    }
+    memset(locals + g->nlocals, 0, (size_t)(nkeys - g->nlocals) * sizeof *locals);
+    g->locals = locals;
+    g->nlocals = nkeys;
+    return 0;
+}
+
+int green_local_set(int key, void *value)
+{
+    green_t *self = green_current();
+    if (key < 0 || key >= nkeys) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (key >= self->nlocals && grow_locals(self) != 0)
+        return -1;
+    self->locals[key] = value;
+    return 0;
+}
