@@ -123,6 +123,20 @@ int green_hub_wait(double timeout);
  * nothing could ever wake it.  Must not be called by the hub itself. */
 void *green_hub_switch(void);
 
+/* The blocking detector (gevent's monitor thread).  Cooperative scheduling
+ * has one failure mode threads do not: a greenlet that computes without
+ * ever waiting holds the whole thread, and every other greenlet (timers,
+ * connections) stalls behind it.  green_monitor_start() starts a watchdog
+ * thread that watches the calling thread's hub and, when one greenlet has
+ * run for `threshold` seconds without yielding, prints once
+ *     green: greenlet 'NAME' has held the loop for 0.52 s without yielding
+ * to stderr.  It cannot stop the greenlet: it tells you where to add a
+ * green_sleep(0).  Returns 0, or -1 with errno (EBUSY: already running). */
+int green_monitor_start(double threshold);
+
+/* Stop the watchdog thread (if running) and wait for it to end. */
+void green_monitor_stop(void);
+
 /* Print every greenlet the hub knows (name, state, what it waits for) to
  * stderr: the first thing to look at when a program seems stuck. */
 void green_dump(void);
