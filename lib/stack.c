@@ -45,8 +45,10 @@ int green_stack_alloc(green_stack *s, size_t size)
     char *base = mmap(NULL, size + page, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK,
                       -1, 0);
-    if (base == MAP_FAILED)
+    if (base == MAP_FAILED) {
+        errno = ENOMEM;     /* whatever the kernel (or Valgrind) said */
         return -1;
+    }
     /* The lowest page becomes the guard.  This splits the mapping in two,
      * which is why each stack counts twice against vm.max_map_count. */
     if (mprotect(base, page, PROT_NONE) != 0) {
