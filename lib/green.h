@@ -7,6 +7,7 @@
  *   greenlet.h  stackful coroutines, switch      (chapter 2)
  *   hub.h       the scheduler on libevent        (chapter 3)
  *   io.h        green sockets, name resolution   (chapter 4)
+ *   sync.h      Event, AsyncResult, Queue, Semaphore, local (chapter 6)
  */
 #ifndef GREEN_H
 #define GREEN_H
@@ -16,5 +17,6 @@
 #include "greenlet.h"
 #include "hub.h"
 #include "io.h"
+#include "sync.h"
 
 #endif

@@ -295,6 +295,10 @@ void green_free(green_t *g)
                 g == g->main ? "a main greenlet" : "running");
         return;
     }
+    /* Greenlet-local values of a greenlet that was not spawned (spawned ones
+     * were cleaned up when they finished). */
+    if (g->locals && green_death_hook)
+        green_death_hook(g);
     if (g->release)
         g->release(g);
     g->release = NULL;

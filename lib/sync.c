@@ -4,7 +4,7 @@
  *
  * Everything here is one idea, used five times: a greenlet that must wait
  * for another puts a node on the object's list of waiters and parks
- * (green_hub_switch); the greenlet that changes the object takes the first
+ * (green_hub_wait); the greenlet that changes the object takes the first
  * node off the list, hands it what it waited for, and readies it
  * (green_ready).  The node lives on the waiter's own stack, for exactly as
  * long as the wait: no allocation, like struct green_joiner in hub.c.
@@ -13,7 +13,6 @@
 #include "sync.h"
 
 #include <errno.h>
-#include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,7 +66,9 @@ static struct waiter *wl_pop(struct waitlist *l)
 
 /* Wake a waiter that got what it waited for.  It is off the list already,
  * so nobody else can serve it, and `served` tells it, when it runs, that
- * it must not give up even if its timer fired meanwhile. */
+ * it must not give up even if its timer fired meanwhile (green_ready of a
+ * greenlet already in the ready queue does nothing: the first wake-up
+ * wins, so the value it wakes with cannot tell). */
 static void serve(struct waiter *w)
 {
     w->served = 1;
@@ -87,57 +88,26 @@ static void check_no_waiters(const struct waitlist *l, const char *what)
 
 /* ---- Waiting, with a timeout -------------------------------------------- */
 
-/* What a timer wakes its waiter with; any other wake-up value is the
- * waiter's own node (serve), never NULL, so NULL means "failed". */
-static char timed_out_token;
-#define TIMED_OUT ((void *)&timed_out_token)
-
-static void on_timeout(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    green_ready(arg, TIMED_OUT);
-}
-
-/* A one-shot timer that readies g after `seconds`, or NULL (ENOMEM). */
-static struct event *start_timer(green_t *g, double seconds)
-{
-    struct event *timer = evtimer_new(green_hub_base(), on_timeout, g);
-    if (timer == NULL) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    long whole = (long)seconds;
-    struct timeval tv = { .tv_sec = whole,
-                          .tv_usec = (long)((seconds - (double)whole) * 1e6) };
-    evtimer_add(timer, &tv);
-    return timer;
-}
-
-/* Park until served, for at most `timeout` seconds.  Returns 0, or -1 with
- * errno. */
+/* Park until served, for at most `timeout` seconds (negative: no limit).
+ * green_hub_wait() arms the hub's timer for us and undoes it however we
+ * are woken.  Returns 0, or -1 with errno. */
 static int park_until_served(struct waiter *w, double timeout)
 {
-    struct event *timer = NULL;
-    if (timeout > 0 && (timer = start_timer(w->g, timeout)) == NULL)
-        return -1;
-    int err = 0;
-    /* Loop: a wake-up that is neither ours nor the timer's is ignored. */
-    while (!w->served && err == 0) {
-        void *why = green_hub_switch();
+    double deadline = green_now() + timeout;
+    while (!w->served) {
+        double left = timeout < 0 ? GREEN_FOREVER : deadline - green_now();
+        if (timeout >= 0 && left <= 0) {
+            errno = ETIMEDOUT;
+            return -1;
+        }
+        int rc = green_hub_wait(left);
         if (w->served)
-            break;        /* served wins over a timer or kill that came later */
-        if (why == NULL)
-            err = errno;  /* ECANCELED or EDEADLK */
-        else if (why == TIMED_OUT)
-            err = ETIMEDOUT;
+            return 0;     /* served wins over a timer or kill that came later */
+        if (rc != 0)
+            return -1;    /* ETIMEDOUT, ECANCELED or EDEADLK */
+        /* Readied by somebody else, for some other reason: wait on. */
     }
-    if (timer)
-        event_free(timer);   /* fired or not: undo it (may clobber errno) */
-    if (w->served)
-        return 0;
-    errno = err;
-    return -1;
+    return 0;
 }
 
 /* The whole pattern: join the list, park, leave the list if not served
@@ -484,7 +454,8 @@ static int destroy_round(green_t *g)
 }
 
 /* The hub calls this as each spawned greenlet finishes (green_death_hook),
- * still running on that greenlet. */
+ * still running on that greenlet; green_free() calls it for a greenlet
+ * made with green_new() that has values. */
 static void destroy_locals(green_t *g)
 {
     for (int round = 0; round < DESTRUCTOR_ROUNDS; round++)

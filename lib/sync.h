@@ -12,12 +12,12 @@
  *   green_async_t   a value or an error, delivered once   AsyncResult
  *   green_queue_t   items passed in order, maybe bounded  Queue
  *   green_sem_t     a counter of permits                  Semaphore
- *   green_lock_t    one permit: mutual exclusion          Lock
+ *   green_lock_t    one permit: mutual exclusion          BoundedSemaphore(1)
  *   green_local_*   a value per greenlet                  local
  *
  * Each is built on the hub's pattern (hub.h, bottom part): a waiting
  * greenlet puts a node on the object's list of waiters, parks with
- * green_hub_switch(), and whoever changes the object readies it.
+ * green_hub_wait(), and whoever changes the object readies it.
  *
  * Fairness.  Waiters are served strictly first come, first served.  What a
  * waiter waited for (an item, a free slot, a permit) is handed to it
@@ -151,8 +151,10 @@ unsigned green_sem_value(const green_sem_t *s);
 typedef struct green_lock green_lock_t;
 
 /* A lock: a semaphore with one permit that cannot be released twice.  It
- * does not remember who holds it: any greenlet may release it.
- * NULL with errno ENOMEM on failure.  Python: gevent.lock.Lock(). */
+ * does not remember who holds it: any greenlet may release it, as with
+ * Python's threading.Lock.  NULL with errno ENOMEM on failure.
+ * Python: gevent.lock.BoundedSemaphore(1), which is what gevent's
+ * monkey-patching makes of threading.Lock(). */
 green_lock_t *green_lock_new(void);
 void green_lock_free(green_lock_t *l);
 
@@ -174,8 +176,9 @@ int green_lock_locked(const green_lock_t *l);
 /* Make a key: a slot that every greenlet has its own value for (NULL until
  * it sets one), like pthread_key_create.  When a spawned greenlet's
  * function returns, `destructor` (if not NULL) is called with each non-NULL
- * value it left under the key; a destructor should not wait.  Values of the
- * main greenlet, and of greenlets made with green_new(), are not destroyed.
+ * value it left under the key; a destructor should not wait.  A greenlet
+ * made with green_new() has its values destroyed when it is green_free()d;
+ * the main greenlet's values are never destroyed.
  * Keys are shared by all threads and never deleted; make them at start-up,
  * before several threads use the library (green_local_new is not
  * thread-safe).  Returns the key (>= 0), or -1 with errno EAGAIN when all

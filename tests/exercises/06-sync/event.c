@@ -1,0 +1,293 @@
+/* Tests of exercise 06-sync/event: ex_event built on the hub's primitives. */
+#include <errno.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "harness.h"
+#include "green.h"
+#include "event.h"
+
+#define LESSON "chapters/06-sync/README.md"
+
+/* errno is only meaningful when the call failed. */
+static const char *why(int rc, int err)
+{
+    return rc == 0 ? "no error" : strerror(err);
+}
+
+/* Events libevent holds (added and not yet fired or deleted). */
+static int pending_events(void)
+{
+    return event_base_get_num_events(green_hub_base(), EVENT_BASE_COUNT_ADDED);
+}
+
+/* The order in which waiters returned, e.g. "012". */
+static char order[16];
+
+struct waiter_job {
+    ex_event *e;
+    double timeout;
+    int id;
+    int rc, err, returned;
+};
+
+static void *waiter(void *arg)
+{
+    struct waiter_job *j = arg;
+    j->rc = ex_event_wait(j->e, j->timeout);
+    j->err = errno;
+    j->returned = 1;
+    size_t n = strlen(order);
+    order[n] = (char)('0' + j->id);
+    order[n + 1] = '\0';
+    return NULL;
+}
+
+static void join_free(green_t **g, int n)
+{
+    green_joinall(g, n, 3.0);
+    for (int i = 0; i < n; i++) {
+        if (!green_dead(g[i]))
+            green_kill(g[i], 1.0);
+        green_free(g[i]);
+    }
+}
+
+START_TEST(test_flag)
+{
+    ex_event *e = ex_event_new();
+    ck_assert_msg(e != NULL, "ex_event_new() returned NULL");
+    int fresh = ex_event_is_set(e);
+    ex_event_set(e);
+    int after_set = ex_event_is_set(e);
+    ex_event_clear(e);
+    int after_clear = ex_event_is_set(e);
+    ex_event_free(e);
+
+    ck_assert_msg(fresh == 0, "a new event should not be set, ex_event_is_set() said %d", fresh);
+    ck_assert_msg(after_set == 1, "after ex_event_set(), ex_event_is_set() should be 1, got %d; see %s, 'Event: wake everybody'", after_set, LESSON);
+    ck_assert_msg(after_clear == 0, "after ex_event_clear(), ex_event_is_set() should be 0, got %d; see %s, 'Event: wake everybody'", after_clear, LESSON);
+    green_hub_destroy();
+}
+END_TEST
+
+static int ran;
+static void *mark_ran(void *arg) { (void)arg; ran = 1; return NULL; }
+
+START_TEST(test_wait_when_set_returns_at_once)
+{
+    ex_event *e = ex_event_new();
+    ex_event_set(e);
+    ran = 0;
+    green_t *g = green_spawn(mark_ran, NULL);
+    int rc0 = ex_event_wait(e, 0);
+    int err0 = errno;
+    int rc1 = ex_event_wait(e, -1.0);
+    int err1 = errno;
+    int yielded = ran;
+    green_join(g, 1.0);
+    green_free(g);
+    ex_event_free(e);
+
+    ck_assert_msg(rc0 == 0 && rc1 == 0,
+                  "waiting on an event that is set should return 0 at once, got %d (%s) with timeout 0 and %d (%s) with no timeout; see %s, 'Event: wake everybody'",
+                  rc0, why(rc0, err0), rc1, why(rc1, err1), LESSON);
+    ck_assert_msg(!yielded, "ex_event_wait() on an event that is set should not switch to the hub, but another greenlet ran meanwhile");
+    green_hub_destroy();
+}
+END_TEST
+
+START_TEST(test_wait_blocks_until_set)
+{
+    ex_event *e = ex_event_new();
+    struct waiter_job j = { .e = e, .timeout = -1.0 };
+    green_t *g = green_spawn(waiter, &j);
+    green_sleep(0.05);
+    int early = j.returned;
+    ex_event_set(e);
+    green_join(g, 1.0);
+    green_free(g);
+    ex_event_free(e);
+
+    ck_assert_msg(!early, "ex_event_wait() returned %d (%s) before anyone set the event: it should wait (green_hub_switch); see %s, 'One pattern: a list of waiters'",
+                  j.rc, why(j.rc, j.err), LESSON);
+    ck_assert_msg(j.returned && j.rc == 0,
+                  "after ex_event_set(), the waiting greenlet should return 0 from ex_event_wait(), got %d (%s)%s; see %s, 'Event: wake everybody'",
+                  j.rc, why(j.rc, j.err), j.returned ? "" : " (it never returned)", LESSON);
+    green_hub_destroy();
+}
+END_TEST
+
+START_TEST(test_set_wakes_everyone_in_order)
+{
+    ex_event *e = ex_event_new();
+    struct waiter_job j[3];
+    green_t *g[3];
+    order[0] = '\0';
+    for (int i = 0; i < 3; i++) {
+        j[i] = (struct waiter_job){ .e = e, .timeout = -1.0, .id = i };
+        g[i] = green_spawn(waiter, &j[i]);
+    }
+    green_sleep(0.02);
+    ex_event_set(e);
+    green_sleep(0);            /* the woken ones run before main again */
+    int woke = j[0].returned + j[1].returned + j[2].returned;
+    char seen[16];
+    snprintf(seen, sizeof seen, "%s", order);
+    join_free(g, 3);
+    ex_event_free(e);
+
+    ck_assert_msg(woke == 3, "one ex_event_set() should wake all 3 waiters at once, %d woke; see %s, 'Event: wake everybody'", woke, LESSON);
+    ck_assert_msg(j[0].rc == 0 && j[1].rc == 0 && j[2].rc == 0, "every woken waiter should return 0, got %d %d %d", j[0].rc, j[1].rc, j[2].rc);
+    ck_assert_msg(strcmp(seen, "012") == 0,
+                  "waiters 0, 1, 2 began to wait in that order and should wake in that order, they woke as \"%s\": add at the end of the list, wake from the head; see %s, 'FIFO fairness: hand it over'",
+                  seen, LESSON);
+    green_hub_destroy();
+}
+END_TEST
+
+START_TEST(test_wait_times_out)
+{
+    ex_event *e = ex_event_new();
+    int before = pending_events();
+    double t0 = green_now();
+    int rc = ex_event_wait(e, 0.1);
+    int err = errno;
+    double took = green_now() - t0;
+    int after = pending_events();
+    ex_event_free(e);
+
+    ck_assert_msg(rc == -1 && err == ETIMEDOUT,
+                  "ex_event_wait(e, 0.1) on an event nobody sets should return -1 with ETIMEDOUT, got %d (%s); see %s, 'Timeouts and kills'",
+                  rc, why(rc, err), LESSON);
+    ck_assert_msg(took >= 0.095 && took < 1.0, "ex_event_wait(e, 0.1) returned after %.3f s, expected about 0.1 s; see %s, 'Timeouts and kills'", took, LESSON);
+    ck_assert_msg(after == before, "after the wait timed out, %d event(s) are registered with libevent (%d before): free the timer; see %s, 'Timeouts and kills'",
+                  after, before, LESSON);
+    green_hub_destroy();
+}
+END_TEST
+
+START_TEST(test_timeout_zero_does_not_wait)
+{
+    ex_event *e = ex_event_new();
+    ran = 0;
+    green_t *g = green_spawn(mark_ran, NULL);
+    int rc = ex_event_wait(e, 0);
+    int err = errno;
+    int yielded = ran;
+    green_join(g, 1.0);
+    green_free(g);
+    ex_event_free(e);
+
+    ck_assert_msg(rc == -1 && err == ETIMEDOUT,
+                  "ex_event_wait(e, 0) on an event that is not set should return -1 with ETIMEDOUT at once, got %d (%s); see %s, 'Timeouts and kills'",
+                  rc, why(rc, err), LESSON);
+    ck_assert_msg(!yielded, "a timeout of 0 means: do not wait at all; yet another greenlet ran meanwhile");
+    green_hub_destroy();
+}
+END_TEST
+
+START_TEST(test_set_removes_the_timer)
+{
+    ex_event *e = ex_event_new();
+    int before = pending_events();
+    struct waiter_job j = { .e = e, .timeout = 5.0 };
+    green_t *g = green_spawn(waiter, &j);
+    green_sleep(0);
+    ex_event_set(e);
+    green_join(g, 1.0);
+    green_free(g);
+    int after = pending_events();
+    ex_event_free(e);
+
+    ck_assert_msg(j.rc == 0, "a waiter with a 5 s timeout should return 0 when the event is set, got %d (%s)", j.rc, why(j.rc, j.err));
+    ck_assert_msg(after == before,
+                  "the waiter was woken by set, but its 5 s timer is still registered with libevent (%d events, %d before): free it whatever woke you; see %s, 'Timeouts and kills'",
+                  after, before, LESSON);
+    green_hub_destroy();
+}
+END_TEST
+
+START_TEST(test_woken_then_cleared_still_succeeds)
+{
+    ex_event *e = ex_event_new();
+    struct waiter_job j[2] = { { .e = e, .timeout = 1.0 }, { .e = e, .timeout = -1.0, .id = 1 } };
+    green_t *g[2] = { green_spawn(waiter, &j[0]), green_spawn(waiter, &j[1]) };
+    green_sleep(0);
+    ex_event_set(e);
+    ex_event_clear(e);         /* before the waiters get to run */
+    join_free(g, 2);
+    ex_event_free(e);
+
+    ck_assert_msg(j[0].rc == 0 && j[1].rc == 0,
+                  "waiters woken by ex_event_set() must return 0 even if the event is cleared before they run; got %d (%s) and %d (%s): "
+                  "remember in the node that set woke it; see %s, 'Event: wake everybody'",
+                  j[0].rc, why(j[0].rc, j[0].err), j[1].rc, why(j[1].rc, j[1].err), LESSON);
+    green_hub_destroy();
+}
+END_TEST
+
+START_TEST(test_killed_waiter)
+{
+    ex_event *e = ex_event_new();
+    struct waiter_job j[2] = { { .e = e, .timeout = -1.0 }, { .e = e, .timeout = -1.0, .id = 1 } };
+    green_t *g[2] = { green_spawn(waiter, &j[0]), green_spawn(waiter, &j[1]) };
+    green_sleep(0);
+    double t0 = green_now();
+    green_kill(g[0], 1.0);
+    double took = green_now() - t0;
+    green_free(g[0]);          /* its stack, and its node, are gone now */
+    ex_event_set(e);           /* must not touch the killed one's node */
+    green_join(g[1], 1.0);
+    green_free(g[1]);
+    ex_event_free(e);
+
+    ck_assert_msg(j[0].rc == -1 && j[0].err == ECANCELED && took < 0.5,
+                  "a greenlet killed in ex_event_wait() should return -1 with ECANCELED at once, got %d (%s) after %.3f s; see %s, 'Timeouts and kills'",
+                  j[0].rc, why(j[0].rc, j[0].err), took, LESSON);
+    ck_assert_msg(j[1].rc == 0, "the other waiter should still be woken by set, got %d (%s): "
+                  "a killed waiter must take its node off the list; see %s, 'Timeouts and kills'", j[1].rc, why(j[1].rc, j[1].err), LESSON);
+    green_hub_destroy();
+}
+END_TEST
+
+START_TEST(test_timed_out_waiter_leaves_the_list)
+{
+    ex_event *e = ex_event_new();
+    struct waiter_job j[2] = { { .e = e, .timeout = 0.02 }, { .e = e, .timeout = -1.0, .id = 1 } };
+    green_t *g[2] = { green_spawn(waiter, &j[0]), green_spawn(waiter, &j[1]) };
+    green_sleep(0.1);          /* the first one timed out and returned */
+    green_join(g[0], 1.0);
+    green_free(g[0]);
+    ex_event_set(e);
+    green_join(g[1], 1.0);
+    green_free(g[1]);
+    ex_event_free(e);
+
+    ck_assert_msg(j[0].rc == -1 && j[0].err == ETIMEDOUT, "the first waiter should time out, got %d (%s)", j[0].rc, why(j[0].rc, j[0].err));
+    ck_assert_msg(j[1].rc == 0, "after one waiter timed out, set should still wake the other, got %d (%s): "
+                  "a waiter that times out must take its node off the list; see %s, 'Timeouts and kills'", j[1].rc, why(j[1].rc, j[1].err), LESSON);
+    green_hub_destroy();
+}
+END_TEST
+
+static Suite *event_suite(void)
+{
+    Suite *s = suite_create("06-sync/event");
+    TCase *tc = kit_tcase("event");
+    tcase_add_test(tc, test_flag);
+    tcase_add_test(tc, test_wait_when_set_returns_at_once);
+    tcase_add_test(tc, test_wait_blocks_until_set);
+    tcase_add_test(tc, test_set_wakes_everyone_in_order);
+    tcase_add_test(tc, test_wait_times_out);
+    tcase_add_test(tc, test_timeout_zero_does_not_wait);
+    tcase_add_test(tc, test_set_removes_the_timer);
+    tcase_add_test(tc, test_woken_then_cleared_still_succeeds);
+    tcase_add_test(tc, test_killed_waiter);
+    tcase_add_test(tc, test_timed_out_waiter_leaves_the_list);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) { return kit_run_suite(event_suite()); }
