@@ -186,13 +186,15 @@ grade: lib
 
 # The tests, cross-compiled for AArch64 and run under qemu-user: proof that
 # the AArch64 switch works (make deps-cross installs the tools).  Without
-# fork (CK_FORK=no): qemu-user 7.2's fork() hangs on this kernel.
+# fork (CK_FORK=no): qemu-user 7.2's fork() hangs on this kernel.  The
+# sysroot's headers come last (-idirafter): it holds libevent's old event.h,
+# which must not hide an exercise's own event.h.
 AARCH64_CC ?= aarch64-linux-gnu-gcc
 SYSROOT    := build/aarch64-sysroot
 test-aarch64: $(SYSROOT)/.stamp
 	@CK_FORK=no $(MAKE) --no-print-directory CC=$(AARCH64_CC) B=build/aarch64 \
 	  PKG_CONFIG_LIBDIR=$(SYSROOT)/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/lib/aarch64-linux-gnu/pkgconfig \
-	  EXTRA_CPPFLAGS=-I$(SYSROOT)/usr/include EXTRA_LDFLAGS=-L$(SYSROOT)/usr/lib/aarch64-linux-gnu \
+	  EXTRA_CPPFLAGS="-idirafter $(SYSROOT)/usr/include" EXTRA_LDFLAGS=-L$(SYSROOT)/usr/lib/aarch64-linux-gnu \
 	  RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu" test
 $(SYSROOT)/.stamp:
 	@command -v $(AARCH64_CC) >/dev/null && command -v qemu-aarch64 >/dev/null || \

@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/dns.h>
+#include <event2/event.h>
 #include <event2/util.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -238,10 +239,16 @@ int green_socket_port(int fd)
  * with no question in flight, its sockets do not count as pending events,
  * so the hub's deadlock detection still works. */
 static __thread struct evdns_base *dns_base;
+static __thread int abandoned;      /* lookups given up, not called back yet */
 
 static void dns_free(void *unused)
 {
     (void)unused;
+    /* A cancelled question's last callback is deferred to the loop's next
+     * turn; it frees evdns's records and our struct lookup.  Give it that
+     * turn, or they leak.  (Every greenlet's event is gone by now.) */
+    if (abandoned > 0)
+        event_base_loop(green_hub_base(), EVLOOP_NONBLOCK);
     /* 1: fail the questions still in flight (their callbacks run now). */
     evdns_base_free(dns_base, 1);
     dns_base = NULL;
@@ -282,6 +289,7 @@ int green_dns_set_nameserver(const char *addr_port)
  * later, and the callback then frees it. */
 struct lookup {
     green_t *asker;           /* NULL once the asker gave up */
+    int waiting;              /* the asker is parked, waiting for us */
     int done;
     int result;
     struct evutil_addrinfo *ai;
@@ -291,6 +299,7 @@ static void on_resolved(int result, struct evutil_addrinfo *ai, void *arg)
 {
     struct lookup *l = arg;
     if (l->asker == NULL) {           /* abandoned: clean up alone */
+        abandoned--;
         if (ai)
             evutil_freeaddrinfo(ai);
         free(l);
@@ -299,7 +308,11 @@ static void on_resolved(int result, struct evutil_addrinfo *ai, void *arg)
     l->result = result;
     l->ai = ai;
     l->done = 1;
-    green_ready(l->asker, NULL);
+    /* An answer known at once (a literal, /etc/hosts) comes from inside
+     * evdns_getaddrinfo: the asker is not waiting, and a wake-up left
+     * behind would end its next, unrelated wait. */
+    if (l->waiting)
+        green_ready(l->asker, NULL);
 }
 
 int green_getaddrinfo(const char *node, const char *service,
@@ -318,11 +331,18 @@ int green_getaddrinfo(const char *node, const char *service,
     /* req is NULL when the answer was known at once (a literal address,
      * /etc/hosts): the callback has already run. */
     double deadline = deadline_of(timeout);
+    l->waiting = 1;
     while (!l->done) {
         if (green_hub_wait(time_left(deadline)) != 0) {
             int err = errno;
-            l->asker = NULL;              /* the callback frees l now */
-            evdns_getaddrinfo_cancel(req);
+            if (l->done) {                /* answered as we gave up */
+                green_freeaddrinfo((struct addrinfo *)l->ai);
+                free(l);
+            } else {
+                l->asker = NULL;          /* the callback frees l */
+                abandoned++;
+                evdns_getaddrinfo_cancel(req);
+            }
             if (err == ETIMEDOUT)
                 return EAI_AGAIN;
             errno = err;
