@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* Per thread: its main greenlet and the running greenlet.  (The value a
@@ -90,7 +91,9 @@ static void report_overflow(const green_t *g, const void *addr)
     size_t len = strlen(hint);
     memcpy(msg + n, hint, len);
     n += len;
-    ssize_t unused = write(STDERR_FILENO, msg, n);
+    /* The system call itself, not libc's write(): under chapter 5's patch
+     * library write() may try to wait on the hub, from a signal handler. */
+    long unused = syscall(SYS_write, STDERR_FILENO, msg, n);
     (void)unused;
 }
 
@@ -138,7 +141,10 @@ static void watch_for_overflow(void)
  * once ran 20 times slower.  1,024 stacks cost 128 MiB of address space but
  * only the pages they touched, a few MiB at most. */
 #define STACK_CACHE_MAX 1024
-static __thread green_stack stack_cache[STACK_CACHE_MAX];
+/* A pointer, allocated on first use: an array here would be 40 KiB of
+ * thread-local storage in every thread of every program linked with the
+ * library, whether it uses greenlets or not. */
+static __thread green_stack *stack_cache;
 static __thread int stack_cache_len;
 
 static int stack_get(green_stack *s, size_t size)
@@ -152,7 +158,10 @@ static int stack_get(green_stack *s, size_t size)
 
 static void stack_put(green_stack *s)
 {
-    if (s->size == GREEN_STACK_DEFAULT && stack_cache_len < STACK_CACHE_MAX)
+    if (stack_cache == NULL)
+        stack_cache = malloc(STACK_CACHE_MAX * sizeof *stack_cache);
+    if (stack_cache && s->size == GREEN_STACK_DEFAULT
+        && stack_cache_len < STACK_CACHE_MAX)
         stack_cache[stack_cache_len++] = *s;
     else
         green_stack_free(s);
@@ -163,6 +172,8 @@ void green_stack_cache_flush(void)
 {
     while (stack_cache_len > 0)
         green_stack_free(&stack_cache[--stack_cache_len]);
+    free(stack_cache);
+    stack_cache = NULL;
 }
 
 void green_release_stack(green_t *g)

@@ -1,0 +1,195 @@
+/* Tests of exercise 05-patch/usleep: __wrap_usleep, linked with
+ * -Wl,--wrap=usleep, so every usleep() below is the student's. */
+#include <errno.h>
+#include <event2/event.h>
+#include <string.h>
+
+#include "harness.h"
+#include "green.h"
+#include "usleep.h"
+
+#define LESSON "chapters/05-patch/README.md"
+
+static const char *why(int rc, int err)
+{
+    return rc == 0 ? "no error" : strerror(err);
+}
+
+START_TEST(test_outside_a_greenlet_is_the_original)
+{
+    double t0 = green_now();
+    int rc = usleep(50000);
+    double took = green_now() - t0;
+    ck_assert_msg(rc == 0, "usleep(50000) outside any greenlet should return 0, got %d", rc);
+    ck_assert_msg(took >= 0.045 && took < 1.0,
+                  "usleep(50000) outside any greenlet should sleep 50 ms, it took %.1f ms; "
+                  "see %s, 'Inside or outside a greenlet'", took * 1e3, LESSON);
+    ck_assert_msg(!green_hub_active(),
+                  "usleep() in a program without greenlets created a hub: check "
+                  "green_hub_active() before calling green_hub() or green_current(); "
+                  "see %s, 'Inside or outside a greenlet'", LESSON);
+}
+END_TEST
+
+static void *sleeper(void *arg)
+{
+    (void)arg;
+    usleep(200000);
+    return NULL;
+}
+
+START_TEST(test_three_sleepers_overlap)
+{
+    green_t *gs[3];
+    double t0 = green_now();
+    for (int i = 0; i < 3; i++)
+        gs[i] = green_spawn(sleeper, NULL);
+    green_joinall(gs, 3, GREEN_FOREVER);
+    double took = green_now() - t0;
+    ck_assert_msg(took >= 0.195 && took < 0.4,
+                  "three greenlets each calling usleep(200000) should sleep together, "
+                  "about 0.2 s in all; they took %.2f s%s; see %s, 'Sleeping'", took,
+                  took >= 0.55 ? " (one after the other: usleep still blocks the thread)" : "",
+                  LESSON);
+    for (int i = 0; i < 3; i++)
+        green_free(gs[i]);
+    green_hub_destroy();
+}
+END_TEST
+
+static int ticks;
+
+static void *ticker(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        if (green_sleep(0.01) != 0)
+            return NULL;
+        ticks++;
+    }
+}
+
+START_TEST(test_main_sleeps_cooperatively)
+{
+    ticks = 0;
+    green_t *t = green_spawn(ticker, NULL);
+    double t0 = green_now();
+    int rc = usleep(150000);      /* main is a greenlet: the thread has a hub */
+    int err = errno;
+    double took = green_now() - t0;
+    ck_assert_msg(rc == 0, "usleep(150000) in main, with a hub, should return 0, got %d (%s)",
+                  rc, why(rc, err));
+    ck_assert_msg(took >= 0.145 && took < 1.0, "usleep(150000) took %.1f ms", took * 1e3);
+    ck_assert_msg(ticks >= 5,
+                  "while main slept in usleep(150000), a greenlet ticking every 10 ms "
+                  "should have run; it ticked %d times.  Once the thread has a hub, "
+                  "main is a greenlet too; see %s, 'Inside or outside a greenlet'",
+                  ticks, LESSON);
+    green_kill(t, 1.0);
+    green_free(t);
+    green_hub_destroy();
+}
+END_TEST
+
+static char order[8];
+
+static void *yield_then_note(void *arg)
+{
+    usleep(0);
+    strcat(order, arg);
+    return NULL;
+}
+
+static void *note(void *arg)
+{
+    strcat(order, arg);
+    return NULL;
+}
+
+START_TEST(test_zero_yields)
+{
+    order[0] = '\0';
+    green_t *a = green_spawn(yield_then_note, "A");
+    green_t *b = green_spawn(note, "B");
+    green_join(a, GREEN_FOREVER);
+    green_join(b, GREEN_FOREVER);
+    ck_assert_msg(strcmp(order, "BA") == 0,
+                  "usleep(0) in a greenlet should yield (like gevent.sleep(0)): A calls "
+                  "usleep(0), so B, which was ready, should run first; expected \"BA\", "
+                  "got \"%s\"; see %s, 'Sleeping'", order, LESSON);
+    green_free(a);
+    green_free(b);
+    green_hub_destroy();
+}
+END_TEST
+
+struct killed { int rc, err; double took; };
+
+static void *long_sleeper(void *arg)
+{
+    struct killed *k = arg;
+    double t0 = green_now();
+    k->rc = usleep(2000000);
+    k->err = errno;
+    k->took = green_now() - t0;
+    return NULL;
+}
+
+START_TEST(test_killed_sleeper_wakes_with_ecanceled)
+{
+    struct killed k = { 1, 0, 0 };
+    green_t *g = green_spawn(long_sleeper, &k);
+    green_sleep(0.05);
+    green_kill(g, 3.0);
+    ck_assert_msg(k.rc == -1 && k.err == ECANCELED,
+                  "a greenlet killed in usleep(2000000) should get -1 with errno "
+                  "ECANCELED; got %d (%s); see chapters/03-hub/README.md, "
+                  "'Killing: ECANCELED and cleanup'", k.rc, why(k.rc, k.err));
+    ck_assert_msg(k.took < 0.5, "the killed usleep returned after %.2f s, not at once", k.took);
+    green_free(g);
+    green_hub_destroy();
+}
+END_TEST
+
+struct from_hub { int rc; double took; };
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct from_hub *r = arg;
+    double t0 = green_now();
+    r->rc = usleep(20000);
+    r->took = green_now() - t0;
+}
+
+START_TEST(test_the_hub_itself_is_outside)
+{
+    struct from_hub r = { -1, 0 };
+    struct timeval soon = { 0, 1000 };
+    event_base_once(green_hub_base(), -1, EV_TIMEOUT, on_timer, &r, &soon);
+    green_sleep(0.1);
+    ck_assert_msg(r.rc == 0 && r.took >= 0.018,
+                  "usleep(20000) inside a libevent callback (run by the hub) should be "
+                  "the original: return 0 after 20 ms; got %d after %.1f ms.  The hub "
+                  "cannot wait; see %s, 'Inside or outside a greenlet'", r.rc,
+                  r.took * 1e3, LESSON);
+    green_hub_destroy();
+}
+END_TEST
+
+static Suite *usleep_suite(void)
+{
+    Suite *s = suite_create("usleep");
+    TCase *tc = kit_tcase("usleep");
+    tcase_add_test(tc, test_outside_a_greenlet_is_the_original);
+    tcase_add_test(tc, test_three_sleepers_overlap);
+    tcase_add_test(tc, test_main_sleeps_cooperatively);
+    tcase_add_test(tc, test_zero_yields);
+    tcase_add_test(tc, test_killed_sleeper_wakes_with_ecanceled);
+    tcase_add_test(tc, test_the_hub_itself_is_outside);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) { return kit_run_suite(usleep_suite()); }
