@@ -8,6 +8,9 @@
  *   hub.h       the scheduler on libevent        (chapter 3)
  *   io.h        green sockets, name resolution   (chapter 4)
  *   sync.h      Event, AsyncResult, Queue, Semaphore, local (chapter 6)
+ *   pool.h      Group and Pool                  (chapter 7)
+ *   server.h    StreamServer                    (chapter 7)
+ * (The patch layer of chapter 5, lib/patch/, is a library of its own.)
  */
 #ifndef GREEN_H
 #define GREEN_H
@@ -18,5 +21,7 @@
 #include "hub.h"
 #include "io.h"
 #include "sync.h"
+#include "pool.h"
+#include "server.h"
 
 #endif

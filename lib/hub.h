@@ -105,7 +105,9 @@ green_t *green_hub(void);
 int green_hub_active(void);
 
 /* Put g at the end of the ready queue, so that the hub switches to it soon,
- * handing it `value` (the return value of its green_hub_switch()).  Waking a
+ * handing it `value` (the return value of its green_hub_switch()).  If g is
+ * in green_sleep, green_wait_read/write or green_hub_wait, that wait ends
+ * early and returns 0 (so its caller must check whatever it waited for).  Waking a
  * greenlet that is already in the ready queue, or dead, does nothing (the
  * first wake-up wins).  A greenlet may wake itself: green_ready(me) then
  * green_hub_switch() is how green_sleep(0) yields. */

@@ -1,0 +1,482 @@
+/*
+ * server.c - layer 7: StreamServer, a greenlet per connection.  See
+ * server.h.
+ *
+ * Three kinds of greenlets:
+ *   - the accept loop, one per server (accept_loop);
+ *   - a handler greenlet per connection, spawned into the server's pool
+ *     (handle: the user's handler, then close the socket);
+ *   - whoever starts and stops the server (main, usually).
+ * The accept loop only ever waits in three places (the listening socket,
+ * a back-off sleep, a full pool), and green_server_close() stops it by
+ * setting `closing` and waking it wherever it waits: every wait is
+ * followed by a look at `closing`.
+ */
+#include "server.h"
+#include "io.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DEFAULT_BACKLOG 1024
+/* Back-off after running out of descriptors or memory: 10 ms, doubling
+ * to 1 s.  Short enough to notice freed descriptors soon, long enough
+ * that a server out of descriptors does not burn the CPU. */
+#define BACKOFF_MIN 0.01
+#define BACKOFF_MAX 1.0
+/* Accept at most this many connections in a row before letting the new
+ * handlers run (gevent's max_accept): the backlog of a burst is drained
+ * in batches, and the first clients get answered meanwhile. */
+#define ACCEPT_BATCH 100
+/* At most one message about accept errors per this many seconds. */
+#define LOG_EVERY 1.0
+/* How long green_server_stop waits for killed handlers to unwind. */
+#define KILL_GRACE 1.0
+#define MAX_SIGNALS 4
+
+/* An accepted connection, from accept until its handler returns. */
+struct conn {
+    green_server_t *srv;
+    int fd;
+    int started;                /* the handler has begun */
+    green_t *g;                 /* its greenlet (owned by the pool) */
+    struct sockaddr_storage peer;
+    socklen_t peer_len;
+    struct conn *prev, *next;
+};
+
+struct green_server {
+    char *host, *port;
+    char label[96];             /* "HOST:PORT", for messages */
+    green_handler_fn handler;
+    void *arg;
+    int backlog;
+    int pool_size;
+    int fd;                     /* the listening socket, or -1 */
+    green_pool_t *pool;         /* the handlers */
+    green_t *acceptor;          /* the accept loop */
+    int started, closing, stopped;
+    int acceptor_waits_for_slot;
+    struct conn *conns;         /* accepted, handler not returned */
+    unsigned long accepted;
+    struct event *signals[MAX_SIGNALS];
+    int nsignals;
+};
+
+static void say(const green_server_t *srv, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "server %s: ", srv->label);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+/* ---- Connections ------------------------------------------------------ */
+
+static void drop_conn(green_server_t *srv, struct conn *c)
+{
+    close(c->fd);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    free(c);
+}
+
+/* What each handler greenlet runs. */
+static void *handle(void *arg)
+{
+    struct conn *c = arg;
+    green_server_t *srv = c->srv;
+    c->started = 1;
+    srv->handler(c->fd, (struct sockaddr *)&c->peer, c->peer_len, srv->arg);
+    if (c->srv == NULL) {       /* the server was freed meanwhile */
+        close(c->fd);
+        free(c);
+        return NULL;
+    }
+    drop_conn(srv, c);
+    /* A slot of the pool is free again (as soon as we return). */
+    if (srv->acceptor_waits_for_slot)
+        green_ready(srv->acceptor, NULL);
+    return NULL;
+}
+
+/* Spawn a handler for a connection just accepted. */
+static void start_handler(green_server_t *srv, int fd,
+                          const struct sockaddr_storage *peer, socklen_t len)
+{
+    struct conn *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        say(srv, "out of memory: connection dropped");
+        close(fd);
+        return;
+    }
+    c->srv = srv;
+    c->fd = fd;
+    c->peer = *peer;
+    c->peer_len = len;
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    srv->accepted++;
+
+    /* Never waits: the accept loop only accepts when the pool has room. */
+    c->g = green_pool_spawn(srv->pool, handle, c);
+    if (c->g == NULL) {
+        say(srv, "cannot spawn a handler (%s): connection dropped", strerror(errno));
+        drop_conn(srv, c);
+        return;
+    }
+    /* "conn 127.0.0.1:40312" in green_dump() and deadlock reports. */
+    char host[64], serv[16], name[96];  /* green_set_name keeps 31 */
+    if (getnameinfo((const struct sockaddr *)peer, len, host, sizeof host, serv,
+                    sizeof serv, NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
+        snprintf(name, sizeof name, "conn %s:%s", host, serv);
+        green_set_name(c->g, name);
+    }
+}
+
+/* ---- The accept loop -------------------------------------------------- */
+
+/* Errors that say "this one connection failed, the next may not": a
+ * client that reset before we accepted it, a signal, and the network
+ * errors Linux's accept(2) passes on from the new connection. */
+static int retry_at_once(int err)
+{
+    return err == ECONNABORTED || err == EINTR || err == EPROTO
+           || err == ENETDOWN || err == ENETUNREACH || err == EHOSTUNREACH
+           || err == EHOSTDOWN || err == ENONET || err == ENOPROTOOPT
+           || err == EOPNOTSUPP;
+}
+
+/* Errors that say "not now": out of descriptors (per process, EMFILE, or
+ * system-wide, ENFILE) or kernel memory.  Retrying at once would fail
+ * again at once, and the listening socket stays readable (the client is
+ * still in the backlog), so waiting for it to be readable would not wait
+ * at all: sleep instead. */
+static const char *resource_error(int err)
+{
+    switch (err) {
+    case EMFILE:  return "EMFILE";
+    case ENFILE:  return "ENFILE";
+    case ENOBUFS: return "ENOBUFS";
+    case ENOMEM:  return "ENOMEM";
+    default:      return NULL;
+    }
+}
+
+/* A run of accepts failing for want of descriptors or memory. */
+struct burst {
+    int failures;               /* in a row */
+    double started;             /* when the first of them failed */
+    double backoff;             /* the next sleep */
+    int said;                   /* this burst has been reported */
+    double said_at;             /* when a burst was last reported */
+};
+
+/* accept failed with EMFILE & co.: report the burst (once, and at most
+ * once a second: a server at its limit fails, recovers and fails again
+ * all the time), then sleep, a little longer each time. */
+static int back_off(green_server_t *srv, struct burst *b, int err, const char *name)
+{
+    if (b->failures++ == 0)
+        b->started = green_now();
+    if (!b->said && green_now() - b->said_at >= LOG_EVERY) {
+        say(srv, "accept: %s (%s); backing off, new clients wait in the backlog",
+            strerror(err), name);
+        b->said = 1;
+        b->said_at = green_now();
+    }
+    b->backoff = b->backoff == 0 ? BACKOFF_MIN : b->backoff * 2;
+    if (b->backoff > BACKOFF_MAX)
+        b->backoff = BACKOFF_MAX;
+    return green_sleep(b->backoff);
+}
+
+/* An accept worked: the burst, if any, is over. */
+static void burst_over(green_server_t *srv, struct burst *b)
+{
+    if (b->said)
+        say(srv, "accepting again after %d failed accept(s) in %.2f s",
+            b->failures, green_now() - b->started);
+    b->failures = b->said = 0;
+    b->backoff = 0;
+}
+
+static void *accept_loop(void *arg)
+{
+    green_server_t *srv = arg;
+    struct burst burst = { .said_at = -LOG_EVERY };
+    int batch = 0, rc = 0;
+
+    while (!srv->closing && rc == 0) {
+        /* A full pool: accept nothing until a handler returns. */
+        if (green_pool_free_count(srv->pool) == 0) {
+            srv->acceptor_waits_for_slot = 1;
+            rc = green_hub_wait(GREEN_FOREVER);
+            srv->acceptor_waits_for_slot = 0;
+            continue;
+        }
+        struct sockaddr_storage peer;
+        socklen_t len = sizeof peer;
+        int fd = accept4(srv->fd, (struct sockaddr *)&peer, &len,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            burst_over(srv, &burst);
+            start_handler(srv, fd, &peer, len);
+            if (++batch == ACCEPT_BATCH) {   /* let the new handlers run */
+                batch = 0;
+                rc = green_sleep(0);
+            }
+            continue;
+        }
+        int err = errno;
+        const char *name = resource_error(err);
+        batch = 0;
+        if (err == EAGAIN || err == EWOULDBLOCK) {
+            rc = green_wait_read(srv->fd, GREEN_FOREVER);    /* nobody yet */
+        } else if (retry_at_once(err)) {
+            continue;
+        } else if (name != NULL) {
+            rc = back_off(srv, &burst, err, name);
+        } else {
+            say(srv, "accept: %s; no longer accepting", strerror(err));
+            break;
+        }
+    }
+    /* New clients are refused from now on; those still in the backlog
+     * are reset by the kernel. */
+    close(srv->fd);
+    srv->fd = -1;
+    return NULL;
+}
+
+/* ---- Life cycle ------------------------------------------------------- */
+
+green_server_t *green_server_new(const char *host, const char *port,
+                                 green_handler_fn handler, void *arg)
+{
+    green_server_t *srv = calloc(1, sizeof *srv);
+    if (srv == NULL)
+        return NULL;
+    srv->host = strdup(host ? host : "");
+    srv->port = strdup(port ? port : "0");
+    if (srv->host == NULL || srv->port == NULL) {
+        free(srv->host);
+        free(srv->port);
+        free(srv);
+        errno = ENOMEM;
+        return NULL;
+    }
+    snprintf(srv->label, sizeof srv->label, "%s:%s", srv->host, srv->port);
+    srv->handler = handler;
+    srv->arg = arg;
+    srv->backlog = DEFAULT_BACKLOG;
+    srv->fd = -1;
+    return srv;
+}
+
+int green_server_set_backlog(green_server_t *srv, int backlog)
+{
+    if (srv->started) {
+        errno = EBUSY;
+        return -1;
+    }
+    srv->backlog = backlog;
+    return 0;
+}
+
+int green_server_set_pool(green_server_t *srv, int size)
+{
+    if (srv->started) {
+        errno = EBUSY;
+        return -1;
+    }
+    srv->pool_size = size;
+    return 0;
+}
+
+int green_server_start(green_server_t *srv)
+{
+    if (srv->started) {
+        errno = EBUSY;
+        return -1;
+    }
+    srv->pool = green_pool_new(srv->pool_size);
+    if (srv->pool == NULL)
+        return -1;
+    srv->fd = green_tcp_listen(srv->host, srv->port, srv->backlog);
+    if (srv->fd < 0)
+        goto err;
+    snprintf(srv->label, sizeof srv->label, "%s:%d", srv->host,
+             green_socket_port(srv->fd));
+    srv->acceptor = green_spawn(accept_loop, srv);
+    if (srv->acceptor == NULL)
+        goto err;
+    green_set_name(srv->acceptor, "accept loop");
+    srv->started = 1;
+    return 0;
+err:;
+    int err = errno;
+    if (srv->fd >= 0)
+        close(srv->fd);
+    srv->fd = -1;
+    green_pool_free(srv->pool);
+    srv->pool = NULL;
+    errno = err;
+    return -1;
+}
+
+int green_server_port(const green_server_t *srv)
+{
+    return srv->fd >= 0 ? green_socket_port(srv->fd) : -1;
+}
+
+int green_server_serve_forever(green_server_t *srv)
+{
+    if (!srv->started && green_server_start(srv) != 0)
+        return -1;
+    return green_join(srv->acceptor, GREEN_FOREVER);
+}
+
+void green_server_close(green_server_t *srv)
+{
+    if (srv->closing)
+        return;
+    srv->closing = 1;
+    /* Wherever the accept loop waits, this wakes it; it then sees
+     * `closing` and ends. */
+    if (srv->acceptor && !green_dead(srv->acceptor))
+        green_ready(srv->acceptor, NULL);
+}
+
+static void remove_signals(green_server_t *srv)
+{
+    for (int i = 0; i < srv->nsignals; i++)
+        event_free(srv->signals[i]);
+    srv->nsignals = 0;
+}
+
+/* Is the caller one of our handlers? */
+static int called_by_handler(const green_server_t *srv)
+{
+    for (const struct conn *c = srv->conns; c; c = c->next)
+        if (c->g == green_current())
+            return 1;
+    return 0;
+}
+
+int green_server_stop(green_server_t *srv, double grace)
+{
+    if (!srv->started)
+        return 0;
+    green_server_close(srv);
+    if (!green_dead(srv->acceptor) && green_join(srv->acceptor, GREEN_FOREVER) != 0)
+        return -1;
+
+    int killed = 0;
+    if (green_pool_join(srv->pool, grace) != 0) {
+        if (errno != ETIMEDOUT)
+            return -1;
+        killed = green_pool_size(srv->pool) - called_by_handler(srv);
+        say(srv, "%d handler(s) still running after %.1f s: killing them",
+            killed, grace);
+        if (green_pool_kill(srv->pool, KILL_GRACE) != 0)
+            return -1;
+    }
+    /* Handlers killed before they started never ran handle(): close their
+     * sockets here. */
+    for (struct conn *c = srv->conns, *next; c; c = next) {
+        next = c->next;
+        if (!c->started)
+            drop_conn(srv, c);
+    }
+    remove_signals(srv);
+    srv->stopped = 1;
+    return killed;
+}
+
+static void on_signal(evutil_socket_t signum, short what, void *arg)
+{
+    (void)what;
+    green_server_t *srv = arg;
+    const char *name = signum == SIGINT ? "SIGINT" : signum == SIGTERM ? "SIGTERM" : "a signal";
+    if (!srv->closing)
+        say(srv, "caught %s: no longer accepting", name);
+    green_server_close(srv);
+}
+
+int green_server_close_on_signal(green_server_t *srv, int signum)
+{
+    if (srv->nsignals == MAX_SIGNALS) {
+        errno = ENOSPC;
+        return -1;
+    }
+    struct event *ev = evsignal_new(green_hub_base(), signum, on_signal, srv);
+    if (ev == NULL || event_add(ev, NULL) != 0) {
+        if (ev)
+            event_free(ev);
+        errno = EINVAL;
+        return -1;
+    }
+    srv->signals[srv->nsignals++] = ev;
+    return 0;
+}
+
+int green_server_active(const green_server_t *srv)
+{
+    return srv->pool ? green_pool_size(srv->pool) : 0;
+}
+
+unsigned long green_server_accepted(const green_server_t *srv)
+{
+    return srv->accepted;
+}
+
+void green_server_free(green_server_t *srv)
+{
+    if (srv == NULL)
+        return;
+    if (green_hub_active()) {
+        if (srv->started && !srv->stopped)
+            green_server_stop(srv, 0);
+        if (srv->acceptor) {
+            green_kill(srv->acceptor, KILL_GRACE);  /* 0 at once: it is dead */
+            green_free(srv->acceptor);
+        }
+        remove_signals(srv);
+    }
+    /* After green_hub_destroy() the greenlets and events are gone with the
+     * hub (the signal events' memory with them is lost: free servers
+     * first); only our own records are left. */
+    green_pool_free(srv->pool);
+    while (srv->conns) {
+        struct conn *c = srv->conns;
+        if (c->started && green_hub_active()) {
+            /* A handler that ignored being killed: it closes its own
+             * socket when it returns (see handle). */
+            srv->conns = c->next;
+            c->srv = NULL;
+        } else {
+            drop_conn(srv, c);
+        }
+    }
+    if (srv->fd >= 0)
+        close(srv->fd);
+    free(srv->host);
+    free(srv->port);
+    free(srv);
+}
