@@ -2,6 +2,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -147,6 +148,30 @@ static void watch_for_overflow(void)
 static __thread green_stack *stack_cache;
 static __thread int stack_cache_len;
 
+/* A thread that ends gives its cached stacks back: the key's destructor
+ * runs at thread exit (not for the main thread, whose cache lasts as long
+ * as the process). */
+static pthread_key_t stack_cache_key;
+static pthread_once_t stack_cache_once = PTHREAD_ONCE_INIT;
+
+static void stack_cache_at_exit(void *unused)
+{
+    (void)unused;
+    green_stack_cache_flush();
+}
+
+static void make_stack_cache_key(void)
+{
+    pthread_key_create(&stack_cache_key, stack_cache_at_exit);
+}
+
+static void stack_cache_create(void)
+{
+    stack_cache = malloc(STACK_CACHE_MAX * sizeof *stack_cache);
+    pthread_once(&stack_cache_once, make_stack_cache_key);
+    pthread_setspecific(stack_cache_key, stack_cache);
+}
+
 static int stack_get(green_stack *s, size_t size)
 {
     if ((size == 0 || size == GREEN_STACK_DEFAULT) && stack_cache_len > 0) {
@@ -159,7 +184,7 @@ static int stack_get(green_stack *s, size_t size)
 static void stack_put(green_stack *s)
 {
     if (stack_cache == NULL)
-        stack_cache = malloc(STACK_CACHE_MAX * sizeof *stack_cache);
+        stack_cache_create();
     if (stack_cache && s->size == GREEN_STACK_DEFAULT
         && stack_cache_len < STACK_CACHE_MAX)
         stack_cache[stack_cache_len++] = *s;
