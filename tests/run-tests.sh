@@ -7,7 +7,8 @@
 #     FAIL: a test that cannot fail is a defect; each proof counts as a check);
 # then one summary line in Check's own format, which is what CI reads.
 # VALGRIND=1 runs 1 and 2 under Valgrind; RUNNER prefixes every program
-# (qemu-aarch64 for the cross build).
+# (qemu-aarch64 for the cross build); LIB_TESTS lists the library suites
+# (default: every program in BUILD_DIR/tests/lib).
 set -u
 build=$1; shift
 checks=0; failures=0; errors=0
@@ -49,7 +50,7 @@ run_suite() {    # name program
 }
 
 echo "== library tests"
-for t in "$build"/tests/lib/*; do
+for t in ${LIB_TESTS:-"$build"/tests/lib/*}; do
     [ -x "$t" ] && run_suite "lib/$(basename "$t")" "$t"
 done
 

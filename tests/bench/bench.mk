@@ -15,9 +15,19 @@ BENCH_CC      = $(CC) $(CPPFLAGS) $(CFLAGS) -O2 $(STRICT) $(LDFLAGS)
 
 .PHONY: bench bench-ucontext
 
-bench: lib $(BENCH_PROGS) bench-ucontext
+bench: lib $(BENCH_PROGS) bench-ucontext bench-threads-build
 	@$(if $(SANITIZE),echo "bench: warning: built with SANITIZE=1: sanitized figures mean nothing",true)
 	@sh tests/bench/run.sh $(BENCH_BIN) $(BENCH_UC)/tests/bench
+	@echo
+	@echo "== chapter 8's experiment at 200, 1,000 and 10,000 clients, and the green round trip"
+	@sh chapters/08-threads/experiment.sh $(BENCH_CH8) full
+	@$(BENCH_CH8)/roundtrip
+
+# Chapter 8's servers, load generator and round trip: the targets of the
+# threads-versus-greenlets experiment are measured there (its README).
+BENCH_CH8 := $(B)/chapters/08-threads
+.PHONY: bench-threads-build
+bench-threads-build: $(addprefix $(BENCH_CH8)/,server load roundtrip)
 
 # The same switch.c on the ucontext back end, for switch.ucontext.  If it
 # cannot be built, run.sh compares with libc's swapcontext() alone.
