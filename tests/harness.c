@@ -4,11 +4,32 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int kit_can_fork(void)
 {
     const char *mode = getenv("CK_FORK");
     return !(mode && strcmp(mode, "no") == 0);
+}
+
+void kit_capture_start(struct kit_capture *c)
+{
+    fflush(stderr);
+    c->file = tmpfile();
+    ck_assert_msg(c->file != NULL, "test setup: tmpfile() failed");
+    c->saved_fd = dup(STDERR_FILENO);
+    dup2(fileno(c->file), STDERR_FILENO);
+}
+
+void kit_capture_end(struct kit_capture *c, char *buf, size_t size)
+{
+    fflush(stderr);
+    dup2(c->saved_fd, STDERR_FILENO);
+    close(c->saved_fd);
+    rewind(c->file);
+    size_t n = fread(buf, 1, size - 1, c->file);
+    buf[n] = '\0';
+    fclose(c->file);
 }
 
 TCase *kit_tcase(const char *name)

@@ -12,6 +12,8 @@
 #define KIT_HARNESS_H
 
 #include <check.h>
+#include <stddef.h>
+#include <stdio.h>
 
 /* Seconds a test may run before Check kills it. */
 #define KIT_TEST_TIMEOUT 10
@@ -23,6 +25,16 @@ int kit_can_fork(void);
 
 /* A test case with the kit's time limit. */
 TCase *kit_tcase(const char *name);
+
+/* Capture what the code under test prints on stderr (the library's
+ * deadlock and error reports): start, run the code, then end, which puts
+ * stderr back and copies what was printed into buf (NUL-terminated). */
+struct kit_capture {
+    int saved_fd;
+    FILE *file;
+};
+void kit_capture_start(struct kit_capture *c);
+void kit_capture_end(struct kit_capture *c, char *buf, size_t size);
 
 /* Run s; print Check's report, then "grade: P/T checks passed" and, when
  * some failed, "grade: first failure: MESSAGE" (read by tests/grade.sh).

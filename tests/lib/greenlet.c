@@ -23,33 +23,6 @@ static size_t page(void)
     return (size_t)sysconf(_SC_PAGESIZE);
 }
 
-/* ---- Capturing what the library prints on stderr ---------------------- */
-
-struct capture {
-    int saved_fd;
-    FILE *file;
-};
-
-static void capture_start(struct capture *c)
-{
-    fflush(stderr);
-    c->file = tmpfile();
-    ck_assert_msg(c->file != NULL, "test setup: tmpfile() failed");
-    c->saved_fd = dup(STDERR_FILENO);
-    dup2(fileno(c->file), STDERR_FILENO);
-}
-
-static void capture_end(struct capture *c, char *buf, size_t size)
-{
-    fflush(stderr);
-    dup2(c->saved_fd, STDERR_FILENO);
-    close(c->saved_fd);
-    rewind(c->file);
-    size_t n = fread(buf, 1, size - 1, c->file);
-    buf[n] = '\0';
-    fclose(c->file);
-}
-
 /* ---- The main greenlet ------------------------------------------------ */
 
 START_TEST(test_main_greenlet)
@@ -344,13 +317,13 @@ START_TEST(test_switch_to_dead)
     ck_assert_msg(green_result(g) == INT2P(7), "expected green_result 7, got "
                   "%ld", P2INT(green_result(g)));
 
-    struct capture cap;
+    struct kit_capture cap;
     char err[512];
-    capture_start(&cap);
+    kit_capture_start(&cap);
     errno = 0;
     void *r = green_switch(g, INT2P(8));
     int saved = errno;
-    capture_end(&cap, err, sizeof err);
+    kit_capture_end(&cap, err, sizeof err);
     ck_assert_msg(r == NULL, "switching to a dead greenlet: expected NULL, "
                   "got %p", r);
     ck_assert_msg(saved == ESRCH, "switching to a dead greenlet: expected "
@@ -748,13 +721,13 @@ START_TEST(test_other_threads_greenlet)
     ck_assert_msg(thread_main != green_current(), "expected each thread to "
                   "have its own main greenlet");
 
-    struct capture cap;
+    struct kit_capture cap;
     char err[512];
-    capture_start(&cap);
+    kit_capture_start(&cap);
     errno = 0;
     void *r = green_switch(thread_g, INT2P(1));
     int saved = errno;
-    capture_end(&cap, err, sizeof err);
+    kit_capture_end(&cap, err, sizeof err);
     thread_advance(2);
     pthread_join(t, NULL);
     ck_assert_msg(r == NULL && saved == ESRCH, "switching to another thread's "

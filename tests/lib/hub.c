@@ -51,33 +51,6 @@ static void free_all(green_t **gs, int n)
         green_free(gs[i]);
 }
 
-/* ---- Capturing what the hub prints on stderr -------------------------- */
-
-struct capture {
-    int saved_fd;
-    FILE *file;
-};
-
-static void capture_start(struct capture *c)
-{
-    fflush(stderr);
-    c->file = tmpfile();
-    ck_assert_msg(c->file != NULL, "test setup: tmpfile() failed");
-    c->saved_fd = dup(STDERR_FILENO);
-    dup2(fileno(c->file), STDERR_FILENO);
-}
-
-static void capture_end(struct capture *c, char *buf, size_t size)
-{
-    fflush(stderr);
-    dup2(c->saved_fd, STDERR_FILENO);
-    close(c->saved_fd);
-    rewind(c->file);
-    size_t n = fread(buf, 1, size - 1, c->file);
-    buf[n] = '\0';
-    fclose(c->file);
-}
-
 /* The line of `text` about `name`: the first line whose first word is
  * name, copied to `line` ("" if none). */
 static void line_about(const char *text, const char *name, char *line,
@@ -993,15 +966,15 @@ START_TEST(test_deadlock_join_waiter_on_nothing)
 {
     green_t *g = green_spawn(park_until_killed, NULL);
     green_set_name(g, "stuck-waiter");
-    struct capture cap;
+    struct kit_capture cap;
     char err[4096];
-    capture_start(&cap);
+    kit_capture_start(&cap);
     double t0 = now();
     errno = 0;
     int rc = green_join(g, GREEN_FOREVER);
     int saved = errno;
     double took = now() - t0;
-    capture_end(&cap, err, sizeof err);
+    kit_capture_end(&cap, err, sizeof err);
     ck_assert_msg(rc == -1 && saved == EDEADLK, "main joins a greenlet that "
                   "waits for nothing: expected -1 with EDEADLK, got %d with "
                   "errno %d (%s)", rc, saved, strerror(saved));
@@ -1032,13 +1005,13 @@ START_TEST(test_deadlock_mutual_join)
     mutual[1] = green_spawn(join_the_other, INT2P(1));
     green_set_name(mutual[0], "alice");
     green_set_name(mutual[1], "bob");
-    struct capture cap;
+    struct kit_capture cap;
     char err[4096];
-    capture_start(&cap);
+    kit_capture_start(&cap);
     errno = 0;
     int rc = green_join(mutual[0], GREEN_FOREVER);
     int saved = errno;
-    capture_end(&cap, err, sizeof err);
+    kit_capture_end(&cap, err, sizeof err);
     ck_assert_msg(rc == -1 && saved == EDEADLK, "two greenlets join each "
                   "other: expected main's join to fail with EDEADLK, got %d "
                   "with errno %d (%s)", rc, saved, strerror(saved));
@@ -1063,13 +1036,13 @@ END_TEST
 
 START_TEST(test_deadlock_main_waits_on_nothing)
 {
-    struct capture cap;
+    struct kit_capture cap;
     char err[4096];
-    capture_start(&cap);
+    kit_capture_start(&cap);
     errno = 0;
     void *v = green_hub_switch();
     int saved = errno;
-    capture_end(&cap, err, sizeof err);
+    kit_capture_end(&cap, err, sizeof err);
     ck_assert_msg(v == NULL && saved == EDEADLK, "green_hub_switch in main "
                   "with nothing to wake it: expected NULL with EDEADLK, got "
                   "%p with errno %d (%s)", v, saved, strerror(saved));
@@ -1091,11 +1064,11 @@ START_TEST(test_dump_names_greenlets)
     green_set_name(a, "sleepy-one");
     green_set_name(b, "sleepy-two");
     ck_assert_int_eq(green_sleep(0.01), 0);
-    struct capture cap;
+    struct kit_capture cap;
     char out[4096];
-    capture_start(&cap);
+    kit_capture_start(&cap);
     green_dump();
-    capture_end(&cap, out, sizeof out);
+    kit_capture_end(&cap, out, sizeof out);
     ck_assert_msg(strstr(out, "sleepy-one") && strstr(out, "sleepy-two"),
                   "expected green_dump to list \"sleepy-one\" and "
                   "\"sleepy-two\"; it printed: %s", out);

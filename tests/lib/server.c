@@ -70,34 +70,6 @@ int accept(int fd, struct sockaddr *addr, socklen_t *len)
     return counted(syscall(SYS_accept4, fd, addr, len, 0));
 }
 
-/* ---- Capturing the server's messages (stderr) ------------------------- */
-
-struct capture {
-    int saved_fd;
-    FILE *file;
-};
-
-static void capture_start(struct capture *c)
-{
-    fflush(stderr);
-    c->file = tmpfile();
-    ck_assert_msg(c->file != NULL, "test setup: tmpfile() failed");
-    c->saved_fd = dup(STDERR_FILENO);
-    dup2(fileno(c->file), STDERR_FILENO);
-}
-
-static void capture_end(struct capture *c, char *buf, size_t size)
-{
-    fflush(stderr);
-    dup2(c->saved_fd, STDERR_FILENO);
-    close(c->saved_fd);
-    rewind(c->file);
-    size_t n = fread(buf, 1, size - 1, c->file);
-    buf[n] = '\0';
-    fclose(c->file);
-    fputs(buf, stderr);          /* still shown with the test's output */
-}
-
 static int count_of(const char *text, const char *word)
 {
     int n = 0;
@@ -340,9 +312,9 @@ START_TEST(test_emfile_backs_off_and_recovers)
         ck_assert_msg(early[i] >= 0, "test setup: socket/connect failed: %s", strerror(errno));
     }
 
-    struct capture cap;         /* before: it needs descriptors too */
+    struct kit_capture cap;         /* before: it needs descriptors too */
     char log[4096];
-    capture_start(&cap);
+    kit_capture_start(&cap);
 
     /* Use up every descriptor: a low soft limit makes it quick. */
     struct rlimit saved, low;
@@ -378,7 +350,7 @@ START_TEST(test_emfile_backs_off_and_recovers)
         close(early[i]);
     }
     int later_ok = run_echo_clients(5, 0);
-    capture_end(&cap, log, sizeof log);
+    kit_capture_end(&cap, log, sizeof log);
 
     ck_assert_msg(count_of(log, "EMFILE") == 1,
                   "the server should say once that accept failed with EMFILE, then back off "
@@ -456,13 +428,13 @@ START_TEST(test_stop_kills_after_grace)
     server_port = green_server_port(srv);
     green_t *client = green_spawn(request_client, NULL);
     green_sleep(0.1);
-    struct capture cap;
+    struct kit_capture cap;
     char log[1024];
-    capture_start(&cap);
+    kit_capture_start(&cap);
     double t0 = green_now();
     int rc = green_server_stop(srv, 0.1);
     double took = green_now() - t0;
-    capture_end(&cap, log, sizeof log);
+    kit_capture_end(&cap, log, sizeof log);
     ck_assert_msg(rc == 1, "stop(grace 0.1 s) with one handler busy for 10 s should kill it and "
                   "return 1, got %d (%s)", rc, why(rc, errno));
     ck_assert_msg(took < 1.0, "stop(grace 0.1 s) took %.3f s", took);
@@ -555,12 +527,12 @@ START_TEST(test_close_on_signal)
 {
     green_server_t *srv = start_server(echo, NULL, 0, 0);
     ck_assert_int_eq(green_server_close_on_signal(srv, SIGUSR1), 0);
-    struct capture cap;
+    struct kit_capture cap;
     char log[512];
-    capture_start(&cap);
+    kit_capture_start(&cap);
     kill(getpid(), SIGUSR1);
     int rc = green_server_serve_forever(srv);
-    capture_end(&cap, log, sizeof log);
+    kit_capture_end(&cap, log, sizeof log);
     ck_assert_msg(rc == 0, "SIGUSR1 should close the server and end serve_forever, got %d", rc);
     ck_assert_int_eq(green_server_port(srv), -1);
     ck_assert_int_eq(green_server_stop(srv, 1.0), 0);
