@@ -64,8 +64,9 @@ static void report_deadlock(struct hub *h);
 
 /* ---- The hub itself --------------------------------------------------- */
 
-/* The changelist makes epoll see only the net change of one loop turn: a
- * greenlet that waits for a socket, reads, and waits again costs no
+/* The hub's event base.  The changelist makes epoll see only the net
+ * change of one loop turn: a greenlet that waits for a socket, reads, and
+ * waits again costs no
  * epoll_ctl at all in between, instead of an add and a delete each time
  * (a third of the system calls of a green echo round trip).  libevent's
  * caveat is a descriptor closed and reopened under a pending event; the
@@ -77,6 +78,9 @@ static struct event_base *new_base(void)
     if (cfg == NULL)
         return NULL;
     event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    /* Without it libevent reads CLOCK_MONOTONIC_COARSE, a clock that lags
+     * by up to a timer tick: a sleep could end a few ms before its time. */
+    event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
     struct event_base *base = event_base_new_with_config(cfg);
     event_config_free(cfg);
     return base;
