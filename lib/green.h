@@ -23,5 +23,7 @@
 #include "sync.h"
 #include "pool.h"
 #include "server.h"
+#include "wsgi.h"
+#include "http_parser.h"
 
 #endif

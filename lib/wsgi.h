@@ -167,6 +167,8 @@ typedef struct green_body green_body_t;
 struct green_body {
     const green_chunk_t *list;   /* a list body: list[0..n) */
     size_t n;
+    green_chunk_t one;           /* a body of one chunk keeps it here
+                                    (list NULL, n 1): nothing to allocate */
     size_t next;                 /* the server's place in the list */
     green_gen *gen;              /* a generator body: each yield's value is
                                     a green_chunk_t * (NULL: skipped) */

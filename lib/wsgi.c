@@ -1,0 +1,479 @@
+/*
+ * wsgi.c - layer 8: the WSGI-style interface (see wsgi.h).
+ *
+ * Nothing here speaks HTTP or touches a socket: this file is the part every
+ * server shares (checking what start_response was given, walking a body)
+ * and a test client that calls an application directly.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "wsgi.h"
+
+/* ---- The request ---------------------------------------------------------- */
+
+ssize_t green_input_read(green_input_t *in, void *buf, size_t n)
+{
+    if (!in || !in->read)
+        return 0;                 /* no input stream: an empty body */
+    return in->read(in, buf, n);
+}
+
+char *green_input_read_all(green_input_t *in, size_t max, size_t *len)
+{
+    size_t cap = 4096, used = 0;
+    char *buf = malloc(cap + 1);
+
+    while (buf) {
+        if (used == cap) {
+            char *bigger = realloc(buf, 2 * cap + 1);
+            if (!bigger)
+                break;
+            buf = bigger;
+            cap *= 2;
+        }
+        ssize_t got = green_input_read(in, buf + used, cap - used);
+        if (got == 0) {
+            buf[used] = '\0';
+            *len = used;
+            return buf;
+        }
+        if (got < 0)
+            break;
+        used += (size_t)got;
+        if (used > max) {
+            errno = EMSGSIZE;
+            break;
+        }
+    }
+    int err = buf ? errno : ENOMEM;
+    free(buf);
+    errno = err;
+    return NULL;
+}
+
+/* Does header name `name` ("User-Agent") match the CGI spelling `cgi`
+ * ("USER_AGENT")?  Upper case, '-' as '_', without copying either. */
+static int cgi_name_matches(const char *name, const char *cgi)
+{
+    for (; *name && *cgi; name++, cgi++) {
+        char c = *name == '-' ? '_' : (char)toupper((unsigned char)*name);
+        if (c != *cgi)
+            return 0;
+    }
+    return *name == *cgi;
+}
+
+const char *green_environ_header(const green_environ_t *env, const char *name)
+{
+    for (size_t i = 0; i < env->nheaders; i++)
+        if (strcasecmp(env->headers[i].name, name) == 0)
+            return env->headers[i].value;
+    return NULL;
+}
+
+const char *green_environ_get(const green_environ_t *env, const char *key)
+{
+    static const char *const names[] = {
+        "REQUEST_METHOD", "PATH_INFO", "QUERY_STRING", "REQUEST_URI",
+        "SERVER_PROTOCOL", "REMOTE_ADDR", "SERVER_NAME", "SERVER_PORT",
+    };
+    const char *const values[] = {
+        env->method, env->path, env->query, env->uri,
+        env->protocol, env->remote_addr, env->server_name, env->server_port,
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(key, names[i]) == 0)
+            return values[i];
+    /* CGI keeps these two without the HTTP_ prefix. */
+    if (strcmp(key, "CONTENT_TYPE") == 0)
+        return green_environ_header(env, "Content-Type");
+    if (strcmp(key, "CONTENT_LENGTH") == 0)
+        return green_environ_header(env, "Content-Length");
+    if (strncmp(key, "HTTP_", 5) != 0)
+        return NULL;
+    for (size_t i = 0; i < env->nheaders; i++)
+        if (cgi_name_matches(env->headers[i].name, key + 5))
+            return env->headers[i].value;
+    return NULL;
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    c = tolower(c);
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+/* Decode a form-encoded value s[0..len) into buf: '+' is a space, %XX a
+ * byte.  Returns the length, or -1 with errno. */
+static ssize_t form_decode(const char *s, size_t len, char *buf, size_t size)
+{
+    size_t out = 0;
+    for (size_t i = 0; i < len; i++) {
+        int c = s[i];
+        if (c == '+') {
+            c = ' ';
+        } else if (c == '%') {
+            if (i + 2 >= len || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0) {
+                errno = EINVAL;
+                return -1;
+            }
+            c = hexval(s[i + 1]) * 16 + hexval(s[i + 2]);
+            i += 2;
+        }
+        if (out + 1 >= size) {
+            errno = ENOSPC;
+            return -1;
+        }
+        buf[out++] = (char)c;
+    }
+    if (size == 0) {
+        errno = ENOSPC;
+        return -1;
+    }
+    buf[out] = '\0';
+    return (ssize_t)out;
+}
+
+ssize_t green_query_param(const green_environ_t *env, const char *name,
+                          char *buf, size_t size)
+{
+    const char *q = env->query ? env->query : "";
+    size_t nlen = strlen(name);
+
+    while (*q) {
+        size_t plen = strcspn(q, "&");
+        if (plen > nlen && strncmp(q, name, nlen) == 0 && q[nlen] == '=')
+            return form_decode(q + nlen + 1, plen - nlen - 1, buf, size);
+        if (plen == nlen && strncmp(q, name, nlen) == 0)
+            return form_decode("", 0, buf, size);       /* "?flag" */
+        q += plen;
+        if (*q == '&')
+            q++;
+    }
+    errno = ENOENT;
+    return -1;
+}
+
+/* ---- The response --------------------------------------------------------- */
+
+void green_response_init(green_response_t *resp)
+{
+    memset(resp, 0, sizeof *resp);
+}
+
+/* RFC 9110's token characters: what a header name may be made of. */
+static int is_token(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && !strchr("!#$%&'*+-.^_`|~", *s))
+            return 0;
+    return 1;
+}
+
+/* A value may hold anything visible, spaces and tabs; never CR, LF or
+ * NUL (NUL ends the C string anyway). */
+static int is_field_value(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 && *s != '\t')
+            return 0;
+    return 1;
+}
+
+/* "200 OK": three digits, a space, a reason without control characters. */
+static int is_status(const char *s)
+{
+    return isdigit((unsigned char)s[0]) && isdigit((unsigned char)s[1]) &&
+           isdigit((unsigned char)s[2]) && s[3] == ' ' && s[0] >= '1' &&
+           s[0] <= '5' && is_field_value(s + 4) && strlen(s) < 64;
+}
+
+/* Copy s into resp->store; NULL when it is full. */
+static const char *store(green_response_t *resp, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    if (resp->used + n > sizeof resp->store)
+        return NULL;
+    char *copy = memcpy(resp->store + resp->used, s, n);
+    resp->used += n;
+    return copy;
+}
+
+int green_start_response(green_response_t *resp, const char *status,
+                         const green_header_t *headers, size_t n)
+{
+    if (resp->sent) {
+        errno = EALREADY;
+        return -1;
+    }
+    if (!status || !is_status(status)) {
+        errno = EINVAL;
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!headers[i].name || !headers[i].value ||
+            !is_token(headers[i].name) || !is_field_value(headers[i].value)) {
+            errno = EINVAL;
+            return -1;
+        }
+    if (n > GREEN_RESPONSE_MAX_HEADERS) {
+        errno = E2BIG;
+        return -1;
+    }
+    /* Checked first, copied second: a refused call changes nothing. */
+    green_response_t next;
+    green_response_init(&next);
+    for (size_t i = 0; i < n; i++) {
+        next.headers[i].name = store(&next, headers[i].name);
+        next.headers[i].value = store(&next, headers[i].value);
+        if (!next.headers[i].value) {
+            errno = E2BIG;
+            return -1;
+        }
+    }
+    /* The copies point into next.store: move them to resp->store. */
+    memcpy(resp->store, next.store, next.used);
+    resp->used = next.used;
+    for (size_t i = 0; i < n; i++) {
+        resp->headers[i].name = resp->store + (next.headers[i].name - next.store);
+        resp->headers[i].value = resp->store + (next.headers[i].value - next.store);
+    }
+    resp->nheaders = n;
+    strcpy(resp->status, status);
+    resp->code = atoi(status);
+    resp->started = 1;
+    return 0;
+}
+
+const char *green_response_header(const green_response_t *resp,
+                                  const char *name)
+{
+    for (size_t i = 0; i < resp->nheaders; i++)
+        if (strcasecmp(resp->headers[i].name, name) == 0)
+            return resp->headers[i].value;
+    return NULL;
+}
+
+/* ---- The body --------------------------------------------------------------- */
+
+green_body_t green_body_empty(void)
+{
+    green_body_t b = { 0 };
+    return b;
+}
+
+green_body_t green_body_str(const char *s)
+{
+    green_body_t b = { .one = { s, strlen(s) }, .n = 1 };
+    return b;
+}
+
+static void free_data(green_body_t *b)
+{
+    free(b->data);
+}
+
+green_body_t green_body_take(void *data, size_t len)
+{
+    green_body_t b = { .one = { data, len }, .n = 1, .close = free_data,
+                       .data = data };
+    return b;
+}
+
+green_body_t green_body_copy(const void *data, size_t len)
+{
+    void *copy = malloc(len ? len : 1);
+    if (!copy) {
+        errno = ENOMEM;
+        return green_body_empty();
+    }
+    memcpy(copy, data, len);
+    return green_body_take(copy, len);
+}
+
+green_body_t green_body_list(const green_chunk_t *list, size_t n)
+{
+    green_body_t b = { .list = list, .n = n };
+    return b;
+}
+
+green_body_t green_body_gen(green_gen *gen, void (*close)(green_body_t *),
+                            void *data)
+{
+    green_body_t b = { .gen = gen, .close = close, .data = data };
+    return b;
+}
+
+int green_body_is_list(const green_body_t *b)
+{
+    return b->gen == NULL;
+}
+
+/* Chunk i of a list body, wherever it is kept. */
+static green_chunk_t chunk_at(const green_body_t *b, size_t i)
+{
+    return b->list ? b->list[i] : b->one;
+}
+
+long long green_body_length(const green_body_t *b)
+{
+    if (b->gen)
+        return -1;
+    long long total = 0;
+    for (size_t i = 0; i < b->n; i++)
+        total += (long long)chunk_at(b, i).len;
+    return total;
+}
+
+int green_body_next(green_body_t *b, green_chunk_t *out)
+{
+    if (!b->gen) {
+        while (b->next < b->n) {
+            *out = chunk_at(b, b->next++);
+            if (out->len > 0)
+                return 1;
+        }
+        return 0;
+    }
+    void *value;
+    while (green_gen_next(b->gen, &value)) {
+        green_chunk_t *c = value;
+        if (c && c->len > 0) {
+            *out = *c;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void green_body_close(green_body_t *b)
+{
+    void (*close)(green_body_t *) = b->close;
+    b->close = NULL;              /* a second call does nothing */
+    b->next = b->n;
+    if (close)
+        close(b);
+}
+
+/* ---- The application ---------------------------------------------------------- */
+
+green_body_t green_app_call(green_app_t *app, green_environ_t *env,
+                            green_response_t *resp)
+{
+    return app->call(app, env, resp);
+}
+
+/* ---- The test client ------------------------------------------------------------ */
+
+/* The request body of a test request: a string, read in pieces. */
+struct string_input {
+    green_input_t input;
+    const char *data;
+    size_t left;
+};
+
+static ssize_t string_read(green_input_t *in, void *buf, size_t n)
+{
+    struct string_input *s = (struct string_input *)in;
+    if (n > s->left)
+        n = s->left;
+    memcpy(buf, s->data, n);
+    s->data += n;
+    s->left -= n;
+    return (ssize_t)n;
+}
+
+#define TEST_MAX_HEADERS 32
+
+/* Split uri into path and query (the path is not decoded: a test passes
+ * plain paths). */
+static void split_uri(const char *uri, char *path, size_t size,
+                      const char **query)
+{
+    const char *q = strchr(uri, '?');
+    size_t len = q ? (size_t)(q - uri) : strlen(uri);
+    if (len >= size)
+        len = size - 1;
+    memcpy(path, uri, len);
+    path[len] = '\0';
+    *query = q ? q + 1 : "";
+}
+
+/* Append chunk c to out->body. */
+static int collect(green_wsgi_result_t *out, green_chunk_t c)
+{
+    char *bigger = realloc(out->body, out->len + c.len + 1);
+    if (!bigger)
+        return -1;
+    out->body = bigger;
+    memcpy(out->body + out->len, c.data, c.len);
+    out->len += c.len;
+    out->body[out->len] = '\0';
+    out->chunks++;
+    return 0;
+}
+
+int green_wsgi_request(green_app_t *app, const char *method, const char *uri,
+                       const char *const *headers, const char *body,
+                       green_wsgi_result_t *out)
+{
+    green_header_t hs[TEST_MAX_HEADERS];
+    size_t nh = 0;
+    for (; headers && headers[0] && nh < TEST_MAX_HEADERS; headers += 2)
+        hs[nh++] = (green_header_t){ headers[0], headers[1] };
+
+    char path[1024];
+    char length[32] = "";
+    green_environ_t env = {
+        .method = method, .uri = uri, .protocol = "HTTP/1.1",
+        .remote_addr = "127.0.0.1", .server_name = "localhost",
+        .server_port = "80", .content_length = -1,
+        .headers = hs, .nheaders = nh,
+    };
+    split_uri(uri, path, sizeof path, &env.query);
+    env.path = path;
+    struct string_input input = { { string_read }, body ? body : "",
+                                  body ? strlen(body) : 0 };
+    env.input = &input.input;
+    if (body && !green_environ_header(&env, "Content-Length") &&
+        nh < TEST_MAX_HEADERS) {
+        snprintf(length, sizeof length, "%zu", input.left);
+        hs[env.nheaders++] = (green_header_t){ "Content-Length", length };
+        env.content_length = (long long)input.left;
+    }
+
+    memset(out, 0, sizeof *out);
+    green_response_init(&out->resp);
+    green_body_t b = green_app_call(app, &env, &out->resp);
+    out->streamed = !green_body_is_list(&b);
+    green_chunk_t c;
+    int rc = 0, err = 0;
+    while (green_body_next(&b, &c))
+        if (collect(out, c) < 0) {
+            rc = -1, err = ENOMEM;
+            break;
+        }
+    green_body_close(&b);
+    if (rc == 0 && !out->resp.started)
+        rc = -1, err = EPROTO;
+    if (rc == 0 && !out->body && !(out->body = calloc(1, 1)))
+        rc = -1, err = ENOMEM;
+    errno = err;
+    return rc;
+}
+
+void green_wsgi_result_free(green_wsgi_result_t *r)
+{
+    free(r->body);
+    r->body = NULL;
+    r->len = 0;
+}
