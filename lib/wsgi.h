@@ -174,6 +174,11 @@ struct green_body {
                                     a green_chunk_t * (NULL: skipped) */
     void (*close)(green_body_t *b);  /* NULL, or frees what the body owns */
     void *data;                  /* for close */
+    int is_file;                 /* a file body: length bytes of fd from
+                                    offset (wsgi.file_wrapper) */
+    int fd;
+    long long offset, length;
+    char *filebuf;               /* green_body_next's buffer for it */
 };
 
 /* An empty body. */
@@ -200,11 +205,18 @@ green_body_t green_body_list(const green_chunk_t *list, size_t n);
 green_body_t green_body_gen(green_gen *gen, void (*close)(green_body_t *),
                             void *data);
 
-/* 1 when the body's total length is known before sending (a list). */
+/* A file body: `length` bytes of the open file `fd` from `offset`.  A
+ * server that can send it with sendfile() does (chapter 11), others read
+ * it through green_body_next().  close() closes fd.  Python:
+ * environ['wsgi.file_wrapper'](f). */
+green_body_t green_body_file(int fd, long long offset, long long length);
+
+/* 1 when the body's total length is known before sending (a list or a
+ * file). */
 int green_body_is_list(const green_body_t *b);
 
-/* The total length of a list body (what Content-Length says), or -1 for a
- * generator. */
+/* The total length of a list or file body (what Content-Length says), or
+ * -1 for a generator. */
 long long green_body_length(const green_body_t *b);
 
 /* The next non-empty chunk: 1 and *out set, or 0 when the body is over.
