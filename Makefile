@@ -130,8 +130,10 @@ install: lib
 	sed 's|^prefix=.*|prefix=$(PREFIX)|' $(GREEN_PC) > $(DESTDIR)$(PREFIX)/lib/pkgconfig/green.pc
 
 # ---- Chapters ------------------------------------------------------------
-# Demos link the static library, so they run from anywhere.
-$(B)/chapters/%: chapters/%.c $(LIBGREEN_A)
+# Demos link the static library, so they run from anywhere.  A chapter's
+# headers (chapter 9's demo app, used by the servers of 10 and 11) are
+# prerequisites of every demo.
+$(B)/chapters/%: chapters/%.c $(wildcard chapters/*/*.h) $(LIBGREEN_A)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(STRICT) $(LDFLAGS) -o $@ $< $(LIBGREEN_A) $(LDLIBS)
 
