@@ -261,8 +261,12 @@ typedef struct green_wsgi_result {
 /* Call `app` on a request made up of method, uri ("/stream?n=3"), headers
  * (NULL-terminated pairs "Name", "value", ..., NULL, or NULL) and a body
  * (NULL: none), as a server would, and collect the whole response into
- * *out.  Must run in a greenlet (the app may sleep).  Returns 0, or -1
- * with errno (ENOMEM; EPROTO when the app never called start_response).
+ * *out.  Like a server, it percent-decodes the path, adds Content-Length
+ * for a body, and marks resp.sent once the first chunk comes out (a later
+ * green_start_response fails with EALREADY).  Must run in a greenlet (the
+ * app may sleep).  Returns 0, or -1 with errno (ENOMEM; EINVAL for a bad
+ * %-escape in the path; EPROTO when the app never called start_response);
+ * on failure out->body is NULL, out->resp holds what the app set.
  * Python: webtest.TestApp(app).get(uri). */
 int green_wsgi_request(green_app_t *app, const char *method, const char *uri,
                        const char *const *headers, const char *body,
