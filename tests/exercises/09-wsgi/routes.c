@@ -162,6 +162,43 @@ START_TEST(test_method_not_allowed)
 }
 END_TEST
 
+/* Overwrite the stack below the caller, where a returned function's
+ * locals were. */
+static void __attribute__((noinline)) clobber_stack(void)
+{
+    volatile char junk[16384];
+    for (size_t i = 0; i < sizeof junk; i++)
+        junk[i] = 'X';
+}
+
+START_TEST(test_body_outlives_call)
+{
+    /* Called by hand, as a server does: the body is walked after the app
+     * has returned and other code has run on the stack. */
+    green_environ_t env = { .method = "GET", .path = "/hello", .query = "name=Ada",
+                            .uri = "/hello?name=Ada", .protocol = "HTTP/1.1",
+                            .content_length = -1 };
+    green_response_t resp;
+    green_response_init(&resp);
+    green_body_t body = green_app_call(&app.app, &env, &resp);
+    clobber_stack();
+    char got[64] = "";
+    size_t used = 0;
+    green_chunk_t c;
+    while (green_body_next(&body, &c) && used + c.len < sizeof got) {
+        memcpy(got + used, c.data, c.len);
+        used += c.len;
+    }
+    got[used] = '\0';
+    green_body_close(&body);
+    ck_assert_msg(strcmp(got, "Hello, Ada!\n") == 0,
+                  "GET /hello?name=Ada: the server walks the body after your function returned, and read \"%s\": "
+                  "a body that points into a local buffer points into a dead frame; copy it with green_body_copy(); "
+                  "see %s, 'The body: a list or a generator'", got, LESSON);
+    green_hub_destroy();
+}
+END_TEST
+
 static Suite *routes_suite(void)
 {
     Suite *s = suite_create("09-wsgi/routes");
@@ -176,6 +213,7 @@ static Suite *routes_suite(void)
     tcase_add_test(tc, test_count);
     tcase_add_test(tc, test_count_per_app);
     tcase_add_test(tc, test_method_not_allowed);
+    tcase_add_test(tc, test_body_outlives_call);
     suite_add_tcase(s, tc);
     return s;
 }
