@@ -37,8 +37,8 @@ char *green_input_read_all(green_input_t *in, size_t max, size_t *len)
             buf = bigger;
             cap *= 2;
         }
-        /* Never ask for more than max + 1 bytes in all: one byte over the
-         * limit is enough to refuse the body, the rest stays unread. */
+        /* Never read more than max + 1 bytes: one byte over the limit is
+         * enough to refuse the body, and the rest stays unread. */
         size_t room = cap - used;
         if (max - used < room)
             room = max - used + 1;

@@ -224,7 +224,8 @@ long long green_body_length(const green_body_t *b);
  * Python: next(iter(body)). */
 int green_body_next(green_body_t *b, green_chunk_t *out);
 
-/* Release the body (once; later calls do nothing).  Python: body.close(). */
+/* Release the body (once; later calls do nothing) and leave it empty:
+ * green_body_next() then returns 0.  Python: body.close(). */
 void green_body_close(green_body_t *b);
 
 /* ---- The application ------------------------------------------------------- */
