@@ -37,7 +37,12 @@ char *green_input_read_all(green_input_t *in, size_t max, size_t *len)
             buf = bigger;
             cap *= 2;
         }
-        ssize_t got = green_input_read(in, buf + used, cap - used);
+        /* Never read more than max + 1 bytes: one byte over the limit is
+         * enough to refuse the body, and the rest stays unread. */
+        size_t room = cap - used;
+        if (max - used < room)
+            room = max - used + 1;
+        ssize_t got = green_input_read(in, buf + used, room);
         if (got == 0) {
             buf[used] = '\0';
             *len = used;
@@ -103,36 +108,37 @@ const char *green_environ_get(const green_environ_t *env, const char *key)
     return NULL;
 }
 
-static int hexval(int c)
+static int hexval(char c)
 {
     if (c >= '0' && c <= '9') return c - '0';
-    c = tolower(c);
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
 }
 
-/* Decode a form-encoded value s[0..len) into buf: '+' is a space, %XX a
- * byte.  Returns the length, or -1 with errno. */
-static ssize_t form_decode(const char *s, size_t len, char *buf, size_t size)
+/* Decode s[0..len) into buf: %XX is a byte, and in a form value (plus 1)
+ * '+' is a space.  Returns the length, or -1 with errno. */
+static ssize_t percent_decode(const char *s, size_t len, int plus,
+                              char *buf, size_t size)
 {
     size_t out = 0;
     for (size_t i = 0; i < len; i++) {
-        int c = s[i];
-        if (c == '+') {
+        char c = s[i];
+        if (c == '+' && plus) {
             c = ' ';
         } else if (c == '%') {
             if (i + 2 >= len || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0) {
                 errno = EINVAL;
                 return -1;
             }
-            c = hexval(s[i + 1]) * 16 + hexval(s[i + 2]);
+            c = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
             i += 2;
         }
         if (out + 1 >= size) {
             errno = ENOSPC;
             return -1;
         }
-        buf[out++] = (char)c;
+        buf[out++] = c;
     }
     if (size == 0) {
         errno = ENOSPC;
@@ -151,9 +157,9 @@ ssize_t green_query_param(const green_environ_t *env, const char *name,
     while (*q) {
         size_t plen = strcspn(q, "&");
         if (plen > nlen && strncmp(q, name, nlen) == 0 && q[nlen] == '=')
-            return form_decode(q + nlen + 1, plen - nlen - 1, buf, size);
+            return percent_decode(q + nlen + 1, plen - nlen - 1, 1, buf, size);
         if (plen == nlen && strncmp(q, name, nlen) == 0)
-            return form_decode("", 0, buf, size);       /* "?flag" */
+            return percent_decode("", 0, 1, buf, size);     /* "?flag" */
         q += plen;
         if (*q == '&')
             q++;
@@ -230,7 +236,9 @@ int green_start_response(green_response_t *resp, const char *status,
         errno = E2BIG;
         return -1;
     }
-    /* Checked first, copied second: a refused call changes nothing. */
+    /* Checked first, built aside second: a refused call changes nothing,
+     * and the new strings may come from resp itself (a middleware that
+     * passes resp->status and resp->headers back with one header more). */
     green_response_t next;
     green_response_init(&next);
     for (size_t i = 0; i < n; i++) {
@@ -240,18 +248,16 @@ int green_start_response(green_response_t *resp, const char *status,
             errno = E2BIG;
             return -1;
         }
+        /* The copies point into next.store: aim them at resp->store, where
+         * they will be once next is copied there. */
+        next.headers[i].name = resp->store + (next.headers[i].name - next.store);
+        next.headers[i].value = resp->store + (next.headers[i].value - next.store);
     }
-    /* The copies point into next.store: move them to resp->store. */
-    memcpy(resp->store, next.store, next.used);
-    resp->used = next.used;
-    for (size_t i = 0; i < n; i++) {
-        resp->headers[i].name = resp->store + (next.headers[i].name - next.store);
-        resp->headers[i].value = resp->store + (next.headers[i].value - next.store);
-    }
-    resp->nheaders = n;
-    strcpy(resp->status, status);
-    resp->code = atoi(status);
-    resp->started = 1;
+    next.nheaders = n;
+    strcpy(next.status, status);
+    next.code = atoi(status);
+    next.started = 1;
+    *resp = next;
     return 0;
 }
 
@@ -397,9 +403,9 @@ void green_body_close(green_body_t *b)
 {
     void (*close)(green_body_t *) = b->close;
     b->close = NULL;              /* a second call does nothing */
-    b->next = b->n;
     if (close)
         close(b);
+    *b = green_body_empty();      /* and green_body_next() ends at once */
 }
 
 /* ---- The application ---------------------------------------------------------- */
@@ -432,27 +438,32 @@ static ssize_t string_read(green_input_t *in, void *buf, size_t n)
 
 #define TEST_MAX_HEADERS 32
 
-/* Split uri into path and query (the path is not decoded: a test passes
- * plain paths). */
-static void split_uri(const char *uri, char *path, size_t size,
-                      const char **query)
+/* Split uri into the percent-decoded path and the query, as a server does.
+ * Returns 0, or -1 with errno EINVAL (a bad escape, or a path too long). */
+static int split_uri(const char *uri, char *path, size_t size,
+                     const char **query)
 {
     const char *q = strchr(uri, '?');
     size_t len = q ? (size_t)(q - uri) : strlen(uri);
-    if (len >= size)
-        len = size - 1;
-    memcpy(path, uri, len);
-    path[len] = '\0';
     *query = q ? q + 1 : "";
+    if (percent_decode(uri, len, 0, path, size) < 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    return 0;
 }
 
-/* Append chunk c to out->body. */
-static int collect(green_wsgi_result_t *out, green_chunk_t c)
+/* Append chunk c to out->body, whose buffer holds *cap bytes. */
+static int collect(green_wsgi_result_t *out, size_t *cap, green_chunk_t c)
 {
-    char *bigger = realloc(out->body, out->len + c.len + 1);
-    if (!bigger)
-        return -1;
-    out->body = bigger;
+    if (out->len + c.len + 1 > *cap) {
+        size_t want = 2 * (out->len + c.len + 1);
+        char *bigger = realloc(out->body, want);
+        if (!bigger)
+            return -1;
+        out->body = bigger;
+        *cap = want;
+    }
     memcpy(out->body + out->len, c.data, c.len);
     out->len += c.len;
     out->body[out->len] = '\0';
@@ -464,47 +475,56 @@ int green_wsgi_request(green_app_t *app, const char *method, const char *uri,
                        const char *const *headers, const char *body,
                        green_wsgi_result_t *out)
 {
-    green_header_t hs[TEST_MAX_HEADERS];
+    memset(out, 0, sizeof *out);
+    green_response_init(&out->resp);
+
+    green_header_t hs[TEST_MAX_HEADERS + 1];
     size_t nh = 0;
     for (; headers && headers[0] && nh < TEST_MAX_HEADERS; headers += 2)
         hs[nh++] = (green_header_t){ headers[0], headers[1] };
 
     char path[1024];
-    char length[32] = "";
+    char length[32];
     green_environ_t env = {
         .method = method, .uri = uri, .protocol = "HTTP/1.1",
         .remote_addr = "127.0.0.1", .server_name = "localhost",
         .server_port = "80", .content_length = -1,
-        .headers = hs, .nheaders = nh,
+        .headers = hs, .nheaders = nh, .path = path,
     };
-    split_uri(uri, path, sizeof path, &env.query);
-    env.path = path;
+    if (split_uri(uri, path, sizeof path, &env.query) < 0)
+        return -1;
     struct string_input input = { { string_read }, body ? body : "",
                                   body ? strlen(body) : 0 };
     env.input = &input.input;
-    if (body && !green_environ_header(&env, "Content-Length") &&
-        nh < TEST_MAX_HEADERS) {
+    const char *cl = green_environ_header(&env, "Content-Length");
+    if (cl) {
+        env.content_length = strtoll(cl, NULL, 10);
+    } else if (body) {
         snprintf(length, sizeof length, "%zu", input.left);
         hs[env.nheaders++] = (green_header_t){ "Content-Length", length };
         env.content_length = (long long)input.left;
     }
 
-    memset(out, 0, sizeof *out);
-    green_response_init(&out->resp);
     green_body_t b = green_app_call(app, &env, &out->resp);
     out->streamed = !green_body_is_list(&b);
     green_chunk_t c;
+    size_t cap = 0;
     int rc = 0, err = 0;
-    while (green_body_next(&b, &c))
-        if (collect(out, c) < 0) {
+    while (green_body_next(&b, &c)) {
+        out->resp.sent = 1;       /* a server sends the status line now */
+        if (collect(out, &cap, c) < 0) {
             rc = -1, err = ENOMEM;
             break;
         }
+    }
     green_body_close(&b);
+    out->resp.sent = 1;
     if (rc == 0 && !out->resp.started)
         rc = -1, err = EPROTO;
     if (rc == 0 && !out->body && !(out->body = calloc(1, 1)))
         rc = -1, err = ENOMEM;
+    if (rc < 0)
+        green_wsgi_result_free(out);
     errno = err;
     return rc;
 }

@@ -224,7 +224,8 @@ long long green_body_length(const green_body_t *b);
  * Python: next(iter(body)). */
 int green_body_next(green_body_t *b, green_chunk_t *out);
 
-/* Release the body (once; later calls do nothing).  Python: body.close(). */
+/* Release the body (once; later calls do nothing) and leave it empty:
+ * green_body_next() then returns 0.  Python: body.close(). */
 void green_body_close(green_body_t *b);
 
 /* ---- The application ------------------------------------------------------- */
@@ -261,8 +262,12 @@ typedef struct green_wsgi_result {
 /* Call `app` on a request made up of method, uri ("/stream?n=3"), headers
  * (NULL-terminated pairs "Name", "value", ..., NULL, or NULL) and a body
  * (NULL: none), as a server would, and collect the whole response into
- * *out.  Must run in a greenlet (the app may sleep).  Returns 0, or -1
- * with errno (ENOMEM; EPROTO when the app never called start_response).
+ * *out.  Like a server, it percent-decodes the path, adds Content-Length
+ * for a body, and marks resp.sent once the first chunk comes out (a later
+ * green_start_response fails with EALREADY).  Must run in a greenlet (the
+ * app may sleep).  Returns 0, or -1 with errno (ENOMEM; EINVAL for a bad
+ * %-escape in the path; EPROTO when the app never called start_response);
+ * on failure out->body is NULL, out->resp holds what the app set.
  * Python: webtest.TestApp(app).get(uri). */
 int green_wsgi_request(green_app_t *app, const char *method, const char *uri,
                        const char *const *headers, const char *body,
