@@ -316,18 +316,16 @@ struct meaning {
     int close, keep_alive, expect_continue;
 };
 
-/* "chunked" is the only coding we decode, and it must come last, once:
- * anything else and we cannot tell where the body ends. */
+/* "chunked" is the only coding we decode (any other is 501), and it may
+ * be applied once only (RFC 9112 section 6.1). */
 static int coding(const char *v, size_t n, void *arg)
 {
     struct meaning *m = arg;
     m->codings++;
-    if (m->chunked)
-        return -400;
-    if (ieq(v, n, "chunked"))
-        m->chunked++;
-    else
+    if (!ieq(v, n, "chunked"))
         m->unknown++;
+    else if (m->chunked++ > 0)
+        return -400;
     return 0;
 }
 
