@@ -88,6 +88,7 @@ help:
 	@echo "make grade [N=K]   grade your exercises/ (one chapter with N=K)"
 	@echo "make test          library tests + solutions + proof that every untouched stub fails"
 	@echo "make bench         benchmarks, each figure beside its peers"
+	@echo "make fuzz [FUZZ_TIME=S]   fuzz the HTTP parser with libFuzzer for S seconds (default 60; needs clang)"
 	@echo "make slides        render slides/ to HTML in build/slides/"
 	@echo "make install PREFIX=DIR   install libgreen, its headers and green.pc"
 	@echo "make test-aarch64  cross-compile the tests for AArch64 and run them under qemu"
@@ -235,6 +236,7 @@ build/slides/%.html: slides/%.md $(wildcard slides/img/*)
 # Builds that need more than the rules above (a preload library, a chapter's
 # servers) bring their own fragment.
 -include tests/bench/bench.mk $(wildcard lib/*/build.mk chapters/*/chapter.mk)
+include tests/fuzz/fuzz.mk
 
 deps:
 	@sh .ci/deps.sh core
