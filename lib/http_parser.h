@@ -21,6 +21,20 @@
  *     Content-Length headers that disagree: refused; a Transfer-Encoding
  *     whose last coding is not "chunked": refused (501);
  *   - HTTP/1.1 without a Host header: refused (RFC 9112 section 3.2).
+ * And, in the same spirit (all 400 unless said):
+ *   - Content-Length is 1*DIGIT: no sign, no list, no "0x"; one too large
+ *     for a long long is 400, one over max_body 413;
+ *   - any coding but "chunked" in Transfer-Encoding is 501 ("gzip,
+ *     chunked" too: we could not undo the gzip); "chunked" twice, and
+ *     Transfer-Encoding in an HTTP/1.0 request (RFC 9112 section 6.1),
+ *     are 400; so are two Host headers;
+ *   - a request line without a version ("GET /", HTTP/0.9) is 505, as
+ *     is any major version but 1;
+ *   - one empty line before the request line is skipped (RFC 9112
+ *     section 2.2; head_len counts it), a second one is 400;
+ *   - controls (NUL, bare CR, DEL...) in the target or a value are 400.
+ * An error is found at the first byte that proves it, scanning left to
+ * right, so a prefix of a request gets 0 or the answer the whole gets.
  *
  * Errors are HTTP status codes, negated, so the server can answer with
  * them directly: -400 malformed, -413 body larger than the limit, -414
@@ -101,8 +115,10 @@ const char *green_http_find_header(const green_http_request_t *req,
 
 /* A chunked request body decoder: a state machine fed with the body's
  * bytes in any pieces (one byte at a time works).  Chunk extensions are
- * skipped (at most 4 KiB of them per chunk), trailers are read and dropped
- * (their bytes count against max_head). */
+ * skipped (a size line longer than 4 KiB is 400), trailers are read and
+ * dropped (their bytes count against max_head).  Every line of the body
+ * must end with CRLF: a bare LF there is 400, unlike in the head, because
+ * lenient chunk parsing is how chunked smuggling works. */
 typedef struct green_http_chunked {
     int state;                /* where in the grammar we are (http_parser.c) */
     unsigned long long left;  /* bytes left in the current chunk */
@@ -112,6 +128,7 @@ typedef struct green_http_chunked {
     size_t trailers;          /* bytes of trailers so far */
     int digits;               /* hex digits of the current size */
     int done;                 /* 1: the last chunk and trailers are read */
+    size_t max_trailers;      /* limit on trailers (the limits' max_head) */
 } green_http_chunked_t;
 
 /* Ready `d` for a new body; limits as for the parser (NULL: defaults). */
@@ -121,10 +138,13 @@ void green_http_chunked_init(green_http_chunked_t *d,
 /* Feed in[0..n) to the decoder.  Returns how many bytes of `in` it used,
  * and sets *data, *data_len to the body bytes found among them: a run
  * inside `in` of at most `max` bytes (*data_len = 0 when this call found
- * none, e.g. it read a chunk-size line).  Call again with the bytes it did
- * not use.  Once d->done is 1 the body has ended: the bytes after it are
- * the next request's.  Returns -400 (bad chunk syntax), -413 (body over
- * max_body) or -431 (trailers too large). */
+ * none, e.g. it read a chunk-size line).  A call returns right after the
+ * one run it found, so it may not use all of `in` (max must be > 0, or
+ * no data ever comes out).  Call again with the bytes it did not use.
+ * Once d->done is 1 the body has ended: the bytes after it are the next
+ * request's.  Returns -400 (bad chunk syntax, a chunk size that does not
+ * fit in 64 bits), -413 (body over max_body) or -431 (trailers too
+ * large); after an error the decoder must not be fed again. */
 ssize_t green_http_chunked_feed(green_http_chunked_t *d, const char *in,
                                 size_t n, size_t max, const char **data,
                                 size_t *data_len);
