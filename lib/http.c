@@ -169,7 +169,7 @@ time_t green_http_parse_date(const char *s)
 {
     char day[4], month[4];
     int d, y, h, m, sec, end = 0;
-    if (!s || sscanf(s, "%3s %2d %3s %4d %2d:%2d:%2d GMT%n", day, &d, month,
+    if (!s || sscanf(s, "%3[A-Za-z], %2d %3[A-Za-z] %4d %2d:%2d:%2d GMT%n", day, &d, month,
                      &y, &h, &m, &sec, &end) != 7 || end == 0 || s[end])
         return -1;
     for (int i = 0; i < 12; i++)
