@@ -15,6 +15,7 @@ echo "==> ticker: a generator body, streamed chunk by chunk as it is yielded"
 echo
 
 # The server, on a port the kernel picks; wait for its "listening on" line.
+: >"$tmp/server.out"
 "$BIN/server" --host 127.0.0.1 --port 0 --static "$HERE/static" \
     --header-timeout 1 --access-log >"$tmp/server.out" 2>"$tmp/access.log" &
 pid=$!

@@ -67,9 +67,12 @@ int main(void)
     ssize_t n;
     while ((n = green_recv(fd, buf, sizeof buf - 1, 1.0)) > 0) {
         buf[n] = '\0';
-        printf("after %.1f s, %zd bytes arrived:\n%s\n", green_now() - t0, n, buf);
-        if (strstr(buf, "0\r\n\r\n"))
-            break;              /* the last chunk */
+        int last = strstr(buf, "0\r\n\r\n") != NULL;     /* the last chunk */
+        printf("after %.1f s, %zd bytes arrived:\n", green_now() - t0, n);
+        for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+            printf("    | %.*s\n", (int)strcspn(line, "\r"), line);
+        if (last)
+            break;
     }
     green_close(fd);
     green_http_server_stop(srv, 1.0);
