@@ -119,6 +119,8 @@ struct conn {
      * request head always starts at buf[0]. */
     char *buf;
     size_t cap, len, pos;
+    size_t scanned;             /* bytes already searched for a blank line */
+    int line_seen;              /* a LF is among them: the request line ended */
 
     /* The request being served. */
     green_http_request_t req;
@@ -273,10 +275,30 @@ static int grow(struct conn *c, size_t want)
     return 0;
 }
 
-/* The most a buffer needs: a head at its limit, and room for a body. */
-static size_t max_buffer(const green_http_server_t *srv)
+/* Has the blank line that ends a head arrived?  The parser starts from
+ * the first byte each time it is called; a Slowloris client sending a
+ * byte per read would make that quadratic (16 KiB of head, 16,384 reads,
+ * 134 million bytes parsed).  So we look for the blank line first, in
+ * the bytes that are new since the last look (and the two before them,
+ * for a "\n\r\n" cut in two), and call the parser once it is there. */
+static int head_complete(struct conn *c)
 {
-    return srv->opt.limits.max_head + BODY_ROOM;
+    size_t from = c->scanned > 2 ? c->scanned - 2 : 0;
+    c->scanned = c->len;
+    if (!c->line_seen)
+        c->line_seen = memchr(c->buf + from, '\n', c->len - from) != NULL;
+    return memmem(c->buf + from, c->len - from, "\n\n", 2) ||
+           memmem(c->buf + from, c->len - from, "\n\r\n", 3);
+}
+
+/* Is the head already too long to be good: a request line with no end
+ * in sight past its limit (414), or a head past its own (431)?  The
+ * parser then says which, at once: no need to wait for the rest. */
+static int head_too_long(const struct conn *c)
+{
+    const green_http_limits_t *l = &c->srv->opt.limits;
+    return c->len > l->max_head ||
+           (!c->line_seen && c->len > l->max_request_line + 2);
 }
 
 /* Wait for a whole request head at buf[0].  Returns its length (> 0);
@@ -289,20 +311,20 @@ static size_t max_buffer(const green_http_server_t *srv)
 static int read_head(struct conn *c)
 {
     green_http_server_t *srv = c->srv;
+    size_t max_head = srv->opt.limits.max_head;
     double deadline = c->len ? green_now() + srv->opt.header_timeout : 0;
 
     for (;;) {
-        if (c->len > 0) {
+        if (c->len > 0 && (head_complete(c) || head_too_long(c))) {
             int rc = green_http_parse_request(c->buf, c->len,
                                               &srv->opt.limits, &c->req);
             if (rc != 0)
                 return rc;
+            if (c->len > max_head)
+                return -431;    /* the parser should have said so */
         }
-        if (c->len == c->cap && grow(c, c->cap * 2 > max_buffer(srv)
-                                            ? max_buffer(srv) : c->cap * 2) < 0)
+        if (c->len == c->cap && grow(c, c->cap * 2) < 0)
             return -431;
-        if (c->len == c->cap)
-            return -431;        /* the parser should have said so already */
 
         double wait;
         if (c->len == 0) {
@@ -346,6 +368,8 @@ static void next_request(struct conn *c)
     memmove(c->buf, c->buf + c->pos, c->len - c->pos);
     c->len -= c->pos;
     c->pos = 0;
+    c->scanned = 0;
+    c->line_seen = 0;
 }
 
 /* ---- 3. The request body: wsgi.input ----------------------------------------- */

@@ -473,6 +473,8 @@ START_TEST(test_limits)
     memset(big, 'a', sizeof big - 1);
     memcpy(big, "GET /", 5);
     expect_refusal(big, 414, "a 20 KB request line");
+    big[9000] = '\0';                  /* no CRLF: the client waits for us */
+    expect_refusal(big, 414, "a 9 KB request line, unfinished (414 at once, not a timeout)");
     snprintf(big, sizeof big, "GET / HTTP/1.1\r\nHost: t\r\nX-Big: %0*d\r\n\r\n", 17000, 0);
     expect_refusal(big, 431, "a 17 KB header");
     size_t n = (size_t)snprintf(big, sizeof big, "GET / HTTP/1.1\r\nHost: t\r\n");
