@@ -998,10 +998,12 @@ static int serve_request(struct conn *c, int head_len)
                  c->env.uri, c->env.protocol);
         log_request(c, request, c->resp.code);
     }
-    if (rc < 0 || !c->keep_alive)
-        return 0;
-    if (drain_body(c) < 0) {
-        c->linger = 1;
+    if (rc < 0)
+        return 0;               /* the connection is broken */
+    if (!c->keep_alive || drain_body(c) < 0) {
+        /* Closing with body bytes unread: close slowly, or the reset
+         * they cause could destroy the response we just sent. */
+        c->linger = c->linger || !c->body_done;
         return 0;
     }
     next_request(c);
@@ -1014,7 +1016,6 @@ static void reject(struct conn *c, int code)
 {
     tick(c->srv);
     c->body_sent = 0;
-    c->req.minor = 1;
     send_simple(c, code, 0);
     log_request(c, NULL, code);
     c->linger = 1;

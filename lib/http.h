@@ -80,7 +80,7 @@ typedef struct green_http_server green_http_server_t;
 /* A server for host:port (port "0": the kernel picks) that serves `app`
  * (which must outlive the server).  opt may be NULL (all defaults); it is
  * copied, the strings too.  Nothing happens until _start.  Returns NULL
- * with errno (ENOMEM; EINVAL: the static folder does not exist).  Python:
+ * with errno (ENOMEM; ENOENT: the static folder does not exist).  Python:
  * pywsgi.WSGIServer((host, port), app). */
 green_http_server_t *green_http_server_new(const char *host, const char *port,
                                            green_app_t *app,

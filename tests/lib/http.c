@@ -413,9 +413,31 @@ START_TEST(test_100_continue)
 }
 END_TEST
 
+/* Send a big body in the background (the server may not read it). */
+static char big_body[500000];
+
+static void *send_big_body(void *arg)
+{
+    green_sendall(*(int *)arg, big_body, sizeof big_body, 3.0);
+    return NULL;
+}
+
 START_TEST(test_unread_body_is_drained)
 {
     start();
+    /* Over max_drain (64 KiB): the answer says close, and the close is
+     * slow enough for the client to read it (no reset first). */
+    struct client *big = dial();
+    says(big, "POST /nope HTTP/1.1\r\nHost: t\r\nContent-Length: 500000\r\n\r\n");
+    green_t *g = green_spawn(send_big_body, &big->fd);
+    static struct reply rb;
+    ck_assert_msg(reply_of(big, &rb, 0) == 0 && rb.code == 404,
+                  "a 500 KB body the app does not read: the 404 should still arrive, got %d", rb.code);
+    ck_assert_str_eq(header(&rb, "Connection"), "close");
+    ck_assert_int_eq(green_join(g, T), 0);
+    green_free(g);
+    hang_up(big);
+
     struct client *c = dial();
     struct reply *r = get(c, "POST /nope HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello", 0);
     ck_assert_int_eq(r->code, 404);
