@@ -87,6 +87,8 @@ static green_http_limits_t resolve_limits(const green_http_limits_t *l)
         r.max_request_line = DEFAULT_MAX_REQUEST_LINE;
     if (r.max_head == 0)
         r.max_head = DEFAULT_MAX_HEAD;
+    if (r.max_head > INT_MAX)           /* the parser returns the length as an int */
+        r.max_head = INT_MAX;
     if (r.max_headers == 0 || r.max_headers > GREEN_HTTP_MAX_HEADERS)
         r.max_headers = GREEN_HTTP_MAX_HEADERS;
     if (r.max_body <= 0)
@@ -97,7 +99,8 @@ static green_http_limits_t resolve_limits(const green_http_limits_t *l)
 /* ---- The head: a cursor that may run out ------------------------------------ */
 
 /* Functions that read part of the head return 1 when they read it, or
- * what stop() says when the bytes ran out (0, -414 or -431), or -400. */
+ * what stop() says when the bytes ran out (0, -414 or -431), or the
+ * error they found (-400, -505). */
 struct scan {
     const char *p;      /* the next byte */
     const char *lim;    /* where reading must stop for now */
