@@ -10,6 +10,8 @@
  *   sync.h      Event, AsyncResult, Queue, Semaphore, local (chapter 6)
  *   pool.h      Group and Pool                  (chapter 7)
  *   server.h    StreamServer                    (chapter 7)
+ *   wsgi.h      the WSGI-style interface         (chapter 9)
+ *   http_parser.h, http.h  the HTTP/1.1 server  (chapter 11)
  * (The patch layer of chapter 5, lib/patch/, is a library of its own.)
  */
 #ifndef GREEN_H
@@ -25,5 +27,6 @@
 #include "server.h"
 #include "wsgi.h"
 #include "http_parser.h"
+#include "http.h"
 
 #endif

@@ -1,0 +1,59 @@
+/*
+ * server.c - chapter 9's demo application on the kit's own HTTP/1.1
+ * server: gevent's pywsgi, the server of article 004:
+ *
+ *     from gevent import pywsgi
+ *     server = pywsgi.WSGIServer(('', 8080), hello_world)
+ *     server.serve_forever()
+ *
+ * Usage: server [--host HOST] [--port PORT] [--static DIR] [--access-log]
+ *               [--idle-timeout S] [--header-timeout S] [--max-body BYTES]
+ * Try it: `make serve11 PORT=8000`, then `curl -v http://127.0.0.1:8000/`,
+ * `curl -N 'http://127.0.0.1:8000/stream?n=5'`.  Ctrl-C (or SIGTERM)
+ * stops it gracefully: requests in flight get 5 s to finish.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "green.h"
+#include "../09-wsgi/demo_app.h"
+
+int main(int argc, char **argv)
+{
+    const char *host = "127.0.0.1", *port = "8000";
+    green_http_options_t opt = { 0 };
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i], *val = i + 1 < argc ? argv[i + 1] : "";
+        if (strcmp(arg, "--access-log") == 0)          { opt.access_log_fd = 2; continue; }
+        if (strcmp(arg, "--host") == 0)                host = val;
+        else if (strcmp(arg, "--port") == 0)           port = val;
+        else if (strcmp(arg, "--static") == 0)         opt.static_dir = val;
+        else if (strcmp(arg, "--idle-timeout") == 0)   opt.idle_timeout = atof(val);
+        else if (strcmp(arg, "--header-timeout") == 0) opt.header_timeout = atof(val);
+        else if (strcmp(arg, "--max-body") == 0)       opt.limits.max_body = atoll(val);
+        else { fprintf(stderr, "server: unknown option %s\n", arg); return 2; }
+        i++;
+    }
+
+    green_http_server_t *srv = green_http_server_new(host, port, &demo_app, &opt);
+    if (!srv || green_http_server_start(srv) < 0) {
+        fprintf(stderr, "server: cannot serve on %s:%s: %s\n", host, port, strerror(errno));
+        return 1;
+    }
+    /* A signal is one more event on the hub: the server stops accepting. */
+    green_http_server_close_on_signal(srv, SIGINT);
+    green_http_server_close_on_signal(srv, SIGTERM);
+    printf("listening on http://%s:%d\n", host, green_http_server_port(srv));
+    fflush(stdout);             /* tools wait for the line above */
+
+    green_http_server_serve_forever(srv);                /* until a signal */
+    int killed = green_http_server_stop(srv, 5.0);       /* in flight: 5 s */
+    printf("server: %lu request(s) served, %d connection(s) cut at stop\n",
+           green_http_server_requests(srv), killed < 0 ? 0 : killed);
+    green_http_server_free(srv);
+    green_hub_destroy();
+    return killed < 0 ? 1 : 0;
+}

@@ -1,0 +1,133 @@
+/*
+ * http.h - layer 8: a cooperative HTTP/1.1 server (gevent's pywsgi, in C).
+ *
+ * Article 004 compares gevent's two WSGI servers.  gevent.wsgi sat on
+ * libevent's evhttp: fast, but it buffers every response (Content-Length,
+ * no streaming), closes every connection, and names its versions in a
+ * Server header.  gevent.pywsgi speaks HTTP itself, on green sockets:
+ * streaming responses (chunked), keep-alive and pipelining.  Chapter 10
+ * shows the first design; this is the second, built on the layers below:
+ *
+ *     StreamServer (server.h)     a greenlet per connection
+ *       read into a buffer        green_recv (io.h)
+ *       parse the head in place   green_http_parse_request (http_parser.h)
+ *       call the application      green_app_call (wsgi.h)
+ *       write the response        writev / sendfile, waiting on the hub
+ *       loop while keep-alive
+ *
+ * What it does, and the option or rule behind each:
+ *   - HTTP/1.0 and 1.1; keep-alive (1.1 by default, 1.0 when asked);
+ *     pipelined requests answered in order; HEAD answered without a body.
+ *   - Responses framed by Content-Length (a list or file body), chunked
+ *     encoding (a generator body, to a 1.1 client) or the end of the
+ *     connection (a generator body, to a 1.0 client).  The head and the
+ *     first part of the body leave in one writev(); TCP_NODELAY is set.
+ *     A Date header (formatted once a second); no Server header.
+ *   - Request bodies (Content-Length or chunked) are read only when the
+ *     application reads env->input; "Expect: 100-continue" is answered at
+ *     that first read.  A body left unread is drained before the next
+ *     request, up to `max_drain` bytes, or the connection is closed.
+ *   - A bad request is answered with the parser's status (400, 413, 414,
+ *     431, 501, 505) and "Connection: close"; an application that does not
+ *     call green_start_response() (or calls it with a bad header) gets a
+ *     500 sent for it.
+ *   - Timeouts: `idle_timeout` between requests, `header_timeout` for a
+ *     whole request head (a Slowloris client that sends a byte a second
+ *     is closed), `body_timeout` for each read of a body, `send_timeout`
+ *     for each write.
+ *   - Static files: GET and HEAD under `static_prefix` are served from
+ *     `static_dir` with sendfile(), Content-Type by extension,
+ *     Last-Modified and 304 on If-Modified-Since; ".." and anything that
+ *     resolves outside the folder are refused (403 or 404).
+ *   - An access log line per request in the Common Log Format, buffered
+ *     and written once a second (or when the buffer fills, and at stop).
+ *   - A graceful stop: no new connections, idle keep-alive connections
+ *     closed at once, requests in flight finished within a grace period.
+ *
+ * Errors, C style: -1 with errno.
+ */
+#ifndef GREEN_HTTP_H
+#define GREEN_HTTP_H
+
+#include <time.h>
+
+#include "http_parser.h"
+#include "wsgi.h"
+
+/* Options.  Zero everywhere means the defaults (shown). */
+typedef struct green_http_options {
+    green_http_limits_t limits;  /* the parser's limits (http_parser.h) */
+    double idle_timeout;         /* 15 s: a keep-alive connection's wait
+                                    for its next request */
+    double header_timeout;       /* 10 s: from a request's first byte to
+                                    the end of its head */
+    double body_timeout;         /* 30 s: each read of a request body */
+    double send_timeout;         /* 30 s: each write of the response */
+    long long max_drain;         /* 64 KiB: the most of an unread request
+                                    body read and thrown away to keep the
+                                    connection (more: the connection is
+                                    closed instead) */
+    const char *static_dir;      /* NULL: no static files */
+    const char *static_prefix;   /* "/static/": the URL they live under */
+    int access_log_fd;           /* where the access log goes: 2 for
+                                    stderr, a file's fd; 0 or -1: none */
+    int backlog;                 /* 1024 (server.h) */
+    int max_connections;         /* 0: no limit (server.h's pool) */
+} green_http_options_t;
+
+typedef struct green_http_server green_http_server_t;
+
+/* A server for host:port (port "0": the kernel picks) that serves `app`
+ * (which must outlive the server).  opt may be NULL (all defaults); it is
+ * copied, the strings too.  Nothing happens until _start.  Returns NULL
+ * with errno (ENOMEM; ENOENT: the static folder does not exist).  Python:
+ * pywsgi.WSGIServer((host, port), app). */
+green_http_server_t *green_http_server_new(const char *host, const char *port,
+                                           green_app_t *app,
+                                           const green_http_options_t *opt);
+
+/* Listen and start accepting (returns at once; the server runs while the
+ * caller waits on the hub).  Returns 0, or -1 with errno (EADDRINUSE...). */
+int green_http_server_start(green_http_server_t *srv);
+
+/* The port the server listens on, or -1 before _start. */
+int green_http_server_port(const green_http_server_t *srv);
+
+/* Start if needed, then wait until the server stops accepting (a signal
+ * registered with _close_on_signal, or _stop from another greenlet).
+ * Call green_http_server_stop() next.  Returns 0, or -1 with errno.
+ * Python: server.serve_forever(). */
+int green_http_server_serve_forever(green_http_server_t *srv);
+
+/* On signal `signum` (SIGINT, SIGTERM), stop accepting: serve_forever
+ * returns.  Returns 0, or -1 with errno. */
+int green_http_server_close_on_signal(green_http_server_t *srv, int signum);
+
+/* Stop gracefully: stop accepting, close the idle keep-alive connections,
+ * let the requests in flight finish within `grace` seconds (their
+ * responses say "Connection: close"), kill what is left, and flush the
+ * access log.  Returns how many connections had to be killed, or -1 with
+ * errno.  Python: server.stop(timeout=grace). */
+int green_http_server_stop(green_http_server_t *srv, double grace);
+
+/* Requests answered so far (all connections). */
+unsigned long green_http_server_requests(const green_http_server_t *srv);
+
+/* Free the server (stopping it first, grace 0, if it runs).  From a
+ * greenlet that may wait, before green_hub_destroy(). */
+void green_http_server_free(green_http_server_t *srv);
+
+/* ---- Pieces the server is made of, for tests and exercises ---------------- */
+
+/* The Content-Type for a file name, by its extension ("index.html" ->
+ * "text/html; charset=utf-8"); "application/octet-stream" if unknown. */
+const char *green_http_content_type(const char *name);
+
+/* An IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT", 29 characters) for t
+ * into buf (at least 30 bytes).  Returns buf. */
+char *green_http_date(time_t t, char *buf);
+
+/* The time in an IMF-fixdate, or -1 when it is not one. */
+time_t green_http_parse_date(const char *s);
+
+#endif

@@ -1,0 +1,840 @@
+/*
+ * tests/lib/http.c - the library's own tests of http.h: the cooperative
+ * HTTP/1.1 server serving chapter 9's demo application, driven over raw
+ * sockets as a client would: every route, keep-alive, pipelining, chunked
+ * bodies both ways, 100-continue, HTTP/1.0, HEAD, every limit status,
+ * resets, timeouts (idle, Slowloris), static files, the access log, and a
+ * graceful stop.
+ *
+ * The server listens on 127.0.0.1, port 0; the test's main greenlet (and
+ * a few spawned ones) are its clients.  Every wait is bounded.
+ */
+#include "harness.h"
+#include "green.h"
+#include "http.h"
+#include "../../chapters/09-wsgi/demo_app.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <regex.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#endif
+
+#define T 5.0                   /* the bound on any single wait */
+
+/* ---- The server --------------------------------------------------------- */
+
+static green_http_server_t *srv;
+static char port[16];
+
+static void start_with(green_app_t *app, green_http_options_t *opt)
+{
+    srv = green_http_server_new("127.0.0.1", "0", app, opt);
+    ck_assert_msg(srv != NULL, "green_http_server_new failed: %s", strerror(errno));
+    ck_assert_msg(green_http_server_start(srv) == 0, "start failed: %s", strerror(errno));
+    snprintf(port, sizeof port, "%d", green_http_server_port(srv));
+}
+
+static void start(void)
+{
+    start_with(&demo_app, NULL);
+}
+
+static void finish(void)
+{
+    int rc = green_http_server_stop(srv, 2.0);
+    ck_assert_msg(rc == 0, "stop should find no connection to kill, killed %d", rc);
+    green_http_server_free(srv);
+    green_hub_destroy();
+}
+
+/* ---- A raw HTTP client ---------------------------------------------------- */
+
+struct client {
+    int fd;
+    char buf[1 << 16];
+    size_t len;
+};
+
+struct reply {
+    int code;
+    char head[8192];
+    char body[1 << 16];
+    size_t body_len;
+    int nchunks;                /* chunks of a chunked body */
+};
+
+static struct client *dial(void)
+{
+    struct client *c = calloc(1, sizeof *c);
+    ck_assert_ptr_nonnull(c);
+    c->fd = green_tcp_connect("127.0.0.1", port, T);
+    ck_assert_msg(c->fd >= 0, "cannot connect to the server: %s", strerror(errno));
+    return c;
+}
+
+static void hang_up(struct client *c)
+{
+    close(c->fd);
+    free(c);
+}
+
+static void say(struct client *c, const char *s, size_t n)
+{
+    ck_assert_msg(green_sendall(c->fd, s, n, T) == (ssize_t)n,
+                  "send to the server failed: %s", strerror(errno));
+}
+
+static void says(struct client *c, const char *s)
+{
+    say(c, s, strlen(s));
+}
+
+/* More bytes into c->buf: > 0, 0 at EOF, -1 on error or timeout. */
+static ssize_t more(struct client *c, double timeout)
+{
+    if (c->len == sizeof c->buf)
+        return -1;
+    ssize_t n = green_recv(c->fd, c->buf + c->len, sizeof c->buf - c->len, timeout);
+    if (n > 0)
+        c->len += (size_t)n;
+    return n;
+}
+
+static void consume(struct client *c, size_t n)
+{
+    memmove(c->buf, c->buf + n, c->len - n);
+    c->len -= n;
+}
+
+/* Wait until c->buf holds `n` bytes.  0, or -1 (EOF, error, timeout). */
+static int need(struct client *c, size_t n)
+{
+    while (c->len < n)
+        if (more(c, T) <= 0)
+            return -1;
+    return 0;
+}
+
+/* Wait for the line ending "\r\n" at the start of buf: its length. */
+static ssize_t line(struct client *c)
+{
+    for (;;) {
+        char *end = memmem(c->buf, c->len, "\r\n", 2);
+        if (end)
+            return end - c->buf;
+        if (more(c, T) <= 0)
+            return -1;
+    }
+}
+
+/* The value of response header `name`, or NULL (a static buffer). */
+static const char *header(const struct reply *r, const char *name)
+{
+    static char value[256];
+    size_t n = strlen(name);
+    for (const char *p = strstr(r->head, "\r\n"); p; p = strstr(p + 2, "\r\n")) {
+        if (strncasecmp(p + 2, name, n) == 0 && p[2 + n] == ':') {
+            const char *v = p + 3 + n;
+            v += strspn(v, " ");
+            size_t len = strcspn(v, "\r");
+            snprintf(value, sizeof value, "%.*s", (int)len, v);
+            return value;
+        }
+    }
+    return NULL;
+}
+
+static int read_chunked_body(struct client *c, struct reply *r)
+{
+    for (;;) {
+        ssize_t n = line(c);
+        if (n < 0)
+            return -1;
+        size_t size = strtoul(c->buf, NULL, 16);
+        consume(c, (size_t)n + 2);
+        if (size == 0)
+            return line(c) == 0 ? (consume(c, 2), 0) : -1;
+        if (need(c, size + 2) < 0 || r->body_len + size > sizeof r->body)
+            return -1;
+        memcpy(r->body + r->body_len, c->buf, size);
+        r->body_len += size;
+        r->nchunks++;
+        consume(c, size + 2);
+    }
+}
+
+/* Read one response (head and body) off the connection into *r.
+ * head_only: the request was HEAD (no body follows).  0, or -1. */
+static int reply_of(struct client *c, struct reply *r, int head_only)
+{
+    char *end;
+    memset(r, 0, sizeof *r);
+    r->code = -1;
+    while (!(end = memmem(c->buf, c->len, "\r\n\r\n", 4)))
+        if (more(c, T) <= 0)
+            return -1;
+    size_t head_len = (size_t)(end - c->buf) + 4;
+    if (head_len >= sizeof r->head)
+        return -1;
+    memcpy(r->head, c->buf, head_len);
+    consume(c, head_len);
+    if (sscanf(r->head, "HTTP/1.%*d %d", &r->code) != 1)
+        return -1;
+    if (head_only || r->code == 100 || r->code == 304 || r->code == 204)
+        return 0;
+    const char *te = header(r, "Transfer-Encoding");
+    if (te && strcmp(te, "chunked") == 0)
+        return read_chunked_body(c, r);
+    const char *cl = header(r, "Content-Length");
+    if (cl) {
+        size_t n = strtoul(cl, NULL, 10);
+        if (n > sizeof r->body || need(c, n) < 0)
+            return -1;
+        memcpy(r->body, c->buf, n);
+        r->body_len = n;
+        consume(c, n);
+        return 0;
+    }
+    while (more(c, T) > 0)          /* close-delimited */
+        ;
+    memcpy(r->body, c->buf, c->len);
+    r->body_len = c->len;
+    c->len = 0;
+    return 0;
+}
+
+static struct reply *get(struct client *c, const char *request, int head_only)
+{
+    static struct reply r;
+    says(c, request);
+    ck_assert_msg(reply_of(c, &r, head_only) == 0,
+                  "no complete response to %.40s...: got code %d", request, r.code);
+    return &r;
+}
+
+/* Does the server close the connection (EOF or reset) within `t` s? */
+static int closed_within(struct client *c, double t)
+{
+    double end = green_now() + t;
+    while (green_now() < end) {
+        ssize_t n = more(c, end - green_now());
+        if (n == 0 || (n < 0 && errno != ETIMEDOUT))
+            return 1;
+        if (n < 0)
+            return 0;
+        c->len = 0;             /* a response before the close: fine */
+    }
+    return 0;
+}
+
+static struct reply *ask(const char *request)
+{
+    struct client *c = dial();
+    struct reply *r = get(c, request, 0);
+    hang_up(c);
+    return r;
+}
+
+#define BODY_IS(r, text) \
+    ck_assert_msg((r)->body_len == strlen(text) && memcmp((r)->body, text, strlen(text)) == 0, \
+                  "expected body \"%s\", got \"%.*s\"", text, (int)(r)->body_len, (r)->body)
+
+/* ---- The demo application's routes ---------------------------------------- */
+
+START_TEST(test_routes)
+{
+    start();
+    struct reply *r = ask("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    ck_assert_int_eq(r->code, 200);
+    BODY_IS(r, "Hello, World!");
+    ck_assert_str_eq(header(r, "Content-Length"), "13");
+    ck_assert_str_eq(header(r, "Content-Type"), "text/plain");
+    ck_assert_msg(header(r, "Server") == NULL, "no Server header should name the software");
+    const char *date = header(r, "Date");
+    ck_assert_msg(date && green_http_parse_date(date) > 0, "Date should be an IMF-fixdate, got %s",
+                  date ? date : "none");
+
+    r = ask("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello");
+    ck_assert_int_eq(r->code, 200);
+    BODY_IS(r, "hello");
+    ck_assert_str_eq(header(r, "Content-Type"), "application/octet-stream");
+
+    r = ask("GET /stream?n=3 HTTP/1.1\r\nHost: t\r\n\r\n");
+    ck_assert_int_eq(r->code, 200);
+    BODY_IS(r, "chunk 0\nchunk 1\nchunk 2\n");
+    ck_assert_int_eq(r->nchunks, 3);
+
+    double t0 = green_now();
+    r = ask("GET /sleep?ms=100 HTTP/1.1\r\nHost: t\r\n\r\n");
+    BODY_IS(r, "slept");
+    ck_assert_msg(green_now() - t0 >= 0.09, "/sleep?ms=100 should take 100 ms");
+
+    r = ask("GET /nope HTTP/1.1\r\nHost: t\r\n\r\n");
+    ck_assert_int_eq(r->code, 404);
+    finish();
+}
+END_TEST
+
+START_TEST(test_keep_alive)
+{
+    start();
+    struct client *c = dial();
+    for (int i = 0; i < 3; i++) {
+        struct reply *r = get(c, "GET / HTTP/1.1\r\nHost: t\r\n\r\n", 0);
+        ck_assert_int_eq(r->code, 200);
+        ck_assert_msg(header(r, "Connection") == NULL, "1.1 keeps the connection: no Connection header");
+    }
+    struct reply *r = get(c, "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", 0);
+    ck_assert_str_eq(header(r, "Connection"), "close");
+    ck_assert_msg(closed_within(c, 1.0), "Connection: close should close the connection");
+    hang_up(c);
+
+    /* HTTP/1.0: closed unless asked; kept (and said so) when asked. */
+    c = dial();
+    r = get(c, "GET / HTTP/1.0\r\n\r\n", 0);
+    ck_assert_int_eq(r->code, 200);
+    ck_assert_msg(closed_within(c, 1.0), "an HTTP/1.0 request without keep-alive ends the connection");
+    hang_up(c);
+    c = dial();
+    r = get(c, "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", 0);
+    ck_assert_str_eq(header(r, "Connection"), "keep-alive");
+    r = get(c, "GET /nope HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", 0);
+    ck_assert_int_eq(r->code, 404);
+    hang_up(c);
+    ck_assert_int_eq((int)green_http_server_requests(srv), 7);
+    finish();
+}
+END_TEST
+
+START_TEST(test_pipelining)
+{
+    start();
+    struct client *c = dial();
+    says(c, "GET / HTTP/1.1\r\nHost: t\r\n\r\n"
+            "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc"
+            "GET /stream?n=2 HTTP/1.1\r\nHost: t\r\n\r\n");
+    struct reply r;
+    ck_assert_int_eq(reply_of(c, &r, 0), 0);
+    BODY_IS(&r, "Hello, World!");
+    ck_assert_int_eq(reply_of(c, &r, 0), 0);
+    BODY_IS(&r, "abc");
+    ck_assert_int_eq(reply_of(c, &r, 0), 0);
+    BODY_IS(&r, "chunk 0\nchunk 1\n");
+    hang_up(c);
+    finish();
+}
+END_TEST
+
+/* ---- Bodies ----------------------------------------------------------------- */
+
+START_TEST(test_chunked_response_on_the_wire)
+{
+    start();
+    struct client *c = dial();
+    says(c, "GET /stream?n=2 HTTP/1.1\r\nHost: t\r\n\r\n");
+    const char *want = "8\r\nchunk 0\n\r\n8\r\nchunk 1\n\r\n0\r\n\r\n";
+    char *end;
+    while (!(end = memmem(c->buf, c->len, "\r\n\r\n", 4)))
+        ck_assert_int_gt(more(c, T), 0);
+    size_t head = (size_t)(end - c->buf) + 4;
+    ck_assert_msg(memmem(c->buf, head, "Transfer-Encoding: chunked\r\n", 28) != NULL,
+                  "a generator body to a 1.1 client is chunked");
+    ck_assert_int_eq(need(c, head + strlen(want)), 0);
+    ck_assert_msg(memcmp(c->buf + head, want, strlen(want)) == 0, "chunked body on the wire: %.*s",
+                  (int)(c->len - head), c->buf + head);
+    hang_up(c);
+    finish();
+}
+END_TEST
+
+START_TEST(test_chunked_request)
+{
+    start();
+    struct reply *r = ask("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                          "5;name=value\r\nhello\r\n1\r\n \r\n5\r\nworld\r\n0\r\nX-Trailer: 1\r\n\r\n");
+    ck_assert_int_eq(r->code, 200);
+    BODY_IS(r, "hello world");
+
+    /* In pieces, on one connection, then another request on it. */
+    struct client *c = dial();
+    says(c, "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r");
+    green_sleep(0.02);
+    says(c, "\nabc\r\n0\r\n");
+    green_sleep(0.02);
+    r = get(c, "\r\n", 0);
+    BODY_IS(r, "abc");
+    r = get(c, "GET / HTTP/1.1\r\nHost: t\r\n\r\n", 0);
+    BODY_IS(r, "Hello, World!");
+    hang_up(c);
+    finish();
+}
+END_TEST
+
+START_TEST(test_100_continue)
+{
+    start();
+    struct client *c = dial();
+    says(c, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+    struct reply r;
+    ck_assert_int_eq(reply_of(c, &r, 0), 0);
+    ck_assert_msg(r.code == 100, "the server should say 100 Continue when /echo reads, said %d", r.code);
+    says(c, "data");
+    ck_assert_int_eq(reply_of(c, &r, 0), 0);
+    ck_assert_int_eq(r.code, 200);
+    BODY_IS(&r, "data");
+    hang_up(c);
+
+    /* An application that never reads the body: no 100, and the
+     * connection closes after the answer (the body never comes). */
+    c = dial();
+    says(c, "GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+    ck_assert_int_eq(reply_of(c, &r, 0), 0);
+    ck_assert_msg(r.code == 200, "without a read, no 100 Continue: the answer comes at once (got %d)",
+                  r.code);
+    ck_assert_str_eq(header(&r, "Connection"), "close");
+    hang_up(c);
+    finish();
+}
+END_TEST
+
+/* Send a big body in the background (the server may not read it). */
+static char big_body[500000];
+
+static void *send_big_body(void *arg)
+{
+    green_sendall(*(int *)arg, big_body, sizeof big_body, 3.0);
+    return NULL;
+}
+
+START_TEST(test_unread_body_is_drained)
+{
+    start();
+    /* Over max_drain (64 KiB): the answer says close, and the close is
+     * slow enough for the client to read it (no reset first). */
+    struct client *big = dial();
+    says(big, "POST /nope HTTP/1.1\r\nHost: t\r\nContent-Length: 500000\r\n\r\n");
+    green_t *g = green_spawn(send_big_body, &big->fd);
+    static struct reply rb;
+    ck_assert_msg(reply_of(big, &rb, 0) == 0 && rb.code == 404,
+                  "a 500 KB body the app does not read: the 404 should still arrive, got %d", rb.code);
+    ck_assert_str_eq(header(&rb, "Connection"), "close");
+    ck_assert_int_eq(green_join(g, T), 0);
+    green_free(g);
+    hang_up(big);
+
+    struct client *c = dial();
+    struct reply *r = get(c, "POST /nope HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello", 0);
+    ck_assert_int_eq(r->code, 404);
+    r = get(c, "GET / HTTP/1.1\r\nHost: t\r\n\r\n", 0);
+    ck_assert_msg(r->code == 200, "the unread body should be skipped, the next request served");
+    hang_up(c);
+    finish();
+}
+END_TEST
+
+START_TEST(test_http10_stream_and_head)
+{
+    start();
+    struct client *c = dial();
+    struct reply *r = get(c, "GET /stream?n=2 HTTP/1.0\r\n\r\n", 0);
+    ck_assert_msg(header(r, "Transfer-Encoding") == NULL && header(r, "Content-Length") == NULL,
+                  "a 1.0 stream has no framing headers: the close ends it");
+    ck_assert_str_eq(header(r, "Connection"), "close");
+    BODY_IS(r, "chunk 0\nchunk 1\n");
+    hang_up(c);
+
+    c = dial();
+    r = get(c, "HEAD / HTTP/1.1\r\nHost: t\r\n\r\n", 1);
+    ck_assert_int_eq(r->code, 200);
+    ck_assert_str_eq(header(r, "Content-Length"), "13");
+    /* No body followed: the next response starts right away. */
+    r = get(c, "GET /nope HTTP/1.1\r\nHost: t\r\n\r\n", 0);
+    ck_assert_msg(r->code == 404, "after HEAD, the next response should follow (no body bytes), got %d",
+                  r->code);
+    hang_up(c);
+    finish();
+}
+END_TEST
+
+/* ---- Limits and bad requests -------------------------------------------------- */
+
+static void expect_refusal(const char *request, int code, const char *what)
+{
+    struct client *c = dial();
+    struct reply *r = get(c, request, 0);
+    ck_assert_msg(r->code == code, "%s: expected %d, got %d", what, code, r->code);
+    ck_assert_msg(header(r, "Connection") && strcmp(header(r, "Connection"), "close") == 0,
+                  "%s: the refusal should say Connection: close", what);
+    ck_assert_msg(closed_within(c, 3.0), "%s: the connection should be closed", what);
+    hang_up(c);
+}
+
+START_TEST(test_limits)
+{
+    static char big[20000];
+    start();
+    expect_refusal("GARBAGE\r\n\r\n", 400, "a malformed request line");
+    expect_refusal("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 9999999\r\n\r\n", 413,
+                   "a body over the 1 MiB limit");
+    memset(big, 'a', sizeof big - 1);
+    memcpy(big, "GET /", 5);
+    expect_refusal(big, 414, "a 20 KB request line");
+    big[9000] = '\0';                  /* no CRLF: the client waits for us */
+    expect_refusal(big, 414, "a 9 KB request line, unfinished (414 at once, not a timeout)");
+    snprintf(big, sizeof big, "GET / HTTP/1.1\r\nHost: t\r\nX-Big: %0*d\r\n\r\n", 17000, 0);
+    expect_refusal(big, 431, "a 17 KB header");
+    size_t n = (size_t)snprintf(big, sizeof big, "GET / HTTP/1.1\r\nHost: t\r\n");
+    for (int i = 0; i < 70; i++)
+        n += (size_t)snprintf(big + n, sizeof big - n, "X-%d: %d\r\n", i, i);
+    snprintf(big + n, sizeof big - n, "\r\n");
+    expect_refusal(big, 431, "70 header lines");
+    expect_refusal("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n", 501,
+                   "an unknown transfer coding");
+    expect_refusal("GET / HTTP/2.0\r\nHost: t\r\n\r\n", 505, "HTTP/2.0 in a request line");
+    expect_refusal("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n"
+                   "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400,
+                   "smuggling: Content-Length and Transfer-Encoding together");
+    expect_refusal("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\nabc",
+                   400, "smuggling: two Content-Length that disagree");
+    expect_refusal("GET / HTTP/1.1\r\nHost: t\r\nX: a\rb\r\n\r\n", 400, "a bare CR in a header");
+    expect_refusal("GET /%zz HTTP/1.1\r\nHost: t\r\n\r\n", 400, "a bad percent escape in the path");
+
+    /* A chunked body over the limit: found while the app reads it. */
+    struct client *c = dial();
+    says(c, "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+            "200000\r\n");
+    struct reply *r = get(c, "", 0);
+    ck_assert_msg(r->code == 413, "a 2 MiB chunk should be refused with 413, got %d", r->code);
+    hang_up(c);
+
+    /* And after all that, a good request on a new connection. */
+    r = ask("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    ck_assert_msg(r->code == 200, "the server should still serve after bad requests");
+    finish();
+}
+END_TEST
+
+/* Reset connections half-way (SO_LINGER 0: close sends RST). */
+static void reset(struct client *c)
+{
+    struct linger lg = { 1, 0 };
+    setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    hang_up(c);
+}
+
+START_TEST(test_client_reset)
+{
+    start();
+    struct client *c = dial();
+    says(c, "GET / HT");
+    green_sleep(0.02);
+    reset(c);
+    c = dial();
+    says(c, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nabc");
+    green_sleep(0.02);
+    reset(c);
+    c = dial();
+    says(c, "GET /stream?n=100000 HTTP/1.1\r\nHost: t\r\n\r\n");
+    green_sleep(0.02);
+    reset(c);
+    green_sleep(0.05);
+    struct reply *r = ask("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    ck_assert_msg(r->code == 200, "after clients reset mid-request the server should still serve");
+    finish();
+}
+END_TEST
+
+/* ---- Applications that get it wrong ------------------------------------------- */
+
+static green_body_t bad_header_call(green_app_t *self, green_environ_t *env, green_response_t *resp)
+{
+    (void)self, (void)env;
+    green_header_t h[] = { { "X-Injected", "a\r\nSet-Cookie: evil=1" } };
+    green_start_response(resp, "200 OK", h, 1);        /* refused: EINVAL */
+    return green_body_str("should not be sent");
+}
+
+static green_body_t silent_call(green_app_t *self, green_environ_t *env, green_response_t *resp)
+{
+    (void)self, (void)env, (void)resp;
+    return green_body_str("no start_response");
+}
+
+START_TEST(test_app_errors_are_500)
+{
+    static green_app_t bad = { bad_header_call }, silent = { silent_call };
+    start_with(&bad, NULL);
+    struct reply *r = ask("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    ck_assert_msg(r->code == 500, "a CR LF in a header value should give 500, got %d", r->code);
+    ck_assert_msg(strstr(r->head, "evil") == NULL, "the injected header must not be sent");
+    finish();
+    start_with(&silent, NULL);
+    r = ask("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    ck_assert_msg(r->code == 500, "no start_response should give 500, got %d", r->code);
+    finish();
+}
+END_TEST
+
+/* ---- Timeouts ------------------------------------------------------------------ */
+
+START_TEST(test_idle_timeout)
+{
+    green_http_options_t opt = { .idle_timeout = 0.3 };
+    start_with(&demo_app, &opt);
+    struct client *c = dial();
+    struct reply *r = get(c, "GET / HTTP/1.1\r\nHost: t\r\n\r\n", 0);
+    ck_assert_int_eq(r->code, 200);
+    double t0 = green_now();
+    ck_assert_msg(closed_within(c, 2.0), "an idle keep-alive connection should be closed");
+    double t = green_now() - t0;
+    ck_assert_msg(t > 0.2 && t < 1.5, "closed after %.2f s, idle_timeout is 0.3 s", t);
+    hang_up(c);
+    finish();
+}
+END_TEST
+
+/* A Slowloris client: a head that never ends, a byte at a time. */
+static int slow_closed;
+
+static void *slowloris(void *arg)
+{
+    (void)arg;
+    int fd = green_tcp_connect("127.0.0.1", port, T);
+    if (fd < 0)
+        return NULL;
+    const char *head = "GET / HTTP/1.1\r\nHost: t\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    char buf[256];
+    for (size_t i = 0; head[i]; i++) {
+        if (green_send(fd, head + i, 1, T) < 0)
+            break;
+        ssize_t n = green_recv(fd, buf, sizeof buf, 0.1);
+        if (n >= 0 || errno != ETIMEDOUT) {     /* answered (408) or closed */
+            slow_closed++;
+            break;
+        }
+    }
+    close(fd);
+    return NULL;
+}
+
+START_TEST(test_slowloris)
+{
+    int n = RUNNING_ON_VALGRIND ? 30 : 300;
+    green_http_options_t opt = { .header_timeout = 0.8 };
+    start_with(&demo_app, &opt);
+    slow_closed = 0;
+    green_group_t *slow = green_group_new();
+    for (int i = 0; i < n; i++)
+        green_group_spawn(slow, slowloris, NULL);
+    green_sleep(0.3);               /* they are all connected and dripping */
+    double t0 = green_now();
+    struct reply *r = ask("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    double t = green_now() - t0;
+    ck_assert_int_eq(r->code, 200);
+    ck_assert_msg(t < 0.5, "with %d slow clients a new one should be served at once, took %.2f s", n, t);
+    ck_assert_int_eq(green_group_join(slow, 8.0), 0);
+    green_group_free(slow);
+    ck_assert_msg(slow_closed == n, "all %d slow clients should be cut off by the header timeout, "
+                  "%d were", n, slow_closed);
+    finish();
+}
+END_TEST
+
+/* ---- Static files ---------------------------------------------------------------- */
+
+static char dir[64];
+
+static void make_static_dir(void)
+{
+    strcpy(dir, "/tmp/green-http-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char path[128];
+    snprintf(path, sizeof path, "%s/hello.txt", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("static hello\n", f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/escape", dir);
+    ck_assert_int_eq(symlink("/etc", path), 0);
+}
+
+static void remove_static_dir(void)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/hello.txt", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/escape", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
+START_TEST(test_static_files)
+{
+    make_static_dir();
+    green_http_options_t opt = { .static_dir = dir };
+    start_with(&demo_app, &opt);
+    struct client *c = dial();
+    struct reply *r = get(c, "GET /static/hello.txt HTTP/1.1\r\nHost: t\r\n\r\n", 0);
+    ck_assert_int_eq(r->code, 200);
+    BODY_IS(r, "static hello\n");
+    ck_assert_str_eq(header(r, "Content-Type"), "text/plain; charset=utf-8");
+    char modified[64], req[256];
+    ck_assert_ptr_nonnull(header(r, "Last-Modified"));
+    snprintf(modified, sizeof modified, "%s", header(r, "Last-Modified"));
+
+    snprintf(req, sizeof req, "GET /static/hello.txt HTTP/1.1\r\nHost: t\r\n"
+             "If-Modified-Since: %s\r\n\r\n", modified);
+    r = get(c, req, 0);
+    ck_assert_msg(r->code == 304, "If-Modified-Since = Last-Modified should give 304, got %d", r->code);
+    r = get(c, "GET /static/hello.txt HTTP/1.1\r\nHost: t\r\n"
+               "If-Modified-Since: Sat, 01 Jan 2000 00:00:00 GMT\r\n\r\n", 0);
+    ck_assert_int_eq(r->code, 200);
+    r = get(c, "HEAD /static/hello.txt HTTP/1.1\r\nHost: t\r\n\r\n", 1);
+    ck_assert_str_eq(header(r, "Content-Length"), "13");
+    r = get(c, "GET /static/../../etc/passwd HTTP/1.1\r\nHost: t\r\n\r\n", 0);
+    ck_assert_msg(r->code == 403, "a .. in the path should be refused with 403, got %d", r->code);
+    r = get(c, "GET /static/%2e%2e/%2e%2e/etc/passwd HTTP/1.1\r\nHost: t\r\n\r\n", 0);
+    ck_assert_msg(r->code == 403, "an escaped .. should be refused with 403, got %d", r->code);
+    r = get(c, "GET /static/escape/passwd HTTP/1.1\r\nHost: t\r\n\r\n", 0);
+    ck_assert_msg(r->code == 403, "a symbolic link out of the folder should be refused, got %d", r->code);
+    r = get(c, "GET /static/missing.txt HTTP/1.1\r\nHost: t\r\n\r\n", 0);
+    ck_assert_int_eq(r->code, 404);
+    r = get(c, "GET / HTTP/1.1\r\nHost: t\r\n\r\n", 0);
+    BODY_IS(r, "Hello, World!");
+    hang_up(c);
+    finish();
+    remove_static_dir();
+}
+END_TEST
+
+START_TEST(test_content_types_and_dates)
+{
+    ck_assert_str_eq(green_http_content_type("a/index.html"), "text/html; charset=utf-8");
+    ck_assert_str_eq(green_http_content_type("x.PNG"), "image/png");
+    ck_assert_str_eq(green_http_content_type("noext"), "application/octet-stream");
+    char buf[32];
+    ck_assert_str_eq(green_http_date(784111777, buf), "Sun, 06 Nov 1994 08:49:37 GMT");
+    ck_assert_int_eq(green_http_parse_date("Sun, 06 Nov 1994 08:49:37 GMT"), 784111777);
+    ck_assert_int_eq(green_http_parse_date("Sunday, 06-Nov-94 08:49:37 GMT"), -1);
+    ck_assert_int_eq(green_http_parse_date(NULL), -1);
+}
+END_TEST
+
+/* ---- The access log ---------------------------------------------------------------- */
+
+START_TEST(test_access_log)
+{
+    char path[] = "/tmp/green-http-log-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    green_http_options_t opt = { .access_log_fd = fd };
+    start_with(&demo_app, &opt);
+    ask("GET /stream?n=2 HTTP/1.1\r\nHost: t\r\n\r\n");
+    ask("GET /nope HTTP/1.1\r\nHost: t\r\n\r\n");
+    ask("BAD\r\n\r\n");
+    finish();                       /* flushes the log */
+    char text[4096] = "";
+    ssize_t n = pread(fd, text, sizeof text - 1, 0);
+    close(fd);
+    unlink(path);
+    ck_assert_int_gt(n, 0);
+    text[n] = '\0';
+    regex_t re;
+    ck_assert_int_eq(regcomp(&re,
+        "^127\\.0\\.0\\.1 - - \\[[0-9]{2}/[A-Z][a-z]{2}/[0-9]{4}:[0-9]{2}:[0-9]{2}:[0-9]{2} \\+0000\\] "
+        "\"GET /stream\\?n=2 HTTP/1\\.1\" 200 16\n"
+        "127\\.0\\.0\\.1 - - \\[[^]]*\\] \"GET /nope HTTP/1\\.1\" 404 10\n"
+        "127\\.0\\.0\\.1 - - \\[[^]]*\\] \"-\" 400 [0-9]+\n$", REG_EXTENDED), 0);
+    int rc = regexec(&re, text, 0, NULL, 0);
+    regfree(&re);
+    ck_assert_msg(rc == 0, "access log not in the Common Log Format:\n%s", text);
+}
+END_TEST
+
+/* ---- A graceful stop ----------------------------------------------------------------- */
+
+static struct reply slow_reply;
+static int slow_rc = -1;
+
+static void *slow_request(void *arg)
+{
+    (void)arg;
+    struct client *c = dial();
+    says(c, "GET /sleep?ms=300 HTTP/1.1\r\nHost: t\r\n\r\n");
+    slow_rc = reply_of(c, &slow_reply, 0);
+    hang_up(c);
+    return NULL;
+}
+
+START_TEST(test_graceful_stop)
+{
+    start();
+    struct client *idle = dial();
+    get(idle, "GET / HTTP/1.1\r\nHost: t\r\n\r\n", 0);     /* now idle, kept alive */
+    green_t *g = green_spawn(slow_request, NULL);
+    green_sleep(0.1);               /* the slow request is in flight */
+    double t0 = green_now();
+    int killed = green_http_server_stop(srv, 3.0);
+    double t = green_now() - t0;
+    ck_assert_msg(killed == 0, "the in-flight request should finish within the grace period, "
+                  "%d connection(s) killed", killed);
+    ck_assert_msg(t < 1.0, "stop should take as long as the slow request (~0.2 s), took %.2f s", t);
+    ck_assert_int_eq(green_join(g, T), 0);
+    green_free(g);
+    ck_assert_msg(slow_rc == 0 && slow_reply.code == 200, "the in-flight request should be answered");
+    BODY_IS(&slow_reply, "slept");
+    ck_assert_str_eq(header(&slow_reply, "Connection"), "close");
+    ck_assert_msg(closed_within(idle, 0.5), "the idle keep-alive connection should be closed at stop");
+    hang_up(idle);
+    int fd = green_tcp_connect("127.0.0.1", port, 1.0);
+    ck_assert_msg(fd < 0, "after stop, new connections should be refused");
+    green_http_server_free(srv);
+    green_hub_destroy();
+}
+END_TEST
+
+static Suite *http_suite(void)
+{
+    Suite *s = suite_create("lib/http");
+    TCase *tc = kit_tcase("http");
+    tcase_add_test(tc, test_routes);
+    tcase_add_test(tc, test_keep_alive);
+    tcase_add_test(tc, test_pipelining);
+    tcase_add_test(tc, test_chunked_response_on_the_wire);
+    tcase_add_test(tc, test_chunked_request);
+    tcase_add_test(tc, test_100_continue);
+    tcase_add_test(tc, test_unread_body_is_drained);
+    tcase_add_test(tc, test_http10_stream_and_head);
+    tcase_add_test(tc, test_limits);
+    tcase_add_test(tc, test_client_reset);
+    tcase_add_test(tc, test_app_errors_are_500);
+    tcase_add_test(tc, test_idle_timeout);
+    tcase_add_test(tc, test_slowloris);
+    tcase_add_test(tc, test_static_files);
+    tcase_add_test(tc, test_content_types_and_dates);
+    tcase_add_test(tc, test_access_log);
+    tcase_add_test(tc, test_graceful_stop);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return kit_run_suite(http_suite());
+}
