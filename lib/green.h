@@ -10,6 +10,8 @@
  *   sync.h      Event, AsyncResult, Queue, Semaphore, local (chapter 6)
  *   pool.h      Group and Pool                  (chapter 7)
  *   server.h    StreamServer                    (chapter 7)
+ *   wsgi.h      the WSGI-style interface          (chapter 9)
+ *   wsgi_evhttp.h  any app on libevent's evhttp  (chapter 10)
  * (The patch layer of chapter 5, lib/patch/, is a library of its own.)
  */
 #ifndef GREEN_H
@@ -24,6 +26,7 @@
 #include "pool.h"
 #include "server.h"
 #include "wsgi.h"
+#include "wsgi_evhttp.h"
 #include "http_parser.h"
 
 #endif
