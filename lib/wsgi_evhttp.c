@@ -295,8 +295,8 @@ static void send_response(struct call *c, struct evbuffer *out)
     for (size_t i = 0; i < resp->nheaders; i++)
         if (!is_framing(resp->headers[i].name))
             evhttp_add_header(headers, resp->headers[i].name, resp->headers[i].value);
-    /* Set even for HEAD (evhttp drops the body then, but would not say
-     * how long it is); never for the statuses that have no body. */
+    /* Set for HEAD too (the length a GET would have); never for the
+     * statuses that have no body. */
     if (resp->code >= 200 && resp->code != 204 && resp->code != 304) {
         char length[24];
         snprintf(length, sizeof length, "%zu", evbuffer_get_length(out));
@@ -304,6 +304,9 @@ static void send_response(struct call *c, struct evbuffer *out)
     }
     if (srv->closing)             /* stopping: clients should go away */
         evhttp_add_header(headers, "Connection", "close");
+    /* evhttp 2.1 sends whatever body it is given, even to a HEAD. */
+    if (evhttp_request_get_command(c->req) == EVHTTP_REQ_HEAD)
+        evbuffer_drain(out, evbuffer_get_length(out));
     will_send(srv, c->req);
     evhttp_send_reply(c->req, resp->code, resp->status + 4, out);
 }

@@ -28,7 +28,8 @@
  * What the adapter does on top of evhttp:
  *   - a status the application never set (no green_start_response) -> 500;
  *   - HEAD: the application runs as for GET, the body is counted for the
- *     Content-Length and dropped;
+ *     Content-Length and dropped (evhttp 2.1 would send it: a HEAD reply
+ *     with a body corrupts the next response on a keep-alive connection);
  *   - the framing is the server's: an application's own Content-Length and
  *     Transfer-Encoding headers are ignored, Content-Length is the length
  *     of the body actually produced;
