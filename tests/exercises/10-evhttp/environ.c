@@ -114,7 +114,7 @@ static int send_request(const char *request)
 static void must_succeed(const char *what)
 {
     ck_assert_msg(seen.calls, "the request %s never reached the server's callback (test setup)", what);
-    ck_assert_msg(seen.rc == 0, "ex_environ_init failed for %s: returned %d, errno %s; it should "
+    ck_assert_msg(seen.rc == 0, "ex_environ_init failed for the request %s: returned %d, errno %s; it should "
                   "return 0; see %s, 'Building the environ'", what, seen.rc, strerror(seen.err), LESSON);
 }
 
@@ -247,7 +247,7 @@ START_TEST(test_headers)
 {
     start();
     send_request("GET / HTTP/1.1\r\nHost: t\r\nX-Custom: forty two\r\nAccept: */*\r\nConnection: close\r\n\r\n");
-    must_succeed("with 4 headers");
+    must_succeed("GET / with 4 headers");
     const char *want = "Host: t\nX-Custom: forty two\nAccept: */*\nConnection: close\n";
     ck_assert_msg(seen.nheaders == 4 && strcmp(seen.headers, want) == 0,
                   "env.headers should hold the 4 headers in the order sent:\n%sgot %zu:\n%s"
