@@ -30,6 +30,7 @@
 #include <event2/http.h>
 #include <event2/http_struct.h>   /* req->major, req->minor: no getter in 2.1 */
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -42,6 +43,12 @@
 #define KILL_GRACE 1.0            /* killed greenlets get this long to unwind */
 #define FLUSH_GRACE 1.0           /* replies sent get this long to go out */
 #define MAX_SIGNALS 4
+/* Out of descriptors: stop accepting for 10 ms, twice as long after each
+ * failure in a row, at most 1 s (chapter 7's back-off).  Failures more
+ * than BURST_GAP apart start a new burst. */
+#define BACKOFF_MIN 0.01
+#define BACKOFF_MAX 1.0
+#define BURST_GAP 2.0
 
 /* A request from evhttp's callback until its greenlet is done. */
 struct call {
@@ -67,7 +74,11 @@ struct green_evhttp {
     green_event_t *flushed;       /* set when no reply is left to write */
     int unsent;                   /* replies handed to evhttp, not written */
     int started, closing, stopped;
+    struct event *backoff_timer;  /* re-enables accepting */
+    double backoff, last_error;   /* the current burst of accept errors */
+    unsigned long accept_errors;
     struct call *calls;
+    green_evhttp_t *next_server;  /* the list of servers accepting */
     unsigned long served;
     struct event *signals[MAX_SIGNALS];
     int nsignals;
@@ -396,6 +407,62 @@ static void on_request(struct evhttp_request *req, void *arg)
     srv->calls = c;
 }
 
+/* ---- Out of descriptors ---------------------------------------------- */
+
+/* evhttp's listener, left to itself, retries a failing accept() at once:
+ * out of descriptors (EMFILE), the client stays in the backlog, the
+ * socket stays readable, and the loop spins, printing "Error from
+ * accept() call" hundreds of thousands of times a second.  With an error
+ * callback of ours it calls us instead: we stop accepting for a while,
+ * and the clients wait in the kernel's backlog meanwhile. */
+static void on_backoff_over(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    green_evhttp_t *srv = arg;
+    if (srv->bound)
+        evconnlistener_enable(evhttp_bound_socket_get_listener(srv->bound));
+}
+
+/* The servers that accept (this thread's: a server lives on its
+ * thread's hub), to find ours in on_accept_error: the listener's
+ * callbacks get evhttp's own pointer, not ours. */
+static _Thread_local green_evhttp_t *accepting;
+
+static void accepting_remove(green_evhttp_t *srv)
+{
+    for (green_evhttp_t **p = &accepting; *p; p = &(*p)->next_server)
+        if (*p == srv) {
+            *p = srv->next_server;
+            return;
+        }
+}
+
+static void on_accept_error(struct evconnlistener *listener, void *arg)
+{
+    (void)arg;                    /* evhttp's struct evhttp */
+    green_evhttp_t *srv = accepting;
+    while (srv && evhttp_bound_socket_get_listener(srv->bound) != listener)
+        srv = srv->next_server;
+    if (!srv)
+        return;
+    int err = EVUTIL_SOCKET_ERROR();
+    double now = green_now();
+    if (now - srv->last_error > BURST_GAP) {
+        srv->backoff = 0;
+        say(srv, "accept: %s; backing off, new clients wait in the backlog",
+            strerror(err));
+    }
+    srv->last_error = now;
+    srv->accept_errors++;
+    srv->backoff = srv->backoff == 0 ? BACKOFF_MIN : srv->backoff * 2;
+    if (srv->backoff > BACKOFF_MAX)
+        srv->backoff = BACKOFF_MAX;
+    evconnlistener_disable(listener);
+    struct timeval tv = { (time_t)srv->backoff,
+                          (suseconds_t)((srv->backoff - (time_t)srv->backoff) * 1e6) };
+    evtimer_add(srv->backoff_timer, &tv);
+}
+
 /* ---- Life cycle ------------------------------------------------------- */
 
 green_evhttp_t *green_evhttp_new(const char *host, const char *port,
@@ -467,14 +534,24 @@ int green_evhttp_start(green_evhttp_t *srv)
         EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
         EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT |
         EVHTTP_REQ_PATCH);
+    srv->backoff_timer = evtimer_new(green_hub_base(), on_backoff_over, srv);
+    if (!srv->backoff_timer)
+        goto err;
     /* From here on evhttp owns fd (it closes it). */
     srv->bound = evhttp_accept_socket_with_handle(srv->http, fd);
     if (!srv->bound)
         goto err;
+    evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(srv->bound),
+                                on_accept_error);
+    srv->next_server = accepting;
+    accepting = srv;
     srv->started = 1;
     return 0;
 err:
     close(fd);
+    if (srv->backoff_timer)
+        event_free(srv->backoff_timer);
+    srv->backoff_timer = NULL;
     if (srv->http)
         evhttp_free(srv->http);
     srv->http = NULL;
@@ -503,7 +580,13 @@ void green_evhttp_close(green_evhttp_t *srv)
     if (srv->bound) {
         evhttp_del_accept_socket(srv->http, srv->bound);   /* closes the fd */
         srv->bound = NULL;
+        accepting_remove(srv);
     }
+    if (srv->backoff_timer)
+        evtimer_del(srv->backoff_timer);
+    if (srv->accept_errors)
+        say(srv, "%lu accept(s) failed (out of descriptors or memory)",
+            srv->accept_errors);
     green_event_set(srv->closed);
 }
 
@@ -609,6 +692,9 @@ void green_evhttp_free(green_evhttp_t *srv)
     }
     /* After green_hub_destroy() the event_base is gone, and evhttp with
      * its events cannot be freed any more: free the server first. */
+    if (srv->backoff_timer && hub)
+        event_free(srv->backoff_timer);
+    accepting_remove(srv);
     if (srv->http && hub) {
         if (srv->bound)
             evhttp_del_accept_socket(srv->http, srv->bound);

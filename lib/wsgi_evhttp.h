@@ -38,7 +38,11 @@
  *   - limits: a request whose headers are over max_headers bytes, or whose
  *     body is over max_body bytes, is refused by evhttp (413) without
  *     calling the application; a path whose percent-decoding holds a NUL
- *     byte, or a bad escape, gets 400 from the adapter.
+ *     byte, or a bad escape, gets 400 from the adapter;
+ *   - out of descriptors (EMFILE and kin), evhttp's listener would retry
+ *     accept() at once, forever (100% CPU, a warning per try); the adapter
+ *     stops accepting for 10 ms, doubling to 1 s, as chapter 7's
+ *     StreamServer does, and says so once per burst on stderr.
  *
  * Errors, C style: -1 with errno (see hub.h).  Messages go to stderr,
  * prefixed "evhttp HOST:PORT:".
