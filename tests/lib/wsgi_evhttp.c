@@ -35,16 +35,20 @@
 static green_evhttp_t *srv;
 static char port[16];
 
-static void start_with(green_app_t *app, size_t max_body)
+static void start_limited(green_app_t *app, size_t max_body, int timeout)
 {
     srv = green_evhttp_new("127.0.0.1", "0", app);
     ck_assert_ptr_nonnull(srv);
-    if (max_body)
-        ck_assert_int_eq(green_evhttp_set_limits(srv, 0, max_body, 0), 0);
+    ck_assert_int_eq(green_evhttp_set_limits(srv, 0, max_body, timeout), 0);
     int rc = green_evhttp_start(srv);
     ck_assert_msg(rc == 0, "green_evhttp_start on 127.0.0.1:0 failed: %s", strerror(errno));
     ck_assert_msg(green_evhttp_port(srv) > 0, "green_evhttp_port should give the port the kernel chose");
     snprintf(port, sizeof port, "%d", green_evhttp_port(srv));
+}
+
+static void start_with(green_app_t *app, size_t max_body)
+{
+    start_limited(app, max_body, 0);
 }
 
 static void finish(void)
@@ -309,6 +313,38 @@ START_TEST(test_pipelined_in_order)
         ck_assert_msg(r.code == 200 && strcmp(r.body, want[i]) == 0,
                       "pipelined response %d should be '%s', got %d '%s'", i + 1, want[i], r.code, r.body);
     }
+    close(fd);
+    finish();
+}
+END_TEST
+
+/* An idle connection (a keep-alive one after its response, or one that
+ * never sends a whole request) is closed after the timeout. */
+START_TEST(test_idle_timeout)
+{
+    start_limited(&demo_app, 0, 1);
+    int fd = connect_server();
+    ck_assert_int_ge(fd, 0);
+    const char *req = "GET / HTTP/1.1\r\nHost: t\r\n\r\n";
+    ck_assert_int_ge(green_sendall(fd, req, strlen(req), IO_TIMEOUT), 0);
+    struct reply r;
+    ck_assert_int_eq(read_reply(fd, &r, 0), 0);
+    double t0 = green_now();
+    char c;
+    ssize_t n = green_recv(fd, &c, 1, IO_TIMEOUT);
+    double idle = green_now() - t0;
+    ck_assert_msg(n == 0 && idle > 0.5 && idle < 4.0, "an idle keep-alive connection should be "
+                  "closed after the 1 s timeout: recv gave %zd after %.2f s", n, idle);
+    close(fd);
+
+    fd = connect_server();        /* half a request, then silence */
+    ck_assert_int_ge(green_sendall(fd, "GET / HT", 8, IO_TIMEOUT), 0);
+    t0 = green_now();
+    while ((n = green_recv(fd, &c, 1, IO_TIMEOUT)) > 0)
+        ;
+    idle = green_now() - t0;
+    ck_assert_msg(n == 0 && idle < 4.0, "a client that sends half a request and stops should be "
+                  "dropped after the 1 s timeout: recv gave %zd after %.2f s", n, idle);
     close(fd);
     finish();
 }
@@ -585,6 +621,7 @@ static Suite *wsgi_evhttp_suite(void)
     tcase_add_test(tc, test_not_found);
     tcase_add_test(tc, test_two_sleeps_overlap);
     tcase_add_test(tc, test_pipelined_in_order);
+    tcase_add_test(tc, test_idle_timeout);
     tcase_add_test(tc, test_environ);
     tcase_add_test(tc, test_no_start_response_is_500);
     tcase_add_test(tc, test_body_over_limit_is_413);
