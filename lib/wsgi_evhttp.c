@@ -371,9 +371,10 @@ static void *handle(void *arg)
     c->started = 1;
     if (request_init(&r, c->req, c->srv) == 0)
         respond(c, &r);
-    else if (c->srv && c->req)
-        send_error(c, errno == EINVAL ? 400 : 500,
-                   errno == EINVAL ? "Bad Request" : "Internal Server Error");
+    else if (errno == EINVAL)     /* a path that does not decode */
+        send_error(c, 400, "Bad Request");
+    else
+        send_error(c, 500, "Internal Server Error");
     request_free(&r);
     unlink_call(c);
     return NULL;

@@ -460,6 +460,29 @@ START_TEST(test_malformed_is_400_and_server_goes_on)
 }
 END_TEST
 
+/* Clients that hang up before their answer: the server must neither
+ * crash nor leak, and goes on serving. */
+START_TEST(test_client_hangs_up)
+{
+    start_with(&demo_app, 0);
+    for (int i = 0; i < 5; i++) {
+        int fd = connect_server();
+        ck_assert_int_ge(fd, 0);
+        const char *req = i % 2 ? "GET /sleep?ms=100 HTTP/1.1\r\nHost: t\r\n\r\n"
+                                : "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc";
+        ck_assert_int_ge(green_sendall(fd, req, strlen(req), IO_TIMEOUT), 0);
+        green_sleep(0.01);
+        close(fd);
+    }
+    green_sleep(0.2);             /* the sleeps end, their replies go nowhere */
+    struct reply r;
+    ck_assert_msg(ask("GET / HTTP/1.1\r\nHost: t\r\n\r\n", &r) == 200,
+                  "after clients hung up mid-request, a new one should be served");
+    ck_assert_int_eq(green_evhttp_stop(srv, 1.0), 0);
+    finish();
+}
+END_TEST
+
 /* ---- Stopping -------------------------------------------------------------------- */
 
 static int late_code;
@@ -626,6 +649,7 @@ static Suite *wsgi_evhttp_suite(void)
     tcase_add_test(tc, test_no_start_response_is_500);
     tcase_add_test(tc, test_body_over_limit_is_413);
     tcase_add_test(tc, test_malformed_is_400_and_server_goes_on);
+    tcase_add_test(tc, test_client_hangs_up);
     tcase_add_test(tc, test_graceful_stop);
     tcase_add_test(tc, test_stop_kills_after_grace);
     tcase_add_test(tc, test_emfile_backs_off);
