@@ -331,7 +331,9 @@ static void respond(struct call *c, struct request *r)
     green_chunk_t chunk;
     int failed = out == NULL;
     /* The lesson of this chapter: the generator runs to its end, into
-     * memory, before the client sees the status line. */
+     * memory, before the client sees the status line.  (One upside: until
+     * then the application may still replace its status, WSGI's exc_info
+     * case, since nothing has been sent.) */
     while (!failed && green_body_next(&body, &chunk))
         failed = evbuffer_add(out, chunk.data, chunk.len) != 0;
     green_body_close(&body);
@@ -344,8 +346,10 @@ static void respond(struct call *c, struct request *r)
         say(c->srv, "%s %s: the application never called "
             "green_start_response: 500", r->env.method, r->env.uri);
         send_error(c, 500, "Internal Server Error");
-    } else
+    } else {
+        c->resp.sent = 1;         /* start_response may not change it now */
         send_response(c, out);
+    }
     if (out)
         evbuffer_free(out);
 }

@@ -24,9 +24,13 @@
 int main(int argc, char **argv)
 {
     const char *host = "127.0.0.1", *port = "8000";
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--host") == 0)      host = argv[i + 1];
-        else if (strcmp(argv[i], "--port") == 0) port = argv[i + 1];
+    for (int i = 1; i < argc; i += 2) {
+        if (i + 1 < argc && strcmp(argv[i], "--host") == 0)      host = argv[i + 1];
+        else if (i + 1 < argc && strcmp(argv[i], "--port") == 0) port = argv[i + 1];
+        else {
+            fprintf(stderr, "usage: server [--host HOST] [--port PORT]\n");
+            return 2;
+        }
     }
 
     green_evhttp_t *srv = green_evhttp_new(host, port, &demo_app);

@@ -404,6 +404,51 @@ START_TEST(test_environ)
 }
 END_TEST
 
+/* Nothing is sent before the body has been walked, so a generator may
+ * still replace the status (WSGI's exc_info case). */
+struct late_error {
+    green_gen gen;
+    green_response_t *resp;
+    green_chunk_t chunk;
+};
+
+static int late_error_step(green_gen *g)
+{
+    struct late_error *e = (struct late_error *)g;
+    GREEN_GEN_BEGIN(g);
+    e->chunk = (green_chunk_t){ "half ", 5 };
+    GREEN_GEN_YIELD(g, &e->chunk);
+    green_start_response(e->resp, "500 Internal Server Error", NULL, 0);
+    e->chunk = (green_chunk_t){ "failed", 6 };
+    GREEN_GEN_YIELD(g, &e->chunk);
+    GREEN_GEN_END(g);
+}
+
+static struct late_error late;
+
+static green_body_t late_error_app(green_app_t *self, green_environ_t *env, green_response_t *resp)
+{
+    (void)self, (void)env;
+    green_start_response(resp, "200 OK", NULL, 0);
+    late.resp = resp;
+    green_gen_init(&late.gen, late_error_step);
+    return green_body_gen(&late.gen, NULL, NULL);
+}
+
+static green_app_t late_app = { late_error_app };
+
+START_TEST(test_status_replaced_while_buffering)
+{
+    start_with(&late_app, 0);
+    struct reply r;
+    int code = ask("GET / HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+    ck_assert_msg(code == 500, "a generator that calls start_response again before anything "
+                  "is sent should change the status: expected 500, got %d", code);
+    ck_assert_str_eq(r.body, "half failed");
+    finish();
+}
+END_TEST
+
 /* ---- Errors -------------------------------------------------------------------- */
 
 static green_body_t silent(green_app_t *self, green_environ_t *env, green_response_t *resp)
@@ -647,6 +692,7 @@ static Suite *wsgi_evhttp_suite(void)
     tcase_add_test(tc, test_idle_timeout);
     tcase_add_test(tc, test_environ);
     tcase_add_test(tc, test_no_start_response_is_500);
+    tcase_add_test(tc, test_status_replaced_while_buffering);
     tcase_add_test(tc, test_body_over_limit_is_413);
     tcase_add_test(tc, test_malformed_is_400_and_server_goes_on);
     tcase_add_test(tc, test_client_hangs_up);
