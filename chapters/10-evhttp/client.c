@@ -8,6 +8,8 @@
  *        client HOST PORT --head PATH          a HEAD request
  *        client HOST PORT --pipeline PATH...   all requests in ONE write
  *        client HOST PORT --together PATH...   a connection per path, at once
+ *        client HOST PORT --raw 'BYTES'        send BYTES (\r and \n spelled
+ *                                              out), print all that comes back
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,6 +104,39 @@ static void exchange(const char *method, char **paths, int n, int verbose)
     green_close(fd);
 }
 
+/* --raw: send bytes as given (with \r and \n turned into CR and LF) and
+ * print every line that comes back, until the server closes or says
+ * nothing for a second: for requests no polite client would send. */
+static void raw(const char *spec)
+{
+    static char req[8192], buf[1 << 16];
+    size_t used = 0, have = 0;
+    for (const char *p = spec; *p && used < sizeof req; p++) {
+        if (p[0] == '\\' && (p[1] == 'r' || p[1] == 'n'))
+            req[used++] = *++p == 'r' ? '\r' : '\n';
+        else
+            req[used++] = *p;
+    }
+    int fd = green_tcp_connect(host, port, 5.0);
+    if (fd < 0 || green_sendall(fd, req, used, 5.0) < 0) {
+        perror("client");
+        exit(1);
+    }
+    printf("* sent %zu bytes in one write\n", used);
+    ssize_t n = -1;
+    while (have < sizeof buf && (n = green_recv(fd, buf + have, sizeof buf - have, 1.0)) > 0)
+        have += (size_t)n;
+    for (char *line = buf, *end; line < buf + have; line = end + 1) {
+        end = memchr(line, '\n', (size_t)(buf + have - line));
+        if (!end)
+            end = buf + have;
+        printf("< %.*s\n", (int)(end - line - (end > line && end[-1] == '\r')), line);
+    }
+    printf("* %s\n", n == 0 ? "the server closed the connection"
+                     : "connection left open by the server (keep-alive)");
+    green_close(fd);
+}
+
 static void *one(void *path)
 {
     exchange("GET", (char **)&path, 1, 0);
@@ -111,7 +146,8 @@ static void *one(void *path)
 int main(int argc, char **argv)
 {
     if (argc < 4) {
-        fprintf(stderr, "usage: client HOST PORT [--head|--pipeline|--together] PATH...\n");
+        fprintf(stderr, "usage: client HOST PORT [--head|--pipeline|--together] PATH...\n"
+                        "       client HOST PORT --raw 'GET / HTTP/1.0\\r\\n\\r\\n'\n");
         return 2;
     }
     host = argv[1], port = argv[2];
@@ -120,6 +156,8 @@ int main(int argc, char **argv)
         exchange("HEAD", argv + 4, 1, 1);
     } else if (strcmp(argv[3], "--pipeline") == 0) {
         exchange("GET", argv + 4, argc - 4, 1);
+    } else if (strcmp(argv[3], "--raw") == 0 && argc == 5) {
+        raw(argv[4]);
     } else if (strcmp(argv[3], "--together") == 0) {
         green_t *g[8];
         int n = argc - 4 < 8 ? argc - 4 : 8;
