@@ -26,6 +26,9 @@ client() { "$BIN/client" 127.0.0.1 "$port" "$@"; }
 echo "==> GET /: the headers (compare article 004's gevent.wsgi: no Server, no Connection: close)"
 client /
 echo
+echo "==> the same over HTTP/1.0: no keep-alive, the server closes"
+client --raw 'GET / HTTP/1.0\r\n\r\n'
+echo
 echo "==> GET /stream?n=5: a generator body, buffered: Content-Length, all in one piece"
 client '/stream?n=5'
 echo
