@@ -11,7 +11,8 @@
  *   pool.h      Group and Pool                  (chapter 7)
  *   server.h    StreamServer                    (chapter 7)
  *   wsgi.h      the WSGI-style interface         (chapter 9)
- *   http_parser.h, http.h  the HTTP/1.1 server  (chapter 11)
+ *   wsgi_evhttp.h  any app on libevent's evhttp   (chapter 10)
+ *   http_parser.h, http.h  the HTTP/1.1 server   (chapter 11)
  * (The patch layer of chapter 5, lib/patch/, is a library of its own.)
  */
 #ifndef GREEN_H
@@ -26,6 +27,7 @@
 #include "pool.h"
 #include "server.h"
 #include "wsgi.h"
+#include "wsgi_evhttp.h"
 #include "http_parser.h"
 #include "http.h"
 

@@ -1,0 +1,715 @@
+/*
+ * wsgi_evhttp.c - layer 8: a green_app_t on libevent's evhttp, gevent.wsgi's
+ * design.  See wsgi_evhttp.h.
+ *
+ * Two kinds of code run here:
+ *   - evhttp's callbacks (on_request, on_complete, on_signal) run in the
+ *     hub, inside libevent's loop: they must never wait.  on_request only
+ *     spawns a greenlet;
+ *   - a greenlet per request (handle) does everything that may wait: it
+ *     calls the application and walks its body.
+ * Nothing else is needed to share one event_base: a greenlet that calls
+ * evhttp_send_reply() runs between two turns of the loop, and the loop
+ * writes the reply out on its next turn.
+ *
+ * A request's strings (path, headers...) are copied out of the
+ * evhttp_request and its body is moved out of evhttp's buffer before the
+ * application runs, so the environ stays valid whatever happens to the
+ * connection; the evhttp_request itself is only touched again to reply.
+ */
+#include "wsgi_evhttp.h"
+#include "hub.h"
+#include "io.h"
+#include "pool.h"
+#include "sync.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/http_struct.h>   /* req->major, req->minor: no getter in 2.1 */
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define BACKLOG 1024
+#define KILL_GRACE 1.0            /* killed greenlets get this long to unwind */
+#define FLUSH_GRACE 1.0           /* replies sent get this long to go out */
+#define MAX_SIGNALS 4
+/* Out of descriptors: stop accepting for 10 ms, twice as long after each
+ * failure in a row, at most 1 s (chapter 7's back-off).  Failures more
+ * than BURST_GAP apart start a new burst. */
+#define BACKOFF_MIN 0.01
+#define BACKOFF_MAX 1.0
+#define BURST_GAP 2.0
+
+/* A request from evhttp's callback until its greenlet is done. */
+struct call {
+    green_evhttp_t *srv;          /* NULL: the server was freed meanwhile */
+    struct evhttp_request *req;   /* NULL: freed with the server */
+    int started;                  /* its greenlet has begun */
+    green_response_t resp;        /* what start_response recorded */
+    struct call *prev, *next;
+};
+
+struct green_evhttp {
+    char *host, *port;
+    char label[96];               /* "HOST:PORT", for messages */
+    char port_str[8];             /* SERVER_PORT */
+    green_app_t *app;
+    size_t max_headers, max_body;
+    int timeout;
+    struct evhttp *http;
+    struct evhttp_bound_socket *bound;  /* the listening socket, or NULL */
+    int port_num;
+    green_group_t *group;         /* a greenlet per request in progress */
+    green_event_t *closed;        /* set when it stops accepting */
+    green_event_t *flushed;       /* set when no reply is left to write */
+    int unsent;                   /* replies handed to evhttp, not written */
+    int started, closing, stopped;
+    struct event *backoff_timer;  /* re-enables accepting */
+    double backoff, last_error;   /* the current burst of accept errors */
+    unsigned long accept_errors;
+    struct call *calls;
+    green_evhttp_t *next_server;  /* the list of servers accepting */
+    unsigned long served;
+    struct event *signals[MAX_SIGNALS];
+    int nsignals;
+};
+
+static void say(const green_evhttp_t *srv, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "evhttp %s: ", srv->label);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+/* ---- The environ ------------------------------------------------------ */
+
+/* The request as the application sees it, in memory of its own. */
+struct request {
+    green_environ_t env;
+    struct body_input {
+        green_input_t input;
+        struct evbuffer *buf;     /* the body, moved out of evhttp's */
+    } body;
+    green_header_t *headers;
+    char *strings;                /* every string below points in here */
+    size_t used;
+    char protocol[16];
+    char remote[64];
+};
+
+/* wsgi.input: evhttp has read the whole body already, so a read never
+ * waits. */
+static ssize_t body_read(green_input_t *in, void *buf, size_t n)
+{
+    struct body_input *b = (struct body_input *)in;
+    int got = evbuffer_remove(b->buf, buf, n);
+    if (got < 0)
+        errno = EIO;
+    return got;
+}
+
+static const char *method_name(enum evhttp_cmd_type cmd)
+{
+    switch (cmd) {
+    case EVHTTP_REQ_GET:     return "GET";
+    case EVHTTP_REQ_POST:    return "POST";
+    case EVHTTP_REQ_HEAD:    return "HEAD";
+    case EVHTTP_REQ_PUT:     return "PUT";
+    case EVHTTP_REQ_DELETE:  return "DELETE";
+    case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+    case EVHTTP_REQ_TRACE:   return "TRACE";
+    case EVHTTP_REQ_CONNECT: return "CONNECT";
+    case EVHTTP_REQ_PATCH:   return "PATCH";
+    }
+    return "UNKNOWN";
+}
+
+/* Copy s[0..len) into r->strings; the space was counted beforehand. */
+static const char *keep(struct request *r, const char *s, size_t len)
+{
+    char *copy = r->strings + r->used;
+    memcpy(copy, s, len);
+    copy[len] = '\0';
+    r->used += len + 1;
+    return copy;
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = tolower(c);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Percent-decode a path s[0..len) into r->strings (it can only shrink).
+ * '+' stays '+' in a path.  NULL for a bad escape or an encoded NUL,
+ * which would cut the C string short and let "/admin%00.txt" pass for
+ * "/admin". */
+static const char *keep_decoded(struct request *r, const char *s, size_t len)
+{
+    char *out = r->strings + r->used, *start = out;
+    for (size_t i = 0; i < len; i++) {
+        int c = (unsigned char)s[i];
+        if (c == '%') {
+            int hi = i + 2 < len ? hexval(s[i + 1]) : -1;
+            int lo = i + 2 < len ? hexval(s[i + 2]) : -1;
+            if (hi < 0 || lo < 0 || hi * 16 + lo == 0)
+                return NULL;
+            c = hi * 16 + lo;
+            i += 2;
+        }
+        *out++ = (char)c;
+    }
+    *out = '\0';
+    r->used += (size_t)(out - start) + 1;
+    return start;
+}
+
+/* Fill r from req.  Returns 0, -1 with errno ENOMEM, or EINVAL for a path
+ * that does not decode (the caller answers 400). */
+static int request_init(struct request *r, struct evhttp_request *req,
+                        const green_evhttp_t *srv)
+{
+    memset(r, 0, sizeof *r);
+    green_environ_t *env = &r->env;
+    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+    struct evkeyval *h;
+    const char *uri = evhttp_request_get_uri(req);
+    const struct evhttp_uri *parsed = evhttp_request_get_evhttp_uri(req);
+    const char *path = parsed ? evhttp_uri_get_path(parsed) : NULL;
+    const char *query = parsed ? evhttp_uri_get_query(parsed) : NULL;
+    if (!path)
+        path = "";
+    if (!query)
+        query = "";
+
+    /* One block for every string: count, allocate, copy. */
+    size_t n = 0, size = strlen(uri) + strlen(path) + strlen(query) + 3;
+    for (h = in->tqh_first; h; h = h->next.tqe_next) {
+        size += strlen(h->key) + strlen(h->value) + 2;
+        n++;
+    }
+    r->strings = malloc(size);
+    r->headers = calloc(n ? n : 1, sizeof *r->headers);
+    r->body.buf = evbuffer_new();
+    if (!r->strings || !r->headers || !r->body.buf) {
+        errno = ENOMEM;
+        return -1;
+    }
+    n = 0;
+    for (h = in->tqh_first; h; h = h->next.tqe_next) {
+        r->headers[n].name = keep(r, h->key, strlen(h->key));
+        r->headers[n].value = keep(r, h->value, strlen(h->value));
+        n++;
+    }
+    env->headers = r->headers;
+    env->nheaders = n;
+    env->uri = keep(r, uri, strlen(uri));
+    env->query = keep(r, query, strlen(query));
+    env->path = keep_decoded(r, path, strlen(path));
+    if (!env->path) {
+        errno = EINVAL;
+        return -1;
+    }
+
+    env->method = method_name(evhttp_request_get_command(req));
+    snprintf(r->protocol, sizeof r->protocol, "HTTP/%d.%d", req->major, req->minor);
+    env->protocol = r->protocol;
+    /* The connection may be gone already (the client hung up). */
+    struct evhttp_connection *conn = evhttp_request_get_connection(req);
+    char *addr = NULL;
+    ev_uint16_t port = 0;
+    if (conn)
+        evhttp_connection_get_peer(conn, &addr, &port);
+    snprintf(r->remote, sizeof r->remote, "%s", addr ? addr : "");
+    env->remote_addr = r->remote;
+    env->server_name = srv->host[0] ? srv->host : "0.0.0.0";
+    env->server_port = srv->port_str;
+
+    const char *length = green_environ_header(env, "Content-Length");
+    env->content_length = length ? strtoll(length, NULL, 10) : -1;
+    /* Moved, not copied: evbuffers hand over their memory. */
+    evbuffer_add_buffer(r->body.buf, evhttp_request_get_input_buffer(req));
+    r->body.input.read = body_read;
+    env->input = &r->body.input;
+    return 0;
+}
+
+static void request_free(struct request *r)
+{
+    if (r->body.buf)
+        evbuffer_free(r->body.buf);
+    free(r->headers);
+    free(r->strings);
+}
+
+/* ---- Replies ---------------------------------------------------------- */
+
+/* evhttp has written a reply out (the last byte is with the kernel). */
+static void on_complete(struct evhttp_request *req, void *arg)
+{
+    (void)req;
+    green_evhttp_t *srv = arg;
+    if (--srv->unsent == 0)
+        green_event_set(srv->flushed);
+}
+
+/* Count a reply until evhttp has written it, so that stop can wait for it
+ * to go out.  A request whose client hung up is freed by evhttp at once,
+ * with nothing to write and no completion. */
+static void will_send(green_evhttp_t *srv, struct evhttp_request *req)
+{
+    srv->served++;
+    if (!evhttp_request_get_connection(req))
+        return;
+    evhttp_request_set_on_complete_cb(req, on_complete, srv);
+    if (srv->unsent++ == 0)
+        green_event_clear(srv->flushed);
+}
+
+/* An error of the adapter's own: evhttp's small HTML page, and it closes
+ * the connection. */
+static void send_error(struct call *c, int code, const char *reason)
+{
+    will_send(c->srv, c->req);
+    evhttp_send_error(c->req, code, reason);
+}
+
+/* Headers that frame the message are the server's business: it knows
+ * the length of what it actually sends. */
+static int is_framing(const char *name)
+{
+    return strcasecmp(name, "Content-Length") == 0 ||
+           strcasecmp(name, "Transfer-Encoding") == 0;
+}
+
+/* Send the whole body, buffered in `out`, with what start_response set. */
+static void send_response(struct call *c, struct evbuffer *out)
+{
+    green_evhttp_t *srv = c->srv;
+    const green_response_t *resp = &c->resp;
+    struct evkeyvalq *headers = evhttp_request_get_output_headers(c->req);
+    for (size_t i = 0; i < resp->nheaders; i++)
+        if (!is_framing(resp->headers[i].name))
+            evhttp_add_header(headers, resp->headers[i].name, resp->headers[i].value);
+    /* Set for HEAD too (the length a GET would have); never for the
+     * statuses that have no body. */
+    if (resp->code >= 200 && resp->code != 204 && resp->code != 304) {
+        char length[24];
+        snprintf(length, sizeof length, "%zu", evbuffer_get_length(out));
+        evhttp_add_header(headers, "Content-Length", length);
+    }
+    if (srv->closing)             /* stopping: clients should go away */
+        evhttp_add_header(headers, "Connection", "close");
+    /* evhttp 2.1 sends whatever body it is given, even to a HEAD. */
+    if (evhttp_request_get_command(c->req) == EVHTTP_REQ_HEAD)
+        evbuffer_drain(out, evbuffer_get_length(out));
+    will_send(srv, c->req);
+    evhttp_send_reply(c->req, resp->code, resp->status + 4, out);
+}
+
+/* Call the application and answer with all it produced. */
+static void respond(struct call *c, struct request *r)
+{
+    green_response_init(&c->resp);
+    green_body_t body = green_app_call(c->srv->app, &r->env, &c->resp);
+    struct evbuffer *out = evbuffer_new();
+    green_chunk_t chunk;
+    int failed = out == NULL;
+    /* The lesson of this chapter: the generator runs to its end, into
+     * memory, before the client sees the status line.  (One upside: until
+     * then the application may still replace its status, WSGI's exc_info
+     * case, since nothing has been sent.) */
+    while (!failed && green_body_next(&body, &chunk))
+        failed = evbuffer_add(out, chunk.data, chunk.len) != 0;
+    green_body_close(&body);
+
+    if (c->srv == NULL || c->req == NULL)
+        ;                         /* freed meanwhile: nobody to answer */
+    else if (failed)
+        send_error(c, 500, "Internal Server Error");
+    else if (!c->resp.started) {
+        say(c->srv, "%s %s: the application never called "
+            "green_start_response: 500", r->env.method, r->env.uri);
+        send_error(c, 500, "Internal Server Error");
+    } else {
+        c->resp.sent = 1;         /* start_response may not change it now */
+        send_response(c, out);
+    }
+    if (out)
+        evbuffer_free(out);
+}
+
+static void unlink_call(struct call *c)
+{
+    if (c->srv) {
+        if (c->prev)
+            c->prev->next = c->next;
+        else
+            c->srv->calls = c->next;
+        if (c->next)
+            c->next->prev = c->prev;
+    }
+    free(c);
+}
+
+/* What each request's greenlet runs. */
+static void *handle(void *arg)
+{
+    struct call *c = arg;
+    struct request r;
+    c->started = 1;
+    if (request_init(&r, c->req, c->srv) == 0)
+        respond(c, &r);
+    else if (errno == EINVAL)     /* a path that does not decode */
+        send_error(c, 400, "Bad Request");
+    else
+        send_error(c, 500, "Internal Server Error");
+    request_free(&r);
+    unlink_call(c);
+    return NULL;
+}
+
+/* evhttp has read a whole request (in the hub: never wait here). */
+static void on_request(struct evhttp_request *req, void *arg)
+{
+    green_evhttp_t *srv = arg;
+    if (srv->stopped) {
+        evhttp_send_error(req, 503, "Service Unavailable");
+        return;
+    }
+    struct call *c = calloc(1, sizeof *c);
+    green_t *g = NULL;
+    if (c) {
+        c->srv = srv;
+        c->req = req;
+        g = green_group_spawn(srv->group, handle, c);
+    }
+    if (!g) {
+        say(srv, "out of memory: 503");
+        free(c);
+        evhttp_send_error(req, 503, "Service Unavailable");
+        return;
+    }
+    green_set_name(g, "evhttp request");
+    c->next = srv->calls;
+    if (srv->calls)
+        srv->calls->prev = c;
+    srv->calls = c;
+}
+
+/* ---- Out of descriptors ---------------------------------------------- */
+
+/* evhttp's listener, left to itself, retries a failing accept() at once:
+ * out of descriptors (EMFILE), the client stays in the backlog, the
+ * socket stays readable, and the loop spins, printing "Error from
+ * accept() call" hundreds of thousands of times a second.  With an error
+ * callback of ours it calls us instead: we stop accepting for a while,
+ * and the clients wait in the kernel's backlog meanwhile. */
+static void on_backoff_over(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    green_evhttp_t *srv = arg;
+    if (srv->bound)
+        evconnlistener_enable(evhttp_bound_socket_get_listener(srv->bound));
+}
+
+/* The servers that accept (this thread's: a server lives on its
+ * thread's hub), to find ours in on_accept_error: the listener's
+ * callbacks get evhttp's own pointer, not ours. */
+static _Thread_local green_evhttp_t *accepting;
+
+static void accepting_remove(green_evhttp_t *srv)
+{
+    for (green_evhttp_t **p = &accepting; *p; p = &(*p)->next_server)
+        if (*p == srv) {
+            *p = srv->next_server;
+            return;
+        }
+}
+
+static void on_accept_error(struct evconnlistener *listener, void *arg)
+{
+    (void)arg;                    /* evhttp's struct evhttp */
+    green_evhttp_t *srv = accepting;
+    while (srv && evhttp_bound_socket_get_listener(srv->bound) != listener)
+        srv = srv->next_server;
+    if (!srv)
+        return;
+    int err = EVUTIL_SOCKET_ERROR();
+    double now = green_now();
+    if (now - srv->last_error > BURST_GAP) {
+        srv->backoff = 0;
+        say(srv, "accept: %s; backing off, new clients wait in the backlog",
+            strerror(err));
+    }
+    srv->last_error = now;
+    srv->accept_errors++;
+    srv->backoff = srv->backoff == 0 ? BACKOFF_MIN : srv->backoff * 2;
+    if (srv->backoff > BACKOFF_MAX)
+        srv->backoff = BACKOFF_MAX;
+    evconnlistener_disable(listener);
+    struct timeval tv = { (time_t)srv->backoff,
+                          (suseconds_t)((srv->backoff - (time_t)srv->backoff) * 1e6) };
+    evtimer_add(srv->backoff_timer, &tv);
+}
+
+/* ---- Life cycle ------------------------------------------------------- */
+
+green_evhttp_t *green_evhttp_new(const char *host, const char *port,
+                                 green_app_t *app)
+{
+    green_evhttp_t *srv = calloc(1, sizeof *srv);
+    if (!srv)
+        return NULL;
+    srv->host = strdup(host ? host : "");
+    srv->port = strdup(port ? port : "0");
+    srv->group = green_group_new();
+    srv->closed = green_event_new();
+    srv->flushed = green_event_new();
+    if (!srv->host || !srv->port || !srv->group || !srv->closed || !srv->flushed) {
+        green_evhttp_free(srv);
+        errno = ENOMEM;
+        return NULL;
+    }
+    snprintf(srv->label, sizeof srv->label, "%s:%s", srv->host, srv->port);
+    srv->app = app;
+    srv->max_headers = GREEN_EVHTTP_MAX_HEADERS;
+    srv->max_body = GREEN_EVHTTP_MAX_BODY;
+    srv->timeout = GREEN_EVHTTP_TIMEOUT;
+    srv->port_num = -1;
+    green_event_set(srv->flushed);
+    return srv;
+}
+
+int green_evhttp_set_limits(green_evhttp_t *srv, size_t max_headers,
+                            size_t max_body, int timeout)
+{
+    if (srv->started) {
+        errno = EBUSY;
+        return -1;
+    }
+    if (max_headers)
+        srv->max_headers = max_headers;
+    if (max_body)
+        srv->max_body = max_body;
+    if (timeout > 0)
+        srv->timeout = timeout;
+    return 0;
+}
+
+int green_evhttp_start(green_evhttp_t *srv)
+{
+    if (srv->started) {
+        errno = EBUSY;
+        return -1;
+    }
+    int fd = green_tcp_listen(srv->host, srv->port, BACKLOG);
+    if (fd < 0)
+        return -1;
+    srv->port_num = green_socket_port(fd);
+    snprintf(srv->port_str, sizeof srv->port_str, "%d", srv->port_num);
+    snprintf(srv->label, sizeof srv->label, "%s:%d", srv->host, srv->port_num);
+
+    srv->http = evhttp_new(green_hub_base());
+    if (!srv->http)
+        goto err;
+    evhttp_set_gencb(srv->http, on_request, srv);
+    evhttp_set_max_headers_size(srv->http, (ev_ssize_t)srv->max_headers);
+    evhttp_set_max_body_size(srv->http, (ev_ssize_t)srv->max_body);
+    evhttp_set_timeout(srv->http, srv->timeout);
+    /* No "Content-Type: text/html; charset=ISO-8859-1" the app did not
+     * ask for; and every method reaches the app (it answers 404 or 405). */
+    evhttp_set_default_content_type(srv->http, NULL);
+    evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+        EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+        EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT |
+        EVHTTP_REQ_PATCH);
+    srv->backoff_timer = evtimer_new(green_hub_base(), on_backoff_over, srv);
+    if (!srv->backoff_timer)
+        goto err;
+    /* From here on evhttp owns fd (it closes it). */
+    srv->bound = evhttp_accept_socket_with_handle(srv->http, fd);
+    if (!srv->bound)
+        goto err;
+    evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(srv->bound),
+                                on_accept_error);
+    srv->next_server = accepting;
+    accepting = srv;
+    srv->started = 1;
+    return 0;
+err:
+    close(fd);
+    if (srv->backoff_timer)
+        event_free(srv->backoff_timer);
+    srv->backoff_timer = NULL;
+    if (srv->http)
+        evhttp_free(srv->http);
+    srv->http = NULL;
+    srv->port_num = -1;
+    errno = ENOMEM;
+    return -1;
+}
+
+int green_evhttp_port(const green_evhttp_t *srv)
+{
+    return srv->bound ? srv->port_num : -1;
+}
+
+int green_evhttp_serve_forever(green_evhttp_t *srv)
+{
+    if (!srv->started && green_evhttp_start(srv) != 0)
+        return -1;
+    return green_event_wait(srv->closed, GREEN_FOREVER);
+}
+
+void green_evhttp_close(green_evhttp_t *srv)
+{
+    if (srv->closing)
+        return;
+    srv->closing = 1;
+    if (srv->bound) {
+        evhttp_del_accept_socket(srv->http, srv->bound);   /* closes the fd */
+        srv->bound = NULL;
+        accepting_remove(srv);
+    }
+    if (srv->backoff_timer)
+        evtimer_del(srv->backoff_timer);
+    if (srv->accept_errors)
+        say(srv, "%lu accept(s) failed (out of descriptors or memory)",
+            srv->accept_errors);
+    green_event_set(srv->closed);
+}
+
+static void remove_signals(green_evhttp_t *srv)
+{
+    for (int i = 0; i < srv->nsignals; i++)
+        event_free(srv->signals[i]);
+    srv->nsignals = 0;
+}
+
+int green_evhttp_stop(green_evhttp_t *srv, double grace)
+{
+    if (!srv->started || srv->stopped)
+        return 0;
+    green_evhttp_close(srv);
+    int killed = 0;
+    if (green_group_join(srv->group, grace) != 0) {
+        if (errno != ETIMEDOUT)
+            return -1;
+        killed = green_group_size(srv->group);
+        say(srv, "%d request(s) still running after %.1f s: killing them",
+            killed, grace);
+        if (green_group_kill(srv->group, KILL_GRACE) != 0)
+            return -1;
+    }
+    /* Greenlets killed before they started never ran handle(): answer
+     * their requests here. */
+    for (struct call *c = srv->calls, *next; c; c = next) {
+        next = c->next;
+        if (!c->started) {
+            send_error(c, 503, "Service Unavailable");
+            unlink_call(c);
+        }
+    }
+    /* The last replies are with evhttp: let the loop write them out. */
+    if (!green_event_is_set(srv->flushed) &&
+        green_event_wait(srv->flushed, FLUSH_GRACE) != 0 && errno != ETIMEDOUT)
+        return -1;
+    remove_signals(srv);
+    srv->stopped = 1;
+    return killed;
+}
+
+static void on_signal(evutil_socket_t signum, short what, void *arg)
+{
+    (void)what;
+    green_evhttp_t *srv = arg;
+    if (!srv->closing)
+        say(srv, "caught %s: no longer accepting",
+            signum == SIGINT ? "SIGINT" : signum == SIGTERM ? "SIGTERM" : "a signal");
+    green_evhttp_close(srv);
+}
+
+int green_evhttp_close_on_signal(green_evhttp_t *srv, int signum)
+{
+    if (srv->nsignals == MAX_SIGNALS) {
+        errno = ENOSPC;
+        return -1;
+    }
+    struct event *ev = evsignal_new(green_hub_base(), signum, on_signal, srv);
+    if (!ev || event_add(ev, NULL) != 0) {
+        if (ev)
+            event_free(ev);
+        errno = EINVAL;
+        return -1;
+    }
+    srv->signals[srv->nsignals++] = ev;
+    return 0;
+}
+
+int green_evhttp_active(const green_evhttp_t *srv)
+{
+    return srv->group ? green_group_size(srv->group) : 0;
+}
+
+unsigned long green_evhttp_served(const green_evhttp_t *srv)
+{
+    return srv->served;
+}
+
+void green_evhttp_free(green_evhttp_t *srv)
+{
+    if (!srv)
+        return;
+    int hub = green_hub_active();
+    if (hub) {
+        if (srv->started && !srv->stopped)
+            green_evhttp_stop(srv, 0);
+        remove_signals(srv);
+    }
+    if (srv->group)
+        green_group_free(srv->group);      /* kills any left, waits 1 s */
+    /* Greenlets that ignored being killed outlive us: their requests go
+     * with evhttp below, so they must not answer them. */
+    for (struct call *c = srv->calls, *next; c; c = next) {
+        next = c->next;
+        if (!c->started) {            /* killed unrun: nothing refers to c */
+            free(c);
+            continue;
+        }
+        c->srv = NULL;
+        c->req = NULL;
+    }
+    /* After green_hub_destroy() the event_base is gone, and evhttp with
+     * its events cannot be freed any more: free the server first. */
+    if (srv->backoff_timer && hub)
+        event_free(srv->backoff_timer);
+    accepting_remove(srv);
+    if (srv->http && hub) {
+        if (srv->bound)
+            evhttp_del_accept_socket(srv->http, srv->bound);
+        evhttp_free(srv->http);        /* closes every connection */
+    }
+    if (srv->closed)
+        green_event_free(srv->closed);
+    if (srv->flushed)
+        green_event_free(srv->flushed);
+    free(srv->host);
+    free(srv->port);
+    free(srv);
+}

@@ -1,0 +1,130 @@
+/*
+ * wsgi_evhttp.h - layer 8: any green_app_t served by libevent's own HTTP
+ * server, evhttp (chapter 10).
+ *
+ * This is the design of gevent.wsgi (article 004), the "fast" one of
+ * gevent's two WSGI servers: libevent parses HTTP, in C, on the hub's own
+ * event_base, and the application runs in a greenlet.  For each request:
+ *
+ *     evhttp reads the request line, the headers and the WHOLE body;
+ *     its callback (in the hub) spawns a greenlet, which
+ *         builds the environ from the evhttp_request,
+ *         calls the application (which may green_sleep: the others go on),
+ *         walks the whole body into one evbuffer,
+ *         and hands it to evhttp_send_reply(), with a Content-Length.
+ *
+ * What that buys: speed, and little code (parsing, keep-alive, timeouts
+ * and limits are libevent's).  What it costs (chapter 10's lesson):
+ *   - a generator body is buffered to its end before the first byte goes
+ *     out: no streaming, a response must fit in memory, and a slow
+ *     generator delays the status line.  (libevent has
+ *     evhttp_send_reply_start/chunk/end; gevent.wsgi did not use them and
+ *     neither does this adapter: chapter 11's server streams.)
+ *   - the request body is read in full before the application runs, so
+ *     wsgi.input never waits and "Expect: 100-continue" cannot be refused;
+ *   - responses on one connection go out one at a time, in order: a slow
+ *     request holds up the requests pipelined behind it.
+ *
+ * What the adapter does on top of evhttp:
+ *   - a status the application never set (no green_start_response) -> 500;
+ *   - HEAD: the application runs as for GET, the body is counted for the
+ *     Content-Length and dropped (evhttp 2.1 would send it: a HEAD reply
+ *     with a body corrupts the next response on a keep-alive connection);
+ *   - the framing is the server's: an application's own Content-Length and
+ *     Transfer-Encoding headers are ignored, Content-Length is the length
+ *     of the body actually produced;
+ *   - no Server header, no default Content-Type (evhttp would add
+ *     "text/html; charset=ISO-8859-1");
+ *   - limits: a request whose headers are over max_headers bytes, or whose
+ *     body is over max_body bytes, is refused by evhttp (413) without
+ *     calling the application; a path whose percent-decoding holds a NUL
+ *     byte, or a bad escape, gets 400 from the adapter;
+ *   - out of descriptors (EMFILE and kin), evhttp's listener would retry
+ *     accept() at once, forever (100% CPU, a warning per try); the adapter
+ *     stops accepting for 10 ms, doubling to 1 s, as chapter 7's
+ *     StreamServer does, and says so once per burst on stderr.
+ *
+ * Errors, C style: -1 with errno (see hub.h).  Messages go to stderr,
+ * prefixed "evhttp HOST:PORT:".
+ */
+#ifndef GREEN_WSGI_EVHTTP_H
+#define GREEN_WSGI_EVHTTP_H
+
+#include <stddef.h>
+
+#include "wsgi.h"
+
+typedef struct green_evhttp green_evhttp_t;
+
+/* Defaults of green_evhttp_set_limits(). */
+#define GREEN_EVHTTP_MAX_HEADERS (8 * 1024)      /* request line + headers */
+#define GREEN_EVHTTP_MAX_BODY    (1024 * 1024)   /* request body */
+#define GREEN_EVHTTP_TIMEOUT     60              /* idle connection, seconds */
+
+/* A server for host:port (host NULL or "" = every address, port "0" = a
+ * port the kernel picks) that will run `app` for every request.  Nothing
+ * happens until green_evhttp_start().  Returns NULL with errno ENOMEM.
+ * Python: gevent.wsgi.WSGIServer((host, port), app). */
+green_evhttp_t *green_evhttp_new(const char *host, const char *port,
+                                 green_app_t *app);
+
+/* Limits, before green_evhttp_start() (else -1 with errno EBUSY):
+ * max_headers bytes of request line and headers, max_body bytes of
+ * request body (both: over it, evhttp answers 413), and `timeout` seconds
+ * a connection may stay idle (or send a request that slowly) before
+ * evhttp closes it.  0 keeps a default.  Returns 0. */
+int green_evhttp_set_limits(green_evhttp_t *srv, size_t max_headers,
+                            size_t max_body, int timeout);
+
+/* Listen (backlog 1024) and attach evhttp to the hub's event_base
+ * (green_hub_base()).  Returns at once: requests are served while the
+ * caller (and everybody else) waits on the hub.  Returns 0, or -1 with
+ * errno (EADDRINUSE, EACCES, ENOMEM, EBUSY: started already).
+ * Python: server.start(). */
+int green_evhttp_start(green_evhttp_t *srv);
+
+/* The port the server listens on (useful with port "0"), or -1 before
+ * green_evhttp_start() and after it stopped accepting. */
+int green_evhttp_port(const green_evhttp_t *srv);
+
+/* Start the server if it is not started, then wait until it stops
+ * accepting (green_evhttp_close, green_evhttp_stop, a signal).  Requests
+ * may still be running when it returns: call green_evhttp_stop() next.
+ * Returns 0, or -1 with errno (the start failed; ECANCELED).
+ * Python: server.serve_forever(). */
+int green_evhttp_serve_forever(green_evhttp_t *srv);
+
+/* Stop accepting connections: the listening socket is closed (new clients
+ * are refused).  Requests in progress go on, and connections already open
+ * are still served (keep-alive), but every response from now on says
+ * "Connection: close".  Never waits: it may be called from a libevent
+ * callback.  Python: server.close(). */
+void green_evhttp_close(green_evhttp_t *srv);
+
+/* Stop gracefully: stop accepting, wait up to `grace` seconds for the
+ * requests in progress to be answered, then kill the greenlets still
+ * running (their waits fail with ECANCELED; whatever they return is still
+ * sent) and wait up to 1 s more.  Requests that arrive afterwards get 503.
+ * Returns how many greenlets had to be killed, or -1 with errno ETIMEDOUT
+ * (some ignored being killed), ECANCELED or EDEADLK.  Must be called from
+ * a greenlet that may wait, not from an application.
+ * Python: server.stop(timeout=grace). */
+int green_evhttp_stop(green_evhttp_t *srv, double grace);
+
+/* On signal `signum` (SIGINT, SIGTERM), call green_evhttp_close().  Up to
+ * 4 signals.  Returns 0, or -1 with errno (ENOSPC, EINVAL). */
+int green_evhttp_close_on_signal(green_evhttp_t *srv, int signum);
+
+/* Requests in progress (their greenlets alive), and responses sent since
+ * the start (by the application, or a 500/400 of the adapter; not the
+ * errors evhttp answers by itself, such as 400 for a malformed request
+ * or 413). */
+int green_evhttp_active(const green_evhttp_t *srv);
+unsigned long green_evhttp_served(const green_evhttp_t *srv);
+
+/* Free the server, stopping it first (grace 0) if it runs; open
+ * connections are closed.  Call it from a greenlet that may wait, before
+ * green_hub_destroy(). */
+void green_evhttp_free(green_evhttp_t *srv);
+
+#endif
