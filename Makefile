@@ -208,8 +208,8 @@ test-aarch64: $(SYSROOT)/.stamp
 	  PKG_CONFIG_LIBDIR=$(SYSROOT)/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/lib/aarch64-linux-gnu/pkgconfig \
 	  EXTRA_CPPFLAGS="-idirafter $(SYSROOT)/usr/include" EXTRA_LDFLAGS=-L$(SYSROOT)/usr/lib/aarch64-linux-gnu \
 	  RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu" \
-	  LIB_SUITES="gen ctx greenlet hub sync pool server" \
-	  EXERCISE_SET="01-% 02-% 03-% 06-%" test
+	  LIB_SUITES="gen ctx greenlet hub sync pool server wsgi http_parser http wsgi_evhttp" \
+	  EXERCISE_SET="01-% 02-% 03-% 06-% 09-% 10-% 11-%" test
 $(SYSROOT)/.stamp:
 	@command -v $(AARCH64_CC) >/dev/null && command -v qemu-aarch64 >/dev/null || \
 	  { echo "the cross tools are missing: make deps-cross"; exit 1; }

@@ -3,7 +3,8 @@
 #   core    libevent, Check, pkg-config, a C compiler (needed for everything)
 #   bench   python3-gevent/greenlet (peers), wrk, ab (apache2-utils), strace
 #   slides  pandoc (renders slides/ to self-contained HTML)
-#   cross   gcc for AArch64, qemu-user, arm64 libevent and Check, valgrind
+#   cross   gcc for AArch64, qemu-user, arm64 libevent and Check, valgrind,
+#           clang (for make fuzz and the clang build)
 # Uses apt-get (Debian/Ubuntu), dnf (Fedora) or brew (macOS); as root or
 # through sudo.  When it cannot, it says exactly what to run.
 set -eu
@@ -15,7 +16,7 @@ apt_pkgs() {
     core)   echo "build-essential pkg-config libevent-dev check" ;;
     bench)  echo "python3-gevent python3-greenlet wrk apache2-utils strace" ;;
     slides) echo "pandoc" ;;
-    cross)  echo "gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user valgrind" ;;
+    cross)  echo "gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user valgrind clang" ;;
     esac
 }
 dnf_pkgs() {
@@ -23,7 +24,7 @@ dnf_pkgs() {
     core)   echo "gcc make pkgconf-pkg-config libevent-devel check-devel" ;;
     bench)  echo "python3-gevent python3-greenlet wrk httpd-tools strace" ;;
     slides) echo "pandoc" ;;
-    cross)  echo "gcc-aarch64-linux-gnu qemu-user valgrind" ;;
+    cross)  echo "gcc-aarch64-linux-gnu qemu-user valgrind clang" ;;
     esac
 }
 brew_pkgs() {

@@ -11,6 +11,7 @@
 #include "hub.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -712,4 +713,59 @@ void green_hub_destroy(void)
     free(h);
     hub = NULL;
     green_stack_cache_flush();
+}
+
+/* ---- Signals ------------------------------------------------------------ */
+
+struct green_signal {
+    struct event *ev;
+    void (*fn)(int signum, void *arg);
+    void *arg;
+};
+
+static void on_signal(evutil_socket_t signum, short what, void *arg)
+{
+    green_signal_t *sig = arg;
+    (void)what;
+    sig->fn((int)signum, sig->arg);
+}
+
+green_signal_t *green_signal_handler(int signum,
+                                     void (*fn)(int signum, void *arg),
+                                     void *arg)
+{
+    green_signal_t *sig = calloc(1, sizeof *sig);
+    if (!sig)
+        return NULL;
+    sig->fn = fn;
+    sig->arg = arg;
+    sig->ev = evsignal_new(green_hub_base(), signum, on_signal, sig);
+    if (!sig->ev || event_add(sig->ev, NULL) != 0) {
+        green_signal_cancel(sig);
+        errno = EINVAL;
+        return NULL;
+    }
+    return sig;
+}
+
+void green_signal_cancel(green_signal_t *sig)
+{
+    if (!sig)
+        return;
+    if (sig->ev)
+        event_free(sig->ev);
+    free(sig);
+}
+
+const char *green_signal_name(int signum)
+{
+    switch (signum) {
+    case SIGINT:  return "SIGINT";
+    case SIGTERM: return "SIGTERM";
+    case SIGHUP:  return "SIGHUP";
+    case SIGQUIT: return "SIGQUIT";
+    case SIGUSR1: return "SIGUSR1";
+    case SIGUSR2: return "SIGUSR2";
+    default:      return "a signal";
+    }
 }

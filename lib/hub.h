@@ -139,6 +139,23 @@ int green_monitor_start(double threshold);
 /* Stop the watchdog thread (if running) and wait for it to end. */
 void green_monitor_stop(void);
 
+/* Signals, gevent's signal_handler(): fn(signum, arg) runs on the hub,
+ * between two greenlets, each time signal `signum` arrives.  The signal
+ * becomes one more libevent event, so fn never interrupts a greenlet in
+ * the middle of anything: it may wake greenlets or close a server (what
+ * a libevent callback may do), but must not wait.  Returns a handle for
+ * green_signal_cancel(), or NULL with errno (EINVAL: a bad signal). */
+typedef struct green_signal green_signal_t;
+green_signal_t *green_signal_handler(int signum,
+                                     void (*fn)(int signum, void *arg),
+                                     void *arg);
+
+/* Stop handling the signal and free the handle (NULL: nothing). */
+void green_signal_cancel(green_signal_t *sig);
+
+/* "SIGINT", "SIGTERM", ..., or "a signal": for messages. */
+const char *green_signal_name(int signum);
+
 /* Print every greenlet the hub knows (name, state, what it waits for) to
  * stderr: the first thing to look at when a program seems stuck. */
 void green_dump(void);

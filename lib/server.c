@@ -66,7 +66,7 @@ struct green_server {
     int acceptor_waits_for_slot;
     struct conn *conns;         /* accepted, handler not returned */
     unsigned long accepted;
-    struct event *signals[MAX_SIGNALS];
+    green_signal_t *signals[MAX_SIGNALS];
     int nsignals;
 };
 
@@ -366,7 +366,7 @@ void green_server_close(green_server_t *srv)
 static void remove_signals(green_server_t *srv)
 {
     for (int i = 0; i < srv->nsignals; i++)
-        event_free(srv->signals[i]);
+        green_signal_cancel(srv->signals[i]);
     srv->nsignals = 0;
 }
 
@@ -409,13 +409,11 @@ int green_server_stop(green_server_t *srv, double grace)
     return killed;
 }
 
-static void on_signal(evutil_socket_t signum, short what, void *arg)
+static void on_signal(int signum, void *arg)
 {
-    (void)what;
     green_server_t *srv = arg;
-    const char *name = signum == SIGINT ? "SIGINT" : signum == SIGTERM ? "SIGTERM" : "a signal";
     if (!srv->closing)
-        say(srv, "caught %s: no longer accepting", name);
+        say(srv, "caught %s: no longer accepting", green_signal_name(signum));
     green_server_close(srv);
 }
 
@@ -425,14 +423,10 @@ int green_server_close_on_signal(green_server_t *srv, int signum)
         errno = ENOSPC;
         return -1;
     }
-    struct event *ev = evsignal_new(green_hub_base(), signum, on_signal, srv);
-    if (ev == NULL || event_add(ev, NULL) != 0) {
-        if (ev)
-            event_free(ev);
-        errno = EINVAL;
+    green_signal_t *sig = green_signal_handler(signum, on_signal, srv);
+    if (!sig)
         return -1;
-    }
-    srv->signals[srv->nsignals++] = ev;
+    srv->signals[srv->nsignals++] = sig;
     return 0;
 }
 

@@ -80,7 +80,7 @@ struct green_evhttp {
     struct call *calls;
     green_evhttp_t *next_server;  /* the list of servers accepting */
     unsigned long served;
-    struct event *signals[MAX_SIGNALS];
+    green_signal_t *signals[MAX_SIGNALS];
     int nsignals;
 };
 
@@ -598,7 +598,7 @@ void green_evhttp_close(green_evhttp_t *srv)
 static void remove_signals(green_evhttp_t *srv)
 {
     for (int i = 0; i < srv->nsignals; i++)
-        event_free(srv->signals[i]);
+        green_signal_cancel(srv->signals[i]);
     srv->nsignals = 0;
 }
 
@@ -635,13 +635,11 @@ int green_evhttp_stop(green_evhttp_t *srv, double grace)
     return killed;
 }
 
-static void on_signal(evutil_socket_t signum, short what, void *arg)
+static void on_signal(int signum, void *arg)
 {
-    (void)what;
     green_evhttp_t *srv = arg;
     if (!srv->closing)
-        say(srv, "caught %s: no longer accepting",
-            signum == SIGINT ? "SIGINT" : signum == SIGTERM ? "SIGTERM" : "a signal");
+        say(srv, "caught %s: no longer accepting", green_signal_name(signum));
     green_evhttp_close(srv);
 }
 
@@ -651,14 +649,10 @@ int green_evhttp_close_on_signal(green_evhttp_t *srv, int signum)
         errno = ENOSPC;
         return -1;
     }
-    struct event *ev = evsignal_new(green_hub_base(), signum, on_signal, srv);
-    if (!ev || event_add(ev, NULL) != 0) {
-        if (ev)
-            event_free(ev);
-        errno = EINVAL;
+    green_signal_t *sig = green_signal_handler(signum, on_signal, srv);
+    if (!sig)
         return -1;
-    }
-    srv->signals[srv->nsignals++] = ev;
+    srv->signals[srv->nsignals++] = sig;
     return 0;
 }
 
