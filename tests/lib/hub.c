@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1195,6 +1196,36 @@ START_TEST(test_many_spawned)
 }
 END_TEST
 
+/* ---- Signals ------------------------------------------------------------ */
+
+static int signal_seen, signal_count;
+
+static void count_signal(int signum, void *arg)
+{
+    signal_seen = signum;
+    signal_count += *(int *)arg;
+}
+
+START_TEST(test_signal_handler_runs_on_the_hub)
+{
+    int one = 1;
+    green_signal_t *sig = green_signal_handler(SIGUSR1, count_signal, &one);
+    ck_assert_msg(sig != NULL, "green_signal_handler failed: %s", strerror(errno));
+    raise(SIGUSR1);
+    /* The handler runs on the hub's loop, not inside raise(): not yet. */
+    ck_assert_msg(signal_count == 0, "the handler ran inside the signal, not on the hub");
+    for (int i = 0; i < 50 && signal_count == 0; i++)
+        green_sleep(0.01);
+    ck_assert_msg(signal_count == 1 && signal_seen == SIGUSR1,
+                  "expected the handler once with SIGUSR1, got %d call(s), signal %d",
+                  signal_count, signal_seen);
+    ck_assert_str_eq(green_signal_name(SIGUSR1), "SIGUSR1");
+    ck_assert_str_eq(green_signal_name(SIGTERM), "SIGTERM");
+    green_signal_cancel(sig);
+    green_hub_destroy();
+}
+END_TEST
+
 static Suite *hub_suite(void)
 {
     Suite *s = suite_create("lib/hub");
@@ -1236,6 +1267,7 @@ static Suite *hub_suite(void)
     tcase_add_test(tc, test_ready_and_hub_switch);
     tcase_add_test(tc, test_ready_self_then_hub_switch);
     tcase_add_test(tc, test_ready_from_event_callback);
+    tcase_add_test(tc, test_signal_handler_runs_on_the_hub);
     tcase_add_test(tc, test_hub_switch_killed);
     tcase_add_test(tc, test_wake_sources_removed);
     tcase_add_test(tc, test_dump_names_greenlets);
