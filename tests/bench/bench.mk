@@ -76,3 +76,10 @@ $(BENCH_HTTP)/httpload: tests/bench/http/httpload.c $(LIBGREEN_A)
 $(BENCH_HTTP)/evhttp_hello: tests/bench/http/evhttp_hello.c
 	@mkdir -p $(@D)
 	$(BENCH_CC) -o $@ $< $(EVENT_LIBS)
+
+# The articles' own benchmarks (000, 003, 004), re-run with the kit's two
+# servers beside the Python servers they measured: a table and a chart
+# (chapters/11-http/README.md, "Re-running the articles' benchmarks").
+.PHONY: bench-articles
+bench-articles: bench-http-build
+	@sh chapters/11-http/articles.sh $(BENCH_CH10) $(BENCH_CH11)

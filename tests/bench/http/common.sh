@@ -13,6 +13,7 @@ PYTHON=${BENCH_PYTHON:-/usr/bin/python3}
 HOST=127.0.0.1
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/bench-http.XXXXXX") || exit 1
 STARTED=                               # names of the servers running
+CRASHED=                               # names of those that died on their own
 
 cleanup() {
     for name in $STARTED; do
@@ -78,6 +79,7 @@ wait_http() {                          # PORT SECONDS
 start_server() {
     name=$1
     shift
+    : > "$WORK/$name.out"              # before the server opens it: grep below
     $ON_SERVER_CPU "$@" > "$WORK/$name.out" 2>&1 &
     eval "pid_$name=$!"
     STARTED="$STARTED $name"
@@ -131,7 +133,16 @@ start_nginx() {                        # NAME
 stop_server() {                        # NAME [quiet]
     eval "pid=\$pid_$1"
     STARTED=$(echo "$STARTED" | sed "s/ $1\$//; s/ $1 / /")
-    kill -TERM "$pid" 2>/dev/null || return 0
+    if ! kill -TERM "$pid" 2>/dev/null; then
+        status=0
+        wait "$pid" 2>/dev/null || status=$?
+        if [ -z "${2:-}" ]; then
+            echo "note: $1 had exited before the end of the run (status $status); its last words:"
+            tail -n 5 "$WORK/$1.out" | sed 's/^/    /'
+            CRASHED="$CRASHED $1"
+        fi
+        return 0
+    fi
     tries=50
     while kill -0 "$pid" 2>/dev/null && [ "$tries" -gt 0 ]; do
         sleep 0.1
@@ -200,13 +211,22 @@ run_ab() {                             # PORT SECONDS_LIMIT ARGS...
     shift 2
     RPS=; FAILED=; P50=; P99=; CONNECTED=; AB_GAVE_UP=
     limit "$cap" $ON_LOAD_CPU ab -q -s 10 "$@" "http://$HOST:$port/" > "$WORK/ab.out" 2>&1
+    # With -r, ab counts a request whose connection failed as "complete"
+    # and as failed, and its requests/s as if it had succeeded: count only
+    # the 200 answers.
     eval "$(awk '
-        /^Requests per second:/ { rps = $4 }
+        /^Time taken for tests:/ { took = $5 }
+        /^Complete requests:/ { complete = $3 }
         /^Failed requests:/ { failed += $3 }
         /^Non-2xx responses:/ { failed += $3 }
         $1 == "50%" { p50 = $2 }
         $1 == "99%" { p99 = $2 }
-        END { printf "RPS=%s; FAILED=%s; P50=%s; P99=%s\n", rps, failed, p50, p99 }' "$WORK/ab.out")"
+        END {
+            good = complete - failed
+            if (took == "") rps = ""
+            else rps = sprintf("%.1f", (good > 0 ? good : 0) / (took > 0 ? took : 1e-9))
+            printf "RPS=%s; FAILED=%s; P50=%s; P99=%s\n", rps, failed + 0, p50, p99
+        }' "$WORK/ab.out")"
     if [ -z "$RPS" ]; then             # ab stopped at an error, or timed out
         AB_GAVE_UP=$(grep -v '^Completed\|^Finished\|^Benchmarking\|^This is\|^Copyright\|^Licensed' \
                      "$WORK/ab.out" | head -n 1)

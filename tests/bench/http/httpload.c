@@ -320,8 +320,6 @@ static int by_value(const void *a, const void *b)
 
 static double percentile(double p)
 {
-    if (done == 0)
-        return 0;
     long i = (long)(p * done);
     return latency_ms[i < done ? i : done - 1];
 }
@@ -331,13 +329,18 @@ static void report(int connections, double seconds)
     long nfailed = 0;
     for (int i = 1; i < N_OUTCOMES; i++)
         nfailed += failed[i];
-    qsort(latency_ms, done, sizeof *latency_ms, by_value);
+    if (done > 0)
+        qsort(latency_ms, done, sizeof *latency_ms, by_value);
     printf("httpload: connections=%d connected=%d seconds=%.3f requests=%ld rps=%.1f failed=%ld",
            connections, connected, seconds, done, seconds > 0 ? done / seconds : 0.0, nfailed);
     for (int i = 1; i < N_OUTCOMES; i++)
         printf(" %s=%ld", outcome_name[i], failed[i]);
-    printf(" reconnects=%ld p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f\n", reconnects,
-           percentile(0.5), percentile(0.9), percentile(0.99), percentile(1.0));
+    printf(" reconnects=%ld", reconnects);
+    if (done > 0)
+        printf(" p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f\n", percentile(0.5),
+               percentile(0.9), percentile(0.99), percentile(1.0));
+    else
+        printf(" p50_ms=- p90_ms=- p99_ms=- max_ms=-\n");   /* no answer to time */
 }
 
 /* --wait: is anybody serving yet? */
