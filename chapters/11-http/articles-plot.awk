@@ -18,6 +18,7 @@ BEGIN {
     colour["uvicorn"] = "#d08a2e"
     colour["ch10"] = "#c0504d"
     colour["ch11"] = "#2f9a55"
+    colour["nginx"] = "#555555"
     short["twisted"] = "Twisted"
     short["wsgiref"] = "wsgiref"
     short["gevent_none"] = "gevent"
@@ -25,12 +26,13 @@ BEGIN {
     short["uvicorn"] = "uvicorn"
     short["ch10"] = "kit ch10"
     short["ch11"] = "kit ch11"
+    short["nginx"] = "nginx"
     heading["000"] = "000: ab -r -c 1000 -t " (secs != "" ? secs : "")
     heading["003"] = "003: ab -c 100 -n 1000"
     heading["004"] = "004: ab -n 10000 -c 1000"
     H = 300          # height of a plotting area
     TOP = 120        # its top edge
-    W = 300          # width of a panel
+    W = 340          # width of a panel
 }
 
 NR > 1 {
@@ -88,12 +90,12 @@ function panel(a, x0,    m, s, v, y, n, gw, bw, i, x, h, key) {
         if (key in art) {
             h = art[key] / m * H
             bar(x + 1, TOP + H - h, bw - 2, h, colour[server[key]], 1)
-            text(x + bw / 2, TOP + H - h - 5, multiple(art[key]), "text-anchor=\"middle\" font-size=\"10\" fill=\"#555\"")
+            text(x + bw / 2, TOP + H - h - 5, multiple(art[key]), "text-anchor=\"middle\" font-size=\"9\" fill=\"#555\"")
         }
         if (key in here) {
             h = here[key] / m * H
             bar(x + bw + 1, TOP + H - h, bw - 2, h, colour[server[key]], 0)
-            text(x + bw * 1.5, TOP + H - h - 5, multiple(here[key]), "text-anchor=\"middle\" font-size=\"10\" font-weight=\"bold\"")
+            text(x + bw * 1.5, TOP + H - h - 5, multiple(here[key]), "text-anchor=\"middle\" font-size=\"9\" font-weight=\"bold\"")
             if (failed[key] > 0)
                 text(x + bw * 1.5, TOP + H - h - 17, failed[key] " failed", "text-anchor=\"middle\" font-size=\"10\" fill=\"#c00\"")
         } else
@@ -106,8 +108,8 @@ function panel(a, x0,    m, s, v, y, n, gw, bw, i, x, h, key) {
 
 END {
     width = 80 + narticles * (W + 70)
-    printf "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"490\" viewBox=\"0 0 %d 490\" font-family=\"sans-serif\" font-size=\"13\">\n", width, width
-    printf "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"490\" fill=\"white\"/>\n", width
+    printf "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"500\" viewBox=\"0 0 %d 500\" font-family=\"sans-serif\" font-size=\"13\">\n", width, width
+    printf "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"500\" fill=\"white\"/>\n", width
     text(20, 26, "The articles' benchmarks, re-run: requests/s as a multiple of gevent's in the same article (higher is better)", "font-size=\"15\" font-weight=\"bold\"")
     bar(20, 36, 14, 14, "#777", 1)
     text(40, 48, "the article's figure", "")
@@ -116,6 +118,7 @@ END {
     text(350, 48, "dashed line: gevent = 1x; under each bar, this run's requests/s", "fill=\"#555\"")
     for (k = 1; k <= narticles; k++)
         panel(articles[k], 70 + (k - 1) * (W + 70))
-    text(20, 480, "Every server answers hello world on 127.0.0.1, pinned to one CPU, ab on the other.  In 004, the article's gevent.wsgi figure stands beside kit ch10, which has its design.", "font-size=\"11\" fill=\"#555\"")
+    text(20, 474, "Every server answers hello world on 127.0.0.1, pinned to one CPU, ab on the other.  nginx is the ceiling: where the C servers tie with it, ab is the limit.", "font-size=\"11\" fill=\"#555\"")
+    text(20, 490, "In 004, the article's figure for gevent.wsgi (on libevent's evhttp) stands beside kit ch10, which has its design.", "font-size=\"11\" fill=\"#555\"")
     print "</svg>"
 }

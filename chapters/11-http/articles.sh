@@ -7,6 +7,9 @@
 #   004 (pythonisito): gevent's two servers, gevent.wsgi (on libevent's
 #                  evhttp) vs gevent.pywsgi, `ab -n 10000 -c 1000`
 #
+# plus nginx in each, as the ceiling: when the C servers tie with it, ab
+# (one process opening a connection per request) is the limit, not them.
+#
 # Modern gevent has only pywsgi (gevent.wsgi went in gevent 1.0), so 004 is
 # retold with the kit's own pair: chapter 10's server is gevent.wsgi's
 # design (evhttp, buffered) and chapter 11's is pywsgi's (its own parser,
@@ -79,6 +82,13 @@ python_server gevent gevent python3-gevent pywsgi.py
 python_server uvicorn uvicorn uvicorn uvicorn_app.py
 kit_server ch10 "$CH10" 10
 kit_server ch11 "$CH11" 11
+# Not in the articles: the ceiling.  When the C servers tie with nginx,
+# ab (one process, a new connection per request) is what is measured.
+if have nginx; then
+    start_nginx nginx && UP="$UP nginx"
+else
+    echo "skip: nginx (the ceiling) is not installed (apt-get install nginx, or make deps-bench)"
+fi
 for s in $UP; do eval "echo \"server: $s on port \$port_$s\""; done
 start=$(date +%s)
 
@@ -102,9 +112,9 @@ block() {                              # ARTICLE "SERVERS" AB_ARGS...
         run=$((run + 1))
     done
 }
-block 000 "twisted wsgiref gevent_none ch10 ch11" -r -c 1000 -t "$SECS"
-block 003 "uvicorn gevent ch10 ch11" -c 100 -n 1000
-block 004 "gevent ch10 ch11" -n 10000 -c 1000
+block 000 "twisted wsgiref gevent_none ch10 ch11 nginx" -r -c 1000 -t "$SECS"
+block 003 "uvicorn gevent ch10 ch11 nginx" -c 100 -n 1000
+block 004 "gevent ch10 ch11 nginx" -n 10000 -c 1000
 for s in $UP; do stop_server "$s"; done
 echo "time: $(( $(date +%s) - start )) s"
 
@@ -136,13 +146,16 @@ END {
         "000 gevent_none gevent~WSGIServer(spawn=None) 2121.29 gevent_none|" \
         "000 ch10 kit~ch10~(on~evhttp) - gevent_none|" \
         "000 ch11 kit~ch11~(cooperative) - gevent_none|" \
+        "000 nginx nginx~(the~ceiling) - gevent_none|" \
         "003 uvicorn uvicorn~(ASGI) 1351.95 gevent|" \
         "003 gevent gevent~pywsgi.WSGIServer 1556.17 gevent|" \
         "003 ch10 kit~ch10~(on~evhttp) - gevent|" \
         "003 ch11 kit~ch11~(cooperative) - gevent|" \
+        "003 nginx nginx~(the~ceiling) - gevent|" \
         "004 ch10 kit~ch10~(gevent.wsgi~design) 3800 gevent|" \
         "004 gevent gevent~pywsgi 2400 gevent|" \
-        "004 ch11 kit~ch11~(pywsgi~design) - gevent", rows, "|")
+        "004 ch11 kit~ch11~(pywsgi~design) - gevent|" \
+        "004 nginx nginx~(the~ceiling) - gevent", rows, "|")
     title["000"] = "Article 000 (NETWAYS): ab -r -c 1000 -t " secs " (the article: -t 30)"
     title["003"] = "Article 003 (juejin): ab -c 100 -n 1000"
     title["004"] = "Article 004 (pythonisito): ab -n 10000 -c 1000 (gevent.wsgi is gone: the kit'"'"'s ch10 has its design)"
@@ -175,7 +188,7 @@ END {
     print "\nAll three (requests/s: the article / here; - where a server was not in that article or not run)"
     fmt = "%-34s %-17s %-17s %-17s\n"
     printf fmt, "server", "000 -c 1000 -t", "003 -c 100", "004 -c 1000"
-    ns = split("twisted wsgiref gevent_none gevent uvicorn ch10 ch11", order, " ")
+    ns = split("twisted wsgiref gevent_none gevent uvicorn ch10 ch11 nginx", order, " ")
     for (i = 1; i <= ns; i++) {
         s = order[i]
         if (!(s in lab_of)) continue
