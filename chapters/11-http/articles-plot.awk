@@ -98,8 +98,9 @@ function panel(a, x0,    m, s, v, y, n, gw, bw, i, x, h, key) {
             text(x + bw * 1.5, TOP + H - h - 5, multiple(here[key]), "text-anchor=\"middle\" font-size=\"9\" font-weight=\"bold\"")
             if (failed[key] > 0)
                 text(x + bw * 1.5, TOP + H - h - 17, failed[key] " failed", "text-anchor=\"middle\" font-size=\"10\" fill=\"#c00\"")
-        } else
-            text(x + bw * 1.5, TOP + H - 5, "not run", "text-anchor=\"middle\" font-size=\"10\" fill=\"#999\" transform=\"rotate(-90 " (x + bw * 1.5) " " (TOP + H - 5) ")\"")
+        } else                            # no bar: say why
+            text(x + bw * 1.5 + 3, TOP + H - 8, rps[key] != "" ? "no gevent to compare" : "not run", \
+                 "font-size=\"10\" fill=\"#999\" transform=\"rotate(-90 " (x + bw * 1.5 + 3) " " (TOP + H - 8) ")\"")
         text(x + bw, TOP + H + 16, short[server[key]], "text-anchor=\"middle\" font-size=\"11\"")
         if (rps[key] != "")
             text(x + bw, TOP + H + 30, sprintf("%.0f/s", rps[key]), "text-anchor=\"middle\" font-size=\"10\" fill=\"#555\"")
