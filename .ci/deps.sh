@@ -1,7 +1,10 @@
 #!/bin/sh
 # deps.sh SET... - install what the kit needs, by sets:
 #   core    libevent, Check, pkg-config, a C compiler (needed for everything)
-#   bench   python3-gevent/greenlet (peers), wrk, ab (apache2-utils), strace
+#   bench   the peers of `make bench`: python3-gevent/greenlet, Twisted and
+#           uvicorn (the articles' servers; wsgiref comes with python3), nginx
+#           (the ceiling; only its binary is used, never its system service),
+#           wrk and ab (apache2-utils) as load generators, strace
 #   slides  pandoc (renders slides/ to self-contained HTML)
 #   cross   gcc for AArch64, qemu-user, arm64 libevent and Check, valgrind,
 #           clang (for make fuzz and the clang build)
@@ -14,7 +17,7 @@ if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi
 apt_pkgs() {
     case $1 in
     core)   echo "build-essential pkg-config libevent-dev check" ;;
-    bench)  echo "python3-gevent python3-greenlet wrk apache2-utils strace" ;;
+    bench)  echo "python3 python3-gevent python3-greenlet python3-twisted uvicorn nginx wrk apache2-utils strace" ;;
     slides) echo "pandoc" ;;
     cross)  echo "gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user valgrind clang" ;;
     esac
@@ -22,7 +25,7 @@ apt_pkgs() {
 dnf_pkgs() {
     case $1 in
     core)   echo "gcc make pkgconf-pkg-config libevent-devel check-devel" ;;
-    bench)  echo "python3-gevent python3-greenlet wrk httpd-tools strace" ;;
+    bench)  echo "python3 python3-gevent python3-greenlet python3-twisted python3-uvicorn nginx wrk httpd-tools strace" ;;
     slides) echo "pandoc" ;;
     cross)  echo "gcc-aarch64-linux-gnu qemu-user valgrind clang" ;;
     esac
@@ -30,7 +33,7 @@ dnf_pkgs() {
 brew_pkgs() {
     case $1 in
     core)   echo "pkg-config libevent check" ;;
-    bench)  echo "wrk" ;;
+    bench)  echo "wrk nginx" ;;
     slides) echo "pandoc" ;;
     cross)  echo "" ;;
     esac
@@ -72,7 +75,7 @@ for set in "$@"; do
         $SUDO dnf install -y $(dnf_pkgs "$set")
     elif command -v brew >/dev/null; then
         [ -n "$(brew_pkgs "$set")" ] && brew install $(brew_pkgs "$set")
-        [ "$set" = bench ] && echo "deps: for the Python peers: pip3 install gevent greenlet"
+        [ "$set" = bench ] && echo "deps: for the Python peers: pip3 install gevent greenlet twisted uvicorn"
         [ "$set" = cross ] && echo "deps: the cross set is for Debian/Ubuntu (qemu-user, multiarch)"
     else
         echo "deps: no apt-get, dnf or brew here.  Install by hand: $(apt_pkgs "$set") (Debian names)"

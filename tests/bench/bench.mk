@@ -15,13 +15,14 @@ BENCH_CC      = $(CC) $(CPPFLAGS) $(CFLAGS) -O2 $(STRICT) $(LDFLAGS)
 
 .PHONY: bench bench-ucontext
 
-bench: lib $(BENCH_PROGS) bench-ucontext bench-threads-build
+bench: lib $(BENCH_PROGS) bench-ucontext bench-threads-build bench-http-build
 	@$(if $(SANITIZE),echo "bench: warning: built with SANITIZE=1: sanitized figures mean nothing",true)
 	@sh tests/bench/run.sh $(BENCH_BIN) $(BENCH_UC)/tests/bench
 	@echo
 	@echo "== chapter 8's experiment at 200, 1,000 and 10,000 clients, and the green round trip"
 	@sh chapters/08-threads/experiment.sh $(BENCH_CH8) full
 	@$(BENCH_CH8)/roundtrip
+	@$(BENCH_HTTP_RUN)
 
 # Chapter 8's servers, load generator and round trip: the targets of the
 # threads-versus-greenlets experiment are measured there (its README).
@@ -43,3 +44,42 @@ $(BENCH_BIN)/switch: tests/bench/switch.c $(BENCH_ASM) $(LIBGREEN_A)
 $(addprefix $(BENCH_BIN)/,gen spawn memory): $(BENCH_BIN)/%: tests/bench/%.c $(LIBGREEN_A)
 	@mkdir -p $(@D)
 	$(BENCH_CC) -o $@ $< $(LIBGREEN_A) $(LDLIBS)
+
+# ---- HTTP: `make bench-http` (also part of `make bench`) -----------------
+# The kit's HTTP servers (chapters 10 and 11) beside libevent's evhttp,
+# gevent's pywsgi and nginx, loaded by wrk (where installed) and by the
+# kit's own load generator, httpload.  tests/bench/http.sh runs them;
+# a server or peer that is missing is skipped with a line saying why.
+BENCH_HTTP   := $(BENCH_BIN)/http
+BENCH_CH10   := $(B)/chapters/10-evhttp/server
+BENCH_CH11   := $(B)/chapters/11-http/server
+# Build the chapters' servers only once their sources exist.
+BENCH_HTTP_SERVERS := $(if $(wildcard chapters/10-evhttp/server.c),$(BENCH_CH10)) \
+                      $(if $(wildcard chapters/11-http/server.c),$(BENCH_CH11))
+
+BENCH_HTTP_RUN = echo; \
+  echo "== HTTP: the kit's servers beside libevent's evhttp, gevent's pywsgi and nginx"; \
+  CH10=$(BENCH_CH10) CH11=$(BENCH_CH11) sh tests/bench/http.sh $(BENCH_HTTP)
+
+.PHONY: bench-http bench-http-build
+bench-http-build: lib $(BENCH_HTTP)/httpload $(BENCH_HTTP)/evhttp_hello $(BENCH_HTTP_SERVERS)
+
+bench-http: bench-http-build
+	@$(if $(SANITIZE),echo "bench: warning: built with SANITIZE=1: sanitized figures mean nothing",true)
+	@$(BENCH_HTTP_RUN)
+
+$(BENCH_HTTP)/httpload: tests/bench/http/httpload.c $(LIBGREEN_A)
+	@mkdir -p $(@D)
+	$(BENCH_CC) -o $@ $< $(LIBGREEN_A) $(LDLIBS)
+
+# The peer uses libevent alone, as any evhttp program would.
+$(BENCH_HTTP)/evhttp_hello: tests/bench/http/evhttp_hello.c
+	@mkdir -p $(@D)
+	$(BENCH_CC) -o $@ $< $(EVENT_LIBS)
+
+# The articles' own benchmarks (000, 003, 004), re-run with the kit's two
+# servers beside the Python servers they measured: a table and a chart
+# (chapters/11-http/README.md, "Re-running the articles' benchmarks").
+.PHONY: bench-articles
+bench-articles: bench-http-build
+	@sh chapters/11-http/articles.sh $(BENCH_CH10) $(BENCH_CH11)
