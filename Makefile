@@ -88,6 +88,7 @@ help:
 	@echo "make grade [N=K]   grade your exercises/ (one chapter with N=K)"
 	@echo "make test          library tests + solutions + proof that every untouched stub fails"
 	@echo "make bench         benchmarks, each figure beside its peers"
+	@echo "make bench-http    only the HTTP figures (chapter 11 vs evhttp, pywsgi, nginx); bench-articles: the articles' comparisons"
 	@echo "make fuzz [FUZZ_TIME=S]   fuzz the HTTP parser with libFuzzer for S seconds (default 60; needs clang)"
 	@echo "make slides        render slides/ to HTML in build/slides/"
 	@echo "make install PREFIX=DIR   install libgreen, its headers and green.pc"
