@@ -172,7 +172,11 @@ ssize_t green_query_param(const green_environ_t *env, const char *name,
 
 void green_response_init(green_response_t *resp)
 {
-    memset(resp, 0, sizeof *resp);
+    /* Only the counters: the arrays behind them are written before they
+     * are read, and clearing 4 KiB per request shows in a benchmark. */
+    resp->started = resp->sent = resp->code = 0;
+    resp->status[0] = '\0';
+    resp->nheaders = resp->used = 0;
 }
 
 /* RFC 9110's token characters: what a header name may be made of. */
@@ -204,15 +208,16 @@ static int is_status(const char *s)
            s[0] <= '5' && is_field_value(s + 4) && strlen(s) < 64;
 }
 
-/* Copy s into resp->store; NULL when it is full. */
-static const char *store(green_response_t *resp, const char *s)
+/* Append s to store[0..*used) (of size GREEN_RESPONSE_STORE); its offset,
+ * or -1 when it does not fit. */
+static long append(char *store, size_t *used, const char *s)
 {
     size_t n = strlen(s) + 1;
-    if (resp->used + n > sizeof resp->store)
-        return NULL;
-    char *copy = memcpy(resp->store + resp->used, s, n);
-    resp->used += n;
-    return copy;
+    if (*used + n > GREEN_RESPONSE_STORE)
+        return -1;
+    memcpy(store + *used, s, n);
+    *used += n;
+    return (long)(*used - n);
 }
 
 int green_start_response(green_response_t *resp, const char *status,
@@ -239,25 +244,27 @@ int green_start_response(green_response_t *resp, const char *status,
     /* Checked first, built aside second: a refused call changes nothing,
      * and the new strings may come from resp itself (a middleware that
      * passes resp->status and resp->headers back with one header more). */
-    green_response_t next;
-    green_response_init(&next);
+    char store[GREEN_RESPONSE_STORE];
+    long name_at[GREEN_RESPONSE_MAX_HEADERS], value_at[GREEN_RESPONSE_MAX_HEADERS];
+    size_t used = 0;
     for (size_t i = 0; i < n; i++) {
-        next.headers[i].name = store(&next, headers[i].name);
-        next.headers[i].value = store(&next, headers[i].value);
-        if (!next.headers[i].value) {
+        name_at[i] = append(store, &used, headers[i].name);
+        value_at[i] = append(store, &used, headers[i].value);
+        if (name_at[i] < 0 || value_at[i] < 0) {
             errno = E2BIG;
             return -1;
         }
-        /* The copies point into next.store: aim them at resp->store, where
-         * they will be once next is copied there. */
-        next.headers[i].name = resp->store + (next.headers[i].name - next.store);
-        next.headers[i].value = resp->store + (next.headers[i].value - next.store);
     }
-    next.nheaders = n;
-    strcpy(next.status, status);
-    next.code = atoi(status);
-    next.started = 1;
-    *resp = next;
+    memmove(resp->status, status, strlen(status) + 1);
+    memcpy(resp->store, store, used);
+    resp->used = used;
+    for (size_t i = 0; i < n; i++) {
+        resp->headers[i].name = resp->store + name_at[i];
+        resp->headers[i].value = resp->store + value_at[i];
+    }
+    resp->nheaders = n;
+    resp->code = atoi(resp->status);
+    resp->started = 1;
     return 0;
 }
 

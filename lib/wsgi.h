@@ -118,6 +118,7 @@ ssize_t green_query_param(const green_environ_t *env, const char *name,
 /* ---- The response: start_response ---------------------------------------- */
 
 #define GREEN_RESPONSE_MAX_HEADERS 32
+#define GREEN_RESPONSE_STORE 4096
 
 /* What start_response recorded, for the server to send.  The server owns
  * it; an application only passes it to green_start_response(). */
@@ -128,7 +129,7 @@ typedef struct green_response {
     char status[64];          /* "200 OK" */
     green_header_t headers[GREEN_RESPONSE_MAX_HEADERS];
     size_t nheaders;
-    char store[4096];         /* copies of the application's strings */
+    char store[GREEN_RESPONSE_STORE];  /* copies of the application's strings */
     size_t used;
 } green_response_t;
 
