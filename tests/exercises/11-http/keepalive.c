@@ -14,6 +14,24 @@
 
 /* ---- ex_keep_alive ------------------------------------------------------- */
 
+/* head on one line, CR and LF written as \r and \n (a grade line is one
+ * line). */
+static const char *shown(const char *head)
+{
+    static char out[512];
+    size_t o = 0;
+    for (; *head && o + 3 < sizeof out; head++) {
+        if (*head == '\r' || *head == '\n') {
+            out[o++] = '\\';
+            out[o++] = *head == '\r' ? 'r' : 'n';
+        } else {
+            out[o++] = *head;
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
 static void keep_is(const char *head, int want)
 {
     green_http_request_t req;
@@ -21,8 +39,8 @@ static void keep_is(const char *head, int want)
     ck_assert_msg(rc > 0, "test setup: the parser refused \"%s\"", head);
     req.keep_alive = !want;             /* the parser's answer, made wrong */
     int got = ex_keep_alive(&req);
-    ck_assert_msg(got == want, "for the request\n%s\nex_keep_alive should return %d (%s), returned %d; %s",
-                  head, want, want ? "keep the connection" : "close it", got, KEEP);
+    ck_assert_msg(got == want, "for the request \"%s\", ex_keep_alive should return %d (%s), returned %d; %s",
+                  shown(head), want, want ? "keep the connection" : "close it", got, KEEP);
 }
 
 START_TEST(test_keep_alive_http11)
