@@ -4,6 +4,7 @@
 # clients and stopped with SIGTERM; then the pool demo.
 # Usage: sh chapters/07-servers/run.sh BINDIR
 BIN=$1
+. "$(dirname "$0")/../serve.sh"
 tmp=$(mktemp -d)
 pid=
 FDS=
@@ -21,15 +22,7 @@ start() {
         exec "$BIN/$name" --host 127.0.0.1 --port 0 "$@"
     ) >"$tmp/server.out" 2>&1 &
     pid=$!
-    tries=0
-    until grep -q '^listening on http://' "$tmp/server.out"; do
-        tries=$((tries + 1))
-        if [ $tries -gt 50 ]; then
-            echo "$name did not start:"; cat "$tmp/server.out"; exit 1
-        fi
-        sleep 0.1
-    done
-    port=$(sed -n 's|^listening on http://.*:\([0-9]*\)$|\1|p' "$tmp/server.out")
+    wait_listening "$tmp/server.out"
 }
 
 # stop: SIGTERM the server, wait for it, show what it printed.

@@ -10,17 +10,10 @@ trap '[ -n "$pid" ] && kill -TERM $pid 2>/dev/null; rm -rf "$tmp"' EXIT
 
 # Start the server on 127.0.0.1, port 0 (the kernel picks a free one), and
 # wait for its "listening on http://HOST:PORT" line.
+. "$(dirname "$0")/../serve.sh"
 "$BIN/server" --host 127.0.0.1 --port 0 >"$tmp/server.out" 2>&1 &
 pid=$!
-tries=0
-until grep -q '^listening on http://' "$tmp/server.out"; do
-    tries=$((tries + 1))
-    if [ $tries -gt 50 ]; then
-        echo "server did not start:"; cat "$tmp/server.out"; exit 1
-    fi
-    sleep 0.1
-done
-port=$(sed -n 's|^listening on http://.*:\([0-9]*\)$|\1|p' "$tmp/server.out")
+wait_listening "$tmp/server.out"
 client() { "$BIN/client" 127.0.0.1 "$port" "$@"; }
 
 echo "==> GET /: the headers (compare article 004's gevent.wsgi: no Server, no Connection: close)"

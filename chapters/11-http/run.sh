@@ -6,6 +6,7 @@
 # Usage: sh chapters/11-http/run.sh BINDIR
 BIN=$1
 HERE=$(dirname "$0")
+. "$HERE/../serve.sh"
 tmp=$(mktemp -d)
 pid=
 trap '[ -n "$pid" ] && kill -TERM $pid 2>/dev/null; rm -rf "$tmp"' EXIT
@@ -19,13 +20,7 @@ echo
 "$BIN/server" --host 127.0.0.1 --port 0 --static "$HERE/static" \
     --header-timeout 1 --access-log >"$tmp/server.out" 2>"$tmp/access.log" &
 pid=$!
-tries=0
-until grep -q '^listening on http://' "$tmp/server.out"; do
-    tries=$((tries + 1))
-    [ $tries -gt 50 ] && { echo "the server did not start"; cat "$tmp/server.out"; exit 1; }
-    sleep 0.1
-done
-port=$(sed -n 's|^listening on http://.*:\([0-9]*\)$|\1|p' "$tmp/server.out")
+wait_listening "$tmp/server.out"
 H='Host: localhost\r\n'
 c() { "$BIN/client" 127.0.0.1 "$port" "$@"; }
 
