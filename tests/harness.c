@@ -6,6 +6,20 @@
 #include <string.h>
 #include <unistd.h>
 
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#endif
+
+int kit_valgrind(void)
+{
+    return RUNNING_ON_VALGRIND ? 1 : 0;
+}
+
 int kit_can_fork(void)
 {
     const char *mode = getenv("CK_FORK");

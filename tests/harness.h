@@ -23,6 +23,11 @@
  * because qemu-user's fork() hangs on this machine's kernel. */
 int kit_can_fork(void);
 
+/* 1 when the tests run under Valgrind (`make test VALGRIND=1`), which
+ * makes everything some 20 times slower: a test of timing or of many
+ * connections scales its figures down then. */
+int kit_valgrind(void);
+
 /* A test case with the kit's time limit. */
 TCase *kit_tcase(const char *name);
 

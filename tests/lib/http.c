@@ -26,14 +26,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
 
 #define T 5.0                   /* the bound on any single wait */
 
@@ -635,7 +627,7 @@ static void *slowloris(void *arg)
 
 START_TEST(test_slowloris)
 {
-    int n = RUNNING_ON_VALGRIND ? 30 : 300;
+    int n = kit_valgrind() ? 30 : 300;
     green_http_options_t opt = { .header_timeout = 0.8 };
     start_with(&demo_app, &opt);
     slow_closed = 0;

@@ -27,14 +27,6 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
 
 #define INT2P(i) ((void *)(intptr_t)(i))
 #define P2INT(p) ((int)(intptr_t)(p))
@@ -362,7 +354,7 @@ START_TEST(test_emfile_backs_off_and_recovers)
     /* Valgrind closes descriptors above its own limit as soon as the
      * kernel makes them, so under Valgrind the early connections are
      * lost before the server sees them: only the later clients count. */
-    if (!RUNNING_ON_VALGRIND)
+    if (!kit_valgrind())
         ck_assert_msg(early_ok == NC, "clients that waited in the backlog while the server had no "
                       "descriptors should be served once it has: %d of %d were", early_ok, NC);
     ck_assert_msg(later_ok == 5, "the server should keep serving after EMFILE: %d of 5 echoed", later_ok);

@@ -21,14 +21,6 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
 
 #define IO_TIMEOUT 5.0
 
@@ -283,7 +275,7 @@ START_TEST(test_two_sleeps_overlap)
     double took = green_now() - t0;
     ck_assert_msg(sleeper_code[0] == 200 && sleeper_code[1] == 200,
                   "both /sleep?ms=300 should be 200, got %d and %d", sleeper_code[0], sleeper_code[1]);
-    double bound = RUNNING_ON_VALGRIND ? 2.0 : 0.55;
+    double bound = kit_valgrind() ? 2.0 : 0.55;
     ck_assert_msg(took >= 0.29 && took < bound,
                   "two concurrent /sleep?ms=300 should take about 0.3 s together (a greenlet "
                   "per request), took %.3f s", took);
@@ -647,7 +639,7 @@ START_TEST(test_emfile_backs_off)
     green_group_t *clients = green_group_new();
     for (int i = 0; i < FD_CLIENTS; i++)
         green_group_spawn(clients, fd_client, NULL);
-    int rc = green_group_join(clients, RUNNING_ON_VALGRIND ? 30.0 : 9.0);
+    int rc = green_group_join(clients, kit_valgrind() ? 30.0 : 9.0);
     green_group_free(clients);
     green_evhttp_close(srv);      /* says how many accepts failed */
     kit_capture_end(&cap, err, sizeof err);
@@ -656,7 +648,7 @@ START_TEST(test_emfile_backs_off)
     /* Valgrind closes descriptors above its own limit as soon as the
      * kernel makes them: under Valgrind some connections are lost before
      * the server sees them, so only the back-off is checked then. */
-    if (!RUNNING_ON_VALGRIND)
+    if (!kit_valgrind())
         ck_assert_msg(rc == 0 && fd_ok == FD_CLIENTS, "with descriptors short, all %d clients "
                       "should still be served (they wait in the backlog), %d were; stderr:\n%s",
                       FD_CLIENTS, fd_ok, err);

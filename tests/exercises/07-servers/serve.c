@@ -15,14 +15,6 @@
 #include "green.h"
 #include "serve.h"
 
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
 
 #define LESSON "chapters/07-servers/README.md"
 
@@ -343,7 +335,7 @@ START_TEST(test_emfile_backs_off)
     ck_assert_msg(later_ok, "once descriptors are free again, ex_serve should serve new clients; "
                   "see %s, 'When accept fails: back off, never spin'", LESSON);
     /* Valgrind drops connections accepted above its descriptor limit. */
-    if (!RUNNING_ON_VALGRIND)
+    if (!kit_valgrind())
         ck_assert_msg(early_ok, "a client that waited in the backlog during EMFILE should be served "
                       "once descriptors are free (within about a second: the back-off stays "
                       "under 1 s); see %s, 'When accept fails: back off, never spin'", LESSON);
