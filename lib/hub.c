@@ -721,6 +721,7 @@ struct green_signal {
     struct event *ev;
     void (*fn)(int signum, void *arg);
     void *arg;
+    green_signal_t *next;         /* on its owner's list (green_signal_add) */
 };
 
 static void on_signal(evutil_socket_t signum, short what, void *arg)
@@ -755,6 +756,26 @@ void green_signal_cancel(green_signal_t *sig)
     if (sig->ev)
         event_free(sig->ev);
     free(sig);
+}
+
+int green_signal_add(green_signal_t **list, int signum,
+                     void (*fn)(int signum, void *arg), void *arg)
+{
+    green_signal_t *sig = green_signal_handler(signum, fn, arg);
+    if (!sig)
+        return -1;
+    sig->next = *list;
+    *list = sig;
+    return 0;
+}
+
+void green_signal_cancel_all(green_signal_t **list)
+{
+    while (*list) {
+        green_signal_t *next = (*list)->next;
+        green_signal_cancel(*list);
+        *list = next;
+    }
 }
 
 const char *green_signal_name(int signum)

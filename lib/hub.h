@@ -153,6 +153,14 @@ green_signal_t *green_signal_handler(int signum,
 /* Stop handling the signal and free the handle (NULL: nothing). */
 void green_signal_cancel(green_signal_t *sig);
 
+/* The same, for an owner that keeps several (a server closing on SIGINT
+ * and SIGTERM): the handle goes on the list *list (start it NULL), and
+ * green_signal_cancel_all() cancels every handle on it.  Returns 0, or -1
+ * with errno. */
+int green_signal_add(green_signal_t **list, int signum,
+                     void (*fn)(int signum, void *arg), void *arg);
+void green_signal_cancel_all(green_signal_t **list);
+
 /* "SIGINT", "SIGTERM", ..., or "a signal": for messages. */
 const char *green_signal_name(int signum);
 

@@ -39,7 +39,6 @@
 #define LOG_EVERY 1.0
 /* How long green_server_stop waits for killed handlers to unwind. */
 #define KILL_GRACE 1.0
-#define MAX_SIGNALS 4
 
 /* An accepted connection, from accept until its handler returns. */
 struct conn {
@@ -66,8 +65,7 @@ struct green_server {
     int acceptor_waits_for_slot;
     struct conn *conns;         /* accepted, handler not returned */
     unsigned long accepted;
-    green_signal_t *signals[MAX_SIGNALS];
-    int nsignals;
+    green_signal_t *signals;      /* close_on_signal's, on a list */
 };
 
 static void say(const green_server_t *srv, const char *fmt, ...)
@@ -363,13 +361,6 @@ void green_server_close(green_server_t *srv)
         green_ready(srv->acceptor, NULL);
 }
 
-static void remove_signals(green_server_t *srv)
-{
-    for (int i = 0; i < srv->nsignals; i++)
-        green_signal_cancel(srv->signals[i]);
-    srv->nsignals = 0;
-}
-
 /* Is the caller one of our handlers? */
 static int called_by_handler(const green_server_t *srv)
 {
@@ -404,7 +395,7 @@ int green_server_stop(green_server_t *srv, double grace)
         if (!c->started)
             drop_conn(srv, c);
     }
-    remove_signals(srv);
+    green_signal_cancel_all(&srv->signals);
     srv->stopped = 1;
     return killed;
 }
@@ -419,15 +410,7 @@ static void on_signal(int signum, void *arg)
 
 int green_server_close_on_signal(green_server_t *srv, int signum)
 {
-    if (srv->nsignals == MAX_SIGNALS) {
-        errno = ENOSPC;
-        return -1;
-    }
-    green_signal_t *sig = green_signal_handler(signum, on_signal, srv);
-    if (!sig)
-        return -1;
-    srv->signals[srv->nsignals++] = sig;
-    return 0;
+    return green_signal_add(&srv->signals, signum, on_signal, srv);
 }
 
 int green_server_active(const green_server_t *srv)
@@ -451,7 +434,7 @@ void green_server_free(green_server_t *srv)
             green_kill(srv->acceptor, KILL_GRACE);  /* 0 at once: it is dead */
             green_free(srv->acceptor);
         }
-        remove_signals(srv);
+        green_signal_cancel_all(&srv->signals);
     }
     /* After green_hub_destroy() the greenlets and events are gone with the
      * hub (the signal events' memory with them is lost: free servers

@@ -93,8 +93,8 @@ int green_server_stop(green_server_t *srv, double grace);
 
 /* On signal `signum` (SIGINT, SIGTERM), call green_server_close(): the
  * signal becomes one more event on the hub's libevent base, handled
- * between two greenlets, never in the middle of one.  Up to 4 signals.
- * Returns 0, or -1 with errno. */
+ * between two greenlets, never in the middle of one (hub.h's
+ * green_signal_handler).  Returns 0, or -1 with errno. */
 int green_server_close_on_signal(green_server_t *srv, int signum);
 
 /* Handlers running now, and connections accepted since the start. */

@@ -42,7 +42,6 @@
 #define BACKLOG 1024
 #define KILL_GRACE 1.0            /* killed greenlets get this long to unwind */
 #define FLUSH_GRACE 1.0           /* replies sent get this long to go out */
-#define MAX_SIGNALS 4
 /* Out of descriptors: stop accepting for 10 ms, twice as long after each
  * failure in a row, at most 1 s (chapter 7's back-off).  Failures more
  * than BURST_GAP apart start a new burst. */
@@ -80,8 +79,7 @@ struct green_evhttp {
     struct call *calls;
     green_evhttp_t *next_server;  /* the list of servers accepting */
     unsigned long served;
-    green_signal_t *signals[MAX_SIGNALS];
-    int nsignals;
+    green_signal_t *signals;      /* close_on_signal's, on a list */
 };
 
 static void say(const green_evhttp_t *srv, const char *fmt, ...)
@@ -595,13 +593,6 @@ void green_evhttp_close(green_evhttp_t *srv)
     green_event_set(srv->closed);
 }
 
-static void remove_signals(green_evhttp_t *srv)
-{
-    for (int i = 0; i < srv->nsignals; i++)
-        green_signal_cancel(srv->signals[i]);
-    srv->nsignals = 0;
-}
-
 int green_evhttp_stop(green_evhttp_t *srv, double grace)
 {
     if (!srv->started || srv->stopped)
@@ -630,7 +621,7 @@ int green_evhttp_stop(green_evhttp_t *srv, double grace)
     if (!green_event_is_set(srv->flushed) &&
         green_event_wait(srv->flushed, FLUSH_GRACE) != 0 && errno != ETIMEDOUT)
         return -1;
-    remove_signals(srv);
+    green_signal_cancel_all(&srv->signals);
     srv->stopped = 1;
     return killed;
 }
@@ -645,15 +636,7 @@ static void on_signal(int signum, void *arg)
 
 int green_evhttp_close_on_signal(green_evhttp_t *srv, int signum)
 {
-    if (srv->nsignals == MAX_SIGNALS) {
-        errno = ENOSPC;
-        return -1;
-    }
-    green_signal_t *sig = green_signal_handler(signum, on_signal, srv);
-    if (!sig)
-        return -1;
-    srv->signals[srv->nsignals++] = sig;
-    return 0;
+    return green_signal_add(&srv->signals, signum, on_signal, srv);
 }
 
 int green_evhttp_active(const green_evhttp_t *srv)
@@ -674,7 +657,7 @@ void green_evhttp_free(green_evhttp_t *srv)
     if (hub) {
         if (srv->started && !srv->stopped)
             green_evhttp_stop(srv, 0);
-        remove_signals(srv);
+        green_signal_cancel_all(&srv->signals);
     }
     if (srv->group)
         green_group_free(srv->group);      /* kills any left, waits 1 s */

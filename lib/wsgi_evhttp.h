@@ -111,8 +111,9 @@ void green_evhttp_close(green_evhttp_t *srv);
  * Python: server.stop(timeout=grace). */
 int green_evhttp_stop(green_evhttp_t *srv, double grace);
 
-/* On signal `signum` (SIGINT, SIGTERM), call green_evhttp_close().  Up to
- * 4 signals.  Returns 0, or -1 with errno (ENOSPC, EINVAL). */
+/* On signal `signum` (SIGINT, SIGTERM), call green_evhttp_close(), on
+ * the hub (hub.h's green_signal_handler).  Returns 0, or -1 with errno
+ * (EINVAL). */
 int green_evhttp_close_on_signal(green_evhttp_t *srv, int signum);
 
 /* Requests in progress (their greenlets alive), and responses sent since

@@ -1226,6 +1226,24 @@ START_TEST(test_signal_handler_runs_on_the_hub)
 }
 END_TEST
 
+START_TEST(test_signal_list)
+{
+    int one = 1;
+    green_signal_t *list = NULL;
+    ck_assert_int_eq(green_signal_add(&list, SIGUSR1, count_signal, &one), 0);
+    ck_assert_int_eq(green_signal_add(&list, SIGUSR2, count_signal, &one), 0);
+    signal_count = 0;
+    raise(SIGUSR1);
+    raise(SIGUSR2);
+    for (int i = 0; i < 50 && signal_count < 2; i++)
+        green_sleep(0.01);
+    ck_assert_msg(signal_count == 2, "two signals on one list: expected 2 calls, got %d", signal_count);
+    green_signal_cancel_all(&list);
+    ck_assert_msg(list == NULL, "green_signal_cancel_all should leave the list empty");
+    green_hub_destroy();
+}
+END_TEST
+
 static Suite *hub_suite(void)
 {
     Suite *s = suite_create("lib/hub");
@@ -1268,6 +1286,7 @@ static Suite *hub_suite(void)
     tcase_add_test(tc, test_ready_self_then_hub_switch);
     tcase_add_test(tc, test_ready_from_event_callback);
     tcase_add_test(tc, test_signal_handler_runs_on_the_hub);
+    tcase_add_test(tc, test_signal_list);
     tcase_add_test(tc, test_hub_switch_killed);
     tcase_add_test(tc, test_wake_sources_removed);
     tcase_add_test(tc, test_dump_names_greenlets);
