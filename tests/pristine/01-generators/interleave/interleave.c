@@ -1,0 +1,18 @@
+/*
+ * interleave.c - exercise: the round-robin scheduler.  The assignment is
+ * in interleave.h.
+ */
+#include "interleave.h"
+
+int ex_interleave(green_gen **gens, int n, void **out, int max)
+{
+    /* TODO: resume gens[0], gens[1], ... gens[n-1], then gens[0] again,
+     * skipping finished ones, storing every yielded value in out; stop
+     * when all have finished or out holds max values.  Return the number
+     * of values stored.  As written, it stores nothing. */
+    (void)gens;
+    (void)n;
+    (void)out;
+    (void)max;
+    return 0;
+}

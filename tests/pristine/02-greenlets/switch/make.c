@@ -1,0 +1,16 @@
+/* make.c - ex_ctx_make: lay out a fresh stack for ex_ctx_swap.  See switch.h. */
+#include "switch.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+void *ex_ctx_make(void *stack_top, void (*entry)(void))
+{
+    /* TODO: round stack_top down to 16 bytes, then write the frame that
+     * your ex_ctx_swap pops (switch.h shows it for each machine; use
+     * #if defined(__x86_64__) / #elif defined(__aarch64__)), and return
+     * the lowest address of that frame. */
+    (void)stack_top;
+    (void)entry;
+    return NULL;
+}

@@ -1,0 +1,28 @@
+/* middleware.c - exercise 09-wsgi/middleware.  Read middleware.h first. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "green.h"
+#include "middleware.h"
+
+/* TODO: a struct for your generator body (it starts with a green_gen),
+ * its step function and its close function. */
+
+static green_body_t meter_call(green_app_t *self, green_environ_t *env,
+                               green_response_t *resp)
+{
+    ex_meter *m = (ex_meter *)self;
+    green_body_t body = green_app_call(m->inner, env, resp);
+    /* TODO: count the request, add the X-Request-Count header, count a
+     * list body's bytes, wrap a generator body. */
+    return body;
+}
+
+void ex_meter_init(ex_meter *m, green_app_t *inner)
+{
+    m->app.call = meter_call;
+    m->inner = inner;
+    m->requests = 0;
+    m->bytes = 0;
+}
