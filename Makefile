@@ -21,18 +21,23 @@ DEPS_CFLAGS = $(shell $(PKG_CONFIG) --cflags libevent check 2>/dev/null)
 EVENT_LIBS  = $(shell $(PKG_CONFIG) --libs libevent 2>/dev/null)
 CHECK_LIBS  = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
 
+# CFLAGS, CPPFLAGS and LDFLAGS are yours: `make CFLAGS=-O0` replaces only
+# the optimisation.  The kit's own flags are added with `override`, because
+# without it a variable set on the command line ignores every `+=` below,
+# and the library would then build without -fPIC or libevent's -I and fail
+# to link.
 WARN      := -Wall -Wextra
 CFLAGS    ?= -O2 -g
-CFLAGS    += -std=c11 -fPIC -fno-omit-frame-pointer $(WARN)
-CPPFLAGS  += -D_GNU_SOURCE -Ilib $(DEPS_CFLAGS) $(EXTRA_CPPFLAGS)
-LDFLAGS   += $(EXTRA_LDFLAGS)
+override CFLAGS   += -std=c11 -fPIC -fno-omit-frame-pointer $(WARN)
+override CPPFLAGS += -D_GNU_SOURCE -Ilib $(DEPS_CFLAGS) $(EXTRA_CPPFLAGS)
+override LDFLAGS  += $(EXTRA_LDFLAGS)
 ifeq ($(CTX),ucontext)
-CPPFLAGS  += -DGREEN_CTX_UCONTEXT
+override CPPFLAGS += -DGREEN_CTX_UCONTEXT
 endif
 ifeq ($(SANITIZE),1)
 SAN       := -fsanitize=address,undefined -fno-sanitize-recover=all
-CFLAGS    += $(SAN)
-LDFLAGS   += $(SAN)
+override CFLAGS   += $(SAN)
+override LDFLAGS  += $(SAN)
 endif
 # The kit's own code must be warning-free; a student's code that warns is
 # still graded (the warnings are shown).
@@ -73,6 +78,10 @@ endif
 SOLUTION_TESTS := $(addprefix $(B)/solutions/,$(EXERCISES))
 STUB_TESTS   := $(addprefix $(B)/stubs/,$(EXERCISES))
 HARNESS      := tests/harness.c
+# Headers are prerequisites too, so that editing one (tests/harness.h, an
+# exercise's contract) rebuilds every program that includes it.
+HARNESS_H    := tests/harness.h
+headers_in    = $(wildcard $(1)/*.h)
 
 .PHONY: all lib help deps deps-bench deps-slides deps-cross deps-all test \
         grade slides bench clean install test-aarch64 need-deps FORCE
@@ -95,7 +104,12 @@ help:
 	@echo "make test-aarch64  cross-compile the tests for AArch64 and run them under qemu"
 	@echo "make clean         remove build/"
 
+# The kit is Linux-only (accept4, SOCK_NONBLOCK, sendfile, epoll, the
+# LD_PRELOAD chapter): say so at once instead of failing in a compiler error.
 need-deps:
+	@[ "$$(uname -s)" = Linux ] || { \
+	  echo "This kit builds on Linux only (x86-64 or AArch64): it uses accept4,"; \
+	  echo "sendfile and epoll.  On macOS or Windows, use a Linux VM or container."; exit 1; }
 	@$(PKG_CONFIG) --exists libevent check 2>/dev/null || { \
 	  echo "libevent or Check is missing (pkg-config cannot find them)."; \
 	  echo "Run: make deps"; exit 1; }
@@ -161,7 +175,7 @@ chapter2-ucontext:
 TEST_LINK = $(CC) $(CPPFLAGS) -Itests $(CFLAGS) $(LDFLAGS) -o $@ \
             $(filter %.c %.S,$^) $(LIBGREEN_A) $(CHECK_LIBS) $(LDLIBS)
 
-$(B)/tests/lib/%: tests/lib/%.c $(HARNESS) $(LIBGREEN_A)
+$(B)/tests/lib/%: tests/lib/%.c $(HARNESS) $(HARNESS_H) $(LIBGREEN_A)
 	@mkdir -p $(@D)
 	$(TEST_LINK) $(STRICT)
 
@@ -171,13 +185,16 @@ $(B)/tests/lib/%: tests/lib/%.c $(HARNESS) $(LIBGREEN_A)
 PRISTINE := tests/pristine
 
 define EXERCISE_RULE
-$(B)/solutions/$(1): tests/exercises/$(1).c $(call sources_in,solutions/$(1)) $(HARNESS) $(LIBGREEN_A)
+$(B)/solutions/$(1): tests/exercises/$(1).c $(call sources_in,solutions/$(1)) $(call headers_in,$(PRISTINE)/$(1)) \
+                      $(HARNESS) $(HARNESS_H) $(LIBGREEN_A)
 	@mkdir -p $$(@D)
 	$$(TEST_LINK) $(STRICT) -I$(PRISTINE)/$(1)
-$(B)/stubs/$(1): tests/exercises/$(1).c $(call sources_in,$(PRISTINE)/$(1)) $(HARNESS) $(LIBGREEN_A)
+$(B)/stubs/$(1): tests/exercises/$(1).c $(call sources_in,$(PRISTINE)/$(1)) $(call headers_in,$(PRISTINE)/$(1)) \
+                  $(HARNESS) $(HARNESS_H) $(LIBGREEN_A)
 	@mkdir -p $$(@D)
 	$$(TEST_LINK) -I$(PRISTINE)/$(1)
-$(B)/grade/$(1): tests/exercises/$(1).c $(call sources_in,exercises/$(1)) $(HARNESS) $(LIBGREEN_A)
+$(B)/grade/$(1): tests/exercises/$(1).c $(call sources_in,exercises/$(1)) $(call headers_in,exercises/$(1)) \
+                  $(HARNESS) $(HARNESS_H) $(LIBGREEN_A)
 	@mkdir -p $$(@D)
 	$$(TEST_LINK) -Iexercises/$(1)
 endef

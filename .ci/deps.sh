@@ -8,8 +8,8 @@
 #   slides  pandoc (renders slides/ to self-contained HTML)
 #   cross   gcc for AArch64, qemu-user, arm64 libevent and Check, valgrind,
 #           clang (for make fuzz and the clang build)
-# Uses apt-get (Debian/Ubuntu), dnf (Fedora) or brew (macOS); as root or
-# through sudo.  When it cannot, it says exactly what to run.
+# Uses apt-get (Debian/Ubuntu) or dnf (Fedora); as root or through sudo.
+# When it cannot, it says exactly what to run.  The kit is Linux-only.
 set -eu
 
 if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi
@@ -30,15 +30,6 @@ dnf_pkgs() {
     cross)  echo "gcc-aarch64-linux-gnu qemu-user valgrind clang" ;;
     esac
 }
-brew_pkgs() {
-    case $1 in
-    core)   echo "pkg-config libevent check" ;;
-    bench)  echo "wrk nginx" ;;
-    slides) echo "pandoc" ;;
-    cross)  echo "" ;;
-    esac
-}
-
 # Only what is missing, so a second `make deps` is quick and quiet.
 apt_missing() {
     for p in "$@"; do
@@ -73,12 +64,12 @@ for set in "$@"; do
         [ "$set" = cross ] && cross_multiarch
     elif command -v dnf >/dev/null; then
         $SUDO dnf install -y $(dnf_pkgs "$set")
-    elif command -v brew >/dev/null; then
-        [ -n "$(brew_pkgs "$set")" ] && brew install $(brew_pkgs "$set")
-        [ "$set" = bench ] && echo "deps: for the Python peers: pip3 install gevent greenlet twisted uvicorn"
-        [ "$set" = cross ] && echo "deps: the cross set is for Debian/Ubuntu (qemu-user, multiarch)"
+    elif [ "$(uname -s)" != Linux ]; then
+        echo "deps: the kit builds on Linux only (it uses accept4, sendfile, epoll)."
+        echo "deps: on $(uname -s), work in a Linux VM or container (Debian 12 is what CI runs)."
+        exit 1
     else
-        echo "deps: no apt-get, dnf or brew here.  Install by hand: $(apt_pkgs "$set") (Debian names)"
+        echo "deps: no apt-get or dnf here.  Install by hand: $(apt_pkgs "$set") (Debian names)"
         exit 1
     fi
 done

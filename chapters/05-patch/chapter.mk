@@ -37,7 +37,7 @@ all: $(CH5_EXTRA)
 # The exercises are --wrap wrappers: their tests link with the flag.
 CH5_EX_USLEEP := $(B)/solutions/05-patch/usleep $(B)/stubs/05-patch/usleep $(B)/grade/05-patch/usleep
 CH5_EX_READ   := $(B)/solutions/05-patch/read $(B)/stubs/05-patch/read $(B)/grade/05-patch/read
-$(CH5_EX_USLEEP): LDFLAGS += -Wl,--wrap=usleep
-$(CH5_EX_READ): LDFLAGS += -Wl,--wrap=read
+$(CH5_EX_USLEEP): override LDFLAGS += -Wl,--wrap=usleep
+$(CH5_EX_READ): override LDFLAGS += -Wl,--wrap=read
 
 endif

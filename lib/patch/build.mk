@@ -61,7 +61,7 @@ $(PATCH_HELPER): tests/lib/patch/sleepers.c $(LIBGREEN_SO) $(LIBGREEN_SO0)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(STRICT) $(LDFLAGS) -o $@ $< $(LIBGREEN_SO) \
 	  $(PATCH_RPATH) $(LDLIBS)
 
-$(B)/tests/lib/patch: tests/lib/patch.c $(HARNESS) $(LIBGREEN_A) $(PATCH_WRAP) $(PATCH_SO) $(PATCH_HELPER)
+$(B)/tests/lib/patch: tests/lib/patch.c $(HARNESS) $(HARNESS_H) $(LIBGREEN_A) $(PATCH_WRAP) $(PATCH_SO) $(PATCH_HELPER)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(PATCH_CPPFLAGS) -Itests $(CFLAGS) $(STRICT) $(LDFLAGS) \
 	  -DPATCH_SO='"$(abspath $(PATCH_SO))"' -DPATCH_HELPER='"$(abspath $(PATCH_HELPER))"' \
