@@ -84,7 +84,7 @@ HARNESS_H    := tests/harness.h
 headers_in    = $(wildcard $(1)/*.h)
 
 .PHONY: all lib help deps deps-bench deps-slides deps-cross deps-all test \
-        grade slides bench clean install test-aarch64 need-deps FORCE
+        grade bench clean install test-aarch64 need-deps FORCE
 .DEFAULT_GOAL := all
 
 all: lib $(DEMOS) $(SOLUTION_TESTS) $(LIB_TESTS)
@@ -99,7 +99,10 @@ help:
 	@echo "make bench         benchmarks, each figure beside its peers"
 	@echo "make bench-http    only the HTTP figures (chapter 11 vs evhttp, pywsgi, nginx); bench-articles: the articles' comparisons"
 	@echo "make fuzz [FUZZ_TIME=S]   fuzz the HTTP parser with libFuzzer for S seconds (default 60; needs clang)"
-	@echo "make slides        render slides/ to HTML in build/slides/"
+	@echo "make slides        render slides/ to self-contained HTML in build/slides/ (make deps-slides first)"
+	@echo "make slides-check  every slide in headless Chromium at 1280x720 and 1024x768: fails on one that"
+	@echo "                   overflows or is blank; a PNG of each in build/slides/png/"
+	@echo "make slides-pdf    one PDF per deck in build/slides/pdf/, a slide a page (16:9)"
 	@echo "make install PREFIX=DIR   install libgreen, its headers and green.pc"
 	@echo "make test-aarch64  cross-compile the tests for AArch64 and run them under qemu"
 	@echo "make clean         remove build/"
@@ -234,17 +237,7 @@ $(SYSROOT)/.stamp:
 	  ln -sf /usr/lib/aarch64-linux-gnu/$$(readlink $$l) $$l; done
 	@touch $@
 
-# ---- Slides, benchmarks, dependencies ------------------------------------
-SLIDES := $(patsubst slides/%.md,build/slides/%.html,$(wildcard slides/[0-9]*.md))
-slides: $(SLIDES)
-	@echo "slides: open build/slides/index.html"
-build/slides/%.html: slides/%.md $(wildcard slides/img/*)
-	@mkdir -p $(@D)
-	@command -v pandoc >/dev/null || { echo "pandoc is missing: make deps-slides"; exit 1; }
-	pandoc -s -t dzslides --self-contained --resource-path=slides \
-	  --metadata pagetitle="$*" -o $@ $<
-	@sh slides/index.sh build/slides > build/slides/index.html
-
+# ---- Benchmarks, dependencies (the slides' rules: slides/slides.mk) -----
 # Builds that need more than the rules above (a preload library, a chapter's
 # servers) bring their own fragment.
 -include tests/bench/bench.mk $(wildcard lib/*/build.mk chapters/*/chapter.mk)
