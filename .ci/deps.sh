@@ -5,7 +5,10 @@
 #           uvicorn (the articles' servers; wsgiref comes with python3), nginx
 #           (the ceiling; only its binary is used, never its system service),
 #           wrk and ab (apache2-utils) as load generators, strace
-#   slides  pandoc (renders slides/ to self-contained HTML)
+#   slides  pandoc (renders slides/ to self-contained HTML), Chromium and
+#           its fonts, node and npm when missing, and playwright-core (npm,
+#           pinned in slides/check/package.json) that drives Chromium for
+#           make slides-check and make slides-pdf
 #   cross   gcc for AArch64, qemu-user, arm64 libevent and Check, valgrind,
 #           clang (for make fuzz and the clang build)
 # Uses apt-get (Debian/Ubuntu) or dnf (Fedora); as root or through sudo.
@@ -18,7 +21,7 @@ apt_pkgs() {
     case $1 in
     core)   echo "build-essential pkg-config libevent-dev check" ;;
     bench)  echo "python3 python3-gevent python3-greenlet python3-twisted uvicorn nginx wrk apache2-utils strace" ;;
-    slides) echo "pandoc" ;;
+    slides) echo "pandoc chromium fonts-dejavu-core $(node_missing nodejs npm)" ;;
     cross)  echo "gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user valgrind clang" ;;
     esac
 }
@@ -26,10 +29,31 @@ dnf_pkgs() {
     case $1 in
     core)   echo "gcc make pkgconf-pkg-config libevent-devel check-devel" ;;
     bench)  echo "python3 python3-gevent python3-greenlet python3-twisted python3-uvicorn nginx wrk httpd-tools strace" ;;
-    slides) echo "pandoc" ;;
+    slides) echo "pandoc chromium dejavu-sans-fonts dejavu-sans-mono-fonts $(node_missing nodejs npm)" ;;
     cross)  echo "gcc-aarch64-linux-gnu qemu-user valgrind clang" ;;
     esac
 }
+# node and npm only when missing: a node that came from elsewhere (with its
+# own npm) stays, and the distribution's must not replace it.
+node_missing() {
+    command -v node >/dev/null || printf '%s ' "$1"
+    command -v npm >/dev/null || printf '%s ' "$2"
+}
+
+# playwright-core from npm, at the version slides/check/package.json pins
+# (npm ci: exactly the lock file).  It drives the Chromium installed above;
+# it downloads no browser of its own.
+SLIDES_CHECK="$(dirname "$0")/../slides/check"
+slides_npm() {
+    want=$(sed -n 's/.*"playwright-core": "\(.*\)".*/\1/p' "$SLIDES_CHECK/package.json")
+    have=$(sed -n 's/^  "version": "\(.*\)".*/\1/p' \
+        "$SLIDES_CHECK/node_modules/playwright-core/package.json" 2>/dev/null || true)
+    [ "$want" = "$have" ] && return 0
+    echo "deps: installing playwright-core $want (npm, in slides/check/node_modules)"
+    (cd "$SLIDES_CHECK" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
+        npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+}
+
 # Only what is missing, so a second `make deps` is quick and quiet.
 apt_missing() {
     for p in "$@"; do
@@ -72,5 +96,6 @@ for set in "$@"; do
         echo "deps: no apt-get or dnf here.  Install by hand: $(apt_pkgs "$set") (Debian names)"
         exit 1
     fi
+    if [ "$set" = slides ]; then slides_npm; fi
 done
 true
