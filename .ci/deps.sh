@@ -62,7 +62,8 @@ apt_missing() {
 }
 
 install_apt() {
-    want=$(apt_missing "$@")
+    want=$(apt_missing "$@" | tr '\n' ' ')
+    want=${want% }
     [ -z "$want" ] && return 0
     echo "deps: installing $want"
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq

@@ -7,6 +7,7 @@
 #                      overflows or is blank; a PNG of every slide in
 #                      build/slides/png/ to look through
 #   make slides-pdf    one PDF per deck in build/slides/pdf/ (a slide a page)
+#   make slides-selftest  proof that slides-check fails on broken slides
 # make deps-slides installs pandoc, Chromium and playwright-core (npm, in
 # slides/check/node_modules) that drives Chromium.
 
@@ -14,6 +15,9 @@ SLIDE_DECKS  := $(wildcard slides/[0-9]*.md)
 SLIDES       := $(patsubst slides/%.md,build/slides/%.html,$(SLIDE_DECKS))
 SLIDES_TOOL  := slides/check
 PLAYWRIGHT   := $(SLIDES_TOOL)/node_modules/playwright-core/package.json
+# dzslides (its script moves between slides; pandoc carries it, no network),
+# with the kit's style instead of its own, all in one HTML file.
+SLIDES_PANDOC = pandoc -s -t dzslides --self-contained --css=slides/kit.css
 
 .PHONY: slides slides-check slides-pdf
 slides: $(SLIDES) build/slides/index.html
@@ -22,8 +26,7 @@ slides: $(SLIDES) build/slides/index.html
 build/slides/%.html: slides/%.md slides/kit.css $(wildcard slides/img/*) slides/slides.mk
 	@mkdir -p $(@D)
 	@command -v pandoc >/dev/null || { echo "pandoc is missing: make deps-slides"; exit 1; }
-	pandoc -s -t dzslides --self-contained --resource-path=slides \
-	  --css=slides/kit.css --metadata pagetitle="$*" -o $@ $<
+	$(SLIDES_PANDOC) --resource-path=slides --metadata pagetitle="$*" -o $@ $<
 
 build/slides/index.html: $(SLIDES) slides/index.sh
 	@sh slides/index.sh build/slides > $@
@@ -40,3 +43,13 @@ slides-check: slides slides-tools
 
 slides-pdf: slides slides-tools
 	@node $(SLIDES_TOOL)/check.js pdf build/slides
+
+# Proof that the check fails where it should: a deck of slides each broken
+# one way (slides/check/broken/), and the failure each must get.
+SELFTEST := build/slides-selftest
+slides-selftest: $(SELFTEST)/01-broken.html slides-tools
+	@sh $(SLIDES_TOOL)/selftest.sh $(SELFTEST)
+$(SELFTEST)/01-broken.html: $(SLIDES_TOOL)/broken/deck.md $(wildcard $(SLIDES_TOOL)/broken/*.svg) slides/kit.css
+	@mkdir -p $(@D)
+	@$(SLIDES_PANDOC) --resource-path=$(SLIDES_TOOL)/broken --metadata pagetitle=broken -o $@ $<
+.PHONY: slides-selftest

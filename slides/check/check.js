@@ -101,10 +101,12 @@ async function checkAll(browser, dir, decks) {
           problems.push('blank: all one colour (below the title, if any)');
         }
         for (const pic of seen.pictures) {
-          if (await looksBlank(scratch, png, pic)) problems.push('blank: a picture is all one colour');
+          if (await looksBlank(scratch, png, pic)) {
+            problems.push(`blank: the picture${pic.alt ? ` "${pic.alt}"` : ''} is all one colour`);
+          }
         }
         for (const p of problems) {
-          failures.push(`${name} slide ${n} "${seen.title}" at ${label}: ${p}`);
+          failures.push(`slides/${name}.md, slide ${n} "${seen.title}", at ${label}: ${p}`);
         }
         if (problems.length) failed++;
         slides++;
@@ -113,7 +115,7 @@ async function checkAll(browser, dir, decks) {
     await page.close();
   }
   for (const f of failures) console.log(`FAIL ${f}`);
-  const bad = new Set(failures.map((f) => f.replace(/ at \d+x\d+: .*/, ''))).size;
+  const bad = new Set(failures.map((f) => f.replace(/, at \d+x\d+: .*/, ''))).size;
   console.log(`slides-check: ${slides / SIZES.length} slides in ${decks.length} decks, `
     + `at ${SIZES.map((s) => `${s.width}x${s.height}`).join(' and ')}: `
     + (bad ? `${bad} slides fail (see FAIL above)` : 'every slide fits')
@@ -223,26 +225,23 @@ function inspectSlide([n, MIN_PICTURE_SCALE]) {
   for (const b of cut) {
     if (!worst.has(b)) problems.push(`${name(b)} is cut off or scrolls`);
   }
-  // Pictures, for the pixel test: a picture all one colour is no picture.
-  // Only the part the picture paints: object-fit: contain centres it in
-  // its box, with the slide's background beside it.
-  const pictures = [...slide.querySelectorAll('img')].map((img) => {
-    const q = img.getBoundingClientRect();
-    const scale = Math.min(q.width / img.naturalWidth, q.height / img.naturalHeight);
-    const w = img.naturalWidth * scale, h = img.naturalHeight * scale;
-    const left = q.left + (q.width - w) / 2, top = q.top + (q.height - h) / 2;
-    return { left, top, right: left + w, bottom: top + h };
-  }).filter((q) => q.right - q.left >= 1 && q.bottom - q.top >= 1);
-  // A picture's labels are drawn at 12-15 px: shrunk below its drawn size
-  // (in the slide's units, 1 px at 1024x768) they are too small to read.
+  // Pictures.  Their labels are drawn at 12-15 px: shrunk below
+  // MIN_PICTURE_SCALE of the drawn size (in the slide's unit, kit.css's
+  // --u: 1 px at 1024x768) they are too small to read.  The pixel test
+  // looks at the part a picture paints: object-fit centres it in its box.
   const u = Math.min(innerWidth / 1024, innerHeight / 768);
+  const pictures = [];
   for (const img of slide.querySelectorAll('img')) {
     const q = img.getBoundingClientRect();
-    const scale = Math.min(q.width / img.naturalWidth, q.height / img.naturalHeight) / u;
-    if (q.width > 0 && scale < MIN_PICTURE_SCALE) {
-      problems.push(`the picture "${img.alt || img.src.slice(-30)}" is shrunk to ${Math.round(scale * 100)}% `
-        + 'of its drawn size: too small to read (give it room: split the slide)');
+    if (q.width < 1 || q.height < 1) continue;
+    const scale = Math.min(q.width / img.naturalWidth, q.height / img.naturalHeight);
+    if (scale / u < MIN_PICTURE_SCALE) {
+      problems.push(`the picture${img.alt ? ` "${img.alt}"` : ''} is shrunk to ${Math.round(scale / u * 100)}% `
+        + 'of its drawn size, too small to read: give it a slide of its own');
     }
+    const w = img.naturalWidth * scale, h = img.naturalHeight * scale;
+    const left = q.left + (q.width - w) / 2, top = q.top + (q.height - h) / 2;
+    pictures.push({ alt: img.alt, left, top, right: left + w, bottom: top + h });
   }
   if (!visible) problems.push('blank: no text and no picture');
   // For the pixel test: what is below the title, unless the title is all
@@ -304,5 +303,6 @@ async function printAll(browser, dir, decks) {
 
 main().catch((err) => {
   console.error(`slides: ${err.message}`);
+  if (/launch/i.test(err.message)) console.error(`slides: Chromium (${CHROMIUM}) did not start: make deps-slides`);
   process.exit(2);
 });
