@@ -103,6 +103,7 @@ help:
 	@echo "make slides-check  every slide in headless Chromium at 1280x720 and 1024x768: fails on one that"
 	@echo "                   overflows or is blank; a PNG of each in build/slides/png/"
 	@echo "make slides-pdf    one PDF per deck in build/slides/pdf/, a slide a page (16:9)"
+	@echo "make slides-selftest   proof that slides-check fails on a deck of broken slides"
 	@echo "make install PREFIX=DIR   install libgreen, its headers and green.pc"
 	@echo "make test-aarch64  cross-compile the tests for AArch64 and run them under qemu"
 	@echo "make clean         remove build/"

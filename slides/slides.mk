@@ -34,7 +34,7 @@ build/slides/index.html: $(SLIDES) slides/index.sh
 # Chromium and playwright-core come from make deps-slides: say so rather
 # than fail in node's stack trace.
 slides-tools:
-	@command -v chromium >/dev/null && command -v node >/dev/null && [ -f $(PLAYWRIGHT) ] || { \
+	@[ -x "$${CHROMIUM:-/usr/bin/chromium}" ] && command -v node >/dev/null && [ -f $(PLAYWRIGHT) ] || { \
 	  echo "Chromium, node or playwright-core is missing: make deps-slides"; exit 1; }
 .PHONY: slides-tools
 

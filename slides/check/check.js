@@ -25,9 +25,10 @@ const SIZES = [
 // The PDF's page: 16:9, as kit.css's @page says.
 const PDF_PAGE = { width: 1280, height: 720 };
 
-// Debian's Chromium, not a browser build of Playwright's own (none can be
-// downloaded here).  The flags keep it from reaching the network or a GPU.
-const CHROMIUM = '/usr/bin/chromium';
+// Debian's Chromium, not a browser build of Playwright's own (none is
+// downloaded: the kit installs only what the distribution ships).  The
+// flags keep it off the network and the GPU.  CHROMIUM=PATH picks another.
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
   '--no-first-run', '--disable-background-networking',
