@@ -14,8 +14,10 @@
  * Errors, C style.  Every call that waits returns 0, or -1 with errno:
  *   ETIMEDOUT  the timeout ran out first;
  *   ECANCELED  the waiting greenlet was killed (green_kill).  From then on
- *              every waiting call it makes fails at once with ECANCELED,
- *              so it unwinds through its own cleanup code and returns;
+ *              every waiting call it makes fails with ECANCELED, after one
+ *              turn of the ready queue (so even a greenlet that ignores it
+ *              and loops lets the others run), and it unwinds through its
+ *              own cleanup code and returns;
  *   EDEADLK    nothing could ever wake the caller: no greenlet is ready and
  *              no event is pending.  The hub prints who was waiting, and on
  *              what, then fails the main greenlet's wait with EDEADLK.

@@ -1,6 +1,8 @@
 /*
  * demo_app.h - the demo application every HTTP server of the kit serves
- * (chapters 9 to 12; its routes are a contract in GUIDE.md):
+ * (chapters 9 to 11).  Its routes are a contract: the library's tests and
+ * the middleware exercise's tests send these requests and expect these
+ * answers (chapter 9's README, "The demo app"):
  *
  *   GET or HEAD /      200 text/plain "Hello, World!"
  *   GET or POST /echo  200 application/octet-stream, the request's body

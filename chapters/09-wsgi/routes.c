@@ -1,6 +1,6 @@
 /*
  * routes.c - article 003's WSGI app with a 404 route, then the demo app
- * every server of chapters 10 to 12 serves, called route by route.
+ * every server of chapters 10 and 11 serves, called route by route.
  *
  *     def application(env, start_response):
  *         if env['PATH_INFO'] == '/':

@@ -22,7 +22,7 @@
 #      chapter 11 against evhttp (and chapter 10, and nginx: when the C
 #      servers all tie with nginx, ab itself is the limit);
 #   3. BENCH_HTTP_BIG kept-alive connections at once to chapter 11.
-# Then the targets of GUIDE.md, each MET or NOT MET.  See
+# Then the kit's targets (tests/bench/README.md, "The targets"), each MET or NOT MET.  See
 # tests/bench/README.md, "The HTTP figures".  Takes about 2 minutes.
 set -u
 
