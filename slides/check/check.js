@@ -126,7 +126,7 @@ async function checkAll(browser, dir, decks) {
   const bad = new Set(failures.map((f) => f.replace(/, at \d+x\d+: .*/, ''))).size;
   console.log(`slides-check: ${slides} slides in ${decks.length} decks, `
     + `at ${SIZES.map((s) => `${s.width}x${s.height}`).join(' and ')}: `
-    + (bad ? `${bad} slides fail (see FAIL above)` : 'every slide fits')
+    + (bad ? `${bad} ${bad === 1 ? 'slide fails' : 'slides fail'} (see FAIL above)` : 'every slide fits')
     + `; PNGs in ${pngDir}/`);
   // The closing line CI reads.
   console.log(`${checks - failed} passed, ${failed} failed`);
