@@ -35,8 +35,11 @@ const CHROMIUM_ARGS = [
   '--disable-component-update', '--disable-sync',
 ];
 
-// A picture may not be shown smaller than this share of its drawn size.
+// A picture may not be shown smaller than this share of its drawn size,
+// nor code set smaller than this (px at 1024x768): the back of the room
+// must read both.  Too much for a slide is split, never shrunk.
 const MIN_PICTURE_SCALE = 0.9;
+const MIN_CODE_PX = 19.5;
 
 // A slide or a picture counts as blank when fewer pixels than this differ
 // from its most common colour: nothing shows, or it is all one colour.  A
@@ -99,7 +102,7 @@ async function checkAll(browser, dir, decks) {
       }
       for (let n = 1; n <= count; n++) {
         await showSlide(page, n);
-        const seen = await page.evaluate(inspectSlide, [n, MIN_PICTURE_SCALE]);
+        const seen = await page.evaluate(inspectSlide, [n, MIN_PICTURE_SCALE, MIN_CODE_PX]);
         const png = await page.screenshot({
           path: path.join(pngDir, `${name}-${String(n).padStart(2, '0')}-${label}.png`),
         });
@@ -122,15 +125,28 @@ async function checkAll(browser, dir, decks) {
     }
     await page.close();
   }
+  writeContactSheet(pngDir);
   for (const f of failures) console.log(`FAIL ${f}`);
   const bad = new Set(failures.map((f) => f.replace(/, at \d+x\d+: .*/, ''))).size;
   console.log(`slides-check: ${slides} slides in ${decks.length} decks, `
     + `at ${SIZES.map((s) => `${s.width}x${s.height}`).join(' and ')}: `
     + (bad ? `${bad} ${bad === 1 ? 'slide fails' : 'slides fail'} (see FAIL above)` : 'every slide fits')
-    + `; PNGs in ${pngDir}/`);
+    + `; PNGs in ${pngDir}/ (index.html shows them all)`);
   // The closing line CI reads.
   console.log(`${checks - failed} passed, ${failed} failed`);
   return failed ? 1 : 0;
+}
+
+// png/index.html: every PNG on one page, deck by deck, for a person to
+// look through in a browser (a slide can fit and still look wrong).
+function writeContactSheet(pngDir) {
+  const pngs = fs.readdirSync(pngDir).filter((f) => f.endsWith('.png')).sort();
+  const items = pngs.map((f) => `<figure><img src="${f}" loading="lazy" width="320">`
+    + `<figcaption>${f}</figcaption></figure>`);
+  fs.writeFileSync(path.join(pngDir, 'index.html'), '<!DOCTYPE html><meta charset="utf-8">'
+    + '<title>Slides, as make slides-check saw them</title><style>body{font:14px sans-serif;'
+    + 'display:flex;flex-wrap:wrap;gap:8px} img{border:1px solid #999} figure{margin:0}</style>'
+    + `${items.join('\n')}\n`);
 }
 
 // Open a deck and wait until everything it draws is ready: fonts, and
@@ -170,7 +186,7 @@ async function showSlide(page, n) {
 // box is the section minus its padding (the slide number lives there).
 // Every element and every line of text must be inside it, and nothing may
 // scroll; a slide must show some text or a picture.
-function inspectSlide([n, MIN_PICTURE_SCALE]) {
+function inspectSlide([n, MIN_PICTURE_SCALE, MIN_CODE_PX]) {
   const slide = document.querySelectorAll('body > section')[n - 1];
   const heading = slide.querySelector('h1');
   const title = (heading && heading.textContent.trim().replace(/\s+/g, ' ')) || '(no title)';
@@ -263,6 +279,13 @@ function inspectSlide([n, MIN_PICTURE_SCALE]) {
     const w = img.naturalWidth * scale, h = img.naturalHeight * scale;
     const left = q.left + (q.width - w) / 2, top = q.top + (q.height - h) / 2;
     pictures.push({ alt: img.alt, left, top, right: left + w, bottom: top + h });
+  }
+  for (const pre of slide.querySelectorAll('pre')) {
+    const px = parseFloat(getComputedStyle(pre).fontSize) / u;
+    if (px < MIN_CODE_PX) {
+      problems.push(`${name(block(pre))} is set at ${px.toFixed(1)} px (at 1024x768), `
+        + `under ${MIN_CODE_PX}: too small to read; split the slide instead`);
+    }
   }
   if (!visible) problems.push('blank: no text and no picture');
   // For the pixel test: what is below the title, unless the title is all

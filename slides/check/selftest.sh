@@ -36,7 +36,8 @@ expect 4 'the picture "All black" is all one colour'
 expect 5 'blank: no text and no picture'
 expect 6 'is cut off or scrolls'
 expect 7 'the picture "Labels at 14 px" is shrunk'
-expect_none 8
+expect 8 'the code listing "int shrunk_to_fit;" is set at 12.0 px'
+expect_none 9
 echo "slides-selftest: the check of a deck of broken slides (log: $log)"
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ]
