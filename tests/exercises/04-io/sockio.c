@@ -147,7 +147,9 @@ START_TEST(test_recv_waits_while_others_run)
                   "on EAGAIN, wait with green_wait_read() and try again; see %s, 'The green socket pattern'",
                   n, why(n, err), LESSON);
     ck_assert_msg(took >= 0.14 && took < 1.5, "ex_recv should return when the data arrives (0.15 s), took %.3f s", took);
-    ck_assert_msg(seen >= 10, "while ex_recv waited 0.15 s, a greenlet that ticks every 5 ms ticked only %d times: "
+    /* About 30 expected; a thread blocked in the wait gives 0.  5 leaves
+     * room for a loaded machine that wakes the ticker late. */
+    ck_assert_msg(seen >= 5, "while ex_recv waited 0.15 s, a greenlet that ticks every 5 ms ticked only %d times: "
                   "ex_recv must park on the hub (green_wait_read), not block the thread; see %s, "
                   "'Parking on the hub: wait_read and wait_write'", seen, LESSON);
     green_join(g, 1.0);
