@@ -1,6 +1,7 @@
 /* make.c - ex_ctx_make: lay out a fresh stack for ex_ctx_swap.  See switch.h. */
 #include "switch.h"
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -9,8 +10,10 @@ void *ex_ctx_make(void *stack_top, void (*entry)(void))
     /* TODO: round stack_top down to 16 bytes, then write the frame that
      * your ex_ctx_swap pops (switch.h shows it for each machine; use
      * #if defined(__x86_64__) / #elif defined(__aarch64__)), and return
-     * the lowest address of that frame. */
+     * the lowest address of that frame.  Until then: NULL with errno
+     * ENOSYS ("not implemented"). */
     (void)stack_top;
     (void)entry;
+    errno = ENOSYS;
     return NULL;
 }

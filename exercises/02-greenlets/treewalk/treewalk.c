@@ -1,6 +1,7 @@
 /* treewalk.c - an in-order tree walk as a stackful generator.  See treewalk.h. */
 #include "treewalk.h"
 
+#include <errno.h>
 #include <stddef.h>
 
 /* TODO: the recursive walk, and the walker greenlet's function around it.
@@ -11,8 +12,10 @@
 green_t *ex_walk_start(struct ex_node *root)
 {
     /* TODO: green_new(your walker function, EX_WALK_STACK), then hand it
-     * root with a first green_switch (see the hint in treewalk.h). */
+     * root with a first green_switch (see the hint in treewalk.h).  Until
+     * then: NULL with errno ENOSYS ("not implemented"). */
     (void)root;
+    errno = ENOSYS;
     return NULL;
 }
 
@@ -21,6 +24,7 @@ struct ex_node *ex_walk_next(green_t *walker)
     /* TODO: NULL if the walker is dead, else switch to it and return the
      * node it hands back. */
     (void)walker;
+    errno = ENOSYS;
     return NULL;
 }
 

@@ -11,7 +11,9 @@ int ex_sleep(double seconds)
 {
     /* TODO: yield when seconds <= 0; otherwise add a timer, switch to the
      * hub, then free the timer whatever woke you.  Return 0, or -1 with
-     * errno ECANCELED when killed. */
+     * errno ECANCELED when killed.  Until then: -1 with errno ENOSYS
+     * ("not implemented"). */
     (void)seconds;
-    return 0;
+    errno = ENOSYS;
+    return -1;
 }

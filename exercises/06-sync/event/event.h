@@ -19,6 +19,13 @@
  *     returns 0, or -1 with errno ETIMEDOUT (time ran out) or ECANCELED
  *     (the waiting greenlet was killed), or whatever errno
  *     green_hub_switch() failed with.
+ *   - any other wake-up is no answer: when another greenlet readies the
+ *     waiter with a value of its own (green_ready(waiter, something)),
+ *     the event is not set and the time is not up, so wait on, until the
+ *     event is set or the SAME deadline passes (a stray wake-up must not
+ *     restart the timeout).  lib/sync.c's green_event_wait does so ("wait
+ *     on"), and gevent never answers "not set" for such a wake-up either
+ *     (its Event.wait raises InvalidSwitchError).
  *   - ex_event_set() wakes EVERY greenlet waiting, in the order they began
  *     to wait.  A greenlet it woke returns 0 even if someone clears the
  *     event before that greenlet gets to run.
@@ -40,9 +47,12 @@
  *   3. ex_event_set() takes every node off the list, marks it woken and
  *      calls green_ready(node->g, node);
  *   4. back from green_hub_switch(): if the node is marked woken, the wait
- *      succeeded, whatever else happened meanwhile.  If not, it failed:
- *      take the node off the list yourself.  Either way, event_free() the
- *      timer (careful: it may change errno).
+ *      succeeded, whatever else happened meanwhile.  If not, look at the
+ *      value: your timer's token means time ran out, NULL means failed
+ *      (errno says why), anything else was a stray wake-up: go back to
+ *      step 2, the timer still running.  When the wait failed, take the
+ *      node off the list yourself.  Either way, event_free() the timer
+ *      (careful: it may change errno).
  *
  * Hints
  *   - Waking in order: add new waiters at the END of the list and wake
@@ -58,7 +68,8 @@
  *   - Once your timer works, know the shortcut lib/sync.c takes:
  *     green_hub_wait(timeout) (hub.h) arms the hub's own timer, parks, and
  *     deletes the timer however you were woken; it returns 0 when readied,
- *     or -1 with ETIMEDOUT, ECANCELED or EDEADLK.  You may use it instead.
+ *     or -1 with ETIMEDOUT, ECANCELED or EDEADLK.  You may use it instead,
+ *     in a loop that waits only for the time left after a stray wake-up.
  *
  * Tests: tests/exercises/06-sync/event.c.  Run `make grade N=6`.
  */

@@ -8,21 +8,25 @@
 
 int ex_keep_alive(const green_http_request_t *req)
 {
-    /* TODO: HTTP/1.1 unless "close"; HTTP/1.0 only with "keep-alive". */
+    /* TODO: HTTP/1.1 unless "close"; HTTP/1.0 only with "keep-alive".
+     * Until then: -1 with errno ENOSYS ("not implemented"). */
     (void)req;
+    errno = ENOSYS;
     return -1;
 }
 
 ssize_t ex_serve_buffer(const char *buf, size_t len, ex_respond_fn respond,
                         void *arg, int *close)
 {
-    /* TODO: parse, respond, skip the body, next request... */
+    /* TODO: parse, respond, skip the body, next request...  Until then:
+     * -1 with errno ENOSYS ("not implemented"). */
     (void)buf;
     (void)len;
     (void)respond;
     (void)arg;
     *close = 1;
-    return 0;
+    errno = ENOSYS;
+    return -1;
 }
 
 int ex_serve_connection(int fd, ex_respond_fn respond, void *arg,

@@ -58,12 +58,18 @@ START_TEST(exactly_n_then_done)
 }
 END_TEST
 
+/* A used struct, so that "nothing" comes from n <= 0 and not from a
+ * generator that yields nothing whatever n is (the untouched stub). */
 START_TEST(zero_yields_nothing)
 {
     struct ex_fib f;
     long got[4];
-    ex_fib_init(&f, 0);
+    ex_fib_init(&f, 2);
     int n = take(&f, got, 4);
+    ck_assert_msg(n == 2 && got[0] == 0 && got[1] == 1, "ex_fib_init(&f, 2) should "
+                  "yield 0 1, it yielded %s; " SEE_EXERCISE, show(got, n));
+    ex_fib_init(&f, 0);
+    n = take(&f, got, 4);
     ck_assert_msg(n == 0, "ex_fib_init(&f, 0) should yield nothing, it yielded "
                   "%s; " SEE_EXERCISE, show(got, n));
     ex_fib_init(&f, -3);

@@ -272,6 +272,68 @@ START_TEST(test_timed_out_waiter_leaves_the_list)
 }
 END_TEST
 
+/* A wake-up that is neither set, nor the timer, nor a kill: another
+ * greenlet readies the waiter with a value of its own.  It is no answer:
+ * lib/sync.c's green_event_wait waits on, and gevent's Event.wait never
+ * answers "not set" for it (it raises InvalidSwitchError). */
+static char stray;
+
+/* Notes '9' in `order` after `seconds`: the clock the deadline is
+ * compared with (timers fire in the order of their deadlines). */
+static void *note_later(void *arg)
+{
+    if (green_sleep(*(double *)arg) == 0)
+        strcat(order, "9");
+    return NULL;
+}
+
+START_TEST(test_stray_wakeup_keeps_waiting)
+{
+    ex_event *e = ex_event_new();
+    struct waiter_job j[2] = { { .e = e, .timeout = -1.0 }, { .e = e, .timeout = 5.0, .id = 1 } };
+    green_t *g[2] = { green_spawn(waiter, &j[0]), green_spawn(waiter, &j[1]) };
+    order[0] = '\0';
+    green_sleep(0);                     /* both wait now */
+    for (int round = 0; round < 3; round++) {
+        green_ready(g[0], &stray);
+        green_ready(g[1], &stray);
+        green_sleep(0);                 /* they run, and must wait again */
+    }
+    int early[2] = { j[0].returned, j[1].returned };
+    ex_event_set(e);
+    join_free(g, 2);
+
+    ck_assert_msg(!early[0] && !early[1],
+                  "another greenlet readied the waiters (green_ready with a value of its own) without setting the "
+                  "event: ex_event_wait() returned %d (%s) with no timeout and %d (%s) with 5 s, but the event was "
+                  "not set and the time was not up: a stray wake-up is no answer, wait again; see event.h",
+                  early[0] ? j[0].rc : 0, early[0] ? why(j[0].rc, j[0].err) : "still waiting",
+                  early[1] ? j[1].rc : 0, early[1] ? why(j[1].rc, j[1].err) : "still waiting");
+    ck_assert_msg(j[0].rc == 0 && j[1].rc == 0, "after stray wake-ups, the waiters should still return 0 "
+                  "when the event is set, got %d (%s) and %d (%s); see event.h",
+                  j[0].rc, why(j[0].rc, j[0].err), j[1].rc, why(j[1].rc, j[1].err));
+
+    /* The same deadline: a waiter of 0.2 s, woken astray at 0.1 s, times
+     * out before a greenlet that sleeps 0.25 s wakes; restarting the 0.2 s
+     * at the stray wake-up would end it at 0.3 s, after that greenlet. */
+    struct waiter_job t = { .e = e, .timeout = 0.2, .id = 2 };
+    double quarter = 0.25;
+    ex_event_clear(e);
+    order[0] = '\0';
+    green_t *h[2] = { green_spawn(waiter, &t), green_spawn(note_later, &quarter) };
+    green_sleep(0.1);
+    green_ready(h[0], &stray);
+    join_free(h, 2);
+    ex_event_free(e);
+
+    ck_assert_msg(t.rc == -1 && t.err == ETIMEDOUT && strcmp(order, "29") == 0,
+                  "a waiter with a timeout of 0.2 s, woken astray at 0.1 s, should still time out at 0.2 s "
+                  "(ETIMEDOUT, before a 0.25 s sleeper wakes); got %d (%s), order \"%s\" (\"92\": the stray wake-up "
+                  "restarted the timeout; keep one deadline); see event.h", t.rc, why(t.rc, t.err), order);
+    green_hub_destroy();
+}
+END_TEST
+
 static Suite *event_suite(void)
 {
     Suite *s = suite_create("06-sync/event");
@@ -286,6 +348,7 @@ static Suite *event_suite(void)
     tcase_add_test(tc, test_woken_then_cleared_still_succeeds);
     tcase_add_test(tc, test_killed_waiter);
     tcase_add_test(tc, test_timed_out_waiter_leaves_the_list);
+    tcase_add_test(tc, test_stray_wakeup_keeps_waiting);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -50,43 +50,50 @@ START_TEST(test_yields_once_per_every)
 }
 END_TEST
 
-/* A greenlet that wants to wake every 10 ms, and notes how late it is. */
+/* A greenlet that wants to wake every 10 ms and counts its wake-ups. */
 static int ticks;
-static double worst;
 
 static void *ticker(void *arg)
 {
     (void)arg;
-    while (!stop) {
-        double due = green_now() + 0.01;
-        if (green_sleep(0.01) != 0)
-            break;
-        double late = green_now() - due;
-        if (late > worst)
-            worst = late;
+    while (!stop && green_sleep(0.01) == 0)
         ticks++;
-    }
     return NULL;
 }
 
+/* How long the test crunches at most, waiting for the ticker to wake 3
+ * times: 30 ms of sleeps, with room for a slow or loaded machine. */
+#define CRUNCH_BUDGET 3.0
+
+/* What the lesson means, on any machine: while the count runs, a sleeper
+ * wakes.  The work is sized by the clock, not by a fixed count (a fixed
+ * count takes 25 ms on one CPU and 100 ms on another): main counts in
+ * pieces, never yielding itself, until the ticker has woken 3 times.  Its
+ * wake-ups can only happen inside ex_crunch, at its green_sleep(0); a count
+ * that never yields keeps it asleep however long it runs. */
 START_TEST(test_sleeper_wakes_on_time)
 {
     green_t *g = green_spawn(ticker, NULL);
     green_sleep(0.001);                 /* the ticker starts its first sleep */
     double t0 = green_now();
-    long count = ex_crunch(300000, 100);
+    int pieces = 0;
+    long count = 3245;                  /* primes below 30,000 */
+    while (ticks < 3 && count == 3245 && green_now() - t0 < CRUNCH_BUDGET) {
+        count = ex_crunch(30000, 100);
+        pieces++;
+    }
     double took = green_now() - t0;
     int seen = ticks;
-    double late = worst;
     stop = 1;
     green_join(g, GREEN_FOREVER);
     green_free(g);
 
-    ck_assert_msg(count == 25997, "ex_crunch(300000, 100) should count 25997 primes, got %ld; see crunch.h", count);
-    ck_assert_msg(seen >= 3 && late < took / 3,
-                  "a greenlet sleeping 10 ms at a time woke %d times during the %.3f s of ex_crunch(300000, 100), "
-                  "the latest %.3f s late: the count must yield (green_sleep(0)) so that the hub can wake sleepers; "
-                  "see %s, 'A greenlet that never yields'", seen, took, late, LESSON);
+    ck_assert_msg(count == 3245, "ex_crunch(30000, 100) should count 3245 primes, got %ld%s; see crunch.h",
+                  count, count == -1 ? (errno == ENOSYS ? " (ENOSYS: not implemented yet)" : " (errno set)") : "");
+    ck_assert_msg(seen >= 3,
+                  "a greenlet sleeping 10 ms at a time woke %d times in %.3f s of counting (%d calls of "
+                  "ex_crunch(30000, 100)), expected 3: the count must yield (green_sleep(0)) so that the hub "
+                  "can wake sleepers; see %s, 'A greenlet that never yields'", seen, took, pieces, LESSON);
     green_hub_destroy();
 }
 END_TEST
@@ -103,6 +110,10 @@ static void *cruncher(void *arg)
 
 START_TEST(test_killed_cruncher_stops)
 {
+    /* A count that does not work yet fails here, at once, instead of
+     * running the 2,000,000 numbers below without yielding. */
+    long below_100 = ex_crunch(100, 10);
+    ck_assert_msg(below_100 == 25, "ex_crunch(100, 10) should count 25 primes below 100, got %ld; see crunch.h", below_100);
     struct cruncher c = { .rc = 1234 };
     green_t *g = green_spawn(cruncher, &c);
     green_sleep(0.02);                  /* let it count a while */
@@ -115,7 +126,9 @@ START_TEST(test_killed_cruncher_stops)
                   "a greenlet killed during ex_crunch(2000000, 100) should get -1 with errno ECANCELED, got %ld (errno %s): "
                   "stop when green_sleep(0) fails; see crunch.h and chapters/03-hub/README.md, 'Killing: ECANCELED and cleanup'",
                   c.rc, c.rc == -1 ? strerror(c.err) : "not set");
-    ck_assert_msg(rc == 0 && took < 0.5,
+    /* The cruncher stops within one piece of 100 numbers, microseconds;
+     * 1 s is a bound any machine meets, and far below the whole count. */
+    ck_assert_msg(rc == 0 && took < 1.0,
                   "green_kill() of a cruncher should return 0 at once, it returned %d after %.3f s; see crunch.h", rc, took);
     green_hub_destroy();
 }

@@ -4,7 +4,9 @@
  * preloaded patch and the program share one libgreen).
  *
  *   sleepers          three greenlets each call plain usleep(100000);
- *                     prints the seconds it took: about 0.1 patched, 0.3 not
+ *                     prints the seconds it took (about 0.1 patched, 0.3
+ *                     not) and how many were asleep when the first woke
+ *                     (3 patched, 1 not)
  *   sleepers plain    no greenlet at all: usleep, a pipe, getaddrinfo, a
  *                     poll that times out; prints "plain ok" when each
  *                     behaved as the original (patched or not)
@@ -17,10 +19,15 @@
 
 #include "green.h"
 
+static int asleep, asleep_at_first_wake;
+
 static void *sleeper(void *arg)
 {
     (void)arg;
+    asleep++;
     usleep(100000);
+    if (asleep_at_first_wake == 0)
+        asleep_at_first_wake = asleep;
     return NULL;
 }
 
@@ -31,7 +38,7 @@ static int three_sleepers(void)
     for (int i = 0; i < 3; i++)
         gs[i] = green_spawn(sleeper, NULL);
     green_joinall(gs, 3, GREEN_FOREVER);
-    printf("%.3f\n", green_now() - start);
+    printf("%.3f %d\n", green_now() - start, asleep_at_first_wake);
     for (int i = 0; i < 3; i++)
         green_free(gs[i]);
     green_hub_destroy();

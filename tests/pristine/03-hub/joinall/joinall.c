@@ -8,9 +8,11 @@
 int ex_joinall(green_t **gs, int n, double timeout)
 {
     /* TODO: compute one deadline; green_join() each greenlet with the time
-     * left until it.  Return 0, or -1 with green_join()'s errno. */
+     * left until it.  Return 0, or -1 with green_join()'s errno.  Until
+     * then: -1 with errno ENOSYS ("not implemented"). */
     (void)gs;
     (void)n;
     (void)timeout;
-    return 0;
+    errno = ENOSYS;
+    return -1;
 }
