@@ -20,7 +20,7 @@ elif [ -n "${N:-}" ]; then
     [ -n "$chosen" ] || { echo "no exercises for chapter '$N'"; exit 2; }
 fi
 
-[ "$SRC" = exercises ] || echo "grading $SRC"
+[ "$SRC" = exercises ] || echo "grading $SHOW" | cut -c1-$WIDTH
 printf '%-26s %6s  %-11s %5s  %s\n' exercise points result time "first failure"
 csv=
 if [ -n "${CSV:-}" ]; then
@@ -64,7 +64,9 @@ echo "Score: $score/$total  ($done_ done, $failing failing, $fresh not started;"
 [ -n "$csv" ] && echo "table written to $csv"
 if next=$(next_exercise); then
     case " $(echo $chosen) " in *" $next "*)
-        echo "next: $next: $(where_to_start "$next")" ;;
+        echo "next: $next"; where_to_start "$next" ;;
     esac
+else
+    echo "every exercise passes: well done"
 fi
 [ "$done_" -eq "$(echo "$chosen" | wc -w)" ]

@@ -16,7 +16,7 @@ else
     echo "(no E=NAME: the next exercise, $e)"
 fi
 file=tests/hints/$e.md
-[ -f "$file" ] || { echo "no hints for $e yet ($file is missing): read $SRC/$e/*.h"; exit 1; }
+[ -f "$file" ] || { echo "no hints for $e yet ($file is missing): read $SHOW/$e/*.h"; exit 1; }
 
 count=$(grep -c '^## Hint [0-9]' "$file")
 seen_file=$STATE/hints/$e

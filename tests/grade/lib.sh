@@ -16,13 +16,18 @@
 # GRADE_TIMEOUT (seconds a test may run, default KIT_TEST_TIMEOUT).
 
 PRISTINE=tests/pristine
-# A test's output is capped at 1 MiB (ulimit -f counts 512-byte blocks in
-# sh): a print in an endless loop fills it in milliseconds, and the test is
-# then killed by SIGXFSZ instead of filling the disk.
-CAP_BLOCKS=2048
+# A test's output (stdout and stderr) goes through a pipe to `head -c`,
+# which keeps the first 1 MiB and then leaves: a print in an endless loop
+# then dies of SIGPIPE at its next write, in milliseconds, instead of
+# filling the disk (one such answer wrote 290 MB in 10 s).  Not ulimit -f:
+# that would also cap Check's own file of results, which grows with every
+# passing ck_assert (100,000 of them in a test of a deep tree).
+CAP=1048576
 CAP_TEXT="1 MiB"
 TAB=$(printf '\t')
 WIDTH=100
+# $SRC as a student reads it: relative to the kit when it is inside.
+SHOW=${SRC#"$(pwd)"/}
 
 default_timeout=$(sed -n 's/^#define KIT_TEST_TIMEOUT \([0-9]*\).*/\1/p' tests/harness.h)
 TIMEOUT=${GRADE_TIMEOUT:-${default_timeout:-10}}
@@ -93,13 +98,20 @@ progress_done() {
 
 # What a failing test's verdict means, in a student's words.
 explain() {         # kind message output-file
+    capped=
+    [ "$(wc -c < "$3" 2>/dev/null || echo 0)" -ge $CAP ] && capped=1
     case $1:$2 in
         pass:*) echo "passed" ;;
         fail:*) printf '%s\n' "$2" ;;
+        error:*"Received signal 13"*|died:*)
+            if [ -n "$capped" ]; then
+                echo "printed more than $CAP_TEXT and was stopped (the grader's cap): a print in a loop?"
+            else
+                printf '%s\n' "$(echo "$2" | sed 's/.*Received signal 13.*/crashed: SIGPIPE, a write to a closed socket or pipe?/')"
+            fi ;;
         error:*"timeout expired"*)
-            echo "timed out after $TIMEOUT s: an endless loop, or a wait that never ends?" ;;
-        error:*"Received signal 25"*)
-            echo "printed more than $CAP_TEXT and was stopped (the grader's cap): a print in a loop?" ;;
+            echo "timed out after $TIMEOUT s: an endless loop, or a wait that never ends?" \
+                 "${capped:+(and it printed more than $CAP_TEXT)}" ;;
         error:*"Received signal 11"*)
             if grep -q 'overflowed its stack' "$3" 2>/dev/null; then
                 echo "crashed: a greenlet overflowed its stack (see its output below)"
@@ -126,19 +138,15 @@ run_one_test() {
     out=$GB/$1.d/$2
     rm -f "$out.res"
     mult=$(awk -v t="$TIMEOUT" -v k="${default_timeout:-10}" 'BEGIN { print t / k }')
-    (
-        ulimit -f $CAP_BLOCKS
-        KIT_TEST=$2 KIT_RESULTS=$out.res CK_TIMEOUT_MULTIPLIER=$mult \
-            exec timeout -k 5 $((TIMEOUT * 3 + 30)) "$GB/$1"
-    ) > "$out.out" 2>&1 < /dev/null
-    status=$?
+    KIT_TEST=$2 KIT_RESULTS=$out.res CK_TIMEOUT_MULTIPLIER=$mult \
+        timeout -k 5 $((TIMEOUT * 3 + 30)) "$GB/$1" < /dev/null 2>&1 | head -c $CAP > "$out.out"
     if grep -q '^total' "$out.res" 2>/dev/null; then
         t_kind=$(awk -F "$TAB" '$1 == "result" { print $2; exit }' "$out.res")
         t_msg=$(awk -F "$TAB" '$1 == "result" { print $6; exit }' "$out.res")
         [ -n "$t_kind" ] || { t_kind=died; t_msg="the test program ran no test named $2"; }
     else
         t_kind=died
-        t_msg="the test program died before it could report (exit status $status)"
+        t_msg="the test program died before it could report"
     fi
 }
 
@@ -244,13 +252,19 @@ show_row() {
     case $r_kind in
         compile) short="does not compile" ;;
         fail) short="$r_test failed" ;;
-        error|died) short="$r_test: $(printf '%s\n' "$r_reason" | sed 's/[:(].*//')" ;;
-        missing) short="no folder in $SRC" ;;
+        error|died)
+            case $r_reason in
+                printed*) short="$r_test: printed too much" ;;
+                "timed out"*) short="$r_test: timed out" ;;
+                crashed*) short="$r_test: crashed" ;;
+                *) short="$r_test: died" ;;
+            esac ;;
+        missing) short="no folder in $SHOW" ;;
         *) short= ;;
     esac
     [ "$r_status" = "not started" ] && [ "$r_kind" != missing ] && short="(as shipped)"
     row=$(printf '%-26s %6s  %-11s %4ss  %s' "$1" "$r_points/$r_checks" "$word" "$r_seconds" "$short")
-    echo "$row" | cut -c1-$WIDTH
+    echo "$row" | cut -c1-$WIDTH | sed 's/ *$//'
     [ "$r_status" = FAIL ] || { show_warnings "$1"; return; }
     case $r_kind in
         compile)
@@ -261,7 +275,7 @@ show_row() {
             if [ "$r_kind" != fail ] && [ -s "$out" ]; then
                 echo "    its output ended with:"
                 # A capped output ends in the middle of a line: drop it.
-                tail -n 5 "$out" | { [ "$(wc -c < "$out")" -ge $((CAP_BLOCKS * 512)) ] &&
+                tail -n 5 "$out" | { [ "$(wc -c < "$out")" -ge $CAP ] &&
                     head -n 4 || tail -n 4; } | cut -c1-$((WIDTH - 6)) | sed 's/^/      /'
             fi
             if [ "$r_kind" != fail ]; then
@@ -280,17 +294,19 @@ show_warnings() {
         head -n 2 | sed 's/^/      /'
 }
 
-# The first exercise, in order, whose last result is not PASS.
+# The first exercise, in order, that has not passed since it was last
+# changed.
 next_exercise() {
     for x in $EXERCISES; do
-        read_result "$x" && [ "$r_status" = PASS ] && continue
+        result_is_fresh "$x" && read_result "$x" && [ "$r_status" = PASS ] && continue
         echo "$x"; return 0
     done
     return 1
 }
 
-# What to open for exercise $1.
+# What to do for exercise $1: two lines.
 where_to_start() {
-    h=$(ls "$SRC/$1"/*.h 2>/dev/null | head -n 1)
-    echo "open ${h:-$SRC/$1/}; stuck? make hint E=${1##*/}"
+    h=$(cd "$SRC" 2>/dev/null && ls "$1"/*.h 2>/dev/null | head -n 1)
+    echo "  open $SHOW/${h:-$1/}" | cut -c1-$WIDTH
+    echo "  stuck? make hint E=${1##*/}"
 }

@@ -19,7 +19,7 @@ for e in $EXERCISES; do
 done
 echo "$done_ of $all exercises done"
 if next=$(next_exercise); then
-    echo "next: $next: $(where_to_start "$next")"
+    echo "next: $next"; where_to_start "$next"
 else
     echo "all done: well done"
 fi

@@ -17,5 +17,5 @@ mkdir -p "$backup" || exit 1
 [ -d "$SRC/$e" ] && cp -p -R "$SRC/$e/." "$backup/"
 rm -rf "$SRC/$e" && mkdir -p "$SRC/$e" && cp -R "$PRISTINE/$e/." "$SRC/$e/" || exit 1
 rm -f "$GB/$e.result"
-echo "$e: the stub is back in $SRC/$e/"
-echo "your files are kept in $backup/"
+echo "$e: the stub is back in $SHOW/$e/"
+echo "your files are kept in ${backup#"$(pwd)"/}/"

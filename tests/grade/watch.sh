@@ -17,26 +17,28 @@ stamp=$STATE/watch.stamp.$$
 trap 'rm -f "$stamp"; exit 130' INT TERM
 trap 'rm -f "$stamp"' EXIT
 
-# Grade $current and say what to do next.
+# Grade $current and say what to do next; when it passes, go on to the
+# next exercise and grade that one too.
 grade_current() {
     touch "$stamp"          # saves from now on count as the next change
-    echo
-    echo "== $(date +%H:%M:%S) $current"
-    grade_exercise "$current"
-    progress_done
-    show_row "$current"
-    case $r_status in
-        PASS)
-            if next=$(next_exercise); then
-                echo "$current passes: well done.  next: $next"
-                echo "  $(where_to_start "$next")"
-                current=$next
-            else
-                echo "$current passes, and so does every exercise: all done"
-            fi ;;
-        FAIL) echo "(save a file of $SRC/$current to grade it again)" ;;
-        *) echo "$current: $(where_to_start "$current")" ;;
-    esac
+    while :; do
+        echo
+        echo "== $(date +%H:%M:%S) $current"
+        grade_exercise "$current"
+        progress_done
+        show_row "$current"
+        case $r_status in
+            FAIL) echo "(save a file of $SHOW/$current to grade it again)"; return ;;
+            PASS) ;;
+            *) where_to_start "$current"; return ;;
+        esac
+        if ! next=$(next_exercise); then
+            echo "$current passes, and so does every exercise: all done"
+            return
+        fi
+        echo "$current passes: well done.  next: $next"
+        current=$next
+    done
 }
 
 # The exercise a changed file belongs to: its first two path components.
@@ -50,7 +52,7 @@ changed_exercise() {
     return 1
 }
 
-echo "watching $SRC: save a file to grade it (Ctrl-C stops)"
+echo "watching $SHOW: save a file to grade it (Ctrl-C stops)"
 if [ -n "$current" ]; then
     grade_current
 else
