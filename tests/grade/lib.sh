@@ -272,7 +272,9 @@ show_row() {
         *)
             fit "$r_reason" 4 4
             out=$GB/$1.d/$r_test.out
-            if [ "$r_kind" != fail ] && [ -s "$out" ]; then
+            # A crash's or a hang's last words, or the library's report
+            # (lines "green: ...") that came before a failed check.
+            if [ -s "$out" ] && { [ "$r_kind" != fail ] || grep -q '^green: ' "$out"; }; then
                 echo "    its output ended with:"
                 # A capped output ends in the middle of a line: drop it.
                 tail -n 5 "$out" | { [ "$(wc -c < "$out")" -ge $CAP ] &&
