@@ -48,7 +48,7 @@ count() {
                           END { print run + 0, f + 0, e + 0 }' "$results")
     echo "$(( $1 > 0 ? ($1 - $2 - $3) * 100 / $1 : 0 ))%: Checks: $1, Failures: $2, Errors: $3"
     awk -F '\t' '$1 == "result" && $2 != "pass" {
-        printf "    %s:%s:%s:%s: %s\n", $6, toupper(substr($2, 1, 1)), $5, $3, $7 }' \
+        printf "    %s:%s:%s:%s: %s\n", $5, toupper(substr($2, 1, 1)), $4, $3, $6 }' \
         "$results" | head -n 20
     checks=$((checks + $1)); failures=$((failures + $2)); errors=$((errors + $3))
     # A clean report with a failing exit status (Valgrind's error exit, a
