@@ -53,7 +53,7 @@ for e in $chosen; do
         *) fresh=$((fresh + 1)) ;;
     esac
     if [ -n "$csv" ]; then
-        reason=$(printf '%s' "$r_reason" | sed 's/"/""/g')
+        reason=$(printf '%s%s' "${r_test:+$r_test: }" "$r_reason" | sed 's/"/""/g')
         printf '%s,%s,%s,%s,%s,%s,%s,"%s"\n' "$e" "$c" "$r_points" "$r_checks" \
             "$r_status" "$r_seconds" "$r_warnings" "$reason" >> "$csv"
     fi

@@ -114,7 +114,7 @@ explain() {         # kind message output-file
                  "${capped:+(and it printed more than $CAP_TEXT)}" ;;
         error:*"Received signal 11"*)
             if grep -q 'overflowed its stack' "$3" 2>/dev/null; then
-                echo "crashed: a greenlet overflowed its stack (see its output below)"
+                echo "crashed: a greenlet overflowed its stack (the library's report is in its output)"
             else
                 echo "crashed: segmentation fault (signal 11): a NULL or stale pointer?"
             fi ;;
@@ -200,7 +200,7 @@ grade_exercise() {
     if ! build_exercise; then
         { echo "$e: does not compile"; echo; cat "$GB/$e.compile"; } > "$log"
         write_result FAIL 0 "$checks" "$(since "$start")" "" compile "$warnings" \
-            "does not compile: $(compile_errors "$e" | head -n 1)"
+            "does not compile: $(compile_errors "$e" | grep -v 'Assembler messages:$' | head -n 1)"
         return
     fi
     { echo "$e: graded $(date '+%Y-%m-%d %H:%M:%S') against $SRC/$e"
