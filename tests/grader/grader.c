@@ -403,6 +403,8 @@ START_TEST(csv_table)
     ASSERT_HAS(csv, "\n11-http/request_line,11,9,9,PASS,", "a passing row");
     ASSERT_HAS(csv, "\n04-io/readline,4,0,9,not started,", "an untouched row");
     ASSERT_HAS(csv, "\n01-generators/fib,1,1,8,FAIL,", "a failing row");
+    ASSERT_HAS(csv, "first_values: crashed: segmentation fault", "the first failure, named");
+    ASSERT_HAS(csv, "Error: no such instruction", "the assembler's error");
     int lines = 0;
     for (char *p = csv; *p; p++)
         lines += *p == '\n';
