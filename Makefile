@@ -5,7 +5,7 @@
 #   CTX=asm|ucontext   the context switch back end (default: asm)
 #   SANITIZE=1         build and test with AddressSanitizer + UBSan
 #   VALGRIND=1         run `make test` under Valgrind
-#   N=K                `make grade N=K`: grade chapter K only
+#   N=K, E=NAME, DIR=PATH, CSV=FILE   `make grade`'s (see tests/grade.mk)
 #   PORT=P             `make serveN PORT=P` (server chapters)
 #   PREFIX=/usr/local  where `make install` puts the library
 
@@ -84,7 +84,7 @@ HARNESS_H    := tests/harness.h
 headers_in    = $(wildcard $(1)/*.h)
 
 .PHONY: all lib help deps deps-bench deps-slides deps-cross deps-all test \
-        grade bench clean install test-aarch64 need-deps FORCE
+        bench clean install test-aarch64 need-deps FORCE
 .DEFAULT_GOAL := all
 
 all: lib $(DEMOS) $(SOLUTION_TESTS) $(LIB_TESTS)
@@ -94,7 +94,12 @@ help:
 	@echo "make deps          install libevent, Check, pkg-config (deps-bench, deps-slides, deps-cross, deps-all: optional sets)"
 	@echo "make               build the library, every chapter and every solution"
 	@echo "make chapterN      build and run chapter N's demos ($(foreach d,$(CHAPTER_DIRS),$(call chapter_num,$(d))))"
-	@echo "make grade [N=K]   grade your exercises/ (one chapter with N=K)"
+	@echo "make grade [N=K]   grade your exercises/: N=K one chapter, E=NAME one exercise,"
+	@echo "                   DIR=PATH a folder outside the tree, CSV=FILE the table for an instructor"
+	@echo "make watch         re-grade the exercise you edit each time you save it (Ctrl-C stops)"
+	@echo "make hint E=NAME   the next hint of an exercise; make reset E=NAME puts its stub back"
+	@echo "make progress      every exercise: not started, failing or done, and the next one"
+	@echo "make test-grader   the grader's own tests (broken answers it must diagnose)"
 	@echo "make test          library tests + solutions + proof that every untouched stub fails"
 	@echo "make bench         benchmarks, each figure beside its peers"
 	@echo "make bench-http    only the HTTP figures (chapter 11 vs evhttp, pywsgi, nginx); bench-articles: the articles' comparisons"
@@ -207,9 +212,6 @@ $(foreach e,$(EXERCISES),$(eval $(call EXERCISE_RULE,$(e))))
 test: lib $(LIB_TESTS) $(SOLUTION_TESTS) $(STUB_TESTS)
 	@VALGRIND=$(VALGRIND) RUNNER="$(RUNNER)" LIB_TESTS="$(LIB_TESTS)" \
 	  sh tests/run-tests.sh $(B) $(EXERCISES)
-
-grade: lib
-	@MAKE="$(MAKE)" B=$(B) sh tests/grade.sh "$(N)" $(EXERCISES)
 
 # The tests, cross-compiled for AArch64 and run under qemu-user: proof that
 # the AArch64 switch works (make deps-cross installs the tools).  Without

@@ -41,9 +41,43 @@ struct kit_capture {
 void kit_capture_start(struct kit_capture *c);
 void kit_capture_end(struct kit_capture *c, char *buf, size_t size);
 
-/* Run s; print Check's report, then "grade: P/T checks passed" and, when
- * some failed, "grade: first failure: MESSAGE" (read by tests/grade.sh).
- * Returns the exit status for main: 0 when every test passed, else 1. */
+/* ---- Running a suite, and what the grader reads ----------------------
+ *
+ * kit_run_suite(s) runs the suite and returns main's exit status: 0 when
+ * every test passed, 1 when some failed, 2 when the run was misused.  Its
+ * environment (read by the scripts of tests/grade/ and by tests/run-tests.sh):
+ *
+ *   KIT_TEST=NAME     run only the test NAME (the name in START_TEST), e.g.
+ *                     to run one test alone, in the foreground, under gdb:
+ *                       CK_FORK=no KIT_TEST=first_values gdb -q -ex run \
+ *                         --args build/asm/grade/01-generators/fib
+ *   KIT_LIST=1        run nothing: list the tests' names, one a line.
+ *   KIT_RESULTS=FILE  write the verdict to FILE instead of printing Check's
+ *                     report on stdout.  The code under test prints on
+ *                     stdout and stderr, so a verdict there could be forged
+ *                     (a student's printf("100%: Checks: 8 ...")); the file
+ *                     is written by the parent process after the tests
+ *                     ran, and KIT_RESULTS is removed from the environment
+ *                     before any test starts.  Lines, tab-separated:
+ *                       test    NAME                        (KIT_LIST=1)
+ *                       result  pass|fail|error  NAME  TCASE  FILE:LINE  MESSAGE
+ *                       total   PASSED  RUN
+ *                     "error" is a test that crashed, timed out or exited;
+ *                     MESSAGE is Check's ("Received signal 11 ...", "Test
+ *                     timeout expired").  The total line comes last: a file
+ *                     without it means the run itself died.
+ *   CK_FORK, CK_RUN_CASE, CK_RUN_SUITE, CK_TIMEOUT_MULTIPLIER: Check's own.
+ *
+ * The harness knows each result's test by name because every
+ * tcase_add_*test macro of Check ends in _tcase_add_test, and every
+ * TCase joins the suite through suite_add_tcase: both are routed through
+ * the harness below, which records the order in which Check will run them. */
 int kit_run_suite(Suite *s);
+
+void kit_add_test(TCase *tc, const TTest *t, int signal, int allowed_exit_value,
+                  int start, int end);
+void kit_suite_add_tcase(Suite *s, TCase *tc);
+#define _tcase_add_test kit_add_test
+#define suite_add_tcase kit_suite_add_tcase
 
 #endif
