@@ -48,8 +48,11 @@ reset:
 
 # The grader's own tests: tests/grader/README.md.
 GRADER_TEST := $(B)/tests/grader/grader
+# Through a variable: a recipe line that names $(MAKE) itself runs even
+# under `make -n`, and CI's contract check (make -n) must not run the suite.
+GRADER_MAKE  = $(MAKE)
 test-grader: lib $(GRADER_TEST)
-	@GRADER_MAKE="$(MAKE)" B="$(B)" $(GRADER_TEST)
+	@GRADER_MAKE="$(GRADER_MAKE)" B="$(B)" $(GRADER_TEST)
 $(GRADER_TEST): tests/grader/grader.c $(HARNESS) $(HARNESS_H) $(LIBGREEN_A)
 	@mkdir -p $(@D)
 	$(TEST_LINK) $(STRICT)
