@@ -185,6 +185,36 @@ static int version(struct scan *s, int *minor)
     return 1;
 }
 
+/* A scheme: a letter, then letters, digits, '+', '-' or '.' (RFC 3986). */
+static int is_scheme(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int c = lower((unsigned char)p[i]);
+        if (c >= 'a' && c <= 'z')
+            continue;
+        if (i == 0 || !((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.'))
+            return 0;
+    }
+    return n > 0;
+}
+
+/* The forms of target a server accepts (RFC 9112 section 3.2): "/path",
+ * "scheme://authority/path" (what a client sends to a proxy), and "*"
+ * for OPTIONS.  Anything else ("x", "HTTP/1.1" when the target was left
+ * out, "*" for PRI, HTTP/2's preface) is no request of ours: a server
+ * that routed it anyway would answer a question nobody asked. */
+static int target_form(const green_http_request_t *req)
+{
+    const char *t = req->target;
+    size_t n = req->target_len;
+    if (t[0] == '/')
+        return 1;
+    if (n == 1 && t[0] == '*')      /* methods are case-sensitive */
+        return req->method_len == 7 && memcmp(req->method, "OPTIONS", 7) == 0 ? 1 : -400;
+    const char *sep = n > 3 ? memmem(t, n, "://", 3) : NULL;
+    return sep && is_scheme(t, (size_t)(sep - t)) ? 1 : -400;
+}
+
 /* "METHOD SP TARGET SP HTTP/1.x": its length limit is tighter than the
  * head's, and it is a different status (414). */
 static int request_line(struct scan *s, size_t max_line, green_http_request_t *req)
@@ -198,10 +228,14 @@ static int request_line(struct scan *s, size_t max_line, green_http_request_t *r
     int r = run_until(s, is_tchar, ' ', &req->method, &req->method_len);
     if (r == 1) {
         r = run_until(s, is_target_char, ' ', &req->target, &req->target_len);
-        /* "GET /" and the line ends: an HTTP/0.9 request. */
-        if (r == -400 && req->target_len > 0 && (*s->p == '\r' || *s->p == '\n'))
+        /* "GET /" and the line ends: an HTTP/0.9 request.  ("GET HTTP/1.1"
+         * ends there too, but it is a request line with no target.) */
+        if (r == -400 && s->p > req->target && req->target[0] == '/' &&
+            (*s->p == '\r' || *s->p == '\n'))
             r = -505;
     }
+    if (r == 1)
+        r = target_form(req);
     if (r == 1)
         r = version(s, &req->minor);
     /* The line end may follow the longest line allowed. */
@@ -418,9 +452,11 @@ int green_http_parse_request(const char *buf, size_t len,
     struct scan s = { buf, buf + (len < lim.max_head ? len : lim.max_head), buf + len, 431 };
     clear_request(req);
 
-    /* One empty line before the request line is ignored (RFC 9112
-     * section 2.2): some clients send CRLF after a POST body. */
-    if (peek(&s) == '\r' || peek(&s) == '\n') {
+    /* Empty lines before the request line are ignored (RFC 9112 section
+     * 2.2 asks for at least one: some clients send CRLF after a POST
+     * body).  Any number, as llhttp and nginx do; the head's size limit
+     * bounds them like every other byte of the head. */
+    while (peek(&s) == '\r' || peek(&s) == '\n') {
         int r = line_end(&s);
         if (r <= 0)
             return r;

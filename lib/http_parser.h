@@ -29,9 +29,14 @@
  *     Transfer-Encoding in an HTTP/1.0 request (RFC 9112 section 6.1),
  *     are 400; so are two Host headers;
  *   - a request line without a version ("GET /", HTTP/0.9) is 505, as
- *     is any major version but 1;
- *   - one empty line before the request line is skipped (RFC 9112
- *     section 2.2; head_len counts it), a second one is 400;
+ *     is any major version but 1; one without a target ("GET HTTP/1.1")
+ *     is 400;
+ *   - the target is "/path", "scheme://..." or, for OPTIONS alone, "*"
+ *     (RFC 9112 section 3.2); anything else is 400, HTTP/2's preface
+ *     "PRI * HTTP/2.0" included.  The method is a case-sensitive token,
+ *     kept as sent: "get" is not "GET";
+ *   - empty lines before the request line are skipped, any number, as
+ *     llhttp and nginx do (RFC 9112 section 2.2; head_len counts them);
  *   - controls (NUL, bare CR, DEL...) in the target or a value are 400.
  * An error is found at the first byte that proves it, scanning left to
  * right, so a prefix of a request gets 0 or the answer the whole gets.
@@ -47,8 +52,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* The most header lines a request may have (the limit below may be lower). */
-#define GREEN_HTTP_MAX_HEADERS 64
+/* The most header lines a request may have (the limit below may be lower).
+ * 100, as nginx and llhttp allow at least: a browser behind a proxy or two
+ * sends 30 to 60, and 64 refused real requests with 431. */
+#define GREEN_HTTP_MAX_HEADERS 100
 
 /* One header line, pointing into the caller's buffer (not NUL-terminated).
  * The value has no leading or trailing spaces or tabs. */

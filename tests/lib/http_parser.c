@@ -180,6 +180,11 @@ START_TEST(test_bare_lf_and_leading_crlf)
     s = "\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n";
     ck_assert_msg(parse(s, &r) == (int)strlen(s) && span_is(r.method, r.method_len, "GET"),
                   "one empty line before the request line is skipped and counted in head_len");
+    /* llhttp and nginx skip any number of them; so do we (within the
+     * head's size limit, like every other byte of the head). */
+    s = "\r\n\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    ck_assert_msg(parse(s, &r) == (int)strlen(s) && span_is(r.method, r.method_len, "GET"),
+                  "three empty lines before the request line are skipped, got %d", parse(s, &r));
 }
 END_TEST
 
@@ -257,7 +262,11 @@ static const struct bad {
     BAD("G@T / HTTP/1.1\r\nHost: x\r\n\r\n", -400, "'@' is not a tchar"),
     BAD("GET /a\x7f HTTP/1.1\r\nHost: x\r\n\r\n", -400, "DEL in the target"),
     BAD("GET /\xc3\xa9 HTTP/1.1\r\nHost: x\r\n\r\n", -400, "raw non-ASCII in the target (it must be %-encoded)"),
-    BAD("\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n", -400, "only one empty line is skipped before the request"),
+    BAD("GET HTTP/1.1\r\nHost: x\r\n\r\n", -400, "no target: a malformed request line, not HTTP/0.9"),
+    BAD("GET x HTTP/1.1\r\nHost: x\r\n\r\n", -400, "a target that is neither /..., absolute nor *"),
+    BAD("GET * HTTP/1.1\r\nHost: x\r\n\r\n", -400, "'*' is a target for OPTIONS only"),
+    BAD("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", -400, "an HTTP/2 preface is no HTTP/1 request"),
+    BAD("GET 1http://x/ HTTP/1.1\r\nHost: x\r\n\r\n", -400, "a scheme starts with a letter"),
     BAD("GET / HTTP/1.1\r\n\r\n", -400, "HTTP/1.1 without Host"),
     BAD("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", -400, "two Host headers"),
     BAD("GET / HTTP/1.1\r\nHost : x\r\n\r\n", -400, "a space before the colon"),
@@ -364,6 +373,25 @@ START_TEST(test_request_line_limit)
 }
 END_TEST
 
+/* The three forms of target a server meets (RFC 9112 section 3.2). */
+START_TEST(test_target_forms)
+{
+    green_http_request_t r;
+    const char *ok[] = {
+        "GET /a?b HTTP/1.1\r\nHost: x\r\n\r\n",                 /* origin-form */
+        "GET http://x/a HTTP/1.1\r\nHost: x\r\n\r\n",           /* absolute-form */
+        "GET svn+ssh.1-x://x/ HTTP/1.1\r\nHost: x\r\n\r\n",
+        "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n",                /* asterisk-form */
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        ck_assert_msg(parse(ok[i], &r) == (int)strlen(ok[i]), "\"%s\" should parse, got %d",
+                      shows(ok[i]), parse(ok[i], &r));
+    const char *get = "get / HTTP/1.1\r\nHost: x\r\n\r\n";
+    ck_assert_msg(parse(get, &r) > 0 && span_is(r.method, r.method_len, "get"),
+                  "a method is case-sensitive and kept as sent: \"get\" is not \"GET\"");
+}
+END_TEST
+
 START_TEST(test_header_count_limit)
 {
     static char buf[8192];
@@ -390,6 +418,9 @@ START_TEST(test_header_count_limit)
     strcpy(buf + strlen(buf) - 2, "X: y\r\n\r\n");
     ck_assert_int_eq(green_http_parse_request(buf, strlen(buf), &lim, &r), -431);
     ck_assert_int_eq(green_http_parse_request(buf, strlen(buf), NULL, &r), -431);
+    /* Browsers behind proxies send many: at least 100 by default. */
+    ck_assert_msg(GREEN_HTTP_MAX_HEADERS >= 100, "the default allows only %d header lines",
+                  GREEN_HTTP_MAX_HEADERS);
 }
 END_TEST
 
@@ -658,6 +689,7 @@ static Suite *http_parser_suite(void)
 
     tc = kit_tcase("limits");
     tcase_add_test(tc, test_request_line_limit);
+    tcase_add_test(tc, test_target_forms);
     tcase_add_test(tc, test_header_count_limit);
     tcase_add_test(tc, test_head_size_limit);
     tcase_add_test(tc, test_body_limit);
