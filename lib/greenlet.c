@@ -302,6 +302,12 @@ size_t green_stack_size(const green_t *g) { return g->stack.size; }
 
 int green_set_parent(green_t *g, green_t *p)
 {
+    /* g's death switches to p: a p of another thread would run on this
+     * thread's stack, and a NULL p would be no one to switch to. */
+    if (p == NULL || p->main != g->main) {
+        errno = EINVAL;
+        return -1;
+    }
     for (green_t *a = p; a != NULL; a = a->parent) {
         if (a == g) {
             errno = EINVAL;

@@ -52,7 +52,9 @@ green_t *green_current(void);
 /* g's parent, or NULL for a main greenlet. */
 green_t *green_parent(green_t *g);
 
-/* Make p the parent of g.  Returns 0, or -1 with errno EINVAL if that would
+/* Make p the parent of g.  Returns 0, or -1 with errno EINVAL (g's parent
+ * unchanged) if p is NULL, if p belongs to another thread (g's death would
+ * switch into it: Python's greenlet raises ValueError), or if that would
  * make a cycle (p is g or one of g's children). */
 int green_set_parent(green_t *g, green_t *p);
 

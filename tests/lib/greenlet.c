@@ -278,6 +278,45 @@ START_TEST(test_set_parent_refuses_cycles)
 }
 END_TEST
 
+/* A greenlet made by another thread, which then ended: its record stays
+ * until someone frees it. */
+static void *make_foreign_greenlet(void *arg)
+{
+    (void)arg;
+    return green_new(nothing, 0);
+}
+
+/* Dying switches to the parent: a parent of another thread would run on
+ * this thread's stack.  greenlet raises ValueError; the kit refuses. */
+START_TEST(test_set_parent_refuses_other_thread_and_null)
+{
+    pthread_t t;
+    void *foreign = NULL;
+    ck_assert_int_eq(pthread_create(&t, NULL, make_foreign_greenlet, NULL), 0);
+    pthread_join(t, &foreign);
+    ck_assert_ptr_nonnull(foreign);
+
+    green_t *m = green_current();
+    green_t *g = green_new(nothing, 0);
+    errno = 0;
+    int rc = green_set_parent(g, foreign);
+    ck_assert_msg(rc == -1 && errno == EINVAL, "green_set_parent(g, p) with "
+                  "p of another thread: expected -1 with EINVAL, got %d "
+                  "(errno %d)", rc, errno);
+    ck_assert_msg(green_parent(g) == m, "a refused green_set_parent must not "
+                  "change the parent");
+
+    errno = 0;
+    rc = green_set_parent(g, NULL);
+    ck_assert_msg(rc == -1 && errno == EINVAL, "green_set_parent(g, NULL): "
+                  "expected -1 with EINVAL, got %d (errno %d)", rc, errno);
+    ck_assert_msg(green_parent(g) == m, "a refused green_set_parent must not "
+                  "change the parent");
+    green_free(g);
+    green_free(foreign);
+}
+END_TEST
+
 /* b's parent is set to a: b's return value goes to a, a's to main. */
 static green_t *chain_b;
 
@@ -758,6 +797,8 @@ static Suite *greenlet_suite(void)
     tcase_add_test(tc, test_stack_sizes);
     tcase_add_test(tc, test_set_parent_refuses_cycles);
     tcase_add_test(tc, test_set_parent_redirects_result);
+    if (kit_can_fork())         /* makes a thread: see above */
+        tcase_add_test(tc, test_set_parent_refuses_other_thread_and_null);
     suite_add_tcase(s, tc);
 
     tc = kit_tcase("death");
