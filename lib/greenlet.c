@@ -247,6 +247,7 @@ static void greenlet_main(void *arg, void *value)
     while (p->dead)
         p = p->parent;     /* main never dies, so this ends */
     let_go_of_parent(g);   /* after the walk: it may free g->parent */
+    p->started = 1;        /* this switch may be the first into p */
     current = p;
     green_ctx_switch_last(&g->ctx, &p->ctx, result);
 }

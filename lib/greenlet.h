@@ -58,7 +58,8 @@ green_t *green_parent(green_t *g);
  * make a cycle (p is g or one of g's children). */
 int green_set_parent(green_t *g, green_t *p);
 
-/* 1 when g has been started (switched to at least once), else 0. */
+/* 1 when g has been started (switched to at least once, by green_switch or
+ * by the death of a child whose parent g is), else 0. */
 int green_started(const green_t *g);
 
 /* 1 when g's function has returned (or the hub killed g before it started). */

@@ -413,6 +413,31 @@ START_TEST(test_dead_parent_passes_to_grandparent)
 }
 END_TEST
 
+/* A child's death can be the first switch into its parent: the parent then
+ * starts, with the child's result as its argument, and is started like any
+ * greenlet a green_switch() started. */
+static void *add_one(void *arg)
+{
+    return INT2P(P2INT(arg) + 1);
+}
+
+START_TEST(test_parent_started_by_childs_death)
+{
+    green_t *parent = green_new(add_one, 0);
+    green_t *child = green_new(add_one, 0);
+    ck_assert_int_eq(green_set_parent(child, parent), 0);
+    void *r = green_switch(child, INT2P(1));
+    ck_assert_msg(r == INT2P(3), "expected child 1+1=2 to start its parent, "
+                  "whose 2+1=3 reaches main; main got %ld", P2INT(r));
+    ck_assert_msg(green_dead(parent), "expected the parent to have run and "
+                  "died");
+    ck_assert_msg(green_started(parent), "the parent ran (its child's death "
+                  "switched into it), yet green_started(parent) is 0");
+    green_free(child);
+    green_free(parent);
+}
+END_TEST
+
 /* The same, but main frees the dead parent a (allowed: it is dead and not
  * running) before b dies: b's result must still reach main, and nothing
  * may read the freed a (AddressSanitizer and Valgrind would say so). */
@@ -805,6 +830,7 @@ static Suite *greenlet_suite(void)
     tcase_add_test(tc, test_switch_to_dead);
     tcase_add_test(tc, test_dead_parent_passes_to_grandparent);
     tcase_add_test(tc, test_freed_dead_parent);
+    tcase_add_test(tc, test_parent_started_by_childs_death);
     tcase_add_test(tc, test_free_never_started);
     tcase_add_test(tc, test_new_too_big);
     tcase_add_test(tc, test_free_suspended);
