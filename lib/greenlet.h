@@ -14,7 +14,9 @@
  *     value is switched to its parent: the parent's pending green_switch()
  *     returns it.  (A dead parent hands it on to its own parent.)
  *   - each thread starts inside an implicit "main" greenlet, which runs on
- *     the thread's own stack and cannot die.
+ *     the thread's own stack and cannot die.  It is made on the thread's
+ *     first call here and freed when the thread ends (pthread_exit or a
+ *     return from its start function), so a thread per task leaks nothing.
  *
  * There is no scheduler here: nothing runs unless someone switches to it.
  * The hub (hub.h) is a scheduler built on these calls.
