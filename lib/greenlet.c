@@ -30,6 +30,30 @@ static void name_greenlet(green_t *g, unsigned long id)
     snprintf(g->name, sizeof g->name, "greenlet-%lu", id);
 }
 
+/* A thread that ends frees its main greenlet: the key's destructor runs at
+ * thread exit (not for the process's first thread, whose main greenlet
+ * lasts as long as the process).  Greenlets of the thread left unfreed
+ * still hold it as their parent: then the last of them frees it (see
+ * let_go_of_parent). */
+static pthread_key_t main_key;
+static pthread_once_t main_key_once = PTHREAD_ONCE_INIT;
+
+static void main_greenlet_at_exit(void *arg)
+{
+    green_t *m = arg;
+    main_of_thread = NULL;
+    current = NULL;
+    if (m->children > 0)
+        m->free_pending = 1;
+    else
+        free(m);
+}
+
+static void make_main_key(void)
+{
+    pthread_key_create(&main_key, main_greenlet_at_exit);
+}
+
 /* The thread's main greenlet is made on first use: it stands for the
  * thread's own stack, which exists already, so it has no stack of its own. */
 static green_t *main_greenlet(void)
@@ -45,6 +69,8 @@ static green_t *main_greenlet(void)
         strcpy(m->name, "main");
         main_of_thread = m;
         current = m;
+        pthread_once(&main_key_once, make_main_key);
+        pthread_setspecific(main_key, m);
     }
     return main_of_thread;
 }
@@ -247,6 +273,7 @@ static void greenlet_main(void *arg, void *value)
     while (p->dead)
         p = p->parent;     /* main never dies, so this ends */
     let_go_of_parent(g);   /* after the walk: it may free g->parent */
+    p->started = 1;        /* this switch may be the first into p */
     current = p;
     green_ctx_switch_last(&g->ctx, &p->ctx, result);
 }
@@ -302,6 +329,12 @@ size_t green_stack_size(const green_t *g) { return g->stack.size; }
 
 int green_set_parent(green_t *g, green_t *p)
 {
+    /* g's death switches to p: a p of another thread would run on this
+     * thread's stack, and a NULL p would be no one to switch to. */
+    if (p == NULL || p->main != g->main) {
+        errno = EINVAL;
+        return -1;
+    }
     for (green_t *a = p; a != NULL; a = a->parent) {
         if (a == g) {
             errno = EINVAL;

@@ -14,7 +14,9 @@
  *     value is switched to its parent: the parent's pending green_switch()
  *     returns it.  (A dead parent hands it on to its own parent.)
  *   - each thread starts inside an implicit "main" greenlet, which runs on
- *     the thread's own stack and cannot die.
+ *     the thread's own stack and cannot die.  It is made on the thread's
+ *     first call here and freed when the thread ends (pthread_exit or a
+ *     return from its start function), so a thread per task leaks nothing.
  *
  * There is no scheduler here: nothing runs unless someone switches to it.
  * The hub (hub.h) is a scheduler built on these calls.
@@ -52,11 +54,14 @@ green_t *green_current(void);
 /* g's parent, or NULL for a main greenlet. */
 green_t *green_parent(green_t *g);
 
-/* Make p the parent of g.  Returns 0, or -1 with errno EINVAL if that would
+/* Make p the parent of g.  Returns 0, or -1 with errno EINVAL (g's parent
+ * unchanged) if p is NULL, if p belongs to another thread (g's death would
+ * switch into it: Python's greenlet raises ValueError), or if that would
  * make a cycle (p is g or one of g's children). */
 int green_set_parent(green_t *g, green_t *p);
 
-/* 1 when g has been started (switched to at least once), else 0. */
+/* 1 when g has been started (switched to at least once, by green_switch or
+ * by the death of a child whose parent g is), else 0. */
 int green_started(const green_t *g);
 
 /* 1 when g's function has returned (or the hub killed g before it started). */

@@ -487,8 +487,11 @@ green_t *green_spawn(green_fn fn, void *arg)
 green_t *green_spawn_later(double seconds, green_fn fn, void *arg)
 {
     green_t *g = spawn_new(fn, arg);
+    /* Its callback readies g: g starts.  arm() takes a negative timeout
+     * for "no timer", which would never start g: a delay at or below 0
+     * (or NaN) is 0, "as soon as possible", as in gevent. */
     if (g)
-        arm(g, -1, 0, seconds);   /* its callback readies g: g starts */
+        arm(g, -1, 0, seconds > 0 ? seconds : 0);
     return g;
 }
 

@@ -40,8 +40,9 @@ struct event_base;
  * or give it up with green_detach().  Python: gevent.spawn(fn, arg). */
 green_t *green_spawn(green_fn fn, void *arg);
 
-/* Like green_spawn(), but g joins the ready queue after `seconds`.
- * Python: gevent.spawn_later(seconds, fn, arg). */
+/* Like green_spawn(), but g joins the ready queue after `seconds`; a delay
+ * at or below 0 means as soon as possible (at the hub's next look at its
+ * timers), never "not at all".  Python: gevent.spawn_later(seconds, fn, arg). */
 green_t *green_spawn_later(double seconds, green_fn fn, void *arg);
 
 /* Let the hub free g as soon as it is dead (at once if it already is).

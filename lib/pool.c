@@ -284,14 +284,24 @@ green_t *green_group_spawn(green_group_t *group, green_fn fn, void *arg)
 }
 
 /* An added greenlet does not run member_main, so a watcher joins it and
- * calls finish() when it dies. */
+ * calls finish() when it dies.  The watcher is the last to let go of the
+ * member: green_group_kill may see the greenlet die (and finish it) before
+ * the watcher wakes, and green_group_free then leaves the record to it. */
 static void *watch(void *arg)
 {
     struct member *m = arg;
     green_join(m->g, GREEN_FOREVER);   /* fails only if we are killed */
     m->busy--;
+    if (m->group != NULL) {
+        if (green_dead(m->g))
+            finish(m);
+        return NULL;
+    }
+    /* Given up by green_group_free.  A greenlet still alive here means
+     * green_hub_destroy killed us first: the hub frees it. */
     if (green_dead(m->g))
-        finish(m);
+        green_free(m->g);
+    free(m);
     return NULL;
 }
 
@@ -383,6 +393,10 @@ void green_group_free(green_group_t *group)
     for (struct member *m = group->head; m; m = m->next)
         m->group = NULL;        /* finish() frees them when they die */
     reap(group);
+    /* Dead ones still busy: added members whose watcher has not woken
+     * yet.  It frees them (watch). */
+    for (struct member *m = group->dead; m; m = m->next)
+        m->group = NULL;
     free(group);
 }
 

@@ -74,7 +74,9 @@ int green_group_join(green_group_t *group, double timeout);
 int green_group_kill(green_group_t *group, double timeout);
 
 /* Kill the members still alive, give them up to 1 s to unwind (like
- * green_hub_destroy), then free the group.  A member that ignores being
+ * green_hub_destroy), then free the group.  Every member is freed, added
+ * ones too: those whose watcher has not yet seen them die are freed by it,
+ * at the caller's next wait.  A member that ignores being
  * killed for that long is left running on its own, and a warning says so.
  * Must be called from a greenlet that may wait, never from a member.
  * After green_hub_destroy() it only frees memory (the hub has freed the

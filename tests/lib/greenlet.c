@@ -6,6 +6,7 @@
 #include "green.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -278,6 +279,45 @@ START_TEST(test_set_parent_refuses_cycles)
 }
 END_TEST
 
+/* A greenlet made by another thread, which then ended: its record stays
+ * until someone frees it. */
+static void *make_foreign_greenlet(void *arg)
+{
+    (void)arg;
+    return green_new(nothing, 0);
+}
+
+/* Dying switches to the parent: a parent of another thread would run on
+ * this thread's stack.  greenlet raises ValueError; the kit refuses. */
+START_TEST(test_set_parent_refuses_other_thread_and_null)
+{
+    pthread_t t;
+    void *foreign = NULL;
+    ck_assert_int_eq(pthread_create(&t, NULL, make_foreign_greenlet, NULL), 0);
+    pthread_join(t, &foreign);
+    ck_assert_ptr_nonnull(foreign);
+
+    green_t *m = green_current();
+    green_t *g = green_new(nothing, 0);
+    errno = 0;
+    int rc = green_set_parent(g, foreign);
+    ck_assert_msg(rc == -1 && errno == EINVAL, "green_set_parent(g, p) with "
+                  "p of another thread: expected -1 with EINVAL, got %d "
+                  "(errno %d)", rc, errno);
+    ck_assert_msg(green_parent(g) == m, "a refused green_set_parent must not "
+                  "change the parent");
+
+    errno = 0;
+    rc = green_set_parent(g, NULL);
+    ck_assert_msg(rc == -1 && errno == EINVAL, "green_set_parent(g, NULL): "
+                  "expected -1 with EINVAL, got %d (errno %d)", rc, errno);
+    ck_assert_msg(green_parent(g) == m, "a refused green_set_parent must not "
+                  "change the parent");
+    green_free(g);
+    green_free(foreign);
+}
+END_TEST
+
 /* b's parent is set to a: b's return value goes to a, a's to main. */
 static green_t *chain_b;
 
@@ -371,6 +411,31 @@ START_TEST(test_dead_parent_passes_to_grandparent)
     ck_assert(green_dead(orphan));
     green_free(orphan);
     green_free(a);
+}
+END_TEST
+
+/* A child's death can be the first switch into its parent: the parent then
+ * starts, with the child's result as its argument, and is started like any
+ * greenlet a green_switch() started. */
+static void *add_one(void *arg)
+{
+    return INT2P(P2INT(arg) + 1);
+}
+
+START_TEST(test_parent_started_by_childs_death)
+{
+    green_t *parent = green_new(add_one, 0);
+    green_t *child = green_new(add_one, 0);
+    ck_assert_int_eq(green_set_parent(child, parent), 0);
+    void *r = green_switch(child, INT2P(1));
+    ck_assert_msg(r == INT2P(3), "expected child 1+1=2 to start its parent, "
+                  "whose 2+1=3 reaches main; main got %ld", P2INT(r));
+    ck_assert_msg(green_dead(parent), "expected the parent to have run and "
+                  "died");
+    ck_assert_msg(green_started(parent), "the parent ran (its child's death "
+                  "switched into it), yet green_started(parent) is 0");
+    green_free(child);
+    green_free(parent);
 }
 END_TEST
 
@@ -737,6 +802,46 @@ START_TEST(test_other_threads_greenlet)
 }
 END_TEST
 
+/* A thread that uses greenlets and ends. */
+static void *use_greenlets_and_end(void *arg)
+{
+    (void)arg;
+    green_t *g = green_new(nothing, 0);
+    green_switch(g, NULL);
+    green_free(g);
+    return NULL;
+}
+
+static void run_threads(int n)
+{
+    for (int i = 0; i < n; i++) {
+        pthread_t t;
+        ck_assert_int_eq(pthread_create(&t, NULL, use_greenlets_and_end,
+                                        NULL), 0);
+        pthread_join(t, NULL);
+    }
+}
+
+/* Each thread's main greenlet is made on first use; it must be freed when
+ * the thread ends (gevent checks that a hub in a new thread does not leak).
+ * One arena for all threads, so that mallinfo2 (which reports the main
+ * arena) sees their memory; under AddressSanitizer and Valgrind it reports
+ * 0, and their own leak checkers judge. */
+START_TEST(test_thread_exit_frees_main_greenlet)
+{
+    mallopt(M_ARENA_MAX, 1);
+    run_threads(20);            /* warm up: glibc's caches of threads */
+    size_t before = mallinfo2().uordblks;
+    enum { THREADS = 200 };
+    run_threads(THREADS);
+    long grew = (long)mallinfo2().uordblks - (long)before;
+    ck_assert_msg(grew < 16 * THREADS, "%d threads that used greenlets and "
+                  "ended grew the heap by %ld bytes (%ld per thread): each "
+                  "thread's main greenlet must be freed at its exit",
+                  THREADS, grew, grew / THREADS);
+}
+END_TEST
+
 static Suite *greenlet_suite(void)
 {
     Suite *s = suite_create("lib/greenlet");
@@ -750,6 +855,8 @@ static Suite *greenlet_suite(void)
      * hangs just as fork() does. */
     if (kit_can_fork())
         tcase_add_test(tc, test_other_threads_greenlet);
+    if (kit_can_fork())
+        tcase_add_test(tc, test_thread_exit_frees_main_greenlet);
     suite_add_tcase(s, tc);
 
     tc = kit_tcase("names and parents");
@@ -758,12 +865,15 @@ static Suite *greenlet_suite(void)
     tcase_add_test(tc, test_stack_sizes);
     tcase_add_test(tc, test_set_parent_refuses_cycles);
     tcase_add_test(tc, test_set_parent_redirects_result);
+    if (kit_can_fork())         /* makes a thread: see above */
+        tcase_add_test(tc, test_set_parent_refuses_other_thread_and_null);
     suite_add_tcase(s, tc);
 
     tc = kit_tcase("death");
     tcase_add_test(tc, test_switch_to_dead);
     tcase_add_test(tc, test_dead_parent_passes_to_grandparent);
     tcase_add_test(tc, test_freed_dead_parent);
+    tcase_add_test(tc, test_parent_started_by_childs_death);
     tcase_add_test(tc, test_free_never_started);
     tcase_add_test(tc, test_new_too_big);
     tcase_add_test(tc, test_free_suspended);

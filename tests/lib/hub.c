@@ -708,6 +708,28 @@ START_TEST(test_spawn_later_delays_start)
 }
 END_TEST
 
+/* gevent: a delay at or below 0 means "as soon as possible".  A negative
+ * one was once taken as "no timer", and the greenlet never started. */
+START_TEST(test_spawn_later_negative_delay_starts_soon)
+{
+    trace[0] = '\0';
+    started_at = 0;
+    double t0 = now();
+    green_t *neg = green_spawn_later(-0.001, note_start, "negative");
+    green_t *zero = green_spawn_later(0, say, "zero");
+    ck_assert_msg(neg != NULL && zero != NULL, "green_spawn_later failed");
+    int rc = green_join(neg, 1.0);
+    ck_assert_msg(rc == 0, "green_spawn_later(-0.001, ...): expected it to "
+                  "start as soon as possible and the join to return 0, got "
+                  "-1 (%s)", strerror(errno));
+    ck_assert_int_eq(green_join(zero, 1.0), 0);
+    assert_took("the start of spawn_later(-0.001)", started_at - t0, 0.0, 0.5);
+    green_free(neg);
+    green_free(zero);
+    green_hub_destroy();
+}
+END_TEST
+
 /* ---- Waiting on file descriptors --------------------------------------- */
 
 static void *write_later(void *arg)
@@ -1267,6 +1289,7 @@ static Suite *hub_suite(void)
     tcase_add_test(tc, test_sleep_zero_yields);
     tcase_add_test(tc, test_main_sleeps);
     tcase_add_test(tc, test_spawn_later_delays_start);
+    tcase_add_test(tc, test_spawn_later_negative_delay_starts_soon);
     suite_add_tcase(s, tc);
 
     tc = kit_tcase("join");
