@@ -79,8 +79,9 @@ SOLUTION_TESTS := $(addprefix $(B)/solutions/,$(EXERCISES))
 STUB_TESTS   := $(addprefix $(B)/stubs/,$(EXERCISES))
 HARNESS      := tests/harness.c
 # Headers are prerequisites too, so that editing one (tests/harness.h, an
-# exercise's contract) rebuilds every program that includes it.
-HARNESS_H    := tests/harness.h
+# exercise's contract, chapter 9's demo app that tests include) rebuilds
+# every program that includes it.
+HARNESS_H    := tests/harness.h $(wildcard chapters/*/*.h)
 headers_in    = $(wildcard $(1)/*.h)
 
 .PHONY: all lib help deps deps-bench deps-slides deps-cross deps-all test \

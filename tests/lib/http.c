@@ -460,6 +460,12 @@ START_TEST(test_http10_stream_and_head)
     r = get(c, "GET /nope HTTP/1.1\r\nHost: t\r\n\r\n", 0);
     ck_assert_msg(r->code == 404, "after HEAD, the next response should follow (no body bytes), got %d",
                   r->code);
+    /* HEAD of a streamed route: the head a GET gets (chunked), no chunks. */
+    r = get(c, "HEAD /stream?n=5 HTTP/1.1\r\nHost: t\r\n\r\n", 1);
+    ck_assert_msg(r->code == 200, "HEAD /stream?n=5 should answer as GET does, got %d", r->code);
+    r = get(c, "GET /nope HTTP/1.1\r\nHost: t\r\n\r\n", 0);
+    ck_assert_msg(r->code == 404, "after HEAD /stream, the next response should follow, got %d",
+                  r->code);
     hang_up(c);
     finish();
 }

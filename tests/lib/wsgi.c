@@ -817,6 +817,10 @@ START_TEST(test_demo_hello)
     ck_assert_ptr_null(green_response_header(&r.resp, "Server"));
     green_wsgi_result_free(&r);
     expect("HEAD", "/", NULL, 200, NULL);
+    /* HEAD answers as GET would, on every route (the server drops the body). */
+    expect("HEAD", "/stream?n=2", NULL, 200, NULL);
+    expect("HEAD", "/sleep?ms=1", NULL, 200, NULL);
+    expect("HEAD", "/echo", NULL, 200, NULL);
     expect("POST", "/", "x", 404, NULL);
     expect("GET", "/nope", NULL, 404, "Not Found\n");
     expect("GET", "/echo/more", NULL, 404, NULL);
