@@ -21,7 +21,11 @@
  *
  * A greenlet that runs off the end of its stack hits the guard page; the
  * process then prints the greenlet's name and stack size and dies of SIGSEGV,
- * instead of corrupting memory silently.
+ * instead of corrupting memory silently.  Any other fatal signal in a
+ * greenlet other than a main one (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT)
+ * is reported the same way, with the greenlet's name, the signal and the
+ * function it was running; then the signal's previous action (by default:
+ * die, with a core dump) takes over, so the exit status is unchanged.
  */
 #ifndef GREEN_GREENLET_H
 #define GREEN_GREENLET_H

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1183,6 +1184,100 @@ static void *yield_then_double(void *arg)
     return INT2P(P2INT(arg) * 2);
 }
 
+/* ---- A crash inside a greenlet names it -------------------------------- */
+
+static int *volatile nowhere;   /* NULL, and the compiler cannot know it */
+
+/* UBSan would catch the store first and exit 1 (SANITIZE=1): the test is
+ * about the signal, so let the store happen. */
+__attribute__((no_sanitize("undefined")))
+static void *write_through_null(void *arg)
+{
+    (void)arg;
+    *nowhere = 42;
+    return NULL;
+}
+
+static void *call_abort(void *arg)
+{
+    (void)arg;
+    abort();
+}
+
+static void *send_sigbus(void *arg)
+{
+    (void)arg;
+    raise(SIGBUS);      /* a signal sent, not a fault: the other path */
+    return NULL;
+}
+
+/* Run fn in a greenlet named "crasher", spawned in a forked child; return
+ * how the child ended and what it wrote on stderr. */
+static int crash_in_child(green_fn fn, int sig, char *err, size_t size)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert_msg(pid >= 0, "fork failed: %s", strerror(errno));
+    if (pid == 0) {
+        dup2(fds[1], STDERR_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        /* Whatever a sanitizer installed, the death we look for is the
+         * library's: report, then the default action. */
+        signal(sig, SIG_DFL);
+        green_t *g = green_spawn(fn, NULL);
+        if (g == NULL)
+            _exit(3);
+        green_set_name(g, "crasher");
+        green_join(g, 5.0);
+        _exit(4);   /* survived the crash */
+    }
+    close(fds[1]);
+    size_t len = 0;
+    ssize_t n;
+    while ((n = read(fds[0], err + len, size - 1 - len)) > 0)
+        len += (size_t)n;
+    err[len] = '\0';
+    close(fds[0]);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    return status;
+}
+
+START_TEST(test_crash_names_greenlet_and_dies)
+{
+    const struct {
+        green_fn fn;
+        int sig;
+        const char *says;       /* besides the name */
+    } cases[] = {
+        { write_through_null, SIGSEGV, "SIGSEGV" },
+        { call_abort, SIGABRT, "SIGABRT" },
+        { send_sigbus, SIGBUS, "SIGBUS" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char err[4096];
+        int status = crash_in_child(cases[i].fn, cases[i].sig, err, sizeof err);
+        const char *name = strsignal(cases[i].sig);
+        ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == cases[i].sig,
+                      "expected the child whose greenlet 'crasher' got %s to die "
+                      "of it (signal %d), it %s %d; stderr: %s", name,
+                      cases[i].sig,
+                      WIFSIGNALED(status) ? "died of signal" : "exited with",
+                      WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
+                      err);
+        ck_assert_msg(strstr(err, "greenlet 'crasher'") != NULL
+                      && strstr(err, cases[i].says) != NULL
+                      && strstr(err, "running") != NULL,
+                      "expected a crash report on stderr naming greenlet "
+                      "'crasher', %s and what it was doing (running); "
+                      "stderr: \"%s\"", cases[i].says, err);
+    }
+}
+END_TEST
+
 START_TEST(test_many_spawned)
 {
     enum { N = 10000 };
@@ -1314,6 +1409,8 @@ static Suite *hub_suite(void)
     tcase_add_test(tc, test_destroy_kills_live_greenlets);
     tcase_add_test(tc, test_hub_again_after_destroy);
     tcase_add_test(tc, test_many_spawned);
+    if (kit_can_fork())
+        tcase_add_test(tc, test_crash_names_greenlet_and_dies);
     suite_add_tcase(s, tc);
     return s;
 }
