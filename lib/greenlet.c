@@ -353,6 +353,14 @@ void *green_switch(green_t *g, void *value)
     }
     if (g == self)
         return value;
+    if (g->resumer && g->resumer != self) {
+        fprintf(stderr, "green: greenlet '%s' cannot switch to greenlet "
+                "'%s': it is waiting, and only '%s' may resume it (wake it "
+                "with green_ready(), or stop it with green_kill())\n",
+                self->name, g->name, g->resumer->name);
+        errno = EPERM;
+        return NULL;
+    }
     g->started = 1;
     current = g;
     /* Whoever switches back to us sets `current` to us first; the value

@@ -30,6 +30,8 @@ struct green {
     unsigned long id;
     char name[32];
     void (*release)(green_t *g);   /* called by green_free, if set */
+    green_t *resumer;       /* if set, the only greenlet that may switch to
+                               this one (the hub, while it is parked) */
 
     /* ---- owned by the hub layer (hub.c) ---- */
     green_t *ready_next;    /* link in the ready queue */

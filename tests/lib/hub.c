@@ -1184,6 +1184,75 @@ static void *yield_then_double(void *arg)
     return INT2P(P2INT(arg) * 2);
 }
 
+/* ---- Only the hub resumes a parked greenlet --------------------------- */
+
+struct stray {
+    green_t *sleeper;
+    int sleep_rc;
+    double slept;
+    void *switch_value;
+    int switch_err;
+    int intruder_went_on;
+};
+
+static void *sleep_a_while(void *arg)
+{
+    struct stray *st = arg;
+    double t0 = now();
+    st->sleep_rc = green_sleep(0.2);
+    st->slept = now() - t0;
+    return NULL;
+}
+
+static void *switch_into_sleeper(void *arg)
+{
+    struct stray *st = arg;
+    errno = 0;
+    st->switch_value = green_switch(st->sleeper, "stray");
+    st->switch_err = errno;
+    st->intruder_went_on = 1;
+    return NULL;
+}
+
+START_TEST(test_stray_switch_into_parked_refused)
+{
+    struct stray st = { 0 };
+    st.sleeper = green_spawn(sleep_a_while, &st);
+    green_set_name(st.sleeper, "sleeper");
+    green_t *intruder = green_spawn(switch_into_sleeper, &st);
+    green_set_name(intruder, "intruder");
+
+    struct kit_capture cap;
+    char err[2048];
+    kit_capture_start(&cap);
+    green_sleep(0.05);          /* sleeper parks, then intruder switches */
+    int went_on = st.intruder_went_on;
+    green_t *gs[2] = { st.sleeper, intruder };
+    int rc = green_joinall(gs, 2, 2.0);
+    kit_capture_end(&cap, err, sizeof err);
+    for (int i = 0; i < 2; i++)
+        if (!green_dead(gs[i]))
+            green_kill(gs[i], 1.0);
+
+    ck_assert_msg(went_on && st.switch_value == NULL && st.switch_err == EPERM,
+                  "green_switch() into a greenlet parked in green_sleep must "
+                  "refuse at once (NULL, errno EPERM) and let the caller go "
+                  "on; the caller %s, got %p and errno %d (%s)",
+                  went_on ? "went on" : "never ran again", st.switch_value,
+                  st.switch_err, strerror(st.switch_err));
+    ck_assert_msg(strstr(err, "'intruder'") && strstr(err, "'sleeper'"),
+                  "the refusal should name both greenlets ('intruder' and "
+                  "'sleeper') on stderr, got \"%s\"", err);
+    ck_assert_msg(rc == 0 && st.sleep_rc == 0 && st.slept >= 0.19,
+                  "the parked greenlet should sleep its whole 0.2 s and "
+                  "return 0 as if nothing happened: joinall %d, sleep "
+                  "returned %d after %.3f s", rc, st.sleep_rc, st.slept);
+    green_free(st.sleeper);
+    green_free(intruder);
+    green_hub_destroy();
+}
+END_TEST
+
 /* ---- A crash inside a greenlet names it -------------------------------- */
 
 static int *volatile nowhere;   /* NULL, and the compiler cannot know it */
@@ -1389,6 +1458,7 @@ static Suite *hub_suite(void)
 
     tc = kit_tcase("primitives");
     tcase_add_test(tc, test_ready_and_hub_switch);
+    tcase_add_test(tc, test_stray_switch_into_parked_refused);
     tcase_add_test(tc, test_ready_self_then_hub_switch);
     tcase_add_test(tc, test_ready_from_event_callback);
     tcase_add_test(tc, test_signal_handler_runs_on_the_hub);
