@@ -23,7 +23,11 @@
  *
  * A greenlet that runs off the end of its stack hits the guard page; the
  * process then prints the greenlet's name and stack size and dies of SIGSEGV,
- * instead of corrupting memory silently.
+ * instead of corrupting memory silently.  Any other fatal signal in a
+ * greenlet other than a main one (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT)
+ * is reported the same way, with the greenlet's name, the signal and the
+ * function it was running; then the signal's previous action (by default:
+ * die, with a core dump) takes over, so the exit status is unchanged.
  */
 #ifndef GREEN_GREENLET_H
 #define GREEN_GREENLET_H
@@ -45,7 +49,16 @@ green_t *green_new(green_fn fn, size_t stack_size);
  * Returns the value handed back by whoever next switches to us (or the
  * return value of a child that died with us as its parent).
  * Switching to a dead greenlet, or to a greenlet of another thread, is a
- * mistake: it prints why to stderr and returns NULL with errno ESRCH. */
+ * mistake: it prints why to stderr and returns NULL with errno ESRCH.
+ * So is switching to a greenlet parked on the hub (in green_sleep, a join,
+ * a lock, any wait of hub.h and above): only the hub may resume it, when
+ * what it waits for happens.  The call refuses: it prints both greenlets'
+ * names and returns NULL with errno EPERM, and nothing else changes (the
+ * parked greenlet waits on; the caller goes on).  Refusing at the switch,
+ * rather than failing the parked greenlet's wait as gevent does (its
+ * InvalidSwitchError), loses nobody: a switch that went through would
+ * leave the caller suspended with nobody to resume it.
+ * Python: greenlet's g.switch(v); gevent's invalid switch. */
 void *green_switch(green_t *g, void *value);
 
 /* The running greenlet (the thread's main greenlet if none was switched to). */

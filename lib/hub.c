@@ -226,6 +226,19 @@ static void *hub_loop(void *unused)
 
 /* ---- Waiting ---------------------------------------------------------- */
 
+/* Give the hub control until it resumes us.  Only the hub may: a stray
+ * green_switch() into a parked greenlet would end its wait early with
+ * nothing to show for it, and leave the switcher suspended with nobody to
+ * resume it (gevent's "invalid switch").  `resumer` makes green_switch()
+ * refuse it instead. */
+static void *switch_to_hub(struct hub *h, green_t *self)
+{
+    self->resumer = h->g;
+    void *v = green_switch(h->g, NULL);
+    self->resumer = NULL;
+    return v;
+}
+
 /* Switch to the hub until something readies us.  Returns 0 and the wake
  * value, or -1 with errno ECANCELED or EDEADLK.  `what` names the wait in
  * deadlock reports and green_dump(). */
@@ -242,12 +255,12 @@ static int park(const char *what, void **value)
         /* Yield once anyway: a killed greenlet that ignores ECANCELED and
          * loops would otherwise spin forever without letting anyone run. */
         green_ready(self, NULL);
-        green_switch(h->g, NULL);
+        switch_to_hub(h, self);
         errno = ECANCELED;
         return -1;
     }
     self->waiting_on = what;
-    void *v = green_switch(h->g, NULL);
+    void *v = switch_to_hub(h, self);
     self->waiting_on = NULL;
     self->waiting_for = NULL;
     if (self->killed) {

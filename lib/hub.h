@@ -95,7 +95,11 @@ int green_killed(const green_t *g);
  *     2. green_hub_switch(): the hub runs others until you are woken;
  *     3. undo step 1 (delete the event, leave the list), whatever woke you.
  * Step 3 matters: a wake-up source left behind could wake you later, in the
- * middle of some unrelated wait. */
+ * middle of some unrelated wait.
+ * While parked (step 2) a greenlet is resumed by the hub only: a
+ * green_switch() into it from any other greenlet is refused with errno
+ * EPERM and a message naming both (see greenlet.h), and the wait goes on.
+ * Wake it with green_ready() instead. */
 
 /* The calling thread's libevent event_base, created with the hub. */
 struct event_base *green_hub_base(void);

@@ -3,7 +3,8 @@
  *
  * Users see green_t as an opaque type.  The fields below the line belong to
  * the hub layer: greenlet.c never reads them, it only frees the record
- * after calling `release` (set by the hub so it can unlink the greenlet).
+ * after calling `release` (set by the hub so it can unlink the greenlet),
+ * and its crash report names a spawned greenlet's `spawn_fn`.
  */
 #ifndef GREEN_INTERNAL_H
 #define GREEN_INTERNAL_H
@@ -29,6 +30,8 @@ struct green {
     unsigned long id;
     char name[32];
     void (*release)(green_t *g);   /* called by green_free, if set */
+    green_t *resumer;       /* if set, the only greenlet that may switch to
+                               this one (the hub, while it is parked) */
 
     /* ---- owned by the hub layer (hub.c) ---- */
     green_t *ready_next;    /* link in the ready queue */

@@ -133,7 +133,17 @@ static int wait_in(struct waitlist *l, struct waiter *w, double timeout)
 struct green_event {
     int flag;
     struct waitlist waiters;
+    struct waitlist woken;  /* served by set(), not yet back from their wait */
 };
+
+/* Nodes still on `woken` when the event goes: their greenlets must not
+ * touch it when they run (served = 2 tells them). */
+static void forget_woken(green_event_t *e)
+{
+    struct waiter *w;
+    while ((w = wl_pop(&e->woken)) != NULL)
+        w->served = 2;
+}
 
 green_event_t *green_event_new(void)
 {
@@ -145,6 +155,7 @@ void green_event_free(green_event_t *e)
     if (e == NULL)
         return;
     check_no_waiters(&e->waiters, "green_event_free");
+    forget_woken(e);
     free(e);
 }
 
@@ -152,20 +163,29 @@ void green_event_set(green_event_t *e)
 {
     e->flag = 1;
     struct waiter *w;
-    while ((w = wl_pop(&e->waiters)) != NULL)
+    while ((w = wl_pop(&e->waiters)) != NULL) {
         serve(w);
+        wl_append(&e->woken, w);
+    }
 }
 
 void green_event_clear(green_event_t *e) { e->flag = 0; }
 
 int green_event_is_set(const green_event_t *e) { return e->flag; }
 
+/* A greenlet that finds the flag set while the waiters that set() woke
+ * have not run yet must not overtake them (gevent issue 1520): they waited
+ * first.  One yield is enough: they are in the ready queue already, and
+ * green_ready() puts us behind them.  A poll (timeout 0) never yields. */
 int green_event_wait(green_event_t *e, double timeout)
 {
     if (e->flag)
-        return 0;
+        return e->woken.head && timeout != 0 ? green_sleep(0) : 0;
     struct waiter me = { 0 };
-    return wait_in(&e->waiters, &me, timeout);
+    int rc = wait_in(&e->waiters, &me, timeout);
+    if (me.served == 1)
+        wl_remove(&e->woken, &me);   /* we ran: nobody need wait for us */
+    return rc;
 }
 
 /* ---- AsyncResult: an Event with a value ------------------------------- */
@@ -186,6 +206,7 @@ void green_async_free(green_async_t *a)
     if (a == NULL)
         return;
     check_no_waiters(&a->ready.waiters, "green_async_free");
+    forget_woken(&a->ready);
     free(a);
 }
 

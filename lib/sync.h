@@ -68,9 +68,11 @@ void green_event_clear(green_event_t *e);
 /* 1 when the flag is set, else 0.  Python: e.is_set(). */
 int green_event_is_set(const green_event_t *e);
 
-/* Wait until the flag is set, at most `timeout` seconds.  Returns 0 (at
- * once if it is set already), or -1 with errno ETIMEDOUT, ECANCELED or
- * EDEADLK.  Python: e.wait(timeout). */
+/* Wait until the flag is set, at most `timeout` seconds.  Returns 0, or -1
+ * with errno ETIMEDOUT, ECANCELED or EDEADLK.  If the flag is set already
+ * it returns at once, except while greenlets that green_event_set() woke
+ * have not run yet: then it yields once, so that they run first (gevent's
+ * order; a timeout of 0 never yields).  Python: e.wait(timeout). */
 int green_event_wait(green_event_t *e, double timeout);
 
 /* ---- AsyncResult: one value, or one error, for whoever asks ------------ */

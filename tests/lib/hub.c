@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1205,6 +1206,169 @@ static void *yield_then_double(void *arg)
     return INT2P(P2INT(arg) * 2);
 }
 
+/* ---- Only the hub resumes a parked greenlet --------------------------- */
+
+struct stray {
+    green_t *sleeper;
+    int sleep_rc;
+    double slept;
+    void *switch_value;
+    int switch_err;
+    int intruder_went_on;
+};
+
+static void *sleep_a_while(void *arg)
+{
+    struct stray *st = arg;
+    double t0 = now();
+    st->sleep_rc = green_sleep(0.2);
+    st->slept = now() - t0;
+    return NULL;
+}
+
+static void *switch_into_sleeper(void *arg)
+{
+    struct stray *st = arg;
+    errno = 0;
+    st->switch_value = green_switch(st->sleeper, "stray");
+    st->switch_err = errno;
+    st->intruder_went_on = 1;
+    return NULL;
+}
+
+START_TEST(test_stray_switch_into_parked_refused)
+{
+    struct stray st = { 0 };
+    st.sleeper = green_spawn(sleep_a_while, &st);
+    green_set_name(st.sleeper, "sleeper");
+    green_t *intruder = green_spawn(switch_into_sleeper, &st);
+    green_set_name(intruder, "intruder");
+
+    struct kit_capture cap;
+    char err[2048];
+    kit_capture_start(&cap);
+    green_sleep(0.05);          /* sleeper parks, then intruder switches */
+    int went_on = st.intruder_went_on;
+    green_t *gs[2] = { st.sleeper, intruder };
+    int rc = green_joinall(gs, 2, 2.0);
+    kit_capture_end(&cap, err, sizeof err);
+    for (int i = 0; i < 2; i++)
+        if (!green_dead(gs[i]))
+            green_kill(gs[i], 1.0);
+
+    ck_assert_msg(went_on && st.switch_value == NULL && st.switch_err == EPERM,
+                  "green_switch() into a greenlet parked in green_sleep must "
+                  "refuse at once (NULL, errno EPERM) and let the caller go "
+                  "on; the caller %s, got %p and errno %d (%s)",
+                  went_on ? "went on" : "never ran again", st.switch_value,
+                  st.switch_err, strerror(st.switch_err));
+    ck_assert_msg(strstr(err, "'intruder'") && strstr(err, "'sleeper'"),
+                  "the refusal should name both greenlets ('intruder' and "
+                  "'sleeper') on stderr, got \"%s\"", err);
+    ck_assert_msg(rc == 0 && st.sleep_rc == 0 && st.slept >= 0.19,
+                  "the parked greenlet should sleep its whole 0.2 s and "
+                  "return 0 as if nothing happened: joinall %d, sleep "
+                  "returned %d after %.3f s", rc, st.sleep_rc, st.slept);
+    green_free(st.sleeper);
+    green_free(intruder);
+    green_hub_destroy();
+}
+END_TEST
+
+/* ---- A crash inside a greenlet names it -------------------------------- */
+
+static int *volatile nowhere;   /* NULL, and the compiler cannot know it */
+
+/* UBSan would catch the store first and exit 1 (SANITIZE=1): the test is
+ * about the signal, so let the store happen. */
+__attribute__((no_sanitize("undefined")))
+static void *write_through_null(void *arg)
+{
+    (void)arg;
+    *nowhere = 42;
+    return NULL;
+}
+
+static void *call_abort(void *arg)
+{
+    (void)arg;
+    abort();
+}
+
+static void *send_sigbus(void *arg)
+{
+    (void)arg;
+    raise(SIGBUS);      /* a signal sent, not a fault: the other path */
+    return NULL;
+}
+
+/* Run fn in a greenlet named "crasher", spawned in a forked child; return
+ * how the child ended and what it wrote on stderr. */
+static int crash_in_child(green_fn fn, int sig, char *err, size_t size)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert_msg(pid >= 0, "fork failed: %s", strerror(errno));
+    if (pid == 0) {
+        dup2(fds[1], STDERR_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        /* Whatever a sanitizer installed, the death we look for is the
+         * library's: report, then the default action. */
+        signal(sig, SIG_DFL);
+        green_t *g = green_spawn(fn, NULL);
+        if (g == NULL)
+            _exit(3);
+        green_set_name(g, "crasher");
+        green_join(g, 5.0);
+        _exit(4);   /* survived the crash */
+    }
+    close(fds[1]);
+    size_t len = 0;
+    ssize_t n;
+    while ((n = read(fds[0], err + len, size - 1 - len)) > 0)
+        len += (size_t)n;
+    err[len] = '\0';
+    close(fds[0]);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    return status;
+}
+
+START_TEST(test_crash_names_greenlet_and_dies)
+{
+    const struct {
+        green_fn fn;
+        int sig;
+        const char *says;       /* besides the name */
+    } cases[] = {
+        { write_through_null, SIGSEGV, "SIGSEGV" },
+        { call_abort, SIGABRT, "SIGABRT" },
+        { send_sigbus, SIGBUS, "SIGBUS" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char err[4096];
+        int status = crash_in_child(cases[i].fn, cases[i].sig, err, sizeof err);
+        const char *name = strsignal(cases[i].sig);
+        ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == cases[i].sig,
+                      "expected the child whose greenlet 'crasher' got %s to die "
+                      "of it (signal %d), it %s %d; stderr: %s", name,
+                      cases[i].sig,
+                      WIFSIGNALED(status) ? "died of signal" : "exited with",
+                      WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
+                      err);
+        ck_assert_msg(strstr(err, "greenlet 'crasher'") != NULL
+                      && strstr(err, cases[i].says) != NULL
+                      && strstr(err, "running") != NULL,
+                      "expected a crash report on stderr naming greenlet "
+                      "'crasher', %s and what it was doing (running); "
+                      "stderr: \"%s\"", cases[i].says, err);
+    }
+}
+END_TEST
+
 START_TEST(test_many_spawned)
 {
     enum { N = 10000 };
@@ -1317,6 +1481,7 @@ static Suite *hub_suite(void)
 
     tc = kit_tcase("primitives");
     tcase_add_test(tc, test_ready_and_hub_switch);
+    tcase_add_test(tc, test_stray_switch_into_parked_refused);
     tcase_add_test(tc, test_ready_self_then_hub_switch);
     tcase_add_test(tc, test_ready_from_event_callback);
     tcase_add_test(tc, test_signal_handler_runs_on_the_hub);
@@ -1337,6 +1502,8 @@ static Suite *hub_suite(void)
     tcase_add_test(tc, test_destroy_kills_live_greenlets);
     tcase_add_test(tc, test_hub_again_after_destroy);
     tcase_add_test(tc, test_many_spawned);
+    if (kit_can_fork())
+        tcase_add_test(tc, test_crash_names_greenlet_and_dies);
     suite_add_tcase(s, tc);
     return s;
 }

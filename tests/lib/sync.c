@@ -677,6 +677,31 @@ START_TEST(test_event_kill_waiter)
 }
 END_TEST
 
+/* gevent issue 1520: set() wakes the waiters, then the setter waits on the
+ * event itself.  The flag is set, yet those woken first must run first. */
+START_TEST(test_event_woken_waiters_run_before_late_waiter)
+{
+    green_event_t *e = green_event_new();
+    struct ejob j[2] = { { .e = e, .timeout = GREEN_FOREVER, .out.id = 0 },
+                         { .e = e, .timeout = GREEN_FOREVER, .out.id = 1 } };
+    green_t *g[2] = { green_spawn(event_waiter, &j[0]), green_spawn(event_waiter, &j[1]) };
+    trace[0] = '\0';
+    green_sleep(0);
+    green_event_set(e);
+    int rc = green_event_wait(e, GREEN_FOREVER);
+    trace_add("late%ld", 0);
+    int rc_after = green_event_wait(e, GREEN_FOREVER);
+    join_free(g, 2);
+
+    ck_assert_msg(rc == 0 && rc_after == 0, "waiting on a set event should return 0, got %d and %d", rc, rc_after);
+    ck_assert_msg(strcmp(trace, "w0 w1 late0") == 0,
+                  "a greenlet that waits on an event already set must return after the waiters that green_event_set() woke (as in gevent): expected \"w0 w1 late0\", got \"%s\"; see %s, 'Event: wake everybody'",
+                  trace, LESSON);
+    green_event_free(e);
+    green_hub_destroy();
+}
+END_TEST
+
 /* ---- AsyncResult -------------------------------------------------------- */
 
 struct ajob {
@@ -1134,6 +1159,7 @@ static Suite *sync_suite(void)
     tcase_add_test(tc, test_event_clear_and_timeout);
     tcase_add_test(tc, test_event_set_then_clear_still_wakes);
     tcase_add_test(tc, test_event_kill_waiter);
+    tcase_add_test(tc, test_event_woken_waiters_run_before_late_waiter);
     tcase_add_test(tc, test_async_value);
     tcase_add_test(tc, test_async_error);
     tcase_add_test(tc, test_async_timeout);
