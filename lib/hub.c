@@ -35,6 +35,9 @@ struct hub {
     int alive;                      /* spawned and not yet dead */
     int batches_since_poll;
     double last_poll;
+    unsigned long turns;            /* greenlets resumed by run_ready */
+    unsigned long budget_turn;      /* the turn the budget below belongs to */
+    int budget_used;                /* green_consume_budget: units spent */
     struct { long usec; const struct timeval *tv; } common[16];
     int ncommon;                    /* common timeouts made so far */
     struct { void (*fn)(void *); void *arg; } at_destroy[8];
@@ -186,6 +189,7 @@ static void run_ready(struct hub *h)
         green_t *g = dequeue(h);
         if (green_monitor_on)
             green_monitor_note(g);
+        h->turns++;                 /* g starts a turn: a fresh budget */
         green_switch(g, g->wake_value);
         if (green_monitor_on)
             green_monitor_note(NULL);
@@ -391,6 +395,28 @@ int green_sleep(double seconds)
     int rc = park("green_sleep", NULL);
     disarm(self);
     return rc;
+}
+
+/* The budget counts units, not time: a unit is one system call that
+ * moved data, and the kernel bounds what one call can move (a socket's
+ * buffer), so GREEN_BUDGET units is a bounded slice of the thread:
+ * 32 sends of a small chunk take some 30 us, after which the hub runs the
+ * others and, every 32 rounds or 1 ms, polls for new events.  Reading the
+ * clock at every unit would cost more than counting, for no better bound.
+ * The turn number tells a new turn from the old one without the hub
+ * having to reset anything when it resumes a greenlet: one increment. */
+int green_consume_budget(void)
+{
+    struct hub *h = hub;
+    if (h == NULL || green_current() == h->g)
+        return 0;               /* no hub, or the hub itself: nobody to yield to */
+    if (h->budget_turn != h->turns) {
+        h->budget_turn = h->turns;
+        h->budget_used = 0;
+    }
+    if (++h->budget_used < GREEN_BUDGET)
+        return 0;
+    return green_sleep(0);      /* back in the ready queue: a new turn */
 }
 
 static int wait_fd(int fd, short what, double timeout, const char *name)

@@ -54,6 +54,21 @@ void green_detach(green_t *g);
  * errno ECANCELED (killed).  Python: gevent.sleep(seconds). */
 int green_sleep(double seconds);
 
+/* Spend one unit of the running greenlet's budget, and yield (as
+ * green_sleep(0) does) once it has spent GREEN_BUDGET since the hub last
+ * resumed it.  Call it in every loop that might never wait: a send that
+ * keeps succeeding because the client reads fast, a request after
+ * request already buffered, a body produced without waiting.  Without it
+ * such a greenlet holds the hub for as long as the work lasts, and every
+ * other connection and timer stalls (cooperative means every loop must
+ * yield, not just the ones that block).  green_recv, green_send,
+ * green_sendall and the HTTP server spend it for you.  Costs a counter
+ * when it does not yield.  Returns 0, or -1 with errno ECANCELED (the
+ * greenlet was killed, perhaps while it yielded).  No Python equivalent
+ * in gevent (pywsgi has this very flaw); Tokio's consume_budget(). */
+#define GREEN_BUDGET 32
+int green_consume_budget(void);
+
 /* Wait until g is dead, at most `timeout` seconds.  Returns 0 (g's result is
  * green_result(g)), or -1 with errno ETIMEDOUT, ECANCELED or EDEADLK.
  * Python: g.join(timeout). */

@@ -5,6 +5,14 @@
  * non-blocking descriptor; if the kernel says EAGAIN, wait on the hub for
  * the descriptor to become ready and try again.  The deadline is computed
  * once, so retries share one timeout.
+ *
+ * And every call first spends a unit of the greenlet's budget (hub.h):
+ * a client that reads as fast as we write, or writes as fast as we read,
+ * means these calls never wait, and a loop around them would never let
+ * another greenlet run.  The budget makes it yield every GREEN_BUDGET
+ * calls.  It is spent before the call, not after, so that a greenlet
+ * killed while it yields loses no data: the call fails with ECANCELED
+ * before it has read or written anything.
  */
 #include "internal.h"
 #include "hub.h"
@@ -106,6 +114,8 @@ int green_accept(int fd, struct sockaddr *addr, socklen_t *len, double timeout)
 ssize_t green_recv(int fd, void *buf, size_t n, double timeout)
 {
     double deadline = deadline_of(timeout);
+    if (green_consume_budget() != 0)
+        return -1;
     for (;;) {
         ssize_t got = read(fd, buf, n);
         if (got >= 0)
@@ -132,6 +142,8 @@ static ssize_t send_some(int fd, const void *buf, size_t n)
 ssize_t green_send(int fd, const void *buf, size_t n, double timeout)
 {
     double deadline = deadline_of(timeout);
+    if (green_consume_budget() != 0)
+        return -1;
     for (;;) {
         ssize_t sent = send_some(fd, buf, n);
         if (sent >= 0)

@@ -14,16 +14,22 @@
 #include "http.h"
 #include "../../chapters/09-wsgi/demo_app.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <regex.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -681,6 +687,204 @@ START_TEST(test_slowloris)
 }
 END_TEST
 
+/* ---- Fairness: a stream must not freeze the server ------------------------------ */
+
+/* Clients in a thread of their own, on blocking sockets, reading as fast
+ * as they can: the kernel then always has room for the server's next
+ * send, and the server's greenlet never has to wait.  (Clients in the
+ * server's own hub would only read when the server let them run.) */
+struct flood {
+    int n;                      /* connections */
+    const char *request;        /* sent on each, pipelined requests in one */
+    double limit;               /* seconds before the flood gives up */
+    int fds[64];
+    atomic_long bytes;          /* response bytes read so far, all streams */
+    atomic_int stop;            /* set by the test: hang up now */
+    atomic_int over;            /* a stream ended, or the flood gave up */
+    pthread_t thread;
+};
+
+static int plain_connect(void)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port)) };
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+/* Read every stream until one ends (the server closes it after its last
+ * response), the test says stop, or the time limit. */
+static void *flood_run(void *arg)
+{
+    struct flood *f = arg;
+    struct pollfd p[64];
+    char scratch[1 << 16];
+    double end = green_now() + f->limit;
+    for (int i = 0; i < f->n; i++) {
+        p[i] = (struct pollfd){ .fd = f->fds[i], .events = POLLIN };
+        send(f->fds[i], f->request, strlen(f->request), MSG_NOSIGNAL);
+    }
+    while (!atomic_load(&f->stop) && !atomic_load(&f->over) && green_now() < end) {
+        if (poll(p, (nfds_t)f->n, 10) < 0)
+            break;
+        for (int i = 0; i < f->n; i++) {
+            if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            ssize_t got = recv(p[i].fd, scratch, sizeof scratch, MSG_DONTWAIT);
+            if (got > 0)
+                atomic_fetch_add(&f->bytes, got);
+            else if (got == 0 || (errno != EAGAIN && errno != EINTR))
+                atomic_store(&f->over, 1);
+        }
+    }
+    atomic_store(&f->over, 1);
+    for (int i = 0; i < f->n; i++)
+        close(f->fds[i]);       /* unread bytes: a reset, the server stops at once */
+    return NULL;
+}
+
+static void flood_start(struct flood *f, int n, const char *request, double limit)
+{
+    memset(f, 0, sizeof *f);
+    f->n = n;
+    f->request = request;
+    f->limit = limit;
+    for (int i = 0; i < n; i++) {
+        f->fds[i] = plain_connect();
+        ck_assert_msg(f->fds[i] >= 0, "cannot connect to the server: %s", strerror(errno));
+    }
+    ck_assert_int_eq(pthread_create(&f->thread, NULL, flood_run, f), 0);
+}
+
+/* A client's GET / on a fresh connection, in a thread too: it measures
+ * what a user would, whatever the server's hub does meanwhile. */
+struct probe {
+    struct flood *flood;
+    double seconds;             /* from connect to the whole answer */
+    int answered;               /* the body "Hello, World!" arrived */
+    int flood_over;             /* ...after a stream had ended */
+    long bytes_during;          /* stream bytes the flood read meanwhile */
+    atomic_int done;
+    pthread_t thread;
+};
+
+static void *probe_run(void *arg)
+{
+    struct probe *p = arg;
+    char buf[1024];
+    size_t len = 0;
+    /* Wait until the streams flow (or end: the bug, served one by one). */
+    while (atomic_load(&p->flood->bytes) < (1 << 18) && !atomic_load(&p->flood->over))
+        usleep(1000);
+    long before = atomic_load(&p->flood->bytes);
+    double t0 = green_now();
+    int fd = plain_connect();
+    struct timeval tv = { .tv_sec = 8 };
+    const char *get = "GET / HTTP/1.1\r\nHost: t\r\n\r\n";
+    if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0 &&
+        send(fd, get, strlen(get), MSG_NOSIGNAL) == (ssize_t)strlen(get)) {
+        ssize_t got;
+        while (!memmem(buf, len, "Hello, World!", 13) && len < sizeof buf &&
+               (got = recv(fd, buf + len, sizeof buf - len, 0)) > 0)
+            len += (size_t)got;
+    }
+    p->seconds = green_now() - t0;
+    p->answered = memmem(buf, len, "Hello, World!", 13) != NULL;
+    p->flood_over = atomic_load(&p->flood->over);
+    p->bytes_during = atomic_load(&p->flood->bytes) - before;
+    if (fd >= 0)
+        close(fd);
+    atomic_store(&p->done, 1);
+    return NULL;
+}
+
+/* Run the server (this greenlet keeps the hub turning) while `f` floods
+ * it and a probe asks for GET /; then hang up the flood. */
+static void probe_during(struct flood *f, struct probe *p)
+{
+    memset(p, 0, sizeof *p);
+    p->flood = f;
+    ck_assert_int_eq(pthread_create(&p->thread, NULL, probe_run, p), 0);
+    while (!atomic_load(&p->done))
+        green_sleep(0.005);
+    pthread_join(p->thread, NULL);
+    atomic_store(&f->stop, 1);
+    pthread_join(f->thread, NULL);
+}
+
+/* The bytes of k responses to GET /stream?n=chunks, chunked: the body
+ * only ("c\r\nchunk 99999\n\r\n" and so on), a lower bound. */
+static long stream_bytes(int k, int chunks)
+{
+    long total = 0;
+    for (int i = 0; i < chunks; i++) {
+        int len = snprintf(NULL, 0, "chunk %d\n", i);
+        total += len + snprintf(NULL, 0, "%x\r\n\r\n", len);
+    }
+    return total * k;
+}
+
+/* Was the probe served fairly?  What the lesson means by it: while the
+ * GET / waited, the streams went on, but only a little; the bug lets one
+ * connection send all it has first (a whole /stream?n=1000000, 17 MB).
+ * So: answered, and less than a quarter of one connection's responses
+ * went out meanwhile, a count that does not depend on the machine's
+ * speed.  The time bound is generous: the bug takes seconds, a fair
+ * server milliseconds, and a loaded machine (or Valgrind) is slower. */
+static void assert_fair(const struct probe *p, const char *load, long per_conn)
+{
+    double bound = kit_valgrind() ? 3.0 : 1.0;
+    ck_assert_msg(p->answered && p->bytes_during < per_conn / 4 && p->seconds < bound,
+                  "a fresh GET / should be answered at once while %s; it %s after %.2f s, "
+                  "and %ld bytes of responses went out meanwhile (expected under %ld: a "
+                  "quarter of one connection's, and under %.0f s)%s.  A greenlet whose sends "
+                  "succeed (and whose next request is already buffered) never waits: it must "
+                  "still yield: see chapters/11-http/README.md, "
+                  "'Cooperative means every loop yields'",
+                  load, p->answered ? "was answered" : "got no answer", p->seconds,
+                  p->bytes_during, per_conn / 4, bound,
+                  p->flood_over ? " (a stream had ended, or the clients gave up, first)" : "");
+}
+
+START_TEST(test_stream_does_not_freeze_the_server)
+{
+    start();
+    struct flood f;
+    struct probe p;
+    flood_start(&f, 1, "GET /stream?n=1000000 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+                4.0);
+    probe_during(&f, &p);
+    assert_fair(&p, "one client streams /stream?n=1000000", stream_bytes(1, 1000000));
+    finish();
+}
+END_TEST
+
+START_TEST(test_pipelined_streams_do_not_freeze_the_server)
+{
+    /* Each connection sends 4 streams pipelined in one send: the next
+     * request is always in the server's buffer, no read ever waits. */
+    static const char four[] =
+        "GET /stream?n=100000 HTTP/1.1\r\nHost: t\r\n\r\n"
+        "GET /stream?n=100000 HTTP/1.1\r\nHost: t\r\n\r\n"
+        "GET /stream?n=100000 HTTP/1.1\r\nHost: t\r\n\r\n"
+        "GET /stream?n=100000 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+    int n = kit_valgrind() ? 10 : 50;
+    char load[64];
+    snprintf(load, sizeof load, "%d clients stream pipelined responses", n);
+    start();
+    struct flood f;
+    struct probe p;
+    flood_start(&f, n, four, 4.0);
+    probe_during(&f, &p);
+    assert_fair(&p, load, stream_bytes(4, 100000));
+    finish();
+}
+END_TEST
+
 /* ---- Static files ---------------------------------------------------------------- */
 
 static char dir[64];
@@ -851,6 +1055,11 @@ static Suite *http_suite(void)
     tcase_add_test(tc, test_app_errors_are_500);
     tcase_add_test(tc, test_idle_timeout);
     tcase_add_test(tc, test_slowloris);
+    /* Threads: where tests run without fork (qemu-user), so would they hang. */
+    if (kit_can_fork()) {
+        tcase_add_test(tc, test_stream_does_not_freeze_the_server);
+        tcase_add_test(tc, test_pipelined_streams_do_not_freeze_the_server);
+    }
     tcase_add_test(tc, test_static_files);
     tcase_add_test(tc, test_content_types_and_dates);
     tcase_add_test(tc, test_access_log);

@@ -1441,6 +1441,60 @@ START_TEST(test_signal_list)
 }
 END_TEST
 
+/* ---- The budget: a loop that never waits still yields ---------------- */
+
+static int other_turns;
+static volatile int spending;
+
+static void *count_turns(void *arg)
+{
+    (void)arg;
+    while (spending) {
+        other_turns++;
+        green_sleep(0);
+    }
+    return NULL;
+}
+
+static void *spend_forever(void *arg)
+{
+    (void)arg;
+    while (green_consume_budget() == 0)
+        ;
+    return (void *)(long)errno;
+}
+
+START_TEST(test_budget_makes_a_busy_loop_yield)
+{
+    ck_assert_int_eq(green_consume_budget(), 0);
+    ck_assert_msg(!green_hub_active(), "green_consume_budget() without a hub should not make one");
+
+    /* main spends 10 budgets without ever waiting: the other greenlet
+     * should get a turn after each one, no more, no less. */
+    spending = 1;
+    other_turns = 0;
+    green_t *g = green_spawn(count_turns, NULL);
+    for (int i = 0; i < 10 * GREEN_BUDGET; i++)
+        ck_assert_int_eq(green_consume_budget(), 0);
+    ck_assert_msg(other_turns == 10, "spending %d units of budget (GREEN_BUDGET %d) should "
+                  "yield 10 times, letting the other greenlet run 10 times; it ran %d times",
+                  10 * GREEN_BUDGET, GREEN_BUDGET, other_turns);
+    spending = 0;
+    ck_assert_int_eq(green_join(g, 1.0), 0);
+    green_free(g);
+
+    /* A loop that only spends can be killed: the yield fails ECANCELED. */
+    g = green_spawn(spend_forever, NULL);
+    green_sleep(0);
+    ck_assert_msg(green_kill(g, 1.0) == 0, "a greenlet spending its budget in a loop should "
+                  "die when killed: %s", strerror(errno));
+    ck_assert_msg((long)green_result(g) == ECANCELED, "green_consume_budget() should fail with "
+                  "ECANCELED once the greenlet is killed, got errno %ld", (long)green_result(g));
+    green_free(g);
+    green_hub_destroy();
+}
+END_TEST
+
 static Suite *hub_suite(void)
 {
     Suite *s = suite_create("lib/hub");
@@ -1489,6 +1543,7 @@ static Suite *hub_suite(void)
     tcase_add_test(tc, test_hub_switch_killed);
     tcase_add_test(tc, test_wake_sources_removed);
     tcase_add_test(tc, test_dump_names_greenlets);
+    tcase_add_test(tc, test_budget_makes_a_busy_loop_yield);
     suite_add_tcase(s, tc);
 
     tc = kit_tcase("deadlock");
