@@ -40,6 +40,12 @@ int green_connect(int fd, const struct sockaddr *addr, socklen_t len, double tim
  * addr and len may be NULL. */
 int green_accept(int fd, struct sockaddr *addr, socklen_t *len, double timeout);
 
+/* green_recv and green_send (and so green_sendall) each spend a unit of
+ * the greenlet's budget first (green_consume_budget, hub.h): a loop of
+ * calls that never have to wait still yields every GREEN_BUDGET calls.
+ * A greenlet killed meanwhile gets -1 with ECANCELED, nothing read or
+ * sent by that call. */
+
 /* Read up to n bytes: returns how many (0 at end of stream), or -1. */
 ssize_t green_recv(int fd, void *buf, size_t n, double timeout);
 
