@@ -232,26 +232,51 @@ static void *log_flusher(void *arg)
     return NULL;
 }
 
+/* Copy `s` into out[0..size) with what a client wrote made harmless:
+ * '"', '\', control bytes and bytes from 0x7f up become "\xHH", as
+ * nginx writes them.  A raw '"' in a target would end the quoted field
+ * early, and the text after it would read as a forged status and size
+ * (a CR or LF, as a forged line).  Cut short rather than overflow;
+ * returns the length written. */
+static size_t log_escape(char *out, size_t size, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = 0;
+    for (; *s; s++) {
+        unsigned char b = (unsigned char)*s;
+        int plain = b >= 0x20 && b < 0x7f && b != '"' && b != '\\';
+        if (n + (plain ? 1 : 4) >= size)
+            break;
+        if (plain) {
+            out[n++] = (char)b;
+        } else {
+            out[n++] = '\\';
+            out[n++] = 'x';
+            out[n++] = hex[b >> 4];
+            out[n++] = hex[b & 15];
+        }
+    }
+    out[n] = '\0';
+    return n;
+}
+
 /* One line in the Common Log Format:
  *   127.0.0.1 - - [06/Nov/1994:08:49:37 +0000] "GET / HTTP/1.1" 200 13
- * `request` is NULL for a request too bad to quote. */
+ * `request` is NULL for a request too bad to quote; it is escaped
+ * (log_escape), since the client wrote it. */
 static void log_request(struct conn *c, const char *request, int code)
 {
     green_http_server_t *srv = c->srv;
     if (!srv->log)
         return;
-    char line[1024], bytes[24] = "-";
+    char line[1200], bytes[24] = "-", quoted[900];
+    log_escape(quoted, sizeof quoted, request ? request : "-");
     if (c->body_sent > 0)
         snprintf(bytes, sizeof bytes, "%lld", c->body_sent);
-    int n = snprintf(line, sizeof line, "%s - - [%s] \"%.900s\" %d %s\n",
-                     c->remote, srv->clf_date, request ? request : "-",
-                     code, bytes);
-    if (n < 0)
-        return;
-    if ((size_t)n >= sizeof line) {     /* a huge target: cut the line */
-        n = sizeof line - 1;
-        line[n - 1] = '\n';
-    }
+    int n = snprintf(line, sizeof line, "%s - - [%s] \"%s\" %d %s\n",
+                     c->remote, srv->clf_date, quoted, code, bytes);
+    if (n < 0 || (size_t)n >= sizeof line)
+        return;                 /* cannot happen: every field is bounded */
     if (srv->log_len + (size_t)n > LOG_BUF)
         log_flush(srv);
     memcpy(srv->log + srv->log_len, line, (size_t)n);

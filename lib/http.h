@@ -41,6 +41,9 @@
  *     resolves outside the folder are refused (403 or 404).
  *   - An access log line per request in the Common Log Format, buffered
  *     and written once a second (or when the buffer fills, and at stop).
+ *     What the client wrote (the request line) is escaped as nginx does:
+ *     '"', '\', control bytes and bytes >= 0x7f become "\xHH", so a
+ *     client cannot forge a field or a line.
  *   - A graceful stop: no new connections, idle keep-alive connections
  *     closed at once, requests in flight finished within a grace period.
  *

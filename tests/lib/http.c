@@ -792,6 +792,31 @@ START_TEST(test_access_log)
 }
 END_TEST
 
+/* A client writes the target: a raw '"' would end the quoted request
+ * field early and let it forge the status and size that follow.  They
+ * are escaped as nginx does ("\x22", "\x5C"). */
+START_TEST(test_access_log_escapes)
+{
+    char path[] = "/tmp/green-http-log-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    green_http_options_t opt = { .access_log_fd = fd };
+    start_with(&demo_app, &opt);
+    ask("GET /a\"b\\c HTTP/1.1\r\nHost: t\r\n\r\n");
+    finish();
+    char text[4096] = "";
+    ssize_t n = pread(fd, text, sizeof text - 1, 0);
+    close(fd);
+    unlink(path);
+    ck_assert_int_gt(n, 0);
+    text[n] = '\0';
+    ck_assert_msg(strstr(text, "\"GET /a\\x22b\\x5Cc HTTP/1.1\" 404 ") != NULL,
+                  "the target /a\"b\\c should be logged as /a\\x22b\\x5Cc (a raw '\"' "
+                  "ends the quoted field early: see the lesson, \"The access log\"); "
+                  "the log says:\n%s", text);
+}
+END_TEST
+
 /* ---- A graceful stop ----------------------------------------------------------------- */
 
 static struct reply slow_reply;
@@ -854,6 +879,7 @@ static Suite *http_suite(void)
     tcase_add_test(tc, test_static_files);
     tcase_add_test(tc, test_content_types_and_dates);
     tcase_add_test(tc, test_access_log);
+    tcase_add_test(tc, test_access_log_escapes);
     tcase_add_test(tc, test_graceful_stop);
     suite_add_tcase(s, tc);
     return s;
