@@ -29,6 +29,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -499,7 +500,9 @@ static ssize_t input_read(green_input_t *in, void *buf, size_t n)
 /* Before the next request on this connection, the rest of this one's body
  * must be read.  Up to max_drain bytes are read and thrown away; a larger
  * body, or one the client will not send (it still waits for 100
- * Continue), closes the connection instead.  Returns 0 or -1. */
+ * Continue), closes the connection instead.  Each read asks for one byte
+ * more than the budget left: a body of exactly max_drain bytes is drained,
+ * one byte more is not.  Returns 0 or -1. */
 static int drain_body(struct conn *c)
 {
     char scratch[4096];
@@ -508,25 +511,54 @@ static int drain_body(struct conn *c)
         return 0;
     if (c->continue_due || c->body_error)
         return -1;
-    while (budget > 0) {
-        ssize_t n = input_read(&c->input, scratch, sizeof scratch);
-        if (n == 0)
-            return 0;
-        if (n < 0)
-            return -1;
+    for (;;) {
+        size_t want = budget < (long long)sizeof scratch ? (size_t)budget + 1
+                                                         : sizeof scratch;
+        ssize_t n = input_read(&c->input, scratch, want);
+        if (n <= 0)
+            return n == 0 ? 0 : -1;
         budget -= n;
+        if (budget < 0)
+            return -1;          /* bigger than max_drain */
     }
-    return -1;
 }
 
-/* Would drain_body() give up for sure?  Known before the response is
- * sent, so that its head can say "Connection: close". */
+/* Has the rest of a chunked body already arrived, and is it small enough
+ * to drain?  A chunked body tells its size only at its last chunk, so
+ * this runs a copy of the decoder over the bytes in the buffer (it only
+ * reads them); the real decoder does not move. */
+static int chunked_end_buffered(const struct conn *c)
+{
+    green_http_chunked_t dec = c->dec;
+    size_t pos = c->pos;
+    long long data = 0;
+    while (!dec.done && pos < c->len) {
+        const char *d;
+        size_t d_len;
+        ssize_t used = green_http_chunked_feed(&dec, c->buf + pos, c->len - pos,
+                                               SIZE_MAX, &d, &d_len);
+        if (used < 0)
+            return 0;           /* a bad body: the drain would fail */
+        pos += (size_t)used;
+        data += (long long)d_len;
+    }
+    return dec.done && data <= c->srv->opt.max_drain;
+}
+
+/* Would drain_body() give up?  Known before the response is sent, so
+ * that its head can say "Connection: close": a client that pipelined its
+ * next request behind the body then knows it was not read (without the
+ * header, it would be lost without a word).  A chunked body whose end
+ * has not arrived yet may be of any size: we close rather than guess. */
 static int drain_hopeless(const struct conn *c)
 {
     if (c->body_done)
         return 0;
-    return c->continue_due || c->body_error ||
-           (!c->chunked && c->body_left > c->srv->opt.max_drain);
+    if (c->continue_due || c->body_error)
+        return 1;
+    if (!c->chunked)
+        return c->body_left > c->srv->opt.max_drain;
+    return !chunked_end_buffered(c);
 }
 
 /* ---- 4. The environ -------------------------------------------------------- */

@@ -26,7 +26,11 @@
  *   - Request bodies (Content-Length or chunked) are read only when the
  *     application reads env->input; "Expect: 100-continue" is answered at
  *     that first read.  A body left unread is drained before the next
- *     request, up to `max_drain` bytes, or the connection is closed.
+ *     request, up to `max_drain` bytes (exactly max_drain is drained), or
+ *     the connection is closed and the response says "Connection: close":
+ *     a Content-Length over max_drain, a client still waiting for 100
+ *     Continue, or a chunked body whose end has not arrived when the
+ *     response starts (its size is unknown until then).
  *   - A bad request is answered with the parser's status (400, 413, 414,
  *     431, 501, 505) and "Connection: close"; an application that does not
  *     call green_start_response() (or calls it with a bad header) gets a
@@ -68,8 +72,8 @@ typedef struct green_http_options {
     double send_timeout;         /* 30 s: each write of the response */
     long long max_drain;         /* 64 KiB: the most of an unread request
                                     body read and thrown away to keep the
-                                    connection (more: the connection is
-                                    closed instead) */
+                                    connection (more: the response says
+                                    "Connection: close" and it closes) */
     const char *static_dir;      /* NULL: no static files */
     const char *static_prefix;   /* "/static/": the URL they live under */
     int access_log_fd;           /* where the access log goes: 2 for

@@ -441,6 +441,60 @@ START_TEST(test_unread_body_is_drained)
 }
 END_TEST
 
+/* A body too large to drain ends the connection: the response must say
+ * so, or the client's next (pipelined) request is lost without a word.
+ * A chunked body tells its size only at its end; Content-Length exactly
+ * max_drain is still drained. */
+START_TEST(test_drain_limit_says_close)
+{
+    green_http_options_t opt = { .max_drain = 1000 };
+    start_with(&demo_app, &opt);
+    static char req[8192];
+    static const char get_root[] = "GET / HTTP/1.1\r\nHost: t\r\n\r\n";
+
+    /* 3 x 1000 bytes chunked, unread by /nope, then a pipelined GET. */
+    size_t n = (size_t)snprintf(req, sizeof req, "POST /nope HTTP/1.1\r\nHost: t\r\n"
+                                "Transfer-Encoding: chunked\r\n\r\n");
+    for (int i = 0; i < 3; i++) {
+        n += (size_t)snprintf(req + n, sizeof req - n, "3e8\r\n");
+        memset(req + n, 'x', 1000);
+        n += 1000;
+        n += (size_t)snprintf(req + n, sizeof req - n, "\r\n");
+    }
+    n += (size_t)snprintf(req + n, sizeof req - n, "0\r\n\r\n%s", get_root);
+    struct client *c = dial();
+    say(c, req, n);
+    static struct reply r;
+    ck_assert_msg(reply_of(c, &r, 0) == 0 && r.code == 404,
+                  "a 3000-byte chunked body /nope does not read: expected 404, got %d", r.code);
+    const char *conn = header(&r, "Connection");
+    ck_assert_msg(conn && strcmp(conn, "close") == 0,
+                  "a body over max_drain (1000) closes the connection, so the response "
+                  "must say \"Connection: close\" (lesson: \"A body nobody read\"); got %s",
+                  conn ? conn : "no Connection header");
+    ck_assert_msg(reply_of(c, &r, 0) < 0 && closed_within(c, 2.0),
+                  "after \"Connection: close\" the server should close, not answer (got %d) or hang",
+                  r.code);
+    hang_up(c);
+
+    /* Content-Length exactly max_drain: drained, the next request served. */
+    n = (size_t)snprintf(req, sizeof req, "POST /nope HTTP/1.1\r\nHost: t\r\n"
+                         "Content-Length: 1000\r\n\r\n");
+    memset(req + n, 'x', 1000);
+    n += 1000;
+    n += (size_t)snprintf(req + n, sizeof req - n, "%s", get_root);
+    c = dial();
+    say(c, req, n);
+    ck_assert_msg(reply_of(c, &r, 0) == 0 && r.code == 404, "expected 404, got %d", r.code);
+    ck_assert_msg(header(&r, "Connection") == NULL,
+                  "a body of exactly max_drain bytes can be drained: keep the connection");
+    ck_assert_msg(reply_of(c, &r, 0) == 0 && r.code == 200,
+                  "the request after a drained body should be answered, got %d", r.code);
+    hang_up(c);
+    finish();
+}
+END_TEST
+
 START_TEST(test_http10_stream_and_head)
 {
     start();
@@ -870,6 +924,7 @@ static Suite *http_suite(void)
     tcase_add_test(tc, test_chunked_request);
     tcase_add_test(tc, test_100_continue);
     tcase_add_test(tc, test_unread_body_is_drained);
+    tcase_add_test(tc, test_drain_limit_says_close);
     tcase_add_test(tc, test_http10_stream_and_head);
     tcase_add_test(tc, test_limits);
     tcase_add_test(tc, test_client_reset);
