@@ -35,6 +35,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/sendfile.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -59,6 +60,8 @@
  * destroy our error response before the client has read it. */
 #define LINGER_SECONDS         1.0
 #define LINGER_BYTES           (256 * 1024)
+/* Descriptors kept out of the default cap on connections (section 8). */
+#define FD_RESERVE             64
 /* The access log's buffer: written when full, and once a second. */
 #define LOG_BUF                (64 * 1024)
 #define LOG_EVERY              1.0
@@ -1219,9 +1222,7 @@ green_http_server_t *green_http_server_new(const char *host, const char *port,
         goto err;
     if (srv->opt.access_log_fd >= 0 && !(srv->log = malloc(LOG_BUF)))
         goto err;
-    if ((srv->opt.backlog > 0 && green_server_set_backlog(srv->tcp, srv->opt.backlog) < 0) ||
-        (srv->opt.max_connections > 0 &&
-         green_server_set_pool(srv->tcp, srv->opt.max_connections) < 0))
+    if (srv->opt.backlog > 0 && green_server_set_backlog(srv->tcp, srv->opt.backlog) < 0)
         goto err;
     return srv;
 err:;
@@ -1229,6 +1230,27 @@ err:;
     green_http_server_free(srv);
     errno = err;
     return NULL;
+}
+
+/* The default cap on open connections: what the descriptors allow, less
+ * FD_RESERVE for the listening socket, the log, the hub, the static files
+ * being sent and the application's own files (a server whose clients
+ * mostly download files should set max_connections to half: each such
+ * connection holds two descriptors).  Past the cap the server stops
+ * accepting (clients wait in the backlog) instead of running into EMFILE,
+ * and memory stays bounded: each connection costs a greenlet and a
+ * buffer, and a flood of held connections would otherwise take them until
+ * the descriptors ran out.  Read at start, not at new: a program may raise
+ * its limit in between. */
+static int default_max_connections(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 0;               /* unknown: no cap, EMFILE backs off */
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > INT_MAX)
+        rl.rlim_cur = INT_MAX;
+    long room = (long)rl.rlim_cur - FD_RESERVE;
+    return room < 1 ? 1 : (int)room;
 }
 
 int green_http_server_start(green_http_server_t *srv)
@@ -1239,6 +1261,11 @@ int green_http_server_start(green_http_server_t *srv)
     struct sigaction sa;
     if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
         signal(SIGPIPE, SIG_IGN);
+    int cap = srv->opt.max_connections;
+    if (cap == 0)
+        cap = default_max_connections();
+    if (cap > 0 && green_server_set_pool(srv->tcp, cap) < 0)
+        return -1;
     if (green_server_start(srv->tcp) < 0)
         return -1;
     snprintf(srv->port, sizeof srv->port, "%d", green_server_port(srv->tcp));

@@ -48,6 +48,10 @@
  *     What the client wrote (the request line) is escaped as nginx does:
  *     '"', '\', control bytes and bytes >= 0x7f become "\xHH", so a
  *     client cannot forge a field or a line.
+ *   - At most `max_connections` open at once (by default what
+ *     RLIMIT_NOFILE allows, less a reserve): past it, no accept until one
+ *     closes, so a flood of held connections cannot take all the memory
+ *     or every descriptor.
  *   - A graceful stop: no new connections, idle keep-alive connections
  *     closed at once, requests in flight finished within a grace period.
  *
@@ -79,7 +83,12 @@ typedef struct green_http_options {
     int access_log_fd;           /* where the access log goes: 2 for
                                     stderr, a file's fd; 0 or -1: none */
     int backlog;                 /* 1024 (server.h) */
-    int max_connections;         /* 0: no limit (server.h's pool) */
+    int max_connections;         /* RLIMIT_NOFILE's soft limit (read at
+                                    start) - 64: the most connections open
+                                    at once; at the cap the server stops
+                                    accepting (clients wait in the
+                                    backlog) until one closes (server.h's
+                                    pool).  -1: no cap */
 } green_http_options_t;
 
 typedef struct green_http_server green_http_server_t;

@@ -735,6 +735,57 @@ START_TEST(test_slowloris)
 }
 END_TEST
 
+/* ---- The cap on open connections ------------------------------------------ */
+
+/* With `cap` connections held open (idle, kept alive), the next client is
+ * not served (its connect succeeds: it waits in the listen backlog) until
+ * one of them closes. */
+static void check_cap(int cap, const char *how)
+{
+    struct client *held[8];
+    ck_assert_int_le(cap, 8);
+    for (int i = 0; i < cap; i++) {
+        held[i] = dial();
+        get(held[i], "GET / HTTP/1.1\r\nHost: t\r\n\r\n", 0);
+    }
+    struct client *late = dial();
+    says(late, "GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    ssize_t n = more(late, 0.3);
+    ck_assert_msg(n < 0 && errno == ETIMEDOUT,
+                  "%s: the cap is %d connections, %d are open, so a new one should wait "
+                  "in the backlog, unanswered; it was answered (lesson: \"How many connections\")",
+                  how, cap, cap);
+    hang_up(held[0]);
+    static struct reply r;
+    ck_assert_msg(reply_of(late, &r, 0) == 0 && r.code == 200,
+                  "%s: once one of the %d connections closed, the waiting client should be "
+                  "served; got %d", how, cap, r.code);
+    hang_up(late);
+    for (int i = 1; i < cap; i++)
+        hang_up(held[i]);
+}
+
+START_TEST(test_connection_cap)
+{
+    /* Settable. */
+    green_http_options_t opt = { .max_connections = 4 };
+    start_with(&demo_app, &opt);
+    check_cap(4, "max_connections = 4");
+    finish();
+
+    /* The default: RLIMIT_NOFILE's soft limit - 64, here 4. */
+    struct rlimit saved, low;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &saved), 0);
+    low = saved;
+    low.rlim_cur = 64 + 4;
+    ck_assert_msg(setrlimit(RLIMIT_NOFILE, &low) == 0, "setrlimit: %s", strerror(errno));
+    start_with(&demo_app, NULL);
+    setrlimit(RLIMIT_NOFILE, &saved);
+    check_cap(4, "the default cap, with RLIMIT_NOFILE 68");
+    finish();
+}
+END_TEST
+
 /* ---- Static files ---------------------------------------------------------------- */
 
 static char dir[64];
@@ -931,6 +982,7 @@ static Suite *http_suite(void)
     tcase_add_test(tc, test_app_errors_are_500);
     tcase_add_test(tc, test_idle_timeout);
     tcase_add_test(tc, test_slowloris);
+    tcase_add_test(tc, test_connection_cap);
     tcase_add_test(tc, test_static_files);
     tcase_add_test(tc, test_content_types_and_dates);
     tcase_add_test(tc, test_access_log);
