@@ -29,11 +29,13 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/sendfile.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -58,6 +60,8 @@
  * destroy our error response before the client has read it. */
 #define LINGER_SECONDS         1.0
 #define LINGER_BYTES           (256 * 1024)
+/* Descriptors kept out of the default cap on connections (section 8). */
+#define FD_RESERVE             64
 /* The access log's buffer: written when full, and once a second. */
 #define LOG_BUF                (64 * 1024)
 #define LOG_EVERY              1.0
@@ -232,26 +236,51 @@ static void *log_flusher(void *arg)
     return NULL;
 }
 
+/* Copy `s` into out[0..size) with what a client wrote made harmless:
+ * '"', '\', control bytes and bytes from 0x7f up become "\xHH", as
+ * nginx writes them.  A raw '"' in a target would end the quoted field
+ * early, and the text after it would read as a forged status and size
+ * (a CR or LF, as a forged line).  Cut short rather than overflow;
+ * returns the length written. */
+static size_t log_escape(char *out, size_t size, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = 0;
+    for (; *s; s++) {
+        unsigned char b = (unsigned char)*s;
+        int plain = b >= 0x20 && b < 0x7f && b != '"' && b != '\\';
+        if (n + (plain ? 1 : 4) >= size)
+            break;
+        if (plain) {
+            out[n++] = (char)b;
+        } else {
+            out[n++] = '\\';
+            out[n++] = 'x';
+            out[n++] = hex[b >> 4];
+            out[n++] = hex[b & 15];
+        }
+    }
+    out[n] = '\0';
+    return n;
+}
+
 /* One line in the Common Log Format:
  *   127.0.0.1 - - [06/Nov/1994:08:49:37 +0000] "GET / HTTP/1.1" 200 13
- * `request` is NULL for a request too bad to quote. */
+ * `request` is NULL for a request too bad to quote; it is escaped
+ * (log_escape), since the client wrote it. */
 static void log_request(struct conn *c, const char *request, int code)
 {
     green_http_server_t *srv = c->srv;
     if (!srv->log)
         return;
-    char line[1024], bytes[24] = "-";
+    char line[1200], bytes[24] = "-", quoted[900];
+    log_escape(quoted, sizeof quoted, request ? request : "-");
     if (c->body_sent > 0)
         snprintf(bytes, sizeof bytes, "%lld", c->body_sent);
-    int n = snprintf(line, sizeof line, "%s - - [%s] \"%.900s\" %d %s\n",
-                     c->remote, srv->clf_date, request ? request : "-",
-                     code, bytes);
-    if (n < 0)
-        return;
-    if ((size_t)n >= sizeof line) {     /* a huge target: cut the line */
-        n = sizeof line - 1;
-        line[n - 1] = '\n';
-    }
+    int n = snprintf(line, sizeof line, "%s - - [%s] \"%s\" %d %s\n",
+                     c->remote, srv->clf_date, quoted, code, bytes);
+    if (n < 0 || (size_t)n >= sizeof line)
+        return;                 /* cannot happen: every field is bounded */
     if (srv->log_len + (size_t)n > LOG_BUF)
         log_flush(srv);
     memcpy(srv->log + srv->log_len, line, (size_t)n);
@@ -474,7 +503,9 @@ static ssize_t input_read(green_input_t *in, void *buf, size_t n)
 /* Before the next request on this connection, the rest of this one's body
  * must be read.  Up to max_drain bytes are read and thrown away; a larger
  * body, or one the client will not send (it still waits for 100
- * Continue), closes the connection instead.  Returns 0 or -1. */
+ * Continue), closes the connection instead.  Each read asks for one byte
+ * more than the budget left: a body of exactly max_drain bytes is drained,
+ * one byte more is not.  Returns 0 or -1. */
 static int drain_body(struct conn *c)
 {
     char scratch[4096];
@@ -483,25 +514,54 @@ static int drain_body(struct conn *c)
         return 0;
     if (c->continue_due || c->body_error)
         return -1;
-    while (budget > 0) {
-        ssize_t n = input_read(&c->input, scratch, sizeof scratch);
-        if (n == 0)
-            return 0;
-        if (n < 0)
-            return -1;
+    for (;;) {
+        size_t want = budget < (long long)sizeof scratch ? (size_t)budget + 1
+                                                         : sizeof scratch;
+        ssize_t n = input_read(&c->input, scratch, want);
+        if (n <= 0)
+            return n == 0 ? 0 : -1;
         budget -= n;
+        if (budget < 0)
+            return -1;          /* bigger than max_drain */
     }
-    return -1;
 }
 
-/* Would drain_body() give up for sure?  Known before the response is
- * sent, so that its head can say "Connection: close". */
+/* Has the rest of a chunked body already arrived, and is it small enough
+ * to drain?  A chunked body tells its size only at its last chunk, so
+ * this runs a copy of the decoder over the bytes in the buffer (it only
+ * reads them); the real decoder does not move. */
+static int chunked_end_buffered(const struct conn *c)
+{
+    green_http_chunked_t dec = c->dec;
+    size_t pos = c->pos;
+    long long data = 0;
+    while (!dec.done && pos < c->len) {
+        const char *d;
+        size_t d_len;
+        ssize_t used = green_http_chunked_feed(&dec, c->buf + pos, c->len - pos,
+                                               SIZE_MAX, &d, &d_len);
+        if (used < 0)
+            return 0;           /* a bad body: the drain would fail */
+        pos += (size_t)used;
+        data += (long long)d_len;
+    }
+    return dec.done && data <= c->srv->opt.max_drain;
+}
+
+/* Would drain_body() give up?  Known before the response is sent, so
+ * that its head can say "Connection: close": a client that pipelined its
+ * next request behind the body then knows it was not read (without the
+ * header, it would be lost without a word).  A chunked body whose end
+ * has not arrived yet may be of any size: we close rather than guess. */
 static int drain_hopeless(const struct conn *c)
 {
     if (c->body_done)
         return 0;
-    return c->continue_due || c->body_error ||
-           (!c->chunked && c->body_left > c->srv->opt.max_drain);
+    if (c->continue_due || c->body_error)
+        return 1;
+    if (!c->chunked)
+        return c->body_left > c->srv->opt.max_drain;
+    return !chunked_end_buffered(c);
 }
 
 /* ---- 4. The environ -------------------------------------------------------- */
@@ -1162,9 +1222,7 @@ green_http_server_t *green_http_server_new(const char *host, const char *port,
         goto err;
     if (srv->opt.access_log_fd >= 0 && !(srv->log = malloc(LOG_BUF)))
         goto err;
-    if ((srv->opt.backlog > 0 && green_server_set_backlog(srv->tcp, srv->opt.backlog) < 0) ||
-        (srv->opt.max_connections > 0 &&
-         green_server_set_pool(srv->tcp, srv->opt.max_connections) < 0))
+    if (srv->opt.backlog > 0 && green_server_set_backlog(srv->tcp, srv->opt.backlog) < 0)
         goto err;
     return srv;
 err:;
@@ -1172,6 +1230,27 @@ err:;
     green_http_server_free(srv);
     errno = err;
     return NULL;
+}
+
+/* The default cap on open connections: what the descriptors allow, less
+ * FD_RESERVE for the listening socket, the log, the hub, the static files
+ * being sent and the application's own files (a server whose clients
+ * mostly download files should set max_connections to half: each such
+ * connection holds two descriptors).  Past the cap the server stops
+ * accepting (clients wait in the backlog) instead of running into EMFILE,
+ * and memory stays bounded: each connection costs a greenlet and a
+ * buffer, and a flood of held connections would otherwise take them until
+ * the descriptors ran out.  Read at start, not at new: a program may raise
+ * its limit in between. */
+static int default_max_connections(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 0;               /* unknown: no cap, EMFILE backs off */
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > INT_MAX)
+        rl.rlim_cur = INT_MAX;
+    long room = (long)rl.rlim_cur - FD_RESERVE;
+    return room < 1 ? 1 : (int)room;
 }
 
 int green_http_server_start(green_http_server_t *srv)
@@ -1182,6 +1261,11 @@ int green_http_server_start(green_http_server_t *srv)
     struct sigaction sa;
     if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
         signal(SIGPIPE, SIG_IGN);
+    int cap = srv->opt.max_connections;
+    if (cap == 0)
+        cap = default_max_connections();
+    if (cap > 0 && green_server_set_pool(srv->tcp, cap) < 0)
+        return -1;
     if (green_server_start(srv->tcp) < 0)
         return -1;
     snprintf(srv->port, sizeof srv->port, "%d", green_server_port(srv->tcp));

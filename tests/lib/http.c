@@ -441,6 +441,60 @@ START_TEST(test_unread_body_is_drained)
 }
 END_TEST
 
+/* A body too large to drain ends the connection: the response must say
+ * so, or the client's next (pipelined) request is lost without a word.
+ * A chunked body tells its size only at its end; Content-Length exactly
+ * max_drain is still drained. */
+START_TEST(test_drain_limit_says_close)
+{
+    green_http_options_t opt = { .max_drain = 1000 };
+    start_with(&demo_app, &opt);
+    static char req[8192];
+    static const char get_root[] = "GET / HTTP/1.1\r\nHost: t\r\n\r\n";
+
+    /* 3 x 1000 bytes chunked, unread by /nope, then a pipelined GET. */
+    size_t n = (size_t)snprintf(req, sizeof req, "POST /nope HTTP/1.1\r\nHost: t\r\n"
+                                "Transfer-Encoding: chunked\r\n\r\n");
+    for (int i = 0; i < 3; i++) {
+        n += (size_t)snprintf(req + n, sizeof req - n, "3e8\r\n");
+        memset(req + n, 'x', 1000);
+        n += 1000;
+        n += (size_t)snprintf(req + n, sizeof req - n, "\r\n");
+    }
+    n += (size_t)snprintf(req + n, sizeof req - n, "0\r\n\r\n%s", get_root);
+    struct client *c = dial();
+    say(c, req, n);
+    static struct reply r;
+    ck_assert_msg(reply_of(c, &r, 0) == 0 && r.code == 404,
+                  "a 3000-byte chunked body /nope does not read: expected 404, got %d", r.code);
+    const char *conn = header(&r, "Connection");
+    ck_assert_msg(conn && strcmp(conn, "close") == 0,
+                  "a body over max_drain (1000) closes the connection, so the response "
+                  "must say \"Connection: close\" (lesson: \"A body nobody read\"); got %s",
+                  conn ? conn : "no Connection header");
+    ck_assert_msg(reply_of(c, &r, 0) < 0 && closed_within(c, 2.0),
+                  "after \"Connection: close\" the server should close, not answer (got %d) or hang",
+                  r.code);
+    hang_up(c);
+
+    /* Content-Length exactly max_drain: drained, the next request served. */
+    n = (size_t)snprintf(req, sizeof req, "POST /nope HTTP/1.1\r\nHost: t\r\n"
+                         "Content-Length: 1000\r\n\r\n");
+    memset(req + n, 'x', 1000);
+    n += 1000;
+    n += (size_t)snprintf(req + n, sizeof req - n, "%s", get_root);
+    c = dial();
+    say(c, req, n);
+    ck_assert_msg(reply_of(c, &r, 0) == 0 && r.code == 404, "expected 404, got %d", r.code);
+    ck_assert_msg(header(&r, "Connection") == NULL,
+                  "a body of exactly max_drain bytes can be drained: keep the connection");
+    ck_assert_msg(reply_of(c, &r, 0) == 0 && r.code == 200,
+                  "the request after a drained body should be answered, got %d", r.code);
+    hang_up(c);
+    finish();
+}
+END_TEST
+
 START_TEST(test_http10_stream_and_head)
 {
     start();
@@ -681,6 +735,57 @@ START_TEST(test_slowloris)
 }
 END_TEST
 
+/* ---- The cap on open connections ------------------------------------------ */
+
+/* With `cap` connections held open (idle, kept alive), the next client is
+ * not served (its connect succeeds: it waits in the listen backlog) until
+ * one of them closes. */
+static void check_cap(int cap, const char *how)
+{
+    struct client *held[8];
+    ck_assert_int_le(cap, 8);
+    for (int i = 0; i < cap; i++) {
+        held[i] = dial();
+        get(held[i], "GET / HTTP/1.1\r\nHost: t\r\n\r\n", 0);
+    }
+    struct client *late = dial();
+    says(late, "GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    ssize_t n = more(late, 0.3);
+    ck_assert_msg(n < 0 && errno == ETIMEDOUT,
+                  "%s: the cap is %d connections, %d are open, so a new one should wait "
+                  "in the backlog, unanswered; it was answered (lesson: \"How many connections\")",
+                  how, cap, cap);
+    hang_up(held[0]);
+    static struct reply r;
+    ck_assert_msg(reply_of(late, &r, 0) == 0 && r.code == 200,
+                  "%s: once one of the %d connections closed, the waiting client should be "
+                  "served; got %d", how, cap, r.code);
+    hang_up(late);
+    for (int i = 1; i < cap; i++)
+        hang_up(held[i]);
+}
+
+START_TEST(test_connection_cap)
+{
+    /* Settable. */
+    green_http_options_t opt = { .max_connections = 4 };
+    start_with(&demo_app, &opt);
+    check_cap(4, "max_connections = 4");
+    finish();
+
+    /* The default: RLIMIT_NOFILE's soft limit - 64, here 4. */
+    struct rlimit saved, low;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &saved), 0);
+    low = saved;
+    low.rlim_cur = 64 + 4;
+    ck_assert_msg(setrlimit(RLIMIT_NOFILE, &low) == 0, "setrlimit: %s", strerror(errno));
+    start_with(&demo_app, NULL);
+    setrlimit(RLIMIT_NOFILE, &saved);
+    check_cap(4, "the default cap, with RLIMIT_NOFILE 68");
+    finish();
+}
+END_TEST
+
 /* ---- Static files ---------------------------------------------------------------- */
 
 static char dir[64];
@@ -792,6 +897,31 @@ START_TEST(test_access_log)
 }
 END_TEST
 
+/* A client writes the target: a raw '"' would end the quoted request
+ * field early and let it forge the status and size that follow.  They
+ * are escaped as nginx does ("\x22", "\x5C"). */
+START_TEST(test_access_log_escapes)
+{
+    char path[] = "/tmp/green-http-log-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    green_http_options_t opt = { .access_log_fd = fd };
+    start_with(&demo_app, &opt);
+    ask("GET /a\"b\\c HTTP/1.1\r\nHost: t\r\n\r\n");
+    finish();
+    char text[4096] = "";
+    ssize_t n = pread(fd, text, sizeof text - 1, 0);
+    close(fd);
+    unlink(path);
+    ck_assert_int_gt(n, 0);
+    text[n] = '\0';
+    ck_assert_msg(strstr(text, "\"GET /a\\x22b\\x5Cc HTTP/1.1\" 404 ") != NULL,
+                  "the target /a\"b\\c should be logged as /a\\x22b\\x5Cc (a raw '\"' "
+                  "ends the quoted field early: see the lesson, \"The access log\"); "
+                  "the log says:\n%s", text);
+}
+END_TEST
+
 /* ---- A graceful stop ----------------------------------------------------------------- */
 
 static struct reply slow_reply;
@@ -845,15 +975,18 @@ static Suite *http_suite(void)
     tcase_add_test(tc, test_chunked_request);
     tcase_add_test(tc, test_100_continue);
     tcase_add_test(tc, test_unread_body_is_drained);
+    tcase_add_test(tc, test_drain_limit_says_close);
     tcase_add_test(tc, test_http10_stream_and_head);
     tcase_add_test(tc, test_limits);
     tcase_add_test(tc, test_client_reset);
     tcase_add_test(tc, test_app_errors_are_500);
     tcase_add_test(tc, test_idle_timeout);
     tcase_add_test(tc, test_slowloris);
+    tcase_add_test(tc, test_connection_cap);
     tcase_add_test(tc, test_static_files);
     tcase_add_test(tc, test_content_types_and_dates);
     tcase_add_test(tc, test_access_log);
+    tcase_add_test(tc, test_access_log_escapes);
     tcase_add_test(tc, test_graceful_stop);
     suite_add_tcase(s, tc);
     return s;
