@@ -38,9 +38,14 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(SYS_openat2) && __has_include(<linux/openat2.h>)
+#include <linux/openat2.h>
+#define HAVE_OPENAT2 1
+#endif
 
 #define DEFAULT_IDLE_TIMEOUT   15.0
 #define DEFAULT_HEADER_TIMEOUT 10.0
@@ -74,8 +79,7 @@
 struct static_app {
     green_app_t app;
     green_app_t *inner;
-    char *dir;                  /* realpath of the folder */
-    size_t dir_len;
+    int dir_fd;                 /* the folder, opened once: paths start here */
     char *prefix;               /* "/static/" */
     size_t prefix_len;
 };
@@ -942,25 +946,103 @@ static int has_dot_dot(const char *path)
     return 0;
 }
 
+/* How a static file is opened: O_NONBLOCK, so that a FIFO (which waits
+ * for a writer) or a device cannot stop the hub; O_NOCTTY, so that a
+ * terminal never becomes ours.  O_NONBLOCK changes nothing for a regular
+ * file, the only kind that is served. */
+#define STATIC_OPEN (O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+
+/* Set once openat2() answered ENOSYS: a kernel older than 5.6 (or
+ * qemu-user, or Valgrind), where asking again would only fail again. */
+static int no_openat2;
+
+/* The kernel resolves `rel` from the folder in one step, refusing any
+ * step out of it (a "..", an absolute symbolic link, one that climbs out)
+ * and /proc's magic links: there is no moment between a check and the
+ * open for anyone to swap a name.  EAGAIN: a rename raced with the
+ * lookup, which the kernel asks us to retry. */
+static int open_beneath_kernel(int root, const char *rel)
+{
+#ifdef HAVE_OPENAT2
+    struct open_how how = {
+        .flags = STATIC_OPEN,
+        .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+    };
+    long fd;
+    for (int tries = 0; tries < 3; tries++)
+        if ((fd = syscall(SYS_openat2, root, rel, &how, sizeof how)) >= 0 ||
+            errno != EAGAIN)
+            break;
+    return (int)fd;
+#else
+    (void)root, (void)rel;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+/* Where openat2() is missing: walk `rel` one name at a time, each opened
+ * from the directory before it with O_NOFOLLOW, so no symbolic link is
+ * ever followed (stricter than openat2, which follows one that stays
+ * inside).  A name is the last one unless a '/' follows it. */
+static int open_beneath_walk(int root, const char *rel)
+{
+    int dir = root, fd;
+    for (;;) {
+        size_t len = strcspn(rel, "/");
+        char name[NAME_MAX + 1];
+        int up = len == 2 && rel[0] == '.' && rel[1] == '.';
+        if (len == 0 || len > NAME_MAX || up) {
+            errno = up ? EXDEV : len ? ENAMETOOLONG : ENOENT;
+            fd = -1;
+            break;
+        }
+        memcpy(name, rel, len);
+        name[len] = '\0';
+        int last = rel[len] == '\0';
+        fd = openat(dir, name, last ? STATIC_OPEN | O_NOFOLLOW
+                                    : O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_DIRECTORY);
+        struct stat st;         /* O_DIRECTORY on a link says ENOTDIR */
+        if (fd < 0 && errno == ENOTDIR &&
+            fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+            errno = ELOOP;
+        if (fd < 0 || last)
+            break;
+        if (dir != root)
+            close(dir);
+        dir = fd;
+        rel += len + strspn(rel + len, "/");
+    }
+    if (dir != root) {
+        int saved = errno;
+        close(dir);
+        errno = saved;
+    }
+    return fd;
+}
+
 /* Open the file for `rel` under the folder: NULL status on success (*fd
- * set), else the status to answer.  ".." is refused outright; realpath()
- * then settles symbolic links, and anything that resolves outside the
- * folder is refused as well. */
+ * set), else the status to answer.  ".." is refused outright.  The path
+ * is never checked first and opened after: between the two, a directory
+ * on it could be swapped for a symbolic link out of the folder.  Only a
+ * regular file is served; a FIFO, a device or a folder is 404. */
 static const char *open_static(struct static_app *s, const char *rel,
                                int *fd, struct stat *st)
 {
-    char full[PATH_MAX], real[PATH_MAX];
     if (has_dot_dot(rel))
         return "403 Forbidden";
-    if (snprintf(full, sizeof full, "%s/%s", s->dir, rel) >= (int)sizeof full ||
-        !realpath(full, real))
-        return "404 Not Found";
-    if (strncmp(real, s->dir, s->dir_len) != 0 ||
-        (real[s->dir_len] != '/' && real[s->dir_len] != '\0'))
-        return "403 Forbidden";
-    *fd = open(real, O_RDONLY | O_CLOEXEC);
-    if (*fd < 0)
-        return errno == EACCES ? "403 Forbidden" : "404 Not Found";
+    rel += strspn(rel, "/");    /* "/static//a" is "a", not "/a" */
+    *fd = -1;
+    if (!__atomic_load_n(&no_openat2, __ATOMIC_RELAXED)) {
+        *fd = open_beneath_kernel(s->dir_fd, rel);
+        if (*fd < 0 && errno == ENOSYS)
+            __atomic_store_n(&no_openat2, 1, __ATOMIC_RELAXED);
+    }
+    if (*fd < 0 && __atomic_load_n(&no_openat2, __ATOMIC_RELAXED))
+        *fd = open_beneath_walk(s->dir_fd, rel);
+    if (*fd < 0)                /* EXDEV, ELOOP: a way out of the folder */
+        return errno == EACCES || errno == EXDEV || errno == ELOOP ?
+               "403 Forbidden" : "404 Not Found";
     if (fstat(*fd, st) < 0 || !S_ISREG(st->st_mode)) {
         close(*fd);
         return "404 Not Found";
@@ -1194,11 +1276,14 @@ static int setup_static(green_http_server_t *srv, green_app_t *app)
     srv->app = app;
     if (!srv->opt.static_dir)
         return 0;
-    s->dir = realpath(srv->opt.static_dir, NULL);
-    s->prefix = strdup(srv->opt.static_prefix);
-    if (!s->dir || !s->prefix)
+    s->dir_fd = open(srv->opt.static_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (s->dir_fd < 0)
         return -1;
-    s->dir_len = strlen(s->dir);
+    s->prefix = strdup(srv->opt.static_prefix);
+    if (!s->prefix) {
+        close(s->dir_fd);
+        return -1;
+    }
     s->prefix_len = strlen(s->prefix);
     s->app.call = static_call;
     s->inner = app;
@@ -1337,7 +1422,8 @@ void green_http_server_free(green_http_server_t *srv)
     if (srv->started && !srv->stopped && green_hub_active())
         green_http_server_stop(srv, 0);
     green_server_free(srv->tcp);
-    free(srv->statics.dir);
+    if (srv->statics.prefix)    /* set up: the folder is open */
+        close(srv->statics.dir_fd);
     free(srv->statics.prefix);
     free(srv->log);
     free(srv->host);

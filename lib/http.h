@@ -42,7 +42,9 @@
  *   - Static files: GET and HEAD under `static_prefix` are served from
  *     `static_dir` with sendfile(), Content-Type by extension,
  *     Last-Modified and 304 on If-Modified-Since; ".." and anything that
- *     resolves outside the folder are refused (403 or 404).
+ *     resolves outside the folder are refused (403 or 404), in the same
+ *     lookup as the open (openat2 RESOLVE_BENEATH, or a walk with
+ *     O_NOFOLLOW); only regular files are served (a FIFO is 404).
  *   - An access log line per request in the Common Log Format, buffered
  *     and written once a second (or when the buffer fills, and at stop).
  *     What the client wrote (the request line) is escaped as nginx does:
