@@ -29,16 +29,23 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/sendfile.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(SYS_openat2) && __has_include(<linux/openat2.h>)
+#include <linux/openat2.h>
+#define HAVE_OPENAT2 1
+#endif
 
 #define DEFAULT_IDLE_TIMEOUT   15.0
 #define DEFAULT_HEADER_TIMEOUT 10.0
@@ -58,6 +65,8 @@
  * destroy our error response before the client has read it. */
 #define LINGER_SECONDS         1.0
 #define LINGER_BYTES           (256 * 1024)
+/* Descriptors kept out of the default cap on connections (section 8). */
+#define FD_RESERVE             64
 /* The access log's buffer: written when full, and once a second. */
 #define LOG_BUF                (64 * 1024)
 #define LOG_EVERY              1.0
@@ -70,8 +79,7 @@
 struct static_app {
     green_app_t app;
     green_app_t *inner;
-    char *dir;                  /* realpath of the folder */
-    size_t dir_len;
+    int dir_fd;                 /* the folder, opened once: paths start here */
     char *prefix;               /* "/static/" */
     size_t prefix_len;
 };
@@ -232,26 +240,51 @@ static void *log_flusher(void *arg)
     return NULL;
 }
 
+/* Copy `s` into out[0..size) with what a client wrote made harmless:
+ * '"', '\', control bytes and bytes from 0x7f up become "\xHH", as
+ * nginx writes them.  A raw '"' in a target would end the quoted field
+ * early, and the text after it would read as a forged status and size
+ * (a CR or LF, as a forged line).  Cut short rather than overflow;
+ * returns the length written. */
+static size_t log_escape(char *out, size_t size, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = 0;
+    for (; *s; s++) {
+        unsigned char b = (unsigned char)*s;
+        int plain = b >= 0x20 && b < 0x7f && b != '"' && b != '\\';
+        if (n + (plain ? 1 : 4) >= size)
+            break;
+        if (plain) {
+            out[n++] = (char)b;
+        } else {
+            out[n++] = '\\';
+            out[n++] = 'x';
+            out[n++] = hex[b >> 4];
+            out[n++] = hex[b & 15];
+        }
+    }
+    out[n] = '\0';
+    return n;
+}
+
 /* One line in the Common Log Format:
  *   127.0.0.1 - - [06/Nov/1994:08:49:37 +0000] "GET / HTTP/1.1" 200 13
- * `request` is NULL for a request too bad to quote. */
+ * `request` is NULL for a request too bad to quote; it is escaped
+ * (log_escape), since the client wrote it. */
 static void log_request(struct conn *c, const char *request, int code)
 {
     green_http_server_t *srv = c->srv;
     if (!srv->log)
         return;
-    char line[1024], bytes[24] = "-";
+    char line[1200], bytes[24] = "-", quoted[900];
+    log_escape(quoted, sizeof quoted, request ? request : "-");
     if (c->body_sent > 0)
         snprintf(bytes, sizeof bytes, "%lld", c->body_sent);
-    int n = snprintf(line, sizeof line, "%s - - [%s] \"%.900s\" %d %s\n",
-                     c->remote, srv->clf_date, request ? request : "-",
-                     code, bytes);
-    if (n < 0)
-        return;
-    if ((size_t)n >= sizeof line) {     /* a huge target: cut the line */
-        n = sizeof line - 1;
-        line[n - 1] = '\n';
-    }
+    int n = snprintf(line, sizeof line, "%s - - [%s] \"%s\" %d %s\n",
+                     c->remote, srv->clf_date, quoted, code, bytes);
+    if (n < 0 || (size_t)n >= sizeof line)
+        return;                 /* cannot happen: every field is bounded */
     if (srv->log_len + (size_t)n > LOG_BUF)
         log_flush(srv);
     memcpy(srv->log + srv->log_len, line, (size_t)n);
@@ -474,7 +507,9 @@ static ssize_t input_read(green_input_t *in, void *buf, size_t n)
 /* Before the next request on this connection, the rest of this one's body
  * must be read.  Up to max_drain bytes are read and thrown away; a larger
  * body, or one the client will not send (it still waits for 100
- * Continue), closes the connection instead.  Returns 0 or -1. */
+ * Continue), closes the connection instead.  Each read asks for one byte
+ * more than the budget left: a body of exactly max_drain bytes is drained,
+ * one byte more is not.  Returns 0 or -1. */
 static int drain_body(struct conn *c)
 {
     char scratch[4096];
@@ -483,25 +518,54 @@ static int drain_body(struct conn *c)
         return 0;
     if (c->continue_due || c->body_error)
         return -1;
-    while (budget > 0) {
-        ssize_t n = input_read(&c->input, scratch, sizeof scratch);
-        if (n == 0)
-            return 0;
-        if (n < 0)
-            return -1;
+    for (;;) {
+        size_t want = budget < (long long)sizeof scratch ? (size_t)budget + 1
+                                                         : sizeof scratch;
+        ssize_t n = input_read(&c->input, scratch, want);
+        if (n <= 0)
+            return n == 0 ? 0 : -1;
         budget -= n;
+        if (budget < 0)
+            return -1;          /* bigger than max_drain */
     }
-    return -1;
 }
 
-/* Would drain_body() give up for sure?  Known before the response is
- * sent, so that its head can say "Connection: close". */
+/* Has the rest of a chunked body already arrived, and is it small enough
+ * to drain?  A chunked body tells its size only at its last chunk, so
+ * this runs a copy of the decoder over the bytes in the buffer (it only
+ * reads them); the real decoder does not move. */
+static int chunked_end_buffered(const struct conn *c)
+{
+    green_http_chunked_t dec = c->dec;
+    size_t pos = c->pos;
+    long long data = 0;
+    while (!dec.done && pos < c->len) {
+        const char *d;
+        size_t d_len;
+        ssize_t used = green_http_chunked_feed(&dec, c->buf + pos, c->len - pos,
+                                               SIZE_MAX, &d, &d_len);
+        if (used < 0)
+            return 0;           /* a bad body: the drain would fail */
+        pos += (size_t)used;
+        data += (long long)d_len;
+    }
+    return dec.done && data <= c->srv->opt.max_drain;
+}
+
+/* Would drain_body() give up?  Known before the response is sent, so
+ * that its head can say "Connection: close": a client that pipelined its
+ * next request behind the body then knows it was not read (without the
+ * header, it would be lost without a word).  A chunked body whose end
+ * has not arrived yet may be of any size: we close rather than guess. */
 static int drain_hopeless(const struct conn *c)
 {
     if (c->body_done)
         return 0;
-    return c->continue_due || c->body_error ||
-           (!c->chunked && c->body_left > c->srv->opt.max_drain);
+    if (c->continue_due || c->body_error)
+        return 1;
+    if (!c->chunked)
+        return c->body_left > c->srv->opt.max_drain;
+    return !chunked_end_buffered(c);
 }
 
 /* ---- 4. The environ -------------------------------------------------------- */
@@ -890,25 +954,103 @@ static int has_dot_dot(const char *path)
     return 0;
 }
 
+/* How a static file is opened: O_NONBLOCK, so that a FIFO (which waits
+ * for a writer) or a device cannot stop the hub; O_NOCTTY, so that a
+ * terminal never becomes ours.  O_NONBLOCK changes nothing for a regular
+ * file, the only kind that is served. */
+#define STATIC_OPEN (O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+
+/* Set once openat2() answered ENOSYS: a kernel older than 5.6 (or
+ * qemu-user, or Valgrind), where asking again would only fail again. */
+static int no_openat2;
+
+/* The kernel resolves `rel` from the folder in one step, refusing any
+ * step out of it (a "..", an absolute symbolic link, one that climbs out)
+ * and /proc's magic links: there is no moment between a check and the
+ * open for anyone to swap a name.  EAGAIN: a rename raced with the
+ * lookup, which the kernel asks us to retry. */
+static int open_beneath_kernel(int root, const char *rel)
+{
+#ifdef HAVE_OPENAT2
+    struct open_how how = {
+        .flags = STATIC_OPEN,
+        .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+    };
+    long fd;
+    for (int tries = 0; tries < 3; tries++)
+        if ((fd = syscall(SYS_openat2, root, rel, &how, sizeof how)) >= 0 ||
+            errno != EAGAIN)
+            break;
+    return (int)fd;
+#else
+    (void)root, (void)rel;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+/* Where openat2() is missing: walk `rel` one name at a time, each opened
+ * from the directory before it with O_NOFOLLOW, so no symbolic link is
+ * ever followed (stricter than openat2, which follows one that stays
+ * inside).  A name is the last one unless a '/' follows it. */
+static int open_beneath_walk(int root, const char *rel)
+{
+    int dir = root, fd;
+    for (;;) {
+        size_t len = strcspn(rel, "/");
+        char name[NAME_MAX + 1];
+        int up = len == 2 && rel[0] == '.' && rel[1] == '.';
+        if (len == 0 || len > NAME_MAX || up) {
+            errno = up ? EXDEV : len ? ENAMETOOLONG : ENOENT;
+            fd = -1;
+            break;
+        }
+        memcpy(name, rel, len);
+        name[len] = '\0';
+        int last = rel[len] == '\0';
+        fd = openat(dir, name, last ? STATIC_OPEN | O_NOFOLLOW
+                                    : O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_DIRECTORY);
+        struct stat st;         /* O_DIRECTORY on a link says ENOTDIR */
+        if (fd < 0 && errno == ENOTDIR &&
+            fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+            errno = ELOOP;
+        if (fd < 0 || last)
+            break;
+        if (dir != root)
+            close(dir);
+        dir = fd;
+        rel += len + strspn(rel + len, "/");
+    }
+    if (dir != root) {
+        int saved = errno;
+        close(dir);
+        errno = saved;
+    }
+    return fd;
+}
+
 /* Open the file for `rel` under the folder: NULL status on success (*fd
- * set), else the status to answer.  ".." is refused outright; realpath()
- * then settles symbolic links, and anything that resolves outside the
- * folder is refused as well. */
+ * set), else the status to answer.  ".." is refused outright.  The path
+ * is never checked first and opened after: between the two, a directory
+ * on it could be swapped for a symbolic link out of the folder.  Only a
+ * regular file is served; a FIFO, a device or a folder is 404. */
 static const char *open_static(struct static_app *s, const char *rel,
                                int *fd, struct stat *st)
 {
-    char full[PATH_MAX], real[PATH_MAX];
     if (has_dot_dot(rel))
         return "403 Forbidden";
-    if (snprintf(full, sizeof full, "%s/%s", s->dir, rel) >= (int)sizeof full ||
-        !realpath(full, real))
-        return "404 Not Found";
-    if (strncmp(real, s->dir, s->dir_len) != 0 ||
-        (real[s->dir_len] != '/' && real[s->dir_len] != '\0'))
-        return "403 Forbidden";
-    *fd = open(real, O_RDONLY | O_CLOEXEC);
-    if (*fd < 0)
-        return errno == EACCES ? "403 Forbidden" : "404 Not Found";
+    rel += strspn(rel, "/");    /* "/static//a" is "a", not "/a" */
+    *fd = -1;
+    if (!__atomic_load_n(&no_openat2, __ATOMIC_RELAXED)) {
+        *fd = open_beneath_kernel(s->dir_fd, rel);
+        if (*fd < 0 && errno == ENOSYS)
+            __atomic_store_n(&no_openat2, 1, __ATOMIC_RELAXED);
+    }
+    if (*fd < 0 && __atomic_load_n(&no_openat2, __ATOMIC_RELAXED))
+        *fd = open_beneath_walk(s->dir_fd, rel);
+    if (*fd < 0)                /* EXDEV, ELOOP: a way out of the folder */
+        return errno == EACCES || errno == EXDEV || errno == ELOOP ?
+               "403 Forbidden" : "404 Not Found";
     if (fstat(*fd, st) < 0 || !S_ISREG(st->st_mode)) {
         close(*fd);
         return "404 Not Found";
@@ -1142,11 +1284,14 @@ static int setup_static(green_http_server_t *srv, green_app_t *app)
     srv->app = app;
     if (!srv->opt.static_dir)
         return 0;
-    s->dir = realpath(srv->opt.static_dir, NULL);
-    s->prefix = strdup(srv->opt.static_prefix);
-    if (!s->dir || !s->prefix)
+    s->dir_fd = open(srv->opt.static_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (s->dir_fd < 0)
         return -1;
-    s->dir_len = strlen(s->dir);
+    s->prefix = strdup(srv->opt.static_prefix);
+    if (!s->prefix) {
+        close(s->dir_fd);
+        return -1;
+    }
     s->prefix_len = strlen(s->prefix);
     s->app.call = static_call;
     s->inner = app;
@@ -1170,9 +1315,7 @@ green_http_server_t *green_http_server_new(const char *host, const char *port,
         goto err;
     if (srv->opt.access_log_fd >= 0 && !(srv->log = malloc(LOG_BUF)))
         goto err;
-    if ((srv->opt.backlog > 0 && green_server_set_backlog(srv->tcp, srv->opt.backlog) < 0) ||
-        (srv->opt.max_connections > 0 &&
-         green_server_set_pool(srv->tcp, srv->opt.max_connections) < 0))
+    if (srv->opt.backlog > 0 && green_server_set_backlog(srv->tcp, srv->opt.backlog) < 0)
         goto err;
     return srv;
 err:;
@@ -1180,6 +1323,27 @@ err:;
     green_http_server_free(srv);
     errno = err;
     return NULL;
+}
+
+/* The default cap on open connections: what the descriptors allow, less
+ * FD_RESERVE for the listening socket, the log, the hub, the static files
+ * being sent and the application's own files (a server whose clients
+ * mostly download files should set max_connections to half: each such
+ * connection holds two descriptors).  Past the cap the server stops
+ * accepting (clients wait in the backlog) instead of running into EMFILE,
+ * and memory stays bounded: each connection costs a greenlet and a
+ * buffer, and a flood of held connections would otherwise take them until
+ * the descriptors ran out.  Read at start, not at new: a program may raise
+ * its limit in between. */
+static int default_max_connections(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 0;               /* unknown: no cap, EMFILE backs off */
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > INT_MAX)
+        rl.rlim_cur = INT_MAX;
+    long room = (long)rl.rlim_cur - FD_RESERVE;
+    return room < 1 ? 1 : (int)room;
 }
 
 int green_http_server_start(green_http_server_t *srv)
@@ -1190,6 +1354,11 @@ int green_http_server_start(green_http_server_t *srv)
     struct sigaction sa;
     if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
         signal(SIGPIPE, SIG_IGN);
+    int cap = srv->opt.max_connections;
+    if (cap == 0)
+        cap = default_max_connections();
+    if (cap > 0 && green_server_set_pool(srv->tcp, cap) < 0)
+        return -1;
     if (green_server_start(srv->tcp) < 0)
         return -1;
     snprintf(srv->port, sizeof srv->port, "%d", green_server_port(srv->tcp));
@@ -1261,7 +1430,8 @@ void green_http_server_free(green_http_server_t *srv)
     if (srv->started && !srv->stopped && green_hub_active())
         green_http_server_stop(srv, 0);
     green_server_free(srv->tcp);
-    free(srv->statics.dir);
+    if (srv->statics.prefix)    /* set up: the folder is open */
+        close(srv->statics.dir_fd);
     free(srv->statics.prefix);
     free(srv->log);
     free(srv->host);

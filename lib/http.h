@@ -26,7 +26,11 @@
  *   - Request bodies (Content-Length or chunked) are read only when the
  *     application reads env->input; "Expect: 100-continue" is answered at
  *     that first read.  A body left unread is drained before the next
- *     request, up to `max_drain` bytes, or the connection is closed.
+ *     request, up to `max_drain` bytes (exactly max_drain is drained), or
+ *     the connection is closed and the response says "Connection: close":
+ *     a Content-Length over max_drain, a client still waiting for 100
+ *     Continue, or a chunked body whose end has not arrived when the
+ *     response starts (its size is unknown until then).
  *   - A bad request is answered with the parser's status (400, 413, 414,
  *     431, 501, 505) and "Connection: close"; an application that does not
  *     call green_start_response() (or calls it with a bad header) gets a
@@ -38,9 +42,18 @@
  *   - Static files: GET and HEAD under `static_prefix` are served from
  *     `static_dir` with sendfile(), Content-Type by extension,
  *     Last-Modified and 304 on If-Modified-Since; ".." and anything that
- *     resolves outside the folder are refused (403 or 404).
+ *     resolves outside the folder are refused (403 or 404), in the same
+ *     lookup as the open (openat2 RESOLVE_BENEATH, or a walk with
+ *     O_NOFOLLOW); only regular files are served (a FIFO is 404).
  *   - An access log line per request in the Common Log Format, buffered
  *     and written once a second (or when the buffer fills, and at stop).
+ *     What the client wrote (the request line) is escaped as nginx does:
+ *     '"', '\', control bytes and bytes >= 0x7f become "\xHH", so a
+ *     client cannot forge a field or a line.
+ *   - At most `max_connections` open at once (by default what
+ *     RLIMIT_NOFILE allows, less a reserve): past it, no accept until one
+ *     closes, so a flood of held connections cannot take all the memory
+ *     or every descriptor.
  *   - A graceful stop: no new connections, idle keep-alive connections
  *     closed at once, requests in flight finished within a grace period.
  *
@@ -65,14 +78,19 @@ typedef struct green_http_options {
     double send_timeout;         /* 30 s: each write of the response */
     long long max_drain;         /* 64 KiB: the most of an unread request
                                     body read and thrown away to keep the
-                                    connection (more: the connection is
-                                    closed instead) */
+                                    connection (more: the response says
+                                    "Connection: close" and it closes) */
     const char *static_dir;      /* NULL: no static files */
     const char *static_prefix;   /* "/static/": the URL they live under */
     int access_log_fd;           /* where the access log goes: 2 for
                                     stderr, a file's fd; 0 or -1: none */
     int backlog;                 /* 1024 (server.h) */
-    int max_connections;         /* 0: no limit (server.h's pool) */
+    int max_connections;         /* RLIMIT_NOFILE's soft limit (read at
+                                    start) - 64: the most connections open
+                                    at once; at the cap the server stops
+                                    accepting (clients wait in the
+                                    backlog) until one closes (server.h's
+                                    pool).  -1: no cap */
 } green_http_options_t;
 
 typedef struct green_http_server green_http_server_t;

@@ -382,12 +382,49 @@ static void *handle(void *arg)
     return NULL;
 }
 
+/* ---- Framing evhttp lets through ------------------------------------- */
+
+/* The status for a request whose body evhttp may have framed wrongly, or
+ * 0.  evhttp 2.1 frames a body by the first Content-Length it finds and
+ * ignores any Transfer-Encoding but exactly "chunked"; a front proxy that
+ * reads the other length, or the unknown coding, sees a different end of
+ * the body, and the bytes in between become a request that only one of
+ * the two servers saw: request smuggling.  Nothing evhttp has read can be
+ * trusted then, so the request is refused whole.  RFC 9112 section 6.3:
+ * lengths that disagree are 400; a coding we cannot decode is 501. */
+static int framing_refusal(struct evhttp_request *req)
+{
+    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+    int lengths = 0, codings = 0, unknown = 0;
+    for (struct evkeyval *h = in->tqh_first; h; h = h->next.tqe_next)
+        if (strcasecmp(h->key, "Content-Length") == 0)
+            lengths++;
+        else if (strcasecmp(h->key, "Transfer-Encoding") == 0) {
+            codings++;
+            unknown |= strcasecmp(h->value, "chunked") != 0;
+        }
+    /* Several lengths (even equal ones, as nginx), a length beside a
+     * coding, or several codings: two readings of one body. */
+    if (lengths > 1 || codings > 1 || (lengths && codings))
+        return 400;
+    return unknown ? 501 : 0;
+}
+
 /* evhttp has read a whole request (in the hub: never wait here). */
 static void on_request(struct evhttp_request *req, void *arg)
 {
     green_evhttp_t *srv = arg;
     if (srv->stopped) {
         evhttp_send_error(req, 503, "Service Unavailable");
+        return;
+    }
+    int refusal = framing_refusal(req);
+    if (refusal) {
+        /* evhttp_send_error says "Connection: close" and closes once it
+         * is written: what follows on the connection is never parsed. */
+        will_send(srv, req);
+        evhttp_send_error(req, refusal, refusal == 400 ? "Bad Request"
+                                                       : "Not Implemented");
         return;
     }
     struct call *c = calloc(1, sizeof *c);
