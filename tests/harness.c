@@ -1,6 +1,10 @@
 /* harness.c - see harness.h. */
 #include "harness.h"
 
+#include <errno.h>
+#include <signal.h>
+#include <sys/wait.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +48,33 @@ void kit_capture_end(struct kit_capture *c, char *buf, size_t size)
     size_t n = fread(buf, 1, size - 1, c->file);
     buf[n] = '\0';
     fclose(c->file);
+}
+
+int kit_die_in_child(void (*fn)(void *), void *arg, int sig, char *err, size_t size)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert_msg(pid >= 0, "fork failed: %s", strerror(errno));
+    if (pid == 0) {
+        dup2(fds[1], STDERR_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        signal(sig, SIG_DFL);
+        fn(arg);
+        _exit(4);   /* survived */
+    }
+    close(fds[1]);
+    size_t len = 0;
+    ssize_t n;
+    while ((n = read(fds[0], err + len, size - 1 - len)) > 0)
+        len += (size_t)n;
+    err[len] = '\0';
+    close(fds[0]);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    return status;
 }
 
 TCase *kit_tcase(const char *name)

@@ -41,6 +41,14 @@ struct kit_capture {
 void kit_capture_start(struct kit_capture *c);
 void kit_capture_end(struct kit_capture *c, char *buf, size_t size);
 
+/* Run fn(arg) in a forked child whose stderr goes to a pipe, for a test of
+ * how a program dies (a crash the library must report by name).  The
+ * child sets `sig` back to its default action first (a sanitizer may have
+ * installed its own), runs fn, and exits 4 if fn returns.  Returns the
+ * child's wait status; what it wrote on stderr is in err (NUL-terminated).
+ * Only where kit_can_fork(). */
+int kit_die_in_child(void (*fn)(void *), void *arg, int sig, char *err, size_t size);
+
 /* ---- Running a suite, and what the grader reads ----------------------
  *
  * kit_run_suite(s) runs the suite and returns main's exit status: 0 when

@@ -604,37 +604,21 @@ static void *diver(void *arg)
     return INT2P(dive(0));
 }
 
+/* In the child: a greenlet with a 16 KiB stack that recurses forever. */
+static void dive_in_child(void *unused)
+{
+    (void)unused;
+    green_t *g = green_new(diver, 16 * 1024);
+    if (g == NULL)
+        _exit(3);
+    green_set_name(g, "deep-diver");
+    green_switch(g, NULL);
+}
+
 START_TEST(test_overflow_names_greenlet_and_dies)
 {
-    int fds[2];
-    ck_assert_int_eq(pipe(fds), 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    ck_assert_msg(pid >= 0, "fork failed: %s", strerror(errno));
-    if (pid == 0) {
-        dup2(fds[1], STDERR_FILENO);
-        close(fds[0]);
-        close(fds[1]);
-        /* Whatever a sanitizer installed, the death we look for is the
-         * library's: report, then the default action. */
-        signal(SIGSEGV, SIG_DFL);
-        green_t *g = green_new(diver, 16 * 1024);
-        if (g == NULL)
-            _exit(3);
-        green_set_name(g, "deep-diver");
-        green_switch(g, NULL);
-        _exit(4);   /* survived the overflow */
-    }
-    close(fds[1]);
     char err[4096];
-    size_t len = 0;
-    ssize_t n;
-    while ((n = read(fds[0], err + len, sizeof err - 1 - len)) > 0)
-        len += (size_t)n;
-    err[len] = '\0';
-    close(fds[0]);
-    int status;
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    int status = kit_die_in_child(dive_in_child, NULL, SIGSEGV, err, sizeof err);
 
     ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV,
                   "expected the child whose greenlet recursed forever to die "

@@ -1302,39 +1302,21 @@ static void *send_sigbus(void *arg)
     return NULL;
 }
 
+/* In the child: fn in a greenlet named "crasher". */
+static void spawn_crasher(void *fn)
+{
+    green_t *g = green_spawn(*(green_fn *)fn, NULL);
+    if (g == NULL)
+        _exit(3);
+    green_set_name(g, "crasher");
+    green_join(g, 5.0);
+}
+
 /* Run fn in a greenlet named "crasher", spawned in a forked child; return
  * how the child ended and what it wrote on stderr. */
 static int crash_in_child(green_fn fn, int sig, char *err, size_t size)
 {
-    int fds[2];
-    ck_assert_int_eq(pipe(fds), 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    ck_assert_msg(pid >= 0, "fork failed: %s", strerror(errno));
-    if (pid == 0) {
-        dup2(fds[1], STDERR_FILENO);
-        close(fds[0]);
-        close(fds[1]);
-        /* Whatever a sanitizer installed, the death we look for is the
-         * library's: report, then the default action. */
-        signal(sig, SIG_DFL);
-        green_t *g = green_spawn(fn, NULL);
-        if (g == NULL)
-            _exit(3);
-        green_set_name(g, "crasher");
-        green_join(g, 5.0);
-        _exit(4);   /* survived the crash */
-    }
-    close(fds[1]);
-    size_t len = 0;
-    ssize_t n;
-    while ((n = read(fds[0], err + len, size - 1 - len)) > 0)
-        len += (size_t)n;
-    err[len] = '\0';
-    close(fds[0]);
-    int status;
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    return status;
+    return kit_die_in_child(spawn_crasher, &fn, sig, err, size);
 }
 
 START_TEST(test_crash_names_greenlet_and_dies)
