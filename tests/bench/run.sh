@@ -156,7 +156,7 @@ END {
     # The figures, grouped, in reading order; anything else after them.
     norder = split("switch.baseline switch.asm switch.boost switch.ucontext " \
           "switch.greenlet_asm switch.greenlet_ucontext switch.swapcontext " \
-          "switch.baseline_ret switch.reload switch.reload_flag switch.keep " \
+          "switch.baseline_ret switch.save switch.reload switch.reload_flag switch.keep " \
           "switch.keep_flag switch.cmp switch.cmp_round " \
           "switch.pygreenlet gen.kit gen.python " \
           "spawn.kit spawn.gevent spawn.kit_one spawn.gevent_one " \
@@ -181,6 +181,7 @@ END {
         "switch.greenlet_asm switch.baseline - - -|" \
         "switch.greenlet_asm switch.pygreenlet - - -|" \
         "switch.baseline_ret switch.baseline - - -|" \
+        "switch.save switch.baseline - - -|" \
         "switch.reload switch.baseline - - -|" \
         "switch.reload_flag switch.baseline - - -|" \
         "switch.keep switch.baseline - - -|" \
@@ -199,6 +200,7 @@ END {
           "green_ctx_switch vs ucontext|boost.context vs bare swap|" \
           "green_switch vs bare swap|green_switch vs Python greenlet|" \
           "bare swap leaving with ret|" \
+          "FP modes saved, never reloaded (wrong)|" \
           "FP modes, always reloaded|" \
           "FP modes, always reloaded, a flag differs|" \
           "FP modes, always reloaded, own flags kept|" \

@@ -240,6 +240,7 @@ void bench_swap_bare(void **save, void *to);
 void bench_swap_bare_ret(void **save, void *to);
 void bench_swap_reload(void **save, void *to);
 void bench_swap_cmp(void **save, void *to);
+void bench_swap_save(void **save, void *to);
 #if defined(__x86_64__)
 void bench_swap_keep(void **save, void *to);
 #endif
@@ -306,7 +307,7 @@ static void *first_frame(char *stack, void (*entry)(void), enum fp_slot fp)
  * its own partner, and a pair of loops that call its swap directly, as the
  * kit's loops call green_ctx_switch(). */
 static void *main_sp, *bare_sp, *ret_sp, *reload_sp, *reload_flag_sp,
-            *cmp_sp, *cmp_round_sp, *keep_sp, *keep_flag_sp;
+            *cmp_sp, *cmp_round_sp, *save_sp;
 
 static void bare_partner(void)
 {
@@ -380,7 +381,21 @@ static void cmp_round_round_trips(long n)
         bench_swap_cmp(&main_sp, cmp_round_sp);
 }
 
+static void save_partner(void)
+{
+    for (;;)
+        bench_swap_save(&save_sp, main_sp);
+}
+
+static void save_round_trips(long n)
+{
+    for (long i = 0; i < n; i++)
+        bench_swap_save(&main_sp, save_sp);
+}
+
 #if defined(__x86_64__)
+static void *keep_sp, *keep_flag_sp;
+
 static void keep_partner(void)
 {
     for (;;)
@@ -437,7 +452,9 @@ static int yardstick_figures(struct figure *fs)
     fs[3] = figure("switch.reload_flag", reload_flag_round_trips);
     fs[4] = figure("switch.cmp", cmp_round_trips);
     fs[5] = figure("switch.cmp_round", cmp_round_round_trips);
-    int count = 6 + keep_figures(fs + 6);
+    save_sp = first_frame(map_stack(), save_partner, FP_SAME);
+    fs[6] = figure("switch.save", save_round_trips);
+    int count = 7 + keep_figures(fs + 7);
     count += swapcontext_figure(fs + count);
     return count + boost_figure(fs + count);
 }
