@@ -242,7 +242,7 @@ END {
         printf "target: %s %s %s, want %s %s: %s\n", what, fmt(v, u), u, f[4], f[5], result[r]
     }
 
-    # The switch target is the two rows on switch.asm together (issue 9):
+    # The switch target is rows 1 and 2 together (issue 9): green_ctx_switch
     # at most twice the bare swap and no slower than boost.context.
     if (1 in result && 2 in result) {
         if (result[1] == "n/a" || result[2] == "n/a")
