@@ -4,7 +4,8 @@
 #   bench   the peers of `make bench`: python3-gevent/greenlet, Twisted and
 #           uvicorn (the articles' servers; wsgiref comes with python3), nginx
 #           (the ceiling; only its binary is used, never its system service),
-#           wrk and ab (apache2-utils) as load generators, strace
+#           wrk and ab (apache2-utils) as load generators, strace, and
+#           boost.context (the C++ switch beside the kit's, in make bench)
 #   slides  pandoc (renders slides/ to self-contained HTML), Chromium and
 #           its fonts, node and npm when missing, and playwright-core (npm,
 #           pinned in slides/check/package.json) that drives Chromium for
@@ -20,7 +21,7 @@ if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi
 apt_pkgs() {
     case $1 in
     core)   echo "build-essential pkg-config libevent-dev check" ;;
-    bench)  echo "python3 python3-gevent python3-greenlet python3-twisted uvicorn nginx wrk apache2-utils strace" ;;
+    bench)  echo "python3 python3-gevent python3-greenlet python3-twisted uvicorn nginx wrk apache2-utils strace libboost-context-dev" ;;
     slides) echo "pandoc chromium fonts-dejavu-core $(node_missing nodejs npm)" ;;
     cross)  echo "gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user valgrind clang" ;;
     esac
@@ -28,7 +29,7 @@ apt_pkgs() {
 dnf_pkgs() {
     case $1 in
     core)   echo "gcc make pkgconf-pkg-config libevent-devel check-devel" ;;
-    bench)  echo "python3 python3-gevent python3-greenlet python3-twisted python3-uvicorn nginx wrk httpd-tools strace" ;;
+    bench)  echo "python3 python3-gevent python3-greenlet python3-twisted python3-uvicorn nginx wrk httpd-tools strace boost-devel" ;;
     slides) echo "pandoc chromium dejavu-sans-fonts dejavu-sans-mono-fonts $(node_missing nodejs npm)" ;;
     cross)  echo "gcc-aarch64-linux-gnu qemu-user valgrind clang" ;;
     esac

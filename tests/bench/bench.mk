@@ -4,6 +4,7 @@
 # back end by default), builds switch.c once more against the ucontext
 # flavour of the library (build/ucontext), then runs tests/bench/run.sh,
 # which repeats every measurement, takes medians and prints the table.
+# `make bench-switch` runs the switch figures alone (about 20 s).
 # tests/bench/README.md explains the figures.
 
 BENCH_BIN    := $(B)/tests/bench
@@ -12,8 +13,10 @@ BENCH_ASM    := $(filter-out $(OTHER_ARCH),$(wildcard tests/bench/*_x86_64.S tes
 BENCH_PROGS  := $(addprefix $(BENCH_BIN)/,switch gen spawn memory)
 # Benchmarks are optimised whatever CFLAGS says.
 BENCH_CC      = $(CC) $(CPPFLAGS) $(CFLAGS) -O2 $(STRICT) $(LDFLAGS)
+# The peer boost.context is C++; its shim exports two C functions.
+BENCH_CXX     = $(CXX) -O2 -fno-exceptions -fno-rtti -Wall -Wextra $(STRICT)
 
-.PHONY: bench bench-ucontext
+.PHONY: bench bench-ucontext bench-switch
 
 bench: lib $(BENCH_PROGS) bench-ucontext bench-threads-build bench-http-build
 	@$(if $(SANITIZE),echo "bench: warning: built with SANITIZE=1: sanitized figures mean nothing",true)
@@ -30,6 +33,12 @@ BENCH_CH8 := $(B)/chapters/08-threads
 .PHONY: bench-threads-build
 bench-threads-build: $(addprefix $(BENCH_CH8)/,server load roundtrip)
 
+# The switch figures alone: the kit's switch beside the bare swap, both FP
+# strategies and boost.context, with the switch target's verdict.
+bench-switch: lib $(BENCH_BIN)/switch bench-ucontext
+	@$(if $(SANITIZE),echo "bench: warning: built with SANITIZE=1: sanitized figures mean nothing",true)
+	@BENCH_ONLY=switch sh tests/bench/run.sh $(BENCH_BIN) $(BENCH_UC)/tests/bench
+
 # The same switch.c on the ucontext back end, for switch.ucontext.  If it
 # cannot be built, run.sh compares with libc's swapcontext() alone.
 bench-ucontext:
@@ -37,9 +46,18 @@ bench-ucontext:
 	  $(BENCH_UC)/tests/bench/switch >/dev/null || \
 	  echo "bench: the ucontext flavour did not build; comparing with swapcontext() alone"
 
-$(BENCH_BIN)/switch: tests/bench/switch.c $(BENCH_ASM) $(LIBGREEN_A)
+# switch.c measures boost.context's jump_fcontext() beside the kit's switch
+# when boost's header compiles (libboost-context-dev: make deps-bench), and
+# says "not installed" otherwise.
+$(BENCH_BIN)/switch: tests/bench/switch.c tests/bench/boost_fcontext.cpp $(BENCH_ASM) $(LIBGREEN_A)
 	@mkdir -p $(@D)
-	$(BENCH_CC) -o $@ $(filter %.c %.S,$^) $(LIBGREEN_A) $(LDLIBS)
+	@if $(BENCH_CXX) -c -o $@-boost.o tests/bench/boost_fcontext.cpp 2>/dev/null; then \
+	  set -x; $(BENCH_CC) -DBENCH_BOOST -o $@ $(filter %.c %.S,$^) $@-boost.o \
+	    $(LIBGREEN_A) $(LDLIBS) -lboost_context; \
+	else \
+	  echo "bench: boost.context: not installed (make deps-bench): switch.c is built without it"; \
+	  set -x; $(BENCH_CC) -o $@ $(filter %.c %.S,$^) $(LIBGREEN_A) $(LDLIBS); \
+	fi
 
 $(addprefix $(BENCH_BIN)/,gen spawn memory): $(BENCH_BIN)/%: tests/bench/%.c $(LIBGREEN_A)
 	@mkdir -p $(@D)

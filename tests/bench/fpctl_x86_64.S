@@ -4,6 +4,8 @@
  *
  *     void bench_swap_reload(void **save, void *to);
  *     void bench_swap_cmp(void **save, void *to);
+ *     void bench_swap_keep(void **save, void *to);
+ *     void bench_swap_save(void **save, void *to);
  *
  * The System V ABI makes a callee preserve two pieces of floating-point
  * state besides the registers: the control bits of MXCSR (SSE rounding mode,
@@ -20,15 +22,24 @@
  * flags makes the next stmxcsr wait for the floating-point work in flight:
  * tens of nanoseconds per switch on the build machines.  In a real program
  * the flags of two greenlets differ whenever one of them has done an inexact
- * division and the other has not.  Two ways to keep the modes:
+ * division and the other has not.  The ways to keep the modes:
  *
- *   bench_swap_reload  saves both and loads both on every switch (simple;
- *                      what most switch routines do);
+ *   bench_swap_reload  saves both and loads both on every switch, flags
+ *                      and all (simple; what boost.context's jump_fcontext
+ *                      does);
+ *   bench_swap_keep    the same, but loads their control bits with our
+ *                      flags, so that the load never changes a flag: the
+ *                      safe "always reload", still without a branch;
  *   bench_swap_cmp     saves both, compares with what the other side saved,
  *                      and loads only when a control bit differs, which is
  *                      almost never: the branch is predicted and the loads
- *                      are skipped.  Same guarantee, cheaper, and it never
- *                      changes the exception flags (see below).
+ *                      are skipped.  Same guarantee, and it never changes
+ *                      the exception flags (see below).  What lib/ctx_x86_64.S
+ *                      does: the cheaper of the two on Intel, not on the AMD
+ *                      EPYC of issue 9 (chapter 2, "Always reload, or reload
+ *                      if changed? Measured");
+ *   bench_swap_save    saves both and never loads them: wrong, and the floor
+ *                      that the others add a load or a compare to.
  *
  * The frame is the one of baseline_x86_64.S with one more slot at the bottom:
  *
@@ -64,6 +75,72 @@ bench_swap_reload:
     popq %rcx
     jmpq *%rcx
     .size bench_swap_reload, .-bench_swap_reload
+
+/* Saved, never loaded: wrong (a rounding mode leaks from one coroutine to
+ * the next), and a floor for the other two.  Against the bare swap it
+ * prices the two stores; the others against it price what they add, a
+ * load or a compare. */
+    .globl bench_swap_save
+    .type bench_swap_save, @function
+bench_swap_save:
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    subq $8, %rsp
+    stmxcsr (%rsp)
+    fnstcw 4(%rsp)
+    movq %rsp, (%rdi)
+    movq %rsi, %rsp
+    addq $8, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+    popq %rcx
+    jmpq *%rcx
+    .size bench_swap_save, .-bench_swap_save
+
+/* Always reloaded, but with our own exception flags: their control bits,
+ * the flags as they are now, so that the load never changes a flag (see
+ * bench_swap_cmp's rare case, below, for why that matters).  No branch,
+ * but it must read back what stmxcsr just stored, as the compare does. */
+    .globl bench_swap_keep
+    .type bench_swap_keep, @function
+bench_swap_keep:
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    subq $8, %rsp
+    stmxcsr (%rsp)
+    fnstcw 4(%rsp)
+    movl (%rsp), %eax       /* our flags cross the switch in %eax */
+    movq %rsp, (%rdi)
+    movq %rsi, %rsp
+    andl $0x3f, %eax        /* our flags... */
+    movl (%rsp), %ecx
+    andl $0xffffffc0, %ecx  /* ...their control bits */
+    orl %eax, %ecx
+    movl %ecx, (%rsp)
+    ldmxcsr (%rsp)
+    fldcw 4(%rsp)
+    addq $8, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+    popq %rcx
+    jmpq *%rcx
+    .size bench_swap_keep, .-bench_swap_keep
 
     .globl bench_swap_cmp
     .type bench_swap_cmp, @function

@@ -12,6 +12,7 @@
 #                            python3-gevent (Debian's, not a pyenv one)
 #   BENCH_GEVENT_MEMORY_RUNS=3      runs of gevent's memory figure (0: skip;
 #                            100,000 gevent greenlets take about 5 s a run)
+#   BENCH_ONLY=switch        the switch figures alone (`make bench-switch`)
 #
 # Each program prints "sample: NAME VALUE UNIT" lines; this script collects
 # them and prints "bench: NAME MEDIAN UNIT" once per figure, then
@@ -26,6 +27,7 @@ repeat=${BENCH_REPEAT:-5}
 greenlets=${BENCH_GREENLETS:-100000}
 python=${BENCH_PYTHON:-/usr/bin/python3}
 gevent_memory_runs=${BENCH_GEVENT_MEMORY_RUNS:-3}
+only=${BENCH_ONLY:-}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/bench.XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT
@@ -80,10 +82,18 @@ start=$(date +%s)
 
 run=1
 while [ "$run" -le "$repeat" ]; do
-    echo "run $run/$repeat: switch, generator, spawn+join, peers"
+    if [ "$only" = switch ]; then
+        echo "run $run/$repeat: switch"
+    else
+        echo "run $run/$repeat: switch, generator, spawn+join, peers"
+    fi
     measure "switch" 60 "$bin/switch" all
     if [ -n "$ucbin" ] && [ -x "$ucbin/switch" ]; then
         measure "switch (ucontext)" 60 "$ucbin/switch" kit
+    fi
+    if [ "$only" = switch ]; then
+        run=$((run + 1))
+        continue
     fi
     measure "gen" 30 "$bin/gen"
     measure "spawn" 60 "$bin/spawn"
@@ -93,9 +103,11 @@ while [ "$run" -le "$repeat" ]; do
     run=$((run + 1))
 done
 
-echo "memory: $greenlets sleeping greenlets (runs: $repeat)"
-measure "memory" 300 "$bin/memory" "$greenlets" "$repeat"
-if [ "$peers" -eq 1 ] && [ "$gevent_memory_runs" -gt 0 ]; then
+if [ "$only" != switch ]; then
+    echo "memory: $greenlets sleeping greenlets (runs: $repeat)"
+    measure "memory" 300 "$bin/memory" "$greenlets" "$repeat"
+fi
+if [ "$only" != switch ] && [ "$peers" -eq 1 ] && [ "$gevent_memory_runs" -gt 0 ]; then
     echo "memory: $greenlets sleeping gevent greenlets (runs: $gevent_memory_runs)"
     run=1
     while [ "$run" -le "$gevent_memory_runs" ]; do
@@ -107,13 +119,17 @@ echo "time: $(( $(date +%s) - start )) s"
 echo
 
 # Medians, ratios, targets and the table, from the samples.
-awk -v greenlets="$greenlets" '
+awk -v greenlets="$greenlets" -v only="$only" '
 function fmt(v, unit) {
     if (unit == "ns") return sprintf(v < 100 ? "%.1f" : "%.0f", v)
     if (unit == "/s" || unit == "MiB") return sprintf("%.0f", v)
     if (unit == "KiB") return sprintf("%.2f", v)
     if (unit == "x") return sprintf(v < 0.1 ? "%.3f" : (v < 10 ? "%.2f" : "%.1f"), v)
     return v
+}
+# BENCH_ONLY=switch: the rows about the switch alone (no Python peers).
+function left_out(a, b) {
+    return only == "switch" && (a !~ /^switch\./ || b !~ /^switch\./ || b == "switch.pygreenlet")
 }
 function shown(name) { return (name in med) ? fmt(med[name], unit[name]) " " unit[name] : "-" }
 # "switch.asm" and "switch.baseline" make "switch.asm/baseline".
@@ -138,9 +154,10 @@ END {
         med[name] = n % 2 ? s[(n + 1) / 2] : (s[n / 2] + s[n / 2 + 1]) / 2
     }
     # The figures, grouped, in reading order; anything else after them.
-    norder = split("switch.baseline switch.asm switch.ucontext switch.greenlet_asm " \
-          "switch.greenlet_ucontext switch.swapcontext switch.baseline_ret " \
-          "switch.reload switch.reload_flag switch.cmp switch.cmp_round " \
+    norder = split("switch.baseline switch.asm switch.boost switch.ucontext " \
+          "switch.greenlet_asm switch.greenlet_ucontext switch.swapcontext " \
+          "switch.baseline_ret switch.save switch.reload switch.reload_flag switch.keep " \
+          "switch.keep_flag switch.cmp switch.cmp_round " \
           "switch.pygreenlet gen.kit gen.python " \
           "spawn.kit spawn.gevent spawn.kit_one spawn.gevent_one " \
           "spawn.pygreenlet memory.kit memory.gevent " \
@@ -157,13 +174,18 @@ END {
     uc = ("switch.ucontext" in med) ? "switch.ucontext" : "switch.swapcontext"
     # 500 MiB for 100,000 greenlets: about one 4 KiB page of stack each
     memory_target = 500 * greenlets / 100000
-    nrows = split("switch.asm switch.baseline r < 2|" \
+    nrows = split("switch.asm switch.baseline r <= 2|" \
+        "switch.asm switch.boost r <= 1|" \
         "switch.asm " uc " r < 0.1|" \
+        "switch.boost switch.baseline - - -|" \
         "switch.greenlet_asm switch.baseline - - -|" \
         "switch.greenlet_asm switch.pygreenlet - - -|" \
         "switch.baseline_ret switch.baseline - - -|" \
+        "switch.save switch.baseline - - -|" \
         "switch.reload switch.baseline - - -|" \
         "switch.reload_flag switch.baseline - - -|" \
+        "switch.keep switch.baseline - - -|" \
+        "switch.keep_flag switch.baseline - - -|" \
         "switch.cmp switch.baseline - - -|" \
         "switch.cmp_round switch.baseline - - -|" \
         "switch.ucontext switch.swapcontext - - -|" \
@@ -174,11 +196,15 @@ END {
         "spawn.kit_one spawn.pygreenlet - - -|" \
         "memory.kit memory.gevent v < " memory_target "|" \
         "memory.kit_each memory.gevent_each - - -", rows, "|")
-    split("green_ctx_switch vs bare swap|green_ctx_switch vs ucontext|" \
+    split("green_ctx_switch vs bare swap|green_ctx_switch vs boost.context|" \
+          "green_ctx_switch vs ucontext|boost.context vs bare swap|" \
           "green_switch vs bare swap|green_switch vs Python greenlet|" \
           "bare swap leaving with ret|" \
+          "FP modes saved, never reloaded (wrong)|" \
           "FP modes, always reloaded|" \
           "FP modes, always reloaded, a flag differs|" \
+          "FP modes, always reloaded, own flags kept|" \
+          "FP modes, always reloaded, kept, differ|" \
           "FP modes, reloaded if changed|" \
           "FP modes, reloaded if changed, differ|" \
           "ucontext back end vs swapcontext|" \
@@ -203,17 +229,29 @@ END {
     met = 0; targets = 0
     for (r = 1; r <= nrows; r++) {
         split(rows[r], f, " ")
-        if (f[3] == "-") continue
+        if (f[3] == "-" || left_out(f[1], f[2])) continue
         targets++
         # (test with "in" before reading: reading an awk array creates the entry)
         if (f[3] == "r") { what = ratio_name(f[1], f[2]); have = (r in ratio); u = "x" }
         else { what = f[1]; have = (f[1] in med); u = unit[f[1]] }
         if (!have) { result[r] = "n/a"; printf "target: %s not measured\n", what; continue }
         v = (f[3] == "r") ? ratio[r] : med[f[1]]
-        ok = (f[4] == "<") ? v < f[5] + 0 : v > f[5] + 0
+        ok = (f[4] == "<") ? v < f[5] + 0 : (f[4] == "<=") ? v <= f[5] + 0 : v > f[5] + 0
         result[r] = ok ? "PASS" : "MISS"
         met += ok
         printf "target: %s %s %s, want %s %s: %s\n", what, fmt(v, u), u, f[4], f[5], result[r]
+    }
+
+    # The switch target is rows 1 and 2 together (issue 9): green_ctx_switch
+    # at most twice the bare swap and no slower than boost.context.
+    if (1 in result && 2 in result) {
+        if (result[1] == "n/a" || result[2] == "n/a")
+            verdict = "not measured" ((result[2] == "n/a" && ("switch.boost" in skipped)) ? \
+                      " (boost.context: not installed, make deps-bench)" : "")
+        else
+            verdict = (result[1] == "PASS" && result[2] == "PASS") ? "PASS" : "MISS"
+        printf "target: switch: green_ctx_switch <= 2 x bare swap and <= boost.context, same run (%s x, %s x): %s\n", \
+            (1 in ratio) ? fmt(ratio[1], "x") : "-", (2 in ratio) ? fmt(ratio[2], "x") : "-", verdict
     }
 
     print ""
@@ -222,7 +260,7 @@ END {
     for (r = 1; r <= nrows; r++) {
         split(rows[r], f, " ")
         a = f[1]; b = f[2]
-        if (!(a in med) && !(b in med)) continue
+        if ((!(a in med) && !(b in med)) || left_out(a, b)) continue
         peer = b; sub(/^[^.]*\./, "", peer)
         against = (b in med) ? peer " " shown(b) : peer ((b in skipped) ? " not installed" : " -")
         target = (f[3] == "-") ? "" : f[4] " " f[5] (f[3] == "r" ? " x" : " " unit[a])

@@ -14,9 +14,12 @@
  *               binary was linked with (asm, or ucontext when built from the
  *               `make CTX=ucontext` library)
  *   yardsticks  the bare swap of baseline_*.S (leaving with jmp, and with
- *               ret), the two ways of keeping the floating-point modes in
- *               fpctl_*.S, and libc's swapcontext() on its own
- * Prints one line "sample: NAME VALUE ns" per figure.
+ *               ret), the ways of keeping the floating-point modes in
+ *               fpctl_*.S, libc's swapcontext() on its own, and the peer,
+ *               boost.context's jump_fcontext() (boost_fcontext.cpp), when
+ *               built with -DBENCH_BOOST
+ * Prints one line "sample: NAME VALUE ns" per figure, and "skip: NAME why"
+ * for a peer that is not installed.
  */
 #include "green.h"
 
@@ -31,7 +34,7 @@
 #define STACK_SIZE (64 * 1024)
 #define TRIAL_SECONDS 0.005
 #define ROUNDS 10
-#define MAX_FIGURES 10
+#define MAX_FIGURES 16
 
 struct figure {
     const char *name;
@@ -208,6 +211,28 @@ static int swapcontext_figure(struct figure *fs)
     return 1;
 }
 
+/* ---- the peer: boost.context's jump_fcontext() ----------------------- */
+
+#ifdef BENCH_BOOST
+int bench_boost_start(void);              /* boost_fcontext.cpp */
+void bench_boost_round_trips(long n);
+
+static int boost_figure(struct figure *fs)
+{
+    if (bench_boost_start() != 0)
+        die("mmap");
+    fs[0] = figure("switch.boost", bench_boost_round_trips);
+    return 1;
+}
+#else
+static int boost_figure(struct figure *fs)
+{
+    (void)fs;
+    printf("skip: switch.boost boost.context: not installed (make deps-bench)\n");
+    return 0;
+}
+#endif
+
 /* ---- the yardsticks of baseline_*.S and fpctl_*.S --------------------- */
 
 #if defined(__x86_64__) || defined(__aarch64__)
@@ -215,6 +240,10 @@ void bench_swap_bare(void **save, void *to);
 void bench_swap_bare_ret(void **save, void *to);
 void bench_swap_reload(void **save, void *to);
 void bench_swap_cmp(void **save, void *to);
+void bench_swap_save(void **save, void *to);
+#if defined(__x86_64__)
+void bench_swap_keep(void **save, void *to);
+#endif
 
 /* What a partner's floating-point control slot holds, against main's:
  * no slot at all, the same words, the same modes but a sticky exception
@@ -278,7 +307,7 @@ static void *first_frame(char *stack, void (*entry)(void), enum fp_slot fp)
  * its own partner, and a pair of loops that call its swap directly, as the
  * kit's loops call green_ctx_switch(). */
 static void *main_sp, *bare_sp, *ret_sp, *reload_sp, *reload_flag_sp,
-            *cmp_sp, *cmp_round_sp;
+            *cmp_sp, *cmp_round_sp, *save_sp;
 
 static void bare_partner(void)
 {
@@ -352,6 +381,63 @@ static void cmp_round_round_trips(long n)
         bench_swap_cmp(&main_sp, cmp_round_sp);
 }
 
+static void save_partner(void)
+{
+    for (;;)
+        bench_swap_save(&save_sp, main_sp);
+}
+
+static void save_round_trips(long n)
+{
+    for (long i = 0; i < n; i++)
+        bench_swap_save(&main_sp, save_sp);
+}
+
+#if defined(__x86_64__)
+static void *keep_sp, *keep_flag_sp;
+
+static void keep_partner(void)
+{
+    for (;;)
+        bench_swap_keep(&keep_sp, main_sp);
+}
+
+static void keep_round_trips(long n)
+{
+    for (long i = 0; i < n; i++)
+        bench_swap_keep(&main_sp, keep_sp);
+}
+
+static void keep_flag_partner(void)
+{
+    for (;;)
+        bench_swap_keep(&keep_flag_sp, main_sp);
+}
+
+static void keep_flag_round_trips(long n)
+{
+    for (long i = 0; i < n; i++)
+        bench_swap_keep(&main_sp, keep_flag_sp);
+}
+
+/* Always reloaded keeping our flags: only x86-64 has flags to keep (AArch64
+ * keeps them apart, in FPSR, where no switch touches them). */
+static int keep_figures(struct figure *fs)
+{
+    keep_sp = first_frame(map_stack(), keep_partner, FP_SAME);
+    keep_flag_sp = first_frame(map_stack(), keep_flag_partner, FP_FLAG);
+    fs[0] = figure("switch.keep", keep_round_trips);
+    fs[1] = figure("switch.keep_flag", keep_flag_round_trips);
+    return 2;
+}
+#else
+static int keep_figures(struct figure *fs)
+{
+    (void)fs;
+    return 0;
+}
+#endif
+
 static int yardstick_figures(struct figure *fs)
 {
     bare_sp = first_frame(map_stack(), bare_partner, FP_NONE);
@@ -366,13 +452,18 @@ static int yardstick_figures(struct figure *fs)
     fs[3] = figure("switch.reload_flag", reload_flag_round_trips);
     fs[4] = figure("switch.cmp", cmp_round_trips);
     fs[5] = figure("switch.cmp_round", cmp_round_round_trips);
-    return 6 + swapcontext_figure(fs + 6);
+    save_sp = first_frame(map_stack(), save_partner, FP_SAME);
+    fs[6] = figure("switch.save", save_round_trips);
+    int count = 7 + keep_figures(fs + 7);
+    count += swapcontext_figure(fs + count);
+    return count + boost_figure(fs + count);
 }
 #else
 static int yardstick_figures(struct figure *fs)
 {
     fprintf(stderr, "switch: no bare swap for this machine\n");
-    return swapcontext_figure(fs);
+    int count = swapcontext_figure(fs);
+    return count + boost_figure(fs + count);
 }
 #endif
 
