@@ -103,6 +103,7 @@ help:
 	@echo "make test-grader   the grader's own tests (broken answers it must diagnose)"
 	@echo "make test          library tests + solutions + proof that every untouched stub fails"
 	@echo "make bench         benchmarks, each figure beside its peers"
+	@echo "make bench-switch  the switch alone: green_ctx_switch vs bare swap, both FP strategies, boost.context"
 	@echo "make bench-http    only the HTTP figures (chapter 11 vs evhttp, pywsgi, nginx); bench-articles: the articles' comparisons"
 	@echo "make fuzz [FUZZ_TIME=S]   fuzz the HTTP parser with libFuzzer for S seconds (default 60; needs clang)"
 	@echo "make slides        render slides/ to self-contained HTML in build/slides/ (make deps-slides first)"
