@@ -1143,8 +1143,11 @@ static int call_app(struct conn *c)
     int have_first = -1;
     green_response_init(&c->resp);
     green_body_t body = green_app_call(c->srv->app, &c->env, &c->resp);
-    /* A generator may call start_response only when it is first run. */
-    if (!c->resp.started && !green_body_is_list(&body))
+    /* A generator's head waits for its first chunk (pywsgi's rule): until
+     * then the application may still call start_response, to set its
+     * status late (when the generator first runs) or to change it
+     * (/echo's 413 when its first read fails). */
+    if (!green_body_is_list(&body))
         have_first = green_body_next(&body, &first);
     if (!c->resp.started)
         return app_failed(c, &body);

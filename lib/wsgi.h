@@ -138,8 +138,9 @@ void green_response_init(green_response_t *resp);
 
 /* Set the response's status ("404 Not Found": three digits, a space, a
  * reason) and headers.  The strings are copied, so they may live on the
- * caller's stack.  Called again before the server has sent anything, it
- * replaces the first call's status and headers (WSGI's exc_info case).
+ * caller's stack.  Called again before the server has sent anything (it
+ * sends the head with the body's first chunk), it replaces the first
+ * call's status and headers (WSGI's exc_info case).
  * Returns 0, or -1 with errno: EINVAL for a bad status, a header name that
  * is not a token, or a CR or LF in a value (which would let whoever
  * controls that value write headers of their own: response splitting);

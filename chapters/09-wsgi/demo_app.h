@@ -47,13 +47,13 @@ static green_body_t demo_hello(green_response_t *resp)
 /* /echo : the request body, sent back as it is read through wsgi.input:
  * a generator (chapter 1) that reads a piece and yields it, so the memory
  * it takes is one piece, whatever the body's size (the whole body, read
- * first, would need all of it at once: a 5 GB upload, 5 GB).  It calls
- * start_response only after its first read, while the status can still
- * change: a body refused at once (over the server's limit: EMSGSIZE) is a
- * 413, a malformed one a 400.  A read that fails later, once the 200 and
- * part of the body are out, can only cut the response short: it yields
- * green_chunk_failure(errno), and the server closes the connection
- * without ending the response (wsgi.h, green_body_error). */
+ * first, would need all of it at once: a 5 GB upload, 5 GB).  A server
+ * sends the head with the first chunk, so the 200 can still change at
+ * the first read: a body refused at once (over the server's limit:
+ * EMSGSIZE) is a 413, a malformed one a 400.  A read that fails later,
+ * once the 200 and part of the body are out, can only cut the response
+ * short: it yields green_chunk_failure(errno), and the server closes the
+ * connection without ending the response (wsgi.h, green_body_error). */
 struct demo_echo {
     green_gen gen;
     green_input_t *input;
@@ -74,18 +74,15 @@ static int demo_echo_step(green_gen *g)
 {
     static const char refused[] = "could not read the body\n";
     struct demo_echo *e = (struct demo_echo *)g;
-    green_header_t binary[] = { { "Content-Type", "application/octet-stream" } };
     green_header_t text[] = { { "Content-Type", "text/plain" } };
     GREEN_GEN_BEGIN(g);
     demo_echo_read(e);
-    if (e->got < 0) {             /* nothing sent yet: say why */
+    if (e->got < 0) {             /* nothing sent yet: a new status */
         green_start_response(e->resp, e->error == EMSGSIZE ? "413 Content Too Large"
                                                            : "400 Bad Request", text, 1);
         e->chunk = (green_chunk_t){ refused, sizeof refused - 1 };
         GREEN_GEN_YIELD(g, &e->chunk);
         e->got = 0;               /* and that is the whole answer */
-    } else {
-        green_start_response(e->resp, "200 OK", binary, 1);
     }
     while (e->got > 0) {
         e->chunk = (green_chunk_t){ e->piece, (size_t)e->got };
@@ -113,6 +110,8 @@ static green_body_t demo_echo(green_environ_t *env, green_response_t *resp)
     e->input = env->input;
     e->resp = resp;
     green_gen_init(&e->gen, demo_echo_step);
+    green_header_t h[] = { { "Content-Type", "application/octet-stream" } };
+    green_start_response(resp, "200 OK", h, 1);
     return green_body_gen(&e->gen, demo_free_state, e);
 }
 
