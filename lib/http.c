@@ -771,10 +771,6 @@ static int send_list(struct conn *c, struct head *h, green_body_t *body,
             n = 0;
         }
     }
-    if (green_body_error(body)) {
-        errno = green_body_error(body);
-        return -1;              /* short of its Content-Length: close */
-    }
     return n > 0 ? send_iov(c, iov, n, 0) : 0;
 }
 

@@ -246,13 +246,12 @@ int green_body_next(green_body_t *b, green_chunk_t *out);
 /* After green_body_next() has returned 0: 0 when the body ended whole, or
  * the errno with which it failed (a generator yielded
  * green_chunk_failure(); a file body could not be read: EIO for one that
- * shrank).
- * A server checks it before green_body_close(), which forgets it, and
- * must then not end the response as if it were complete: a chunked one
- * without its last chunk, a Content-Length one short; closing the
- * connection tells the client the response was cut.  A middleware that
- * wraps a body yields the same failure in turn.  Python: the exception
- * that next(iter(body)) raised. */
+ * shrank).  A server checks it before green_body_close(), which forgets
+ * it, and must then not end the response as if it were complete: no last
+ * chunk for a chunked one; closing the connection tells the client it
+ * was cut (a server that has sent nothing yet answers 500 instead).  A
+ * middleware that wraps a body yields the same failure in turn.  Python:
+ * the exception that next(iter(body)) raised. */
 int green_body_error(const green_body_t *b);
 
 /* Release the body (once; later calls do nothing) and leave it empty:
