@@ -2,9 +2,10 @@
  * tests/lib/http.c - the library's own tests of http.h: the cooperative
  * HTTP/1.1 server serving chapter 9's demo application, driven over raw
  * sockets as a client would: every route, keep-alive, pipelining, chunked
- * bodies both ways, 100-continue, HTTP/1.0, HEAD, every limit status,
- * resets, timeouts (idle, Slowloris), static files, the access log, and a
- * graceful stop.
+ * bodies both ways, /echo streaming any size in bounded memory and cutting
+ * its response when the body stops, 100-continue, HTTP/1.0, HEAD, every
+ * limit status, resets, timeouts (idle, Slowloris), static files, the
+ * access log, and a graceful stop.
  *
  * The server listens on 127.0.0.1, port 0; the test's main greenlet (and
  * a few spawned ones) are its clients.  Every wait is bounded.
