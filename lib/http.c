@@ -143,6 +143,7 @@ struct conn {
     green_http_chunked_t dec;   /* the chunked decoder */
     int body_done;              /* the whole body has been read */
     int body_error;             /* errno of a failed read: no more reads */
+    int body_reading;           /* the application has read some of it */
     int continue_due;           /* "100 Continue" owed at the first read */
 
     /* The response. */
@@ -501,6 +502,8 @@ static ssize_t input_read(green_input_t *in, void *buf, size_t n)
     ssize_t got = c->chunked ? read_chunked(c, buf, n) : read_length(c, buf, n);
     if (got < 0)
         c->body_error = errno;
+    else
+        c->body_reading = 1;
     return got;
 }
 
@@ -639,7 +642,7 @@ static void begin_body(struct conn *c, int head_len)
     c->chunked = r->chunked;
     c->body_left = !r->chunked && r->content_length > 0 ? r->content_length : 0;
     c->body_done = !r->chunked && c->body_left == 0;
-    c->body_error = 0;
+    c->body_error = c->body_reading = 0;
     if (r->chunked)
         green_http_chunked_init(&c->dec, &c->srv->opt.limits);
     /* HTTP/1.0 clients do not know 100 Continue (RFC 9110 section 10.1.1). */
@@ -821,11 +824,20 @@ static int send_piece(struct conn *c, struct head *h, const green_chunk_t *ch,
     return send_iov(c, iov, n, 0);
 }
 
+static int send_simple(struct conn *c, int code, int keep_alive);
+
 /* A generator body: each chunk is sent as soon as it is yielded (the
  * generator may sleep between two: the client sees them arrive one by
  * one).  `first` is the chunk already taken to see whether the
  * application called start_response (have_first: 1 it is a chunk, 0 the
- * body was empty, -1 none taken yet). */
+ * body was empty, -1 none taken yet).
+ *
+ * A body that fails (green_body_error) before its first chunk gets a 500
+ * instead, since nothing has been sent; once the head is out, only the
+ * end of the connection can say it: the last chunk "0\r\n\r\n" would
+ * tell the client that a cut body is whole (pywsgi, whose generator
+ * raised, closes the same way).  A 1.0 client cannot tell the
+ * difference: a close is how its body ends anyway. */
 static int send_stream(struct conn *c, struct head *h, green_body_t *body,
                        enum framing f, green_chunk_t *first, int have_first)
 {
@@ -840,6 +852,12 @@ static int send_stream(struct conn *c, struct head *h, green_body_t *body,
         while (green_body_next(body, &chunk))
             if (send_piece(c, NULL, &chunk, chunked) < 0)
                 return -1;
+    }
+    if (green_body_error(body)) {
+        if (h)
+            return send_simple(c, 500, 0);
+        errno = green_body_error(body);
+        return -1;              /* the connection closes: a cut response */
     }
     struct iovec iov[2];
     int n = 0;
@@ -857,13 +875,23 @@ static int bodiless(const struct conn *c)
     return code < 200 || code == 204 || code == 304;
 }
 
-/* How the body will be delimited; also settles keep_alive. */
+/* How the body will be delimited; also settles keep_alive.
+ *
+ * A generator that streams while it reads the request body (/echo) has
+ * read only its first piece when the head leaves: the rest would look
+ * hopeless to drain, and every large or chunked echo would close its
+ * connection.  It will most likely read the body to its end, so the
+ * connection is kept; if it stops early, serve_request() drains the
+ * rest or closes then, without the "Connection: close" it could not
+ * know to send. */
 static enum framing choose_framing(struct conn *c, const green_body_t *body)
 {
     const char *conn_header = green_response_header(&c->resp, "Connection");
+    int echoing = !green_body_is_list(body) && c->req.minor >= 1 &&
+                  c->body_reading && !c->body_error;
     c->keep_alive = c->req.keep_alive && !c->srv->stopping &&
                     !(conn_header && strcasecmp(conn_header, "close") == 0) &&
-                    !drain_hopeless(c);
+                    (echoing || !drain_hopeless(c));
     if (bodiless(c))
         return FRAME_NONE;
     if (green_body_is_list(body))
@@ -1111,8 +1139,11 @@ static int call_app(struct conn *c)
     int have_first = -1;
     green_response_init(&c->resp);
     green_body_t body = green_app_call(c->srv->app, &c->env, &c->resp);
-    /* A generator may call start_response only when it is first run. */
-    if (!c->resp.started && !green_body_is_list(&body))
+    /* A generator's head waits for its first chunk (pywsgi's rule): until
+     * then the application may still call start_response, to set its
+     * status late (when the generator first runs) or to change it
+     * (/echo's 413 when its first read fails). */
+    if (!green_body_is_list(&body))
         have_first = green_body_next(&body, &first);
     if (!c->resp.started)
         return app_failed(c, &body);
@@ -1267,7 +1298,7 @@ static void fill_defaults(green_http_options_t *o)
     if (!l->max_request_line) l->max_request_line = 8190;
     if (!l->max_head)         l->max_head = DEFAULT_MAX_HEAD;
     if (!l->max_headers)      l->max_headers = GREEN_HTTP_MAX_HEADERS;
-    if (!l->max_body)         l->max_body = 1 << 20;
+    if (!l->max_body)         l->max_body = LLONG_MAX;   /* no limit: see http.h */
     if (o->idle_timeout <= 0)   o->idle_timeout = DEFAULT_IDLE_TIMEOUT;
     if (o->header_timeout <= 0) o->header_timeout = DEFAULT_HEADER_TIMEOUT;
     if (o->body_timeout <= 0)   o->body_timeout = DEFAULT_BODY_TIMEOUT;

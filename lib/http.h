@@ -30,7 +30,11 @@
  *     the connection is closed and the response says "Connection: close":
  *     a Content-Length over max_drain, a client still waiting for 100
  *     Continue, or a chunked body whose end has not arrived when the
- *     response starts (its size is unknown until then).
+ *     response starts (its size is unknown until then).  A body may be
+ *     of any size unless limits.max_body sets one: it is never held here.
+ *   - A generator body that fails half-way (green_body_error: /echo's
+ *     client stopped sending) is cut: the connection closes without the
+ *     last chunk, so the client knows the response is not whole.
  *   - A bad request is answered with the parser's status (400, 413, 414,
  *     431, 501, 505) and "Connection: close"; an application that does not
  *     call green_start_response() (or calls it with a bad header) gets a
@@ -69,7 +73,16 @@
 
 /* Options.  Zero everywhere means the defaults (shown). */
 typedef struct green_http_options {
-    green_http_limits_t limits;  /* the parser's limits (http_parser.h) */
+    green_http_limits_t limits;  /* the parser's limits (http_parser.h),
+                                    but max_body is no limit by default
+                                    (pywsgi has none either): the server
+                                    never holds a body, it hands it to the
+                                    application as it is read, so its size
+                                    costs no memory here.  An application
+                                    that buffers one sets its own limit
+                                    (green_input_read_all's max: 413); set
+                                    max_body to refuse larger bodies (413)
+                                    on every route */
     double idle_timeout;         /* 15 s: a keep-alive connection's wait
                                     for its next request */
     double header_timeout;       /* 10 s: from a request's first byte to

@@ -327,6 +327,17 @@ green_body_t green_body_gen(green_gen *gen, void (*close)(green_body_t *),
     return b;
 }
 
+/* What a failure chunk points at: an address no data can have.  Its
+ * errno rides in len, so green_chunk_t needs no field that every other
+ * chunk would carry. */
+static const char failure_mark;
+
+green_chunk_t green_chunk_failure(int err)
+{
+    green_chunk_t c = { &failure_mark, err > 0 ? (size_t)err : EIO };
+    return c;
+}
+
 static void close_file(green_body_t *b)
 {
     close(b->fd);
@@ -348,12 +359,16 @@ static int file_next(green_body_t *b, green_chunk_t *out)
     enum { FILE_CHUNK = 64 * 1024 };
     if (b->length <= 0)
         return 0;
-    if (!b->filebuf && !(b->filebuf = malloc(FILE_CHUNK)))
+    if (!b->filebuf && !(b->filebuf = malloc(FILE_CHUNK))) {
+        b->error = ENOMEM;
         return 0;
+    }
     size_t want = b->length < FILE_CHUNK ? (size_t)b->length : FILE_CHUNK;
     ssize_t got = pread(b->fd, b->filebuf, want, (off_t)b->offset);
-    if (got <= 0)
-        return 0;                 /* the file shrank: end the body early */
+    if (got <= 0) {
+        b->error = got < 0 ? errno : EIO;   /* EIO: the file shrank */
+        return 0;
+    }
     b->offset += got;
     b->length -= got;
     *out = (green_chunk_t){ b->filebuf, (size_t)got };
@@ -396,14 +411,21 @@ int green_body_next(green_body_t *b, green_chunk_t *out)
         return 0;
     }
     void *value;
-    while (green_gen_next(b->gen, &value)) {
+    while (!b->error && green_gen_next(b->gen, &value)) {
         green_chunk_t *c = value;
-        if (c && c->len > 0) {
+        if (c && c->data == &failure_mark) {
+            b->error = (int)c->len;   /* it failed: the body ends here */
+        } else if (c && c->len > 0) {
             *out = *c;
             return 1;
         }
     }
     return 0;
+}
+
+int green_body_error(const green_body_t *b)
+{
+    return b->error;
 }
 
 void green_body_close(green_body_t *b)
@@ -524,6 +546,8 @@ int green_wsgi_request(green_app_t *app, const char *method, const char *uri,
             break;
         }
     }
+    if (rc == 0 && green_body_error(&b))
+        rc = -1, err = green_body_error(&b);  /* no whole body to show */
     green_body_close(&b);
     out->resp.sent = 1;
     if (rc == 0 && !out->resp.started)

@@ -138,8 +138,9 @@ void green_response_init(green_response_t *resp);
 
 /* Set the response's status ("404 Not Found": three digits, a space, a
  * reason) and headers.  The strings are copied, so they may live on the
- * caller's stack.  Called again before the server has sent anything, it
- * replaces the first call's status and headers (WSGI's exc_info case).
+ * caller's stack.  Called again before the server has sent anything (it
+ * sends the head with the body's first chunk), it replaces the first
+ * call's status and headers (WSGI's exc_info case).
  * Returns 0, or -1 with errno: EINVAL for a bad status, a header name that
  * is not a token, or a CR or LF in a value (which would let whoever
  * controls that value write headers of their own: response splitting);
@@ -175,6 +176,8 @@ struct green_body {
                                     a green_chunk_t * (NULL: skipped) */
     void (*close)(green_body_t *b);  /* NULL, or frees what the body owns */
     void *data;                  /* for close */
+    int error;                   /* errno of a body that failed half-way,
+                                    set by green_body_next */
     int is_file;                 /* a file body: length bytes of fd from
                                     offset (wsgi.file_wrapper) */
     int fd;
@@ -202,9 +205,24 @@ green_body_t green_body_list(const green_chunk_t *list, size_t n);
 
 /* A generator: gen yields green_chunk_t * values (chapter 1's macros); the
  * server sends each chunk before it resumes the generator, and calls
- * close(body) at the end (close may be NULL; body->data = data). */
+ * close(body) at the end (close may be NULL; body->data = data).
+ *
+ * A generator that cannot go on (the request body it echoes stopped
+ * coming: ETIMEDOUT, ECONNRESET, EPROTO) yields green_chunk_failure(errno)
+ * as its last chunk: the body ends there, and the server must not tell
+ * the client that it is complete (chapter 11 closes the connection
+ * without the last chunk).  Python: the generator raises. */
 green_body_t green_body_gen(green_gen *gen, void (*close)(green_body_t *),
                             void *data);
+
+/* The chunk a generator yields to say it failed with errno `err` (> 0):
+ * no data, a mark that green_body_next() recognises (it ends the body
+ * and green_body_error() returns err).  Keep it where the yielded
+ * pointer points, like any chunk:
+ *     s->chunk = green_chunk_failure(errno);
+ *     GREEN_GEN_YIELD(g, &s->chunk);
+ * Python: raise OSError(err). */
+green_chunk_t green_chunk_failure(int err);
 
 /* A file body: `length` bytes of the open file `fd` from `offset`.  A
  * server that can send it with sendfile() does (chapter 11), others read
@@ -220,10 +238,21 @@ int green_body_is_list(const green_body_t *b);
  * -1 for a generator. */
 long long green_body_length(const green_body_t *b);
 
-/* The next non-empty chunk: 1 and *out set, or 0 when the body is over.
- * A generator runs (and may block on the hub) inside this call.
- * Python: next(iter(body)). */
+/* The next non-empty chunk: 1 and *out set, or 0 when the body is over,
+ * whole or not: green_body_error() then tells which.  A generator runs
+ * (and may block on the hub) inside this call.  Python: next(iter(body)). */
 int green_body_next(green_body_t *b, green_chunk_t *out);
+
+/* After green_body_next() has returned 0: 0 when the body ended whole, or
+ * the errno with which it failed (a generator yielded
+ * green_chunk_failure(); a file body could not be read: EIO for one that
+ * shrank).  A server checks it before green_body_close(), which forgets
+ * it, and must then not end the response as if it were complete: no last
+ * chunk for a chunked one; closing the connection tells the client it
+ * was cut (a server that has sent nothing yet answers 500 instead).  A
+ * middleware that wraps a body yields the same failure in turn.  Python:
+ * the exception that next(iter(body)) raised. */
+int green_body_error(const green_body_t *b);
 
 /* Release the body (once; later calls do nothing) and leave it empty:
  * green_body_next() then returns 0.  Python: body.close(). */
@@ -267,8 +296,9 @@ typedef struct green_wsgi_result {
  * for a body, and marks resp.sent once the first chunk comes out (a later
  * green_start_response fails with EALREADY).  Must run in a greenlet (the
  * app may sleep).  Returns 0, or -1 with errno (ENOMEM; EINVAL for a bad
- * %-escape in the path; EPROTO when the app never called start_response);
- * on failure out->body is NULL, out->resp holds what the app set.
+ * %-escape in the path; EPROTO when the app never called start_response;
+ * the body's own errno when it failed half-way: green_body_error); on
+ * failure out->body is NULL, out->resp holds what the app set.
  * Python: webtest.TestApp(app).get(uri). */
 int green_wsgi_request(green_app_t *app, const char *method, const char *uri,
                        const char *const *headers, const char *body,

@@ -334,6 +334,9 @@ static void respond(struct call *c, struct request *r)
      * case, since nothing has been sent.) */
     while (!failed && green_body_next(&body, &chunk))
         failed = evbuffer_add(out, chunk.data, chunk.len) != 0;
+    /* A body that failed half-way (green_body_error) is not sent as if
+     * it were whole: nothing has gone out yet, so it becomes a 500. */
+    failed = failed || green_body_error(&body) != 0;
     green_body_close(&body);
 
     if (c->srv == NULL || c->req == NULL)

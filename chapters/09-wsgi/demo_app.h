@@ -5,7 +5,11 @@
  * answers (chapter 9's README, "The demo app"):
  *
  *   GET or HEAD /      200 text/plain "Hello, World!"
- *   GET or POST /echo  200 application/octet-stream, the request's body
+ *   GET or POST /echo  200 application/octet-stream, the request's body,
+ *                      streamed back piece by piece as it is read (any
+ *                      size, DEMO_ECHO_PIECE bytes of memory); 400 or 413
+ *                      when its first read fails, a cut response when a
+ *                      later one does
  *   GET /stream?n=K    200, K chunks "chunk i\n", yielded one at a time
  *   GET /sleep?ms=M    sleeps M ms (cooperatively), then 200 "slept"
  *   anything else      404
@@ -23,7 +27,7 @@
 
 #include "green.h"
 
-#define DEMO_MAX_BODY   (1 << 20)     /* /echo takes at most 1 MiB */
+#define DEMO_ECHO_PIECE (16 * 1024)   /* /echo reads and sends this much at a time */
 #define DEMO_MAX_CHUNKS 1000000       /* /stream?n= at most this */
 
 static green_body_t demo_text(green_response_t *resp, const char *status,
@@ -40,18 +44,75 @@ static green_body_t demo_hello(green_response_t *resp)
     return demo_text(resp, "200 OK", "text/plain", "Hello, World!");
 }
 
-/* /echo : the request body, read through wsgi.input. */
+/* /echo : the request body, sent back as it is read through wsgi.input:
+ * a generator (chapter 1) that reads a piece and yields it, so the memory
+ * it takes is one piece, whatever the body's size (the whole body, read
+ * first, would need all of it at once: a 5 GB upload, 5 GB).  A server
+ * sends the head with the first chunk, so the 200 can still change at
+ * the first read: a body refused at once (over the server's limit:
+ * EMSGSIZE) is a 413, a malformed one a 400.  A read that fails later,
+ * once the 200 and part of the body are out, can only cut the response
+ * short: it yields green_chunk_failure(errno), and the server closes the
+ * connection without ending the response (wsgi.h, green_body_error). */
+struct demo_echo {
+    green_gen gen;
+    green_input_t *input;
+    green_response_t *resp;
+    ssize_t got;                  /* the last read, and its errno: they */
+    int error;                    /* must survive the yield */
+    green_chunk_t chunk;
+    char piece[DEMO_ECHO_PIECE];
+};
+
+static void demo_echo_read(struct demo_echo *e)
+{
+    e->got = green_input_read(e->input, e->piece, sizeof e->piece);
+    e->error = e->got < 0 ? errno : 0;
+}
+
+static int demo_echo_step(green_gen *g)
+{
+    static const char refused[] = "could not read the body\n";
+    struct demo_echo *e = (struct demo_echo *)g;
+    green_header_t text[] = { { "Content-Type", "text/plain" } };
+    GREEN_GEN_BEGIN(g);
+    demo_echo_read(e);
+    if (e->got < 0) {             /* nothing sent yet: a new status */
+        green_start_response(e->resp, e->error == EMSGSIZE ? "413 Content Too Large"
+                                                           : "400 Bad Request", text, 1);
+        e->chunk = (green_chunk_t){ refused, sizeof refused - 1 };
+        GREEN_GEN_YIELD(g, &e->chunk);
+        e->got = 0;               /* and that is the whole answer */
+    }
+    while (e->got > 0) {
+        e->chunk = (green_chunk_t){ e->piece, (size_t)e->got };
+        GREEN_GEN_YIELD(g, &e->chunk);
+        demo_echo_read(e);
+    }
+    if (e->got < 0) {             /* half-way: the response cannot be whole */
+        e->chunk = green_chunk_failure(e->error);
+        GREEN_GEN_YIELD(g, &e->chunk);
+    }
+    GREEN_GEN_END(g);
+}
+
+static void demo_free_state(green_body_t *b)
+{
+    free(b->data);
+}
+
 static green_body_t demo_echo(green_environ_t *env, green_response_t *resp)
 {
-    size_t len;
-    char *body = green_input_read_all(env->input, DEMO_MAX_BODY, &len);
-    if (!body)
-        return demo_text(resp, errno == EMSGSIZE ? "413 Content Too Large"
-                                                 : "400 Bad Request",
-                         "text/plain", "could not read the body\n");
+    struct demo_echo *e = malloc(sizeof *e);
+    if (!e)
+        return demo_text(resp, "500 Internal Server Error", "text/plain",
+                         "out of memory\n");
+    e->input = env->input;
+    e->resp = resp;
+    green_gen_init(&e->gen, demo_echo_step);
     green_header_t h[] = { { "Content-Type", "application/octet-stream" } };
     green_start_response(resp, "200 OK", h, 1);
-    return green_body_take(body, len);
+    return green_body_gen(&e->gen, demo_free_state, e);
 }
 
 /* /stream?n=K : a generator body (chapter 1), one chunk per yield.  Its
@@ -77,11 +138,6 @@ static int demo_stream_step(green_gen *g)
     GREEN_GEN_END(g);
 }
 
-static void demo_stream_close(green_body_t *b)
-{
-    free(b->data);
-}
-
 /* The number in query parameter `name`, or -1 when absent or not one. */
 static long demo_number(green_environ_t *env, const char *name, long max)
 {
@@ -103,7 +159,7 @@ static green_body_t demo_stream(green_environ_t *env, green_response_t *resp)
     green_gen_init(&s->gen, demo_stream_step);
     green_header_t h[] = { { "Content-Type", "text/plain" } };
     green_start_response(resp, "200 OK", h, 1);
-    return green_body_gen(&s->gen, demo_stream_close, s);
+    return green_body_gen(&s->gen, demo_free_state, s);
 }
 
 /* /sleep?ms=M : a slow request that costs the server nothing while it

@@ -8,6 +8,7 @@
  *   wait:MS      print what arrives during MS milliseconds
  *   read         print what arrives until the server closes (at most 5 s)
  *   drip:TEXT    send TEXT one byte every 200 ms, until the server closes
+ *   shut         stop sending (shutdown SHUT_WR): a body cut half-way
  * Lines sent are shown "> ", lines received "< ", each with the time since
  * the start; "*" lines say what happened to the connection.
  */
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "green.h"
 
@@ -99,6 +101,9 @@ int main(int argc, char **argv)
             receive(fd, atoi(step + 5) / 1000.0);
         } else if (strcmp(step, "read") == 0) {
             receive(fd, 5.0);
+        } else if (strcmp(step, "shut") == 0) {
+            printf("  +%.3fs * the client stops sending\n", green_now() - t0);
+            shutdown(fd, SHUT_WR);
         } else if (strncmp(step, "drip:", 5) == 0) {
             printf("  +%.3fs * sending one byte every 200 ms...\n", green_now() - t0);
             drip(fd, text, unescape(step + 5, text));

@@ -17,8 +17,10 @@ echo
 
 # The server, on a port the kernel picks; wait for its "listening on" line.
 : >"$tmp/server.out"
+# --max-body 1048576: no limit by default (the server never holds a body),
+# one here to show the 413.
 "$BIN/server" --host 127.0.0.1 --port 0 --static "$HERE/static" \
-    --header-timeout 1 --access-log >"$tmp/server.out" 2>"$tmp/access.log" &
+    --header-timeout 1 --max-body 1048576 --access-log >"$tmp/server.out" 2>"$tmp/access.log" &
 pid=$!
 wait_listening "$tmp/server.out"
 H='Host: localhost\r\n'
@@ -41,12 +43,21 @@ c "send:POST /echo HTTP/1.1\r\n${H}Content-Length: 5\r\nExpect: 100-continue\r\n
   "send:hello" wait:200
 echo
 
+echo "==> /echo streams: each piece of the body comes back as it arrives"
+c "send:POST /echo HTTP/1.1\r\n${H}Content-Length: 12\r\n\r\nfirst " wait:300 \
+  "send:second" wait:200
+echo
+
+echo "==> a body that stops half-way: the response is cut, no last chunk"
+c "send:POST /echo HTTP/1.1\r\n${H}Content-Length: 12\r\n\r\nfirst " wait:300 shut read
+echo
+
 echo "==> a bad request gets 400 and a closed connection; the next client is served"
 c "send:GET / HTTP/1.1 extra\r\n$H\r\n" read
 c "send:GET / HTTP/1.1\r\n${H}Connection: close\r\n\r\n" read
 echo
 
-echo "==> a body over the limit: 413 before a byte of it is read"
+echo "==> a body over --max-body (1 MiB): 413 before a byte of it is read"
 c "send:POST /echo HTTP/1.1\r\n${H}Content-Length: 5000000\r\n\r\n" read
 echo
 

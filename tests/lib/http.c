@@ -2,9 +2,10 @@
  * tests/lib/http.c - the library's own tests of http.h: the cooperative
  * HTTP/1.1 server serving chapter 9's demo application, driven over raw
  * sockets as a client would: every route, keep-alive, pipelining, chunked
- * bodies both ways, 100-continue, HTTP/1.0, HEAD, every limit status,
- * resets, timeouts (idle, Slowloris), static files, the access log, and a
- * graceful stop.
+ * bodies both ways, /echo streaming any size in bounded memory and cutting
+ * its response when the body stops, 100-continue, HTTP/1.0, HEAD, every
+ * limit status, resets, timeouts (idle, Slowloris), static files, the
+ * access log, and a graceful stop.
  *
  * The server listens on 127.0.0.1, port 0; the test's main greenlet (and
  * a few spawned ones) are its clients.  Every wait is bounded.
@@ -17,6 +18,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <regex.h>
@@ -505,6 +507,248 @@ START_TEST(test_drain_limit_says_close)
 }
 END_TEST
 
+/* ---- /echo streams: any size, bounded memory, a cut body stays cut ------------ */
+
+/* The bytes of an echo test's body: byte i is i % 251 (a prime, so a
+ * piece sent twice, lost or out of place shows). */
+static unsigned char pattern(long long i)
+{
+    return (unsigned char)(i % 251);
+}
+
+/* The bytes malloc holds right now (small blocks and mmap'ed big ones):
+ * what a server that buffers a body would show, whatever the machine's
+ * load (a count, not a timing).  Under AddressSanitizer or Valgrind,
+ * whose malloc is their own, it reads 0: the bound then holds trivially. */
+static size_t heap_in_use(void)
+{
+    struct mallinfo2 m = mallinfo2();
+    return m.uordblks + m.hblkhd;
+}
+
+/* Sends the head of POST /echo with Content-Length `length` (or chunked,
+ * length < 0), then `send` bytes of the pattern, then shuts the write
+ * side (shut) or just stops (the client stalls). */
+struct uploader {
+    struct client *c;
+    long long length, send;
+    int shut;
+};
+
+static void *upload(void *arg)
+{
+    struct uploader *u = arg;
+    static unsigned char piece[65536];
+    for (long long done = 0; done < u->send;) {
+        size_t n = u->send - done < (long long)sizeof piece ? (size_t)(u->send - done) : sizeof piece;
+        for (size_t i = 0; i < n; i++)
+            piece[i] = pattern(done + (long long)i);
+        if (green_sendall(u->c->fd, piece, n, T) != (ssize_t)n)
+            return NULL;        /* the server closed: the reader sees it */
+        done += (long long)n;
+    }
+    if (u->shut)
+        shutdown(u->c->fd, SHUT_WR);
+    return NULL;
+}
+
+/* What read_echo() saw. */
+struct echo_seen {
+    int code;
+    int chunked;
+    long long bytes;            /* body bytes that matched the pattern */
+    int whole;                  /* the last chunk "0\r\n\r\n" came */
+    int mismatch;               /* a byte that was not the pattern's */
+    size_t heap_peak;           /* the most heap_in_use() seen meanwhile */
+};
+
+/* Read a streamed /echo response off c: the head, then each chunk,
+ * compared with the pattern as it comes (nothing is kept), until the last
+ * chunk or the end of the connection.  The server runs in this process:
+ * the heap is sampled after every read, while it echoes. */
+static void read_echo(struct client *c, struct echo_seen *e)
+{
+    char *end;
+    memset(e, 0, sizeof *e);
+    e->code = -1;
+    while (!(end = memmem(c->buf, c->len, "\r\n\r\n", 4)))
+        if (more(c, T) <= 0)
+            return;
+    sscanf(c->buf, "HTTP/1.%*d %d", &e->code);
+    e->chunked = memmem(c->buf, (size_t)(end - c->buf), "Transfer-Encoding: chunked", 26) != NULL;
+    consume(c, (size_t)(end - c->buf) + 4);
+    while (e->code == 200 && e->chunked) {
+        size_t peak = heap_in_use();
+        e->heap_peak = peak > e->heap_peak ? peak : e->heap_peak;
+        ssize_t n = line(c);
+        if (n < 0)
+            return;             /* the connection ended between chunks */
+        size_t size = strtoul(c->buf, NULL, 16);
+        consume(c, (size_t)n + 2);
+        if (size == 0) {
+            e->whole = line(c) == 0;
+            return;
+        }
+        while (size > 0) {      /* a chunk may be larger than c->buf */
+            if (c->len == 0 && more(c, T) <= 0)
+                return;         /* ended inside a chunk */
+            size_t m = c->len < size ? c->len : size;
+            for (size_t i = 0; i < m; i++)
+                if ((unsigned char)c->buf[i] != pattern(e->bytes + (long long)i)) {
+                    e->mismatch = 1;
+                    return;
+                }
+            e->bytes += (long long)m;
+            consume(c, m);
+            size -= m;
+        }
+        if (need(c, 2) < 0)
+            return;
+        consume(c, 2);
+    }
+}
+
+/* POST `size` bytes to /echo and read them back while they are sent. */
+static void echo_of(long long size, struct echo_seen *e)
+{
+    struct client *c = dial();
+    char head[128];
+    snprintf(head, sizeof head, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: %lld\r\n\r\n", size);
+    says(c, head);
+    struct uploader u = { c, size, size, 0 };
+    green_t *g = green_spawn(upload, &u);
+    read_echo(c, e);
+    ck_assert_int_eq(green_join(g, T), 0);
+    green_free(g);
+    hang_up(c);
+}
+
+START_TEST(test_echo_streams_any_size)
+{
+    /* Ten times the body the second time; 5 and 50 MiB take 0.5 s here,
+     * under Valgrind or qemu-user (no fork) 20 times more: 5 and 10 then. */
+    long long big = kit_valgrind() || !kit_can_fork() ? 10 << 20 : 50 << 20;
+    start();
+    size_t before = heap_in_use();
+    struct echo_seen e;
+    echo_of(5 << 20, &e);
+    ck_assert_msg(e.code == 200 && e.chunked,
+                  "POST /echo of 5 MiB: expected a 200 streamed back (chunked), got %d%s; "
+                  "see chapters/11-http/README.md, 'Request bodies'", e.code, e.chunked ? "" : " not chunked");
+    ck_assert_msg(!e.mismatch && e.whole && e.bytes == 5 << 20,
+                  "POST /echo of 5 MiB: expected the same 5,242,880 bytes back and the last chunk, "
+                  "got %lld%s%s", e.bytes, e.mismatch ? ", then a wrong byte" : "",
+                  e.whole ? "" : ", no last chunk");
+    size_t grew5 = e.heap_peak > before ? e.heap_peak - before : 0;
+
+    /* A bigger body, the same memory: the server holds one piece. */
+    echo_of(big, &e);
+    ck_assert_msg(!e.mismatch && e.whole && e.bytes == big,
+                  "POST /echo of %lld MiB: expected it all back, got %lld bytes", big >> 20, e.bytes);
+    size_t grew_big = e.heap_peak > before ? e.heap_peak - before : 0;
+    /* About 150 KB here either way (two greenlets, a piece, a buffer);
+     * a server that held the body would show 5 and 50 MiB. */
+    ck_assert_msg(grew5 < 1 << 20 && grew_big < 1 << 20,
+                  "echoing a body must take bounded memory (a piece at a time): the heap grew by "
+                  "%zu bytes during 5 MiB and %zu during %lld MiB (bound: 1 MiB)", grew5, grew_big,
+                  big >> 20);
+    finish();
+}
+END_TEST
+
+/* The body stops coming half-way: how the cut /echo response must end. */
+static void expect_cut_echo(struct client *c, const char *why)
+{
+    struct echo_seen e;
+    read_echo(c, &e);
+    ck_assert_msg(e.code == 200 && e.chunked,
+                  "%s: /echo has read part of the body, so it should have started a 200 that streams "
+                  "(chunked), got %d%s", why, e.code, e.chunked ? "" : " not chunked");
+    ck_assert_msg(!e.mismatch && e.bytes > 0, "%s: the part that came should be echoed, got %lld bytes",
+                  why, e.bytes);
+    ck_assert_msg(!e.whole,
+                  "%s: the response ended with the last chunk 0\\r\\n\\r\\n, which tells the client that "
+                  "a body of %lld bytes is whole: it must be cut (the connection closed without it); "
+                  "see green_body_error in lib/wsgi.h", why, e.bytes);
+    ck_assert_msg(closed_within(c, T), "%s: the connection should be closed", why);
+}
+
+START_TEST(test_echo_cut_when_the_body_stops)
+{
+    green_http_options_t opt = { .body_timeout = 0.3 };
+    start_with(&demo_app, &opt);
+
+    /* Half of 200,000 bytes, then the client closes its side. */
+    struct client *c = dial();
+    says(c, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 200000\r\n\r\n");
+    struct uploader u = { c, 200000, 100000, 1 };
+    green_t *g = green_spawn(upload, &u);
+    expect_cut_echo(c, "half a body, then the client closed its side");
+    green_join(g, T);
+    green_free(g);
+    hang_up(c);
+
+    /* Half, then the client stalls past body_timeout (0.3 s). */
+    c = dial();
+    says(c, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 200000\r\n\r\n");
+    u = (struct uploader){ c, 200000, 100000, 0 };
+    g = green_spawn(upload, &u);
+    expect_cut_echo(c, "half a body, then the client stalled past body_timeout");
+    green_join(g, T);
+    green_free(g);
+    hang_up(c);
+
+    /* A chunked body that turns malformed after its first chunk. */
+    c = dial();
+    static char req[20000];
+    size_t n = (size_t)snprintf(req, sizeof req, "POST /echo HTTP/1.1\r\nHost: t\r\n"
+                                "Transfer-Encoding: chunked\r\n\r\n3e8\r\n");
+    for (int i = 0; i < 1000; i++)
+        req[n++] = (char)pattern(i);
+    n += (size_t)snprintf(req + n, sizeof req - n, "\r\nzz\r\n");
+    say(c, req, n);
+    expect_cut_echo(c, "a chunked body malformed after 1000 bytes");
+    hang_up(c);
+
+    /* And the server goes on. */
+    struct reply *r = ask("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    ck_assert_int_eq(r->code, 200);
+    finish();
+}
+END_TEST
+
+/* An application that buffers the whole body (most do) keeps its own
+ * limit: over it, green_input_read_all says EMSGSIZE and it answers 413,
+ * whatever the server allows. */
+static green_body_t buffering_call(green_app_t *self, green_environ_t *env, green_response_t *resp)
+{
+    size_t len;
+    char *body = green_input_read_all(env->input, 100000, &len);
+    green_header_t h[] = { { "Content-Type", "application/octet-stream" } };
+    (void)self;
+    green_start_response(resp, body ? "200 OK" : errno == EMSGSIZE ? "413 Content Too Large"
+                                                                   : "400 Bad Request", h, 1);
+    return body ? green_body_take(body, len) : green_body_empty();
+}
+
+START_TEST(test_buffering_app_gets_413)
+{
+    static green_app_t app = { buffering_call };
+    start_with(&app, NULL);
+    struct client *c = dial();
+    says(c, "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 100001\r\n\r\n");
+    struct uploader u = { c, 100001, 100001, 0 };
+    green_t *g = green_spawn(upload, &u);
+    static struct reply r;
+    ck_assert_msg(reply_of(c, &r, 0) == 0 && r.code == 413,
+                  "100,001 bytes to an app that buffers at most 100,000: expected 413, got %d", r.code);
+    green_join(g, T);
+    green_free(g);
+    hang_up(c);
+    finish();
+}
+END_TEST
+
 START_TEST(test_http10_stream_and_head)
 {
     start();
@@ -551,7 +795,9 @@ static void expect_refusal(const char *request, int code, const char *what)
 START_TEST(test_limits)
 {
     static char big[20000];
-    start();
+    /* The server's body limit is opt-in (no limit by default): 1 MiB here. */
+    green_http_options_t opt = { .limits.max_body = 1 << 20 };
+    start_with(&demo_app, &opt);
     expect_refusal("GARBAGE\r\n\r\n", 400, "a malformed request line");
     expect_refusal("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 9999999\r\n\r\n", 413,
                    "a body over the 1 MiB limit");
@@ -1397,6 +1643,9 @@ static Suite *http_suite(void)
     tcase_add_test(tc, test_100_continue);
     tcase_add_test(tc, test_unread_body_is_drained);
     tcase_add_test(tc, test_drain_limit_says_close);
+    tcase_add_test(tc, test_echo_streams_any_size);
+    tcase_add_test(tc, test_echo_cut_when_the_body_stops);
+    tcase_add_test(tc, test_buffering_app_gets_413);
     tcase_add_test(tc, test_http10_stream_and_head);
     tcase_add_test(tc, test_limits);
     tcase_add_test(tc, test_client_reset);

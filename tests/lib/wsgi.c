@@ -604,6 +604,54 @@ START_TEST(test_body_generator)
 }
 END_TEST
 
+/* A generator that yields "ab", then fails with ETIMEDOUT (fail_at 1),
+ * or fails before its first chunk (fail_at 0). */
+struct failing {
+    green_gen gen;
+    int fail_at;
+    green_chunk_t chunk;
+};
+
+static int failing_step(green_gen *g)
+{
+    struct failing *f = (struct failing *)g;
+    GREEN_GEN_BEGIN(g);
+    if (f->fail_at > 0) {
+        f->chunk = (green_chunk_t){ "ab", 2 };
+        GREEN_GEN_YIELD(g, &f->chunk);
+    }
+    f->chunk = green_chunk_failure(ETIMEDOUT);
+    GREEN_GEN_YIELD(g, &f->chunk);
+    f->chunk = (green_chunk_t){ "never", 5 };     /* after a failure: never asked for */
+    GREEN_GEN_YIELD(g, &f->chunk);
+    GREEN_GEN_END(g);
+}
+
+START_TEST(test_body_failure)
+{
+    struct failing f = { .fail_at = 1 };
+    green_gen_init(&f.gen, failing_step);
+    green_body_t b = green_body_gen(&f.gen, NULL, NULL);
+    char out[16];
+    size_t n = walk(&b, out, sizeof out);
+    ck_assert_msg(n == 1 && strcmp(out, "ab") == 0,
+                  "a generator that fails after \"ab\": expected 1 chunk \"ab\", got %zu \"%s\"", n, out);
+    ck_assert_msg(green_body_error(&b) == ETIMEDOUT,
+                  "green_body_error after green_chunk_failure(ETIMEDOUT): expected ETIMEDOUT, got %d (%s); see lib/wsgi.h",
+                  green_body_error(&b), strerror(green_body_error(&b)));
+    green_chunk_t c;
+    ck_assert_msg(green_body_next(&b, &c) == 0, "a failed body yields nothing more");
+    green_body_close(&b);
+    ck_assert_msg(green_body_error(&b) == 0, "green_body_close forgets the failure");
+
+    green_body_t whole = green_body_str("ok");
+    walk(&whole, out, sizeof out);
+    ck_assert_msg(green_body_error(&whole) == 0, "a body that ended whole: green_body_error is 0");
+    green_chunk_t mark = green_chunk_failure(EPROTO);
+    ck_assert_msg(mark.data != NULL, "a failure chunk is never mistaken for a NULL (skipped) chunk");
+}
+END_TEST
+
 /* ---- the test client ---------------------------------------------------------------- */
 
 static green_body_t hello_list(green_app_t *self, green_environ_t *env,
@@ -769,6 +817,33 @@ static green_body_t silent_app(green_app_t *self, green_environ_t *env,
     return green_body_copy("no status", 9);
 }
 
+static green_body_t failing_app(green_app_t *self, green_environ_t *env,
+                                green_response_t *resp)
+{
+    static struct failing f;
+    green_header_t h[] = { { "Content-Type", "text/plain" } };
+    (void)self, (void)env;
+    f.fail_at = 1;
+    green_gen_init(&f.gen, failing_step);
+    green_start_response(resp, "200 OK", h, 1);
+    return green_body_gen(&f.gen, NULL, NULL);
+}
+
+START_TEST(test_client_body_failure)
+{
+    green_app_t app = { failing_app };
+    green_wsgi_result_t r;
+    errno = 0;
+    int rc = green_wsgi_request(&app, "GET", "/", NULL, NULL, &r);
+    ck_assert_msg(rc == -1 && errno == ETIMEDOUT,
+                  "a body that failed half-way is no whole response: expected -1 and ETIMEDOUT, got %d and %s",
+                  rc, why(rc, errno));
+    ck_assert_ptr_null(r.body);
+    ck_assert_int_eq(r.resp.code, 200);
+    green_hub_destroy();
+}
+END_TEST
+
 START_TEST(test_client_no_start_response)
 {
     green_app_t app = { silent_app };
@@ -839,16 +914,99 @@ START_TEST(test_demo_echo)
     expect("GET", "/echo", NULL, 200, "");
     expect("PUT", "/echo", "x", 404, NULL);
 
-    char *big = malloc(DEMO_MAX_BODY + 2);
-    memset(big, 'x', DEMO_MAX_BODY + 1);
-    big[DEMO_MAX_BODY + 1] = '\0';
-    expect("POST", "/echo", big, 413, NULL);
-    big[DEMO_MAX_BODY] = '\0';
+    /* Any size: 3 MiB (the old /echo refused 1 MiB + 1 with 413), sent
+     * back piece by piece, not in one chunk. */
+    size_t size = 3 << 20;
+    char *big = malloc(size + 1);
+    for (size_t i = 0; i < size; i++)
+        big[i] = (char)('a' + i % 23);
+    big[size] = '\0';
     demo(&r, "POST", "/echo", big);
-    ck_assert_int_eq(r.resp.code, 200);
-    ck_assert_uint_eq(r.len, DEMO_MAX_BODY);
+    ck_assert_msg(r.resp.code == 200 && r.len == size && memcmp(r.body, big, size) == 0,
+                  "POST /echo of 3 MiB: expected 200 and the same 3 MiB back, got %d and %zu bytes; see %s, 'The demo app'",
+                  r.resp.code, r.len, LESSON);
+    ck_assert_msg(r.streamed == 1 && r.chunks == size / DEMO_ECHO_PIECE,
+                  "/echo should stream the body back in pieces of DEMO_ECHO_PIECE bytes: expected a generator "
+                  "of %zu chunks, got streamed=%d and %zu chunk(s)", size / DEMO_ECHO_PIECE, r.streamed, r.chunks);
     green_wsgi_result_free(&r);
     free(big);
+    green_hub_destroy();
+}
+END_TEST
+
+/* /echo on an input that gives `data`, then fails with `err` (0: ends). */
+static size_t echo_with(struct test_input *t, green_response_t *resp, green_body_t *b,
+                        char *out, size_t size)
+{
+    green_environ_t env = { .method = "POST", .path = "/echo", .query = "", .uri = "/echo",
+                            .protocol = "HTTP/1.1", .content_length = -1, .input = &t->in };
+    green_response_init(resp);
+    *b = green_app_call(&demo_app, &env, resp);
+    return walk(b, out, size);
+}
+
+START_TEST(test_demo_echo_read_errors)
+{
+    green_response_t resp;
+    green_body_t b;
+    char out[64];
+
+    /* Half the body, then the client stalls: a 200 that cannot be whole. */
+    struct test_input t = make_input("hello", 5, 100);
+    t.err = ETIMEDOUT;
+    echo_with(&t, &resp, &b, out, sizeof out);
+    ck_assert_msg(resp.code == 200 && strcmp(out, "hello") == 0,
+                  "/echo whose input fails after 'hello': expected 200 and 'hello', got %d and '%s'", resp.code, out);
+    ck_assert_msg(green_body_error(&b) == ETIMEDOUT,
+                  "/echo whose input fails half-way must end its body with green_chunk_failure(ETIMEDOUT) "
+                  "(the server then cuts the response); green_body_error says %d; see %s, 'The demo app'",
+                  green_body_error(&b), LESSON);
+    green_body_close(&b);
+
+    /* Failing at the first read: nothing sent yet, so a status says why. */
+    t = make_input("", 0, 100);
+    t.err = EMSGSIZE;
+    echo_with(&t, &resp, &b, out, sizeof out);
+    ck_assert_msg(resp.code == 413 && green_body_error(&b) == 0,
+                  "/echo over the server's body limit (EMSGSIZE at the first read): expected 413, got %d", resp.code);
+    green_body_close(&b);
+    t = make_input("", 0, 100);
+    t.err = EPROTO;
+    echo_with(&t, &resp, &b, out, sizeof out);
+    ck_assert_msg(resp.code == 400, "/echo of a malformed body (EPROTO at the first read): expected 400, got %d",
+                  resp.code);
+    green_body_close(&b);
+}
+END_TEST
+
+/* An application that buffers the whole body, as most do, with a limit of
+ * its own: over it, green_input_read_all says EMSGSIZE, and it answers 413. */
+static green_body_t buffering_call(green_app_t *self, green_environ_t *env,
+                                   green_response_t *resp)
+{
+    size_t len;
+    char *body = green_input_read_all(env->input, 1000, &len);
+    green_header_t h[] = { { "Content-Type", "application/octet-stream" } };
+    (void)self;
+    green_start_response(resp, body ? "200 OK" : errno == EMSGSIZE ? "413 Content Too Large"
+                                                                   : "400 Bad Request", h, 1);
+    return body ? green_body_take(body, len) : green_body_empty();
+}
+
+START_TEST(test_buffering_app_gets_413)
+{
+    static char big[1002];
+    green_app_t app = { buffering_call };
+    green_wsgi_result_t r;
+    memset(big, 'x', 1001);
+    ck_assert_int_eq(green_wsgi_request(&app, "POST", "/", NULL, big, &r), 0);
+    ck_assert_msg(r.resp.code == 413, "1001 bytes to an app that reads at most 1000: expected 413, got %d",
+                  r.resp.code);
+    green_wsgi_result_free(&r);
+    big[1000] = '\0';
+    ck_assert_int_eq(green_wsgi_request(&app, "POST", "/", NULL, big, &r), 0);
+    ck_assert_msg(r.resp.code == 200 && r.len == 1000, "1000 bytes (the limit): expected 200, got %d", r.resp.code);
+    green_wsgi_result_free(&r);
     green_hub_destroy();
 }
 END_TEST
@@ -964,6 +1122,7 @@ static Suite *wsgi_suite(void)
     tcase_add_test(tc, test_body_one_chunk);
     tcase_add_test(tc, test_body_file);
     tcase_add_test(tc, test_body_generator);
+    tcase_add_test(tc, test_body_failure);
     suite_add_tcase(s, tc);
 
     tc = kit_tcase("test client and demo app");
@@ -971,8 +1130,11 @@ static Suite *wsgi_suite(void)
     tcase_add_test(tc, test_client_environ);
     tcase_add_test(tc, test_client_generator);
     tcase_add_test(tc, test_client_no_start_response);
+    tcase_add_test(tc, test_client_body_failure);
+    tcase_add_test(tc, test_buffering_app_gets_413);
     tcase_add_test(tc, test_demo_hello);
     tcase_add_test(tc, test_demo_echo);
+    tcase_add_test(tc, test_demo_echo_read_errors);
     tcase_add_test(tc, test_demo_stream);
     tcase_add_test(tc, test_demo_sleep);
     suite_add_tcase(s, tc);

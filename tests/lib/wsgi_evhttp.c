@@ -484,6 +484,43 @@ START_TEST(test_no_start_response_is_500)
 }
 END_TEST
 
+/* A generator that yields half a body, then fails (the body it echoes
+ * stopped coming): buffered, it must not go out as a whole 200. */
+static struct { green_gen gen; green_chunk_t chunk; } cut;
+
+static int cut_step(green_gen *g)
+{
+    GREEN_GEN_BEGIN(g);
+    cut.chunk = (green_chunk_t){ "half a bo", 9 };
+    GREEN_GEN_YIELD(g, &cut.chunk);
+    cut.chunk = green_chunk_failure(ECONNRESET);
+    GREEN_GEN_YIELD(g, &cut.chunk);
+    GREEN_GEN_END(g);
+}
+
+static green_body_t cut_app_call(green_app_t *self, green_environ_t *env, green_response_t *resp)
+{
+    (void)self, (void)env;
+    green_start_response(resp, "200 OK", NULL, 0);
+    green_gen_init(&cut.gen, cut_step);
+    return green_body_gen(&cut.gen, NULL, NULL);
+}
+
+static green_app_t cut_app = { cut_app_call };
+
+START_TEST(test_failed_body_is_500)
+{
+    start_with(&cut_app, 0);
+    struct reply r;
+    int code = ask("GET / HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+    ck_assert_msg(code == 500 && !strstr(r.body, "half a bo"),
+                  "a body that failed half-way (green_chunk_failure) is not whole: nothing has been "
+                  "sent yet, so expected a 500 without it, got %d '%s'; see lib/wsgi.h, green_body_error",
+                  code, r.body);
+    finish();
+}
+END_TEST
+
 START_TEST(test_body_over_limit_is_413)
 {
     start_with(&demo_app, 1024);
@@ -786,6 +823,7 @@ static Suite *wsgi_evhttp_suite(void)
     tcase_add_test(tc, test_idle_timeout);
     tcase_add_test(tc, test_environ);
     tcase_add_test(tc, test_no_start_response_is_500);
+    tcase_add_test(tc, test_failed_body_is_500);
     tcase_add_test(tc, test_status_replaced_while_buffering);
     tcase_add_test(tc, test_body_over_limit_is_413);
     tcase_add_test(tc, test_malformed_is_400_and_server_goes_on);

@@ -24,6 +24,10 @@ static int metered_step(green_gen *g)
         w->m->bytes += (long long)w->chunk.len;
         GREEN_GEN_YIELD(g, &w->chunk);
     }
+    if (green_body_error(&w->inner)) {    /* a cut body stays cut */
+        w->chunk = green_chunk_failure(green_body_error(&w->inner));
+        GREEN_GEN_YIELD(g, &w->chunk);
+    }
     GREEN_GEN_END(g);
 }
 

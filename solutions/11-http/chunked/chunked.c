@@ -63,5 +63,9 @@ int ex_chunked_send(int fd, green_body_t *body)
             green_sendall(fd, "\r\n", 2, SEND_TIMEOUT) < 0)
             return -1;
     }
+    if (green_body_error(body)) {   /* cut: never say it is whole */
+        errno = green_body_error(body);
+        return -1;
+    }
     return green_sendall(fd, "0\r\n\r\n", 5, SEND_TIMEOUT) < 0 ? -1 : 0;
 }
