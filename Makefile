@@ -105,6 +105,7 @@ help:
 	@echo "make bench         benchmarks, each figure beside its peers"
 	@echo "make bench-switch  the switch alone: green_ctx_switch vs bare swap, both FP strategies, boost.context"
 	@echo "make bench-http    only the HTTP figures (chapter 11 vs evhttp, pywsgi, nginx); bench-articles: the articles' comparisons"
+	@echo "make bench-fair    only the fairness figures (a fresh GET / under streams and slowhttptest; the budget's cost)"
 	@echo "make fuzz [FUZZ_TIME=S]   fuzz the HTTP parser with libFuzzer for S seconds (default 60; needs clang)"
 	@echo "make slides        render slides/ to self-contained HTML in build/slides/ (make deps-slides first)"
 	@echo "make slides-check  every slide in headless Chromium at 1280x720 and 1024x768: fails on one that"

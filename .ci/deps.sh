@@ -5,7 +5,8 @@
 #           uvicorn (the articles' servers; wsgiref comes with python3), nginx
 #           (the ceiling; only its binary is used, never its system service),
 #           wrk and ab (apache2-utils) as load generators, strace, and
-#           boost.context (the C++ switch beside the kit's, in make bench)
+#           boost.context (the C++ switch beside the kit's, in make bench),
+#           slowhttptest (the slow-read attack of make bench-fair)
 #   slides  pandoc (renders slides/ to self-contained HTML), Chromium and
 #           its fonts, node and npm when missing, and playwright-core (npm,
 #           pinned in slides/check/package.json) that drives Chromium for
@@ -21,7 +22,7 @@ if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi
 apt_pkgs() {
     case $1 in
     core)   echo "build-essential pkg-config libevent-dev check" ;;
-    bench)  echo "python3 python3-gevent python3-greenlet python3-twisted uvicorn nginx wrk apache2-utils strace libboost-context-dev" ;;
+    bench)  echo "python3 python3-gevent python3-greenlet python3-twisted uvicorn nginx wrk apache2-utils strace libboost-context-dev slowhttptest" ;;
     slides) echo "pandoc chromium fonts-dejavu-core $(node_missing nodejs npm)" ;;
     cross)  echo "gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user valgrind clang" ;;
     esac
@@ -53,6 +54,13 @@ slides_npm() {
     echo "deps: installing playwright-core $want (npm, in slides/check/node_modules)"
     (cd "$SLIDES_CHECK" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
         npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+}
+
+# A package Fedora may not carry (slowhttptest: not checked from a
+# Debian machine): its absence skips one figure, never the whole set.
+dnf_optional() {
+    $SUDO dnf install -y "$1" ||
+        echo "deps: $1 is not available here: make bench-fair skips what needs it"
 }
 
 # Only what is missing, so a second `make deps` is quick and quiet.
@@ -90,6 +98,7 @@ for set in "$@"; do
         [ "$set" = cross ] && cross_multiarch
     elif command -v dnf >/dev/null; then
         $SUDO dnf install -y $(dnf_pkgs "$set")
+        [ "$set" = bench ] && dnf_optional slowhttptest
     elif [ "$(uname -s)" != Linux ]; then
         echo "deps: the kit builds on Linux only (it uses accept4, sendfile, epoll)."
         echo "deps: on $(uname -s), work in a Linux VM or container (Debian 12 is what CI runs)."

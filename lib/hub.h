@@ -65,8 +65,13 @@ int green_sleep(double seconds);
  * green_sendall and the HTTP server spend it for you.  Costs a counter
  * when it does not yield.  Returns 0, or -1 with errno ECANCELED (the
  * greenlet was killed, perhaps while it yielded).  No Python equivalent
- * in gevent (pywsgi has this very flaw); Tokio's consume_budget(). */
+ * in gevent (pywsgi has this very flaw); Tokio's consume_budget().
+ * Building the library with -DGREEN_BUDGET=0 turns the budget off (never
+ * yields): `make bench` builds chapter 11's server so, to measure what
+ * the budget costs and what it buys. */
+#ifndef GREEN_BUDGET
 #define GREEN_BUDGET 32
+#endif
 int green_consume_budget(void);
 
 /* Wait until g is dead, at most `timeout` seconds.  Returns 0 (g's result is

@@ -18,7 +18,7 @@ BENCH_CXX     = $(CXX) -O2 -fno-exceptions -fno-rtti -Wall -Wextra $(STRICT)
 
 .PHONY: bench bench-ucontext bench-switch
 
-bench: lib $(BENCH_PROGS) bench-ucontext bench-threads-build bench-http-build
+bench: lib $(BENCH_PROGS) bench-ucontext bench-threads-build bench-http-build bench-fair-build
 	@$(if $(SANITIZE),echo "bench: warning: built with SANITIZE=1: sanitized figures mean nothing",true)
 	@sh tests/bench/run.sh $(BENCH_BIN) $(BENCH_UC)/tests/bench
 	@echo
@@ -26,6 +26,7 @@ bench: lib $(BENCH_PROGS) bench-ucontext bench-threads-build bench-http-build
 	@sh chapters/08-threads/experiment.sh $(BENCH_CH8) full
 	@$(BENCH_CH8)/roundtrip
 	@$(BENCH_HTTP_RUN)
+	@$(BENCH_FAIR_RUN)
 
 # Chapter 8's servers, load generator and round trip: the targets of the
 # threads-versus-greenlets experiment are measured there (its README).
@@ -101,3 +102,32 @@ $(BENCH_HTTP)/evhttp_hello: tests/bench/http/evhttp_hello.c
 .PHONY: bench-articles
 bench-articles: bench-http-build
 	@sh chapters/11-http/articles.sh $(BENCH_CH10) $(BENCH_CH11)
+
+
+# ---- Fairness: `make bench-fair` (also part of `make bench`) ---------------
+# A fresh GET / while other clients stream, and during slowhttptest's
+# slow-read attack; and what chapter 11's budget costs, against the same
+# server built once more without it (GREEN_BUDGET=0, in build/nobudget).
+# tests/bench/fair.sh runs them.
+BENCH_NOBUDGET := build/nobudget
+BENCH_CH11_NOBUDGET := $(BENCH_NOBUDGET)/chapters/11-http/server
+BENCH_FAIR_RUN = echo; \
+  echo "== Fairness: a fresh GET / while others stream or read slowly, and what the budget costs"; \
+  CH10=$(BENCH_CH10) CH11=$(BENCH_CH11) CH11_NOBUDGET=$(BENCH_CH11_NOBUDGET) \
+  sh tests/bench/fair.sh $(BENCH_HTTP)
+
+.PHONY: bench-fair bench-fair-build bench-nobudget
+bench-fair-build: bench-http-build $(BENCH_HTTP)/fairload $(if $(wildcard chapters/11-http/server.c),bench-nobudget)
+
+bench-fair: bench-fair-build
+	@$(if $(SANITIZE),echo "bench: warning: built with SANITIZE=1: sanitized figures mean nothing",true)
+	@$(BENCH_FAIR_RUN)
+
+bench-nobudget:
+	@$(MAKE) --no-print-directory B=$(BENCH_NOBUDGET) EXTRA_CPPFLAGS=-DGREEN_BUDGET=0 \
+	  lib $(BENCH_CH11_NOBUDGET) >/dev/null
+
+# Plain sockets and a thread: the probe must not wait in a hub of its own.
+$(BENCH_HTTP)/fairload: tests/bench/http/fairload.c
+	@mkdir -p $(@D)
+	$(BENCH_CC) -o $@ $< -pthread

@@ -575,6 +575,24 @@ START_TEST(test_client_hangs_up)
 }
 END_TEST
 
+/* evhttp writes with writev(): a write to a connection the client has
+ * closed raises SIGPIPE, whose default action ends the server (it did,
+ * under slowhttptest's slow-read attack in make bench-fair).  Starting a
+ * server must leave it ignored, as green_http_server_start does. */
+START_TEST(test_start_ignores_sigpipe)
+{
+    signal(SIGPIPE, SIG_DFL);
+    start_with(&demo_app, 0);
+    struct sigaction sa;
+    ck_assert_int_eq(sigaction(SIGPIPE, NULL, &sa), 0);
+    ck_assert_msg(sa.sa_handler == SIG_IGN,
+                  "after green_evhttp_start, SIGPIPE should be ignored (SIG_IGN), or a client "
+                  "that closes mid-response kills the server; got its default action "
+                  "(see green_evhttp_start in lib/wsgi_evhttp.c)");
+    finish();
+}
+END_TEST
+
 /* ---- Stopping -------------------------------------------------------------------- */
 
 static int late_code;
@@ -831,6 +849,7 @@ static Suite *wsgi_evhttp_suite(void)
     tcase_add_test(tc, test_unknown_transfer_encoding_is_501);
     tcase_add_test(tc, test_chunked_with_trailer_is_200);
     tcase_add_test(tc, test_client_hangs_up);
+    tcase_add_test(tc, test_start_ignores_sigpipe);
     tcase_add_test(tc, test_graceful_stop);
     tcase_add_test(tc, test_stop_kills_after_grace);
     tcase_add_test(tc, test_emfile_backs_off);
