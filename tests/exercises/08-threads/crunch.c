@@ -45,7 +45,7 @@ START_TEST(test_yields_once_per_every)
     ck_assert_msg(seen >= 90 && seen <= 110,
                   "while ex_crunch(10000, 100) ran, a ready greenlet got %d turns; expected about 100 "
                   "(one green_sleep(0) per 100 numbers: 0 means it never yields, 10000 that it yields after every number); "
-                  "see %s, 'A greenlet that never yields'", seen, LESSON);
+                  KIT_LESSON(LESSON, "A greenlet that never yields"), seen);
     green_hub_destroy();
 }
 END_TEST
@@ -93,7 +93,7 @@ START_TEST(test_sleeper_wakes_on_time)
     ck_assert_msg(seen >= 3,
                   "a greenlet sleeping 10 ms at a time woke %d times in %.3f s of counting (%d calls of "
                   "ex_crunch(30000, 100)), expected 3: the count must yield (green_sleep(0)) so that the hub "
-                  "can wake sleepers; see %s, 'A greenlet that never yields'", seen, took, pieces, LESSON);
+                  "can wake sleepers; " KIT_LESSON(LESSON, "A greenlet that never yields"), seen, took, pieces);
     green_hub_destroy();
 }
 END_TEST
@@ -124,7 +124,8 @@ START_TEST(test_killed_cruncher_stops)
 
     ck_assert_msg(c.rc == -1 && c.err == ECANCELED,
                   "a greenlet killed during ex_crunch(2000000, 100) should get -1 with errno ECANCELED, got %ld (errno %s): "
-                  "stop when green_sleep(0) fails; see crunch.h and chapters/03-hub/README.md, 'Killing: ECANCELED and cleanup'",
+                  "stop when green_sleep(0) fails; read crunch.h; "
+                  KIT_LESSON("chapters/03-hub/README.md", "Killing: ECANCELED and cleanup"),
                   c.rc, c.rc == -1 ? strerror(c.err) : "not set");
     /* The cruncher stops within one piece of 100 numbers, microseconds;
      * 1 s is a bound any machine meets, and far below the whole count. */
