@@ -112,6 +112,41 @@ int kit_pending_events(void)
     return event_base_get_num_events(green_hub_base(), EVENT_BASE_COUNT_ADDED);
 }
 
+static int ticks, stop_ticking;
+static double tick_every;
+
+static void *ticker(void *unused)
+{
+    (void)unused;
+    while (!stop_ticking && green_sleep(tick_every) == 0)
+        ticks++;
+    return NULL;
+}
+
+green_t *kit_ticker_start(double every)
+{
+    ticks = stop_ticking = 0;
+    tick_every = every;
+    green_t *t = green_spawn(ticker, NULL);
+    ck_assert_msg(t != NULL, "test setup: green_spawn failed: %s", strerror(errno));
+    return t;
+}
+
+int kit_ticks(void)
+{
+    return ticks;
+}
+
+int kit_ticker_stop(green_t *t)
+{
+    int seen = ticks;       /* not the wake-up that sees the stop */
+    stop_ticking = 1;
+    if (green_join(t, 2.0) != 0)
+        green_kill(t, 1.0);
+    green_free(t);
+    return seen;
+}
+
 TCase *kit_tcase(const char *name)
 {
     TCase *tc = tcase_create(name);

@@ -85,6 +85,16 @@ void kit_join_free(green_t **gs, int n);
  * a wait that returned must leave none behind. */
 int kit_pending_events(void);
 
+/* A greenlet that sleeps `every` seconds at a time and counts its
+ * wake-ups: if it counts while the code under test waits, that code parked
+ * on the hub instead of blocking the thread.  kit_ticks() is the count so
+ * far; kit_ticker_stop() returns the count, then stops the ticker and
+ * frees it.
+ * One ticker at a time. */
+green_t *kit_ticker_start(double every);
+int kit_ticks(void);
+int kit_ticker_stop(green_t *ticker);
+
 /* ---- Running a suite, and what the grader reads ----------------------
  *
  * kit_run_suite(s) runs the suite and returns main's exit status: 0 when

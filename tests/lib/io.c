@@ -65,36 +65,6 @@ static int is_nonblocking(int fd)
     return flags >= 0 && (flags & O_NONBLOCK);
 }
 
-/* A greenlet that counts while others wait: proof that a waiting call
- * parks on the hub instead of blocking the thread. */
-static int ticks, stop_ticking;
-
-static void *ticker(void *unused)
-{
-    (void)unused;
-    for (int i = 0; i < 1000 && !stop_ticking; i++) {
-        if (green_sleep(0.005) != 0)
-            break;
-        ticks++;
-    }
-    return NULL;
-}
-
-static green_t *start_ticker(void)
-{
-    ticks = 0;
-    stop_ticking = 0;
-    return green_spawn(ticker, NULL);
-}
-
-static int stop_ticker(green_t *t)
-{
-    stop_ticking = 1;
-    green_join(t, 2.0);
-    green_free(t);
-    return ticks;
-}
-
 /* ---- Echo over loopback, many greenlets at once ------------------------ */
 
 #define CLIENTS 50
@@ -231,13 +201,13 @@ START_TEST(test_recv_timeout)
 {
     int a, b;
     kit_tcp_pair(&a, &b);
-    green_t *t = start_ticker();
+    green_t *t = kit_ticker_start(0.005);
     char buf[16];
     double t0 = green_now();
     ssize_t n = green_recv(a, buf, sizeof buf, 0.2);
     int err = errno;
     double took = green_now() - t0;
-    int seen = stop_ticker(t);
+    int seen = kit_ticker_stop(t);
     ck_assert_msg(n == -1 && err == ETIMEDOUT, "expected green_recv on a silent socket to fail with "
                   "ETIMEDOUT, got %zd (%s)", n, kit_why(n, err));
     assert_took("green_recv(timeout 0.2)", took, 0.19, 2.0);
@@ -723,12 +693,12 @@ static int silent_nameserver(void)
 START_TEST(test_gethostbyname_timeout)
 {
     int ns = silent_nameserver();
-    green_t *t = start_ticker();
+    green_t *t = kit_ticker_start(0.005);
     char buf[INET_ADDRSTRLEN];
     double t0 = green_now();
     int rc = green_gethostbyname("www.python.org", buf, sizeof buf, 0.3);
     double took = green_now() - t0;
-    int seen = stop_ticker(t);
+    int seen = kit_ticker_stop(t);
     ck_assert_msg(rc == EAI_AGAIN, "expected green_gethostbyname against a name server that never "
                   "answers to fail with EAI_AGAIN, got %d (%s)", rc, gai_strerror(rc));
     assert_took("green_gethostbyname(timeout 0.3)", took, 0.29, 1.5);

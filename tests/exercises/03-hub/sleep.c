@@ -42,24 +42,11 @@ START_TEST(test_sleep_takes_the_time)
 }
 END_TEST
 
-static int ticks, stop;
-
-static void *ticker(void *arg)
-{
-    (void)arg;
-    while (!stop && green_sleep(0.01) == 0)
-        ticks++;
-    return NULL;
-}
-
 START_TEST(test_sleep_lets_others_run)
 {
-    green_t *t = green_spawn(ticker, NULL);
+    green_t *t = kit_ticker_start(0.01);
     int rc = ex_sleep(0.2);
-    int seen = ticks;
-    stop = 1;
-    green_join(t, GREEN_FOREVER);
-    green_free(t);
+    int seen = kit_ticker_stop(t);
 
     ck_assert_msg(rc == 0, "ex_sleep(0.2) should return 0, got %d; " KIT_LESSON(LESSON, "Sleeping on a timer"), rc);
     ck_assert_msg(seen >= 5,

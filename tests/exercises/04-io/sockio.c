@@ -32,32 +32,6 @@ static double cpu_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* A greenlet that sleeps 5 ms at a time and counts: if it counts while
- * the code under test waits, that code parked on the hub. */
-static int ticks, stop_ticking;
-
-static void *ticker(void *unused)
-{
-    (void)unused;
-    for (int i = 0; i < 2000 && !stop_ticking && green_sleep(0.005) == 0; i++)
-        ticks++;
-    return NULL;
-}
-
-static green_t *start_ticker(void)
-{
-    ticks = stop_ticking = 0;
-    return green_spawn(ticker, NULL);
-}
-
-static int stop_ticker(green_t *t)
-{
-    stop_ticking = 1;
-    green_join(t, 2.0);
-    green_free(t);
-    return ticks;
-}
-
 /* A greenlet that sends `text` on fd after `delay` seconds. */
 struct later { int fd; double delay; const char *text; };
 
@@ -114,13 +88,13 @@ START_TEST(test_recv_waits_while_others_run)
     kit_tcp_pair(&a, &b);
     struct later l = { b, 0.15, "late" };
     green_t *g = green_spawn(send_later, &l);
-    green_t *t = start_ticker();
+    green_t *t = kit_ticker_start(0.005);
     double t0 = green_now();
     char buf[16] = "";
     ssize_t n = ex_recv(a, buf, sizeof buf, 2.0);
     int err = errno;
     double took = green_now() - t0;
-    int seen = stop_ticker(t);
+    int seen = kit_ticker_stop(t);
     ck_assert_msg(n == 4 && memcmp(buf, "late", 4) == 0,
                   "ex_recv should wait for data sent 0.15 s later and return it (4 bytes \"late\"), got %zd (%s); "
                   "on EAGAIN, wait with green_wait_read() and try again; " KIT_LESSON(LESSON, "The green socket pattern"),
@@ -350,12 +324,12 @@ START_TEST(test_sendall_timeout)
     small_send_buffer(a);
     size_t size = UNREAD;
     char *data = calloc(1, size);
-    green_t *t = start_ticker();
+    green_t *t = kit_ticker_start(0.005);
     double t0 = green_now();
     ssize_t n = ex_sendall(a, data, size, 0.3);
     int err = errno;
     double took = green_now() - t0;
-    int seen = stop_ticker(t);
+    int seen = kit_ticker_stop(t);
     ck_assert_msg(n == -1 && err == ETIMEDOUT, "ex_sendall of 4 MiB that nobody reads, timeout 0.3, should return -1 "
                   "with errno ETIMEDOUT, got %zd (%s); " KIT_LESSON(LESSON, "Timeouts are deadlines"), n, kit_why(n, err));
     ck_assert_msg(took >= 0.29 && took < 1.5, "ex_sendall(timeout 0.3) should give up after 0.3 s in all, took %.3f s; "

@@ -62,22 +62,9 @@ START_TEST(test_three_sleepers_overlap)
 }
 END_TEST
 
-static int ticks;
-
-static void *ticker(void *arg)
-{
-    (void)arg;
-    for (;;) {
-        if (green_sleep(0.01) != 0)
-            return NULL;
-        ticks++;
-    }
-}
-
 START_TEST(test_main_sleeps_cooperatively)
 {
-    ticks = 0;
-    green_t *t = green_spawn(ticker, NULL);
+    green_t *t = kit_ticker_start(0.01);
     double t0 = green_now();
     int rc = usleep(150000);      /* main is a greenlet: the thread has a hub */
     int err = errno;
@@ -85,13 +72,12 @@ START_TEST(test_main_sleeps_cooperatively)
     ck_assert_msg(rc == 0, "usleep(150000) in main, with a hub, should return 0, got %d (%s)",
                   rc, kit_why(rc, err));
     ck_assert_msg(took >= 0.145 && took < 1.0, "usleep(150000) took %.1f ms", took * 1e3);
-    ck_assert_msg(ticks >= 2,
+    int seen = kit_ticker_stop(t);
+    ck_assert_msg(seen >= 2,
                   "while main slept in usleep(150000), a greenlet ticking every 10 ms "
                   "should have run; it ticked %d times.  Once the thread has a hub, "
                   "main is a greenlet too; " KIT_LESSON(LESSON, "Inside or outside a greenlet"),
-                  ticks);
-    green_kill(t, 1.0);
-    green_free(t);
+                  seen);
     green_hub_destroy();
 }
 END_TEST

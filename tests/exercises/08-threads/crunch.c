@@ -50,17 +50,6 @@ START_TEST(test_yields_once_per_every)
 }
 END_TEST
 
-/* A greenlet that wants to wake every 10 ms and counts its wake-ups. */
-static int ticks;
-
-static void *ticker(void *arg)
-{
-    (void)arg;
-    while (!stop && green_sleep(0.01) == 0)
-        ticks++;
-    return NULL;
-}
-
 /* How long the test crunches at most, waiting for the ticker to wake 3
  * times: 30 ms of sleeps, with room for a slow or loaded machine. */
 #define CRUNCH_BUDGET 3.0
@@ -73,20 +62,17 @@ static void *ticker(void *arg)
  * that never yields keeps it asleep however long it runs. */
 START_TEST(test_sleeper_wakes_on_time)
 {
-    green_t *g = green_spawn(ticker, NULL);
+    green_t *g = kit_ticker_start(0.01);    /* wakes every 10 ms, counts */
     green_sleep(0.001);                 /* the ticker starts its first sleep */
     double t0 = green_now();
     int pieces = 0;
     long count = 3245;                  /* primes below 30,000 */
-    while (ticks < 3 && count == 3245 && green_now() - t0 < CRUNCH_BUDGET) {
+    while (kit_ticks() < 3 && count == 3245 && green_now() - t0 < CRUNCH_BUDGET) {
         count = ex_crunch(30000, 100);
         pieces++;
     }
     double took = green_now() - t0;
-    int seen = ticks;
-    stop = 1;
-    green_join(g, GREEN_FOREVER);
-    green_free(g);
+    int seen = kit_ticker_stop(g);
 
     ck_assert_msg(count == 3245, "ex_crunch(30000, 100) should count 3245 primes, got %ld%s; see crunch.h",
                   count, count == -1 ? (errno == ENOSYS ? " (ENOSYS: not implemented yet)" : " (errno set)") : "");
