@@ -78,6 +78,7 @@ kit_lessons() {
 #   1. a literal:   "see chapters/01-generators/README.md, 'Exercise: fib'"
 #   2. LESSON:      "see %s, 'Event: wake everybody'", ..., LESSON);
 #   3. a macro:     #define SECTION "'Sockets and pipes without O_NONBLOCK'"
+#   4. spliced:     "(see " LESSON ", 'Sleeping')"
 # C joins adjacent string literals ("see %s, " "'The hub'"), and so does
 # this before it looks.
 old_citations() {
@@ -99,6 +100,11 @@ old_citations() {
         t = text
         while (match(t, "see %s, " heading)) {
             cite(lesson, unquote(substr(t, RSTART + 8, RLENGTH - 8)))
+            t = substr(t, RSTART + RLENGTH)
+        }
+        t = text
+        while (match(t, "see \" LESSON \", " heading)) {
+            cite(lesson, unquote(substr(t, RSTART + 16, RLENGTH - 16)))
             t = substr(t, RSTART + RLENGTH)
         }
         t = text
@@ -135,7 +141,7 @@ for f in $(find tests -name '*.[ch]' ! -path tests/harness.h | sort); do
     fi
     kit_lessons "$f"
     # 3. the one way: a citation written out, or with the file as a %s.
-    grep -n -e "see %s, ['%]" -e "see chapters/[^ ]*README\.md, '" "$f" | while IFS=: read -r n _; do
+    grep -n -e "see %s, ['%]" -e "see chapters/[^ ]*README\.md, '" -e "see \" [A-Z_]* \", '" "$f" | while IFS=: read -r n _; do
         echo "$f:$n: cites a lesson without KIT_LESSON(FILE, \"Section\") (tests/harness.h)"
     done >> "$list.stray"
 done > "$list"
