@@ -57,15 +57,18 @@ not_started() {
 # built against the untouched stub, which always builds.  Not a grep of
 # START_TEST: a test that this machine leaves out (an #ifdef, another
 # architecture's test) would count there and never run.  Kept in
-# $GB/E.count until the test file changes.
+# $GB/E.count until the test file changes (a 0, a stub that did not
+# build, is not kept).
 checks_in() {
     count=$GB/$1.count
     if [ ! -s "$count" ] || [ "tests/exercises/$1.c" -nt "$count" ]; then
         mkdir -p "$(dirname "$count")"
-        rm -f "$count.list"
+        rm -f "$count" "$count.list"
         $MAKE -s --no-print-directory "$B/stubs/$1" > /dev/null 2>&1
         KIT_LIST=1 KIT_RESULTS=$count.list "$B/stubs/$1" > /dev/null 2>&1
-        awk -F "$TAB" '$1 == "test"' "$count.list" 2>/dev/null | wc -l > "$count"
+        listed=$(awk -F "$TAB" '$1 == "test"' "$count.list" 2>/dev/null | wc -l)
+        [ "$listed" -gt 0 ] || { echo 0; return; }
+        echo "$listed" > "$count"
     fi
     cat "$count"
 }

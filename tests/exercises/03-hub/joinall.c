@@ -43,12 +43,16 @@ START_TEST(test_all_finish)
     double took = green_now() - t0;
     int dead = green_dead(g[0]) + green_dead(g[1]) + green_dead(g[2]);
 
-    ck_assert_msg(rc == 0, "ex_joinall of greenlets that finish within 0.15 s, timeout 2 s, should return 0, got %d (errno %s); " KIT_LESSON(LESSON, "Joining: join and joinall"),
+    ck_assert_msg(rc == 0, "ex_joinall of greenlets that finish within 0.15 s, timeout 2 s, should return 0, got %d (errno %s); "
+                  KIT_LESSON(LESSON, "Joining: join and joinall"),
                   rc, kit_why(rc, errno));
-    ck_assert_msg(dead == 3, "ex_joinall returned 0, but only %d of the 3 greenlets are dead: it must wait for them (green_join); " KIT_LESSON(LESSON, "Joining: join and joinall"),
+    ck_assert_msg(dead == 3, "ex_joinall returned 0, but only %d of the 3 greenlets are dead: it must wait for them (green_join); "
+                  KIT_LESSON(LESSON, "Joining: join and joinall"),
                   dead);
-    ck_assert_msg(green_result(g[2]) == &seconds[2], "a joined greenlet's result should be what its function returned; " KIT_LESSON(LESSON, "Joining: join and joinall"));
-    ck_assert_msg(took < 1.0, "ex_joinall should return as soon as the last greenlet (0.15 s) is dead, took %.3f s; " KIT_LESSON(LESSON, "Joining: join and joinall"),
+    ck_assert_msg(green_result(g[2]) == &seconds[2], "a joined greenlet's result should be what its function returned; "
+                  KIT_LESSON(LESSON, "Joining: join and joinall"));
+    ck_assert_msg(took < 1.0, "ex_joinall should return as soon as the last greenlet (0.15 s) is dead, took %.3f s; "
+                  KIT_LESSON(LESSON, "Joining: join and joinall"),
                   took);
     cleanup(g, 3);
 }
@@ -63,10 +67,12 @@ START_TEST(test_timeout_leaves_the_slow_one)
     int err = errno;
 
     ck_assert_msg(rc == -1 && err == ETIMEDOUT,
-                  "ex_joinall with a timeout of 0.5 s and a greenlet needing 0.9 s should return -1 with errno ETIMEDOUT, got %d (errno %s); " KIT_LESSON(LESSON, "Joining: join and joinall"),
+                  "ex_joinall with a timeout of 0.5 s and a greenlet needing 0.9 s should return -1 with errno ETIMEDOUT, got %d (errno %s); "
+                  KIT_LESSON(LESSON, "Joining: join and joinall"),
                   rc, kit_why(rc, err));
     ck_assert_msg(green_dead(g[0]) && green_dead(g[1]) && !green_dead(g[2]),
-                  "after a 0.5 s ex_joinall, the 0.1 s and 0.2 s greenlets should be dead and the 0.9 s one alive; dead: %d %d %d; " KIT_LESSON(LESSON, "Joining: join and joinall"),
+                  "after a 0.5 s ex_joinall, the 0.1 s and 0.2 s greenlets should be dead and the 0.9 s one alive; dead: %d %d %d; "
+                  KIT_LESSON(LESSON, "Joining: join and joinall"),
                   green_dead(g[0]), green_dead(g[1]), green_dead(g[2]));
     cleanup(g, 3);
 }
@@ -81,7 +87,8 @@ START_TEST(test_one_deadline_for_all)
     int rc = ex_joinall(g, 3, 0.5);
     double took = green_now() - t0;
 
-    ck_assert_msg(rc == -1, "ex_joinall(timeout 0.5 s) of greenlets needing 0.3, 0.6 and 0.9 s should fail (ETIMEDOUT), got %d; " KIT_LESSON(LESSON, "Joining: join and joinall"),
+    ck_assert_msg(rc == -1, "ex_joinall(timeout 0.5 s) of greenlets needing 0.3, 0.6 and 0.9 s should fail (ETIMEDOUT), got %d; "
+                  KIT_LESSON(LESSON, "Joining: join and joinall"),
                   rc);
     ck_assert_msg(took >= 0.45, "ex_joinall(timeout 0.5 s) returned after %.3f s, before its time was up; "
                   KIT_LESSON(LESSON, "Joining: join and joinall"), took);
@@ -104,7 +111,8 @@ START_TEST(test_forever)
     int rc = ex_joinall(g, 2, GREEN_FOREVER);
 
     ck_assert_msg(rc == 0 && green_dead(g[0]) && green_dead(g[1]),
-                  "ex_joinall(GREEN_FOREVER) should wait until all are dead and return 0; got %d, dead %d %d; " KIT_LESSON(LESSON, "Joining: join and joinall"),
+                  "ex_joinall(GREEN_FOREVER) should wait until all are dead and return 0; got %d, dead %d %d; "
+                  KIT_LESSON(LESSON, "Joining: join and joinall"),
                   rc, green_dead(g[0]), green_dead(g[1]));
     cleanup(g, 2);
 }
@@ -117,9 +125,11 @@ START_TEST(test_none)
     int rc2 = ex_joinall(NULL, 0, GREEN_FOREVER);
     double took = green_now() - t0;
 
-    ck_assert_msg(rc1 == 0 && rc2 == 0, "ex_joinall of no greenlets (n = 0) should return 0, got %d and %d; " KIT_LESSON(LESSON, "Joining: join and joinall"),
+    ck_assert_msg(rc1 == 0 && rc2 == 0, "ex_joinall of no greenlets (n = 0) should return 0, got %d and %d; "
+                  KIT_LESSON(LESSON, "Joining: join and joinall"),
                   rc1, rc2);
-    ck_assert_msg(took < 0.2, "ex_joinall of no greenlets should return at once, took %.3f s; " KIT_LESSON(LESSON, "Joining: join and joinall"), took);
+    ck_assert_msg(took < 0.2, "ex_joinall of no greenlets should return at once, took %.3f s; "
+                  KIT_LESSON(LESSON, "Joining: join and joinall"), took);
     green_hub_destroy();
 }
 END_TEST
@@ -133,7 +143,8 @@ START_TEST(test_already_dead)
         green_join(g[i], GREEN_FOREVER);
     int rc = ex_joinall(g, 3, 0);
 
-    ck_assert_msg(rc == 0, "ex_joinall(timeout 0) of greenlets that are all dead already should return 0, got %d (errno %s); " KIT_LESSON(LESSON, "Joining: join and joinall"),
+    ck_assert_msg(rc == 0, "ex_joinall(timeout 0) of greenlets that are all dead already should return 0, got %d (errno %s); "
+                  KIT_LESSON(LESSON, "Joining: join and joinall"),
                   rc, kit_why(rc, errno));
     cleanup(g, 3);
 }
@@ -152,9 +163,11 @@ START_TEST(test_dead_and_alive_timeout_zero)
     double took = green_now() - t0;
 
     ck_assert_msg(rc == -1 && err == ETIMEDOUT,
-                  "ex_joinall(timeout 0) with one greenlet still sleeping should return -1 with errno ETIMEDOUT, got %d (errno %s); " KIT_LESSON(LESSON, "Joining: join and joinall"),
+                  "ex_joinall(timeout 0) with one greenlet still sleeping should return -1 with errno ETIMEDOUT, got %d (errno %s); "
+                  KIT_LESSON(LESSON, "Joining: join and joinall"),
                   rc, kit_why(rc, err));
-    ck_assert_msg(took < 0.2, "ex_joinall(timeout 0) should return at once, took %.3f s; " KIT_LESSON(LESSON, "Joining: join and joinall"), took);
+    ck_assert_msg(took < 0.2, "ex_joinall(timeout 0) should return at once, took %.3f s; "
+                  KIT_LESSON(LESSON, "Joining: join and joinall"), took);
     cleanup(g, 3);
 }
 END_TEST
@@ -179,10 +192,13 @@ START_TEST(test_errors_pass_through)
     double took = green_now() - t0;
 
     ck_assert_msg(rc == -1 && err == EDEADLK,
-                  "ex_joinall of a greenlet that can never finish should pass on green_join's -1 with errno EDEADLK, got %d (errno %s); " KIT_LESSON(LESSON, "Deadlock: nobody can wake you"),
+                  "ex_joinall of a greenlet that can never finish should pass on green_join's -1 with errno EDEADLK, got %d (errno %s); "
+                  KIT_LESSON(LESSON, "Deadlock: nobody can wake you"),
                   rc, kit_why(rc, err));
-    ck_assert_msg(green_dead(g[0]), "the 0.05 s greenlet should have finished before the deadlock was found; " KIT_LESSON(LESSON, "Joining: join and joinall"));
-    ck_assert_msg(took < 2.0, "the deadlock should be found at once, took %.3f s; " KIT_LESSON(LESSON, "Deadlock: nobody can wake you"), took);
+    ck_assert_msg(green_dead(g[0]), "the 0.05 s greenlet should have finished before the deadlock was found; "
+                  KIT_LESSON(LESSON, "Joining: join and joinall"));
+    ck_assert_msg(took < 2.0, "the deadlock should be found at once, took %.3f s; "
+                  KIT_LESSON(LESSON, "Deadlock: nobody can wake you"), took);
     cleanup(g, 2);
 }
 END_TEST

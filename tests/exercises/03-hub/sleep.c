@@ -32,11 +32,14 @@ START_TEST(test_sleep_takes_the_time)
     int err = errno;
     double took = green_now() - t0;
 
-    ck_assert_msg(rc == 0, "ex_sleep(0.2) should return 0, got %d (errno %s); " KIT_LESSON(LESSON, "Sleeping on a timer"),
+    ck_assert_msg(rc == 0, "ex_sleep(0.2) should return 0, got %d (errno %s); "
+                  KIT_LESSON(LESSON, "Sleeping on a timer"),
                   rc, kit_why(rc, err));
-    ck_assert_msg(took >= 0.195, "ex_sleep(0.2) returned after %.3f s, before the time was up; " KIT_LESSON(LESSON, "Sleeping on a timer"),
+    ck_assert_msg(took >= 0.195, "ex_sleep(0.2) returned after %.3f s, before the time was up; "
+                  KIT_LESSON(LESSON, "Sleeping on a timer"),
                   took);
-    ck_assert_msg(took < 0.6, "ex_sleep(0.2) took %.3f s, far too long; " KIT_LESSON(LESSON, "Sleeping on a timer"),
+    ck_assert_msg(took < 0.6, "ex_sleep(0.2) took %.3f s, far too long; "
+                  KIT_LESSON(LESSON, "Sleeping on a timer"),
                   took);
     green_hub_destroy();
 }
@@ -48,10 +51,12 @@ START_TEST(test_sleep_lets_others_run)
     int rc = ex_sleep(0.2);
     int seen = kit_ticker_stop(t);
 
-    ck_assert_msg(rc == 0, "ex_sleep(0.2) should return 0, got %d; " KIT_LESSON(LESSON, "Sleeping on a timer"), rc);
+    ck_assert_msg(rc == 0, "ex_sleep(0.2) should return 0, got %d; "
+                  KIT_LESSON(LESSON, "Sleeping on a timer"), rc);
     ck_assert_msg(seen >= 5,
                   "while main was in ex_sleep(0.2), a greenlet ticking every 0.01 s ticked %d times (expected at least 5): "
-                  "a sleeping greenlet must switch to the hub (green_hub_switch), not block the whole thread; " KIT_LESSON(LESSON, "Sleeping on a timer"),
+                  "a sleeping greenlet must switch to the hub (green_hub_switch), not block the whole thread; "
+                  KIT_LESSON(LESSON, "Sleeping on a timer"),
                   seen);
     green_hub_destroy();
 }
@@ -74,13 +79,15 @@ START_TEST(test_sleepers_wake_by_deadline)
     for (int i = 0; i < 3; i++)
         green_free(g[i]);
 
-    ck_assert_msg(n == 3, "expected 3 sleepers to wake up, %d did; " KIT_LESSON(LESSON, "Sleeping on a timer"), n);
+    ck_assert_msg(n == 3, "expected 3 sleepers to wake up, %d did; "
+                  KIT_LESSON(LESSON, "Sleeping on a timer"), n);
     ck_assert_msg(order[0] == 1 && order[1] == 2 && order[2] == 0,
                   "sleepers of 0.15, 0.05 and 0.10 s (spawned in that order) should wake in the order 1 2 0, "
                   "they woke as %d %d %d; " KIT_LESSON(LESSON, "Sleeping on a timer"),
                   order[0], order[1], order[2]);
     ck_assert_msg(took >= 0.145 && took < 0.5,
-                  "three sleepers of at most 0.15 s should all be done after about 0.15 s (they sleep at the same time), took %.3f s; " KIT_LESSON(LESSON, "Sleeping on a timer"),
+                  "three sleepers of at most 0.15 s should all be done after about 0.15 s (they sleep at the same time), took %.3f s; "
+                  KIT_LESSON(LESSON, "Sleeping on a timer"),
                   took);
     green_hub_destroy();
 }
@@ -105,10 +112,13 @@ START_TEST(test_sleep_zero_yields)
     green_join(g, GREEN_FOREVER);
     green_free(g);
 
-    ck_assert_msg(rc == 0, "ex_sleep(0) should return 0, got %d; " KIT_LESSON(LESSON, "Yielding: sleep(0)"), rc);
+    ck_assert_msg(rc == 0, "ex_sleep(0) should return 0, got %d; "
+                  KIT_LESSON(LESSON, "Yielding: sleep(0)"), rc);
     ck_assert_msg(ran, "a greenlet was ready when main called ex_sleep(0), but it had not run when ex_sleep(0) returned: "
-                  "sleep(0) must yield (green_ready(me, ...) then green_hub_switch()); " KIT_LESSON(LESSON, "Yielding: sleep(0)"));
-    ck_assert_msg(took < 0.1, "ex_sleep(0) took %.3f s; it should only yield; " KIT_LESSON(LESSON, "Yielding: sleep(0)"), took);
+                  "sleep(0) must yield (green_ready(me, ...) then green_hub_switch()); "
+                  KIT_LESSON(LESSON, "Yielding: sleep(0)"));
+    ck_assert_msg(took < 0.1, "ex_sleep(0) took %.3f s; it should only yield; "
+                  KIT_LESSON(LESSON, "Yielding: sleep(0)"), took);
     green_hub_destroy();
 }
 END_TEST
@@ -134,7 +144,8 @@ START_TEST(test_sleep_zero_interleaves)
 
     ck_assert_msg(strcmp(trace, "abAB") == 0,
                   "greenlets a and b each note a step, call ex_sleep(0) (b: ex_sleep(-1)), and note another step; "
-                  "expected the trace \"abAB\", got \"%s\": a yielding greenlet goes to the back of the ready queue; " KIT_LESSON(LESSON, "Yielding: sleep(0)"),
+                  "expected the trace \"abAB\", got \"%s\": a yielding greenlet goes to the back of the ready queue; "
+                  KIT_LESSON(LESSON, "Yielding: sleep(0)"),
                   trace);
     green_hub_destroy();
 }
@@ -150,12 +161,15 @@ START_TEST(test_killed_sleeper_fails_with_ecanceled)
     double took = green_now() - t0;
     green_free(g);
 
-    ck_assert_msg(s.rc != 1234, "the sleeper never returned from ex_sleep(5); " KIT_LESSON(LESSON, "Killing: ECANCELED and cleanup"));
+    ck_assert_msg(s.rc != 1234, "the sleeper never returned from ex_sleep(5); "
+                  KIT_LESSON(LESSON, "Killing: ECANCELED and cleanup"));
     ck_assert_msg(s.rc == -1 && s.err == ECANCELED,
-                  "a greenlet killed during ex_sleep(5) should get -1 with errno ECANCELED, got %d (errno %s); " KIT_LESSON(LESSON, "Killing: ECANCELED and cleanup"),
+                  "a greenlet killed during ex_sleep(5) should get -1 with errno ECANCELED, got %d (errno %s); "
+                  KIT_LESSON(LESSON, "Killing: ECANCELED and cleanup"),
                   s.rc, kit_why(s.rc, s.err));
     ck_assert_msg(rc == 0 && took < 1.0,
-                  "green_kill() of a sleeper should finish at once, took %.3f s (rc %d): ex_sleep must return when green_hub_switch() fails; " KIT_LESSON(LESSON, "Killing: ECANCELED and cleanup"),
+                  "green_kill() of a sleeper should finish at once, took %.3f s (rc %d): ex_sleep must return when green_hub_switch() fails; "
+                  KIT_LESSON(LESSON, "Killing: ECANCELED and cleanup"),
                   took, rc);
     green_hub_destroy();
 }
@@ -177,7 +191,8 @@ START_TEST(test_killed_sleeper_frees_its_timer)
                   "%d before, %d during; " KIT_LESSON(LESSON, "Sleeping on a timer"), before, during);
     ck_assert_msg(after == before,
                   "after the sleeper was killed, its timer is still registered with libevent (%d pending events, %d before): "
-                  "free the timer (event_free) whatever woke you; " KIT_LESSON(LESSON, "Sleeping on a timer"), after, before);
+                  "free the timer (event_free) whatever woke you; "
+                  KIT_LESSON(LESSON, "Sleeping on a timer"), after, before);
     green_hub_destroy();
 }
 END_TEST
@@ -205,12 +220,15 @@ START_TEST(test_sleep_after_kill_fails_at_once)
     green_free(g);
 
     ck_assert_msg(rc[0] == -1 && rc[1] == ECANCELED,
-                  "a killed greenlet calling ex_sleep(1) should get -1 with errno ECANCELED at once, got %d (errno %s); " KIT_LESSON(LESSON, "Killing: ECANCELED and cleanup"),
+                  "a killed greenlet calling ex_sleep(1) should get -1 with errno ECANCELED at once, got %d (errno %s); "
+                  KIT_LESSON(LESSON, "Killing: ECANCELED and cleanup"),
                   rc[0], kit_why(rc[0], rc[1]));
     ck_assert_msg(rc[2] == -1 && rc[3] == ECANCELED,
-                  "a killed greenlet calling ex_sleep(0) should get -1 with errno ECANCELED, got %d (errno %s); " KIT_LESSON(LESSON, "Yielding: sleep(0)"),
+                  "a killed greenlet calling ex_sleep(0) should get -1 with errno ECANCELED, got %d (errno %s); "
+                  KIT_LESSON(LESSON, "Yielding: sleep(0)"),
                   rc[2], kit_why(rc[2], rc[3]));
-    ck_assert_msg(rc[4], "a killed greenlet's ex_sleep(1) should fail at once, not wait; " KIT_LESSON(LESSON, "Killing: ECANCELED and cleanup"));
+    ck_assert_msg(rc[4], "a killed greenlet's ex_sleep(1) should fail at once, not wait; "
+                  KIT_LESSON(LESSON, "Killing: ECANCELED and cleanup"));
     green_hub_destroy();
 }
 END_TEST

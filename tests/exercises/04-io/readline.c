@@ -64,7 +64,8 @@ START_TEST(test_line_in_pieces)
     char line[64] = "";
     ssize_t n = ex_readline(&r, line, sizeof line, 2.0);
     ck_assert_msg(n == 13 && strcmp(line, "hello, world\n") == 0, "a line sent in three pieces should come back whole "
-                  "from one ex_readline: expected 13 and \"hello, world\\n\", got %zd (%s) \"%s\"; " KIT_LESSON(LESSON, "The green socket pattern"), n, kit_why(n, errno), n > 0 ? line : "");
+                  "from one ex_readline: expected 13 and \"hello, world\\n\", got %zd (%s) \"%s\"; "
+                  KIT_LESSON(LESSON, "The green socket pattern"), n, kit_why(n, errno), n > 0 ? line : "");
     green_join(g, 2.0);
     green_free(g);
     close(a);
@@ -127,7 +128,8 @@ START_TEST(test_timeout)
     int err = errno;
     double took = green_now() - t0;
     ck_assert_msg(n == -1 && err == ETIMEDOUT, "ex_readline(timeout 0.2) with nothing to read should return -1 with "
-                  "errno ETIMEDOUT, got %zd (%s); " KIT_LESSON(LESSON, "Timeouts are deadlines"), n, kit_why(n, err));
+                  "errno ETIMEDOUT, got %zd (%s); "
+                  KIT_LESSON(LESSON, "Timeouts are deadlines"), n, kit_why(n, err));
     ck_assert_msg(took >= 0.19 && took < 1.0, "ex_readline(timeout 0.2) should give up after 0.2 s, took %.3f s", took);
     close(a);
     close(b);

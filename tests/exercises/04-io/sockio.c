@@ -97,13 +97,15 @@ START_TEST(test_recv_waits_while_others_run)
     int seen = kit_ticker_stop(t);
     ck_assert_msg(n == 4 && memcmp(buf, "late", 4) == 0,
                   "ex_recv should wait for data sent 0.15 s later and return it (4 bytes \"late\"), got %zd (%s); "
-                  "on EAGAIN, wait with green_wait_read() and try again; " KIT_LESSON(LESSON, "The green socket pattern"),
+                  "on EAGAIN, wait with green_wait_read() and try again; "
+                  KIT_LESSON(LESSON, "The green socket pattern"),
                   n, kit_why(n, err));
     ck_assert_msg(took >= 0.14 && took < 1.5, "ex_recv should return when the data arrives (0.15 s), took %.3f s", took);
     /* About 30 expected; a thread blocked in the wait gives 0.  5 leaves
      * room for a loaded machine that wakes the ticker late. */
     ck_assert_msg(seen >= 5, "while ex_recv waited 0.15 s, a greenlet that ticks every 5 ms ticked only %d times: "
-                  "ex_recv must park on the hub (green_wait_read), not block the thread; " KIT_LESSON(LESSON, "Parking on the hub: wait_read and wait_write"), seen);
+                  "ex_recv must park on the hub (green_wait_read), not block the thread; "
+                  KIT_LESSON(LESSON, "Parking on the hub: wait_read and wait_write"), seen);
     green_join(g, 1.0);
     green_free(g);
     close(a);
@@ -127,9 +129,11 @@ START_TEST(test_recv_parks_not_spins)
     ssize_t n = ex_recv(a, buf, sizeof buf, 2.0);
     int err = errno;
     double took = green_now() - t0, cpu = cpu_seconds() - cpu0;
-    ck_assert_msg(n == 4, "ex_recv should wait for data sent 0.2 s later and return it, got %zd (%s); " KIT_LESSON(LESSON, "The green socket pattern"), n, kit_why(n, err));
+    ck_assert_msg(n == 4, "ex_recv should wait for data sent 0.2 s later and return it, got %zd (%s); "
+                  KIT_LESSON(LESSON, "The green socket pattern"), n, kit_why(n, err));
     ck_assert_msg(cpu < took * 0.3, "ex_recv used %.3f s of CPU while it waited %.3f s for data: it spins (read, "
-                  "EAGAIN, read...) instead of parking with green_wait_read(); " KIT_LESSON(LESSON, "Parking on the hub: wait_read and wait_write"), cpu, took);
+                  "EAGAIN, read...) instead of parking with green_wait_read(); "
+                  KIT_LESSON(LESSON, "Parking on the hub: wait_read and wait_write"), cpu, took);
     green_join(g, 1.0);
     green_free(g);
     close(a);
@@ -162,7 +166,8 @@ START_TEST(test_recv_timeout)
     int err = errno;
     double took = green_now() - t0;
     ck_assert_msg(n == -1 && err == ETIMEDOUT, "ex_recv with timeout 0.2 on a silent socket should return -1 with errno "
-                  "ETIMEDOUT, got %zd (%s); " KIT_LESSON(LESSON, "Timeouts are deadlines"), n, kit_why(n, err));
+                  "ETIMEDOUT, got %zd (%s); "
+                  KIT_LESSON(LESSON, "Timeouts are deadlines"), n, kit_why(n, err));
     ck_assert_msg(took >= 0.19 && took < 1.0, "ex_recv(timeout 0.2) should give up after 0.2 s, took %.3f s; "
                   KIT_LESSON(LESSON, "Timeouts are deadlines"), took);
     close(a);
@@ -192,10 +197,12 @@ START_TEST(test_recv_one_deadline)
     green_join(g, 3.0);
     int poked = pokes;
     ck_assert_msg(j.rc == -1 && j.err == ETIMEDOUT, "woken every 30 ms with nothing to read, ex_recv(timeout 0.25) should "
-                  "try again each time and finally fail with ETIMEDOUT, got %zd (%s); " KIT_LESSON(LESSON, "Timeouts are deadlines"),
+                  "try again each time and finally fail with ETIMEDOUT, got %zd (%s); "
+                  KIT_LESSON(LESSON, "Timeouts are deadlines"),
                   j.rc, kit_why(j.rc, j.err));
     ck_assert_msg(poked < POKES, "woken every 30 ms with nothing to read, ex_recv(timeout 0.25) returned only after all "
-                  "%d wake-ups (0.6 s): compute the deadline once and wait only for the time left; " KIT_LESSON(LESSON, "Timeouts are deadlines"), poked);
+                  "%d wake-ups (0.6 s): compute the deadline once and wait only for the time left; "
+                  KIT_LESSON(LESSON, "Timeouts are deadlines"), poked);
     green_kill(g, 1.0);
     green_join(p, 1.0);
     green_free(p);
@@ -214,9 +221,11 @@ START_TEST(test_recv_killed)
     green_t *g = green_spawn(recv_job, &j);
     green_sleep(0.02);
     int rc = green_kill(g, 1.0);
-    ck_assert_msg(rc == 0, "a greenlet killed while in ex_recv should return, green_kill said %s; " KIT_LESSON(LESSON, "When things go wrong"), kit_why(rc, errno));
+    ck_assert_msg(rc == 0, "a greenlet killed while in ex_recv should return, green_kill said %s; "
+                  KIT_LESSON(LESSON, "When things go wrong"), kit_why(rc, errno));
     ck_assert_msg(j.rc == -1 && j.err == ECANCELED, "ex_recv in a killed greenlet should return -1 with errno ECANCELED, "
-                  "got %zd (%s): when green_wait_read() fails, return -1; " KIT_LESSON(LESSON, "When things go wrong"),
+                  "got %zd (%s): when green_wait_read() fails, return -1; "
+                  KIT_LESSON(LESSON, "When things go wrong"),
                   j.rc, kit_why(j.rc, j.err));
     green_free(g);
     close(a);
@@ -238,7 +247,8 @@ START_TEST(test_recv_other_errors)
     ssize_t n = ex_recv(a, buf, sizeof buf, 1.0);
     int err = errno;
     ck_assert_msg(n == -1 && err == ECONNRESET, "on a connection the peer has reset, ex_recv should return -1 with errno "
-                  "ECONNRESET (what read() said), got %zd (%s); only EAGAIN means 'wait'; " KIT_LESSON(LESSON, "When things go wrong"),
+                  "ECONNRESET (what read() said), got %zd (%s); only EAGAIN means 'wait'; "
+                  KIT_LESSON(LESSON, "When things go wrong"),
                   n, kit_why(n, err));
     ck_assert_msg(green_now() - t0 < 0.5, "ex_recv should report read()'s error at once, not wait");
     close(a);
@@ -253,7 +263,8 @@ START_TEST(test_sendall_small)
     int a, b;
     kit_tcp_pair(&a, &b);
     ssize_t n = ex_sendall(a, "hello, world", 12, 1.0);
-    ck_assert_msg(n == 12, "ex_sendall of 12 bytes should return 12, got %zd (%s); " KIT_LESSON(LESSON, "The green socket pattern"),
+    ck_assert_msg(n == 12, "ex_sendall of 12 bytes should return 12, got %zd (%s); "
+                  KIT_LESSON(LESSON, "The green socket pattern"),
                   n, kit_why(n, errno));
     char buf[16] = "";
     ssize_t got = green_recv(b, buf, sizeof buf, 1.0);
@@ -305,7 +316,8 @@ START_TEST(test_sendall_large_to_slow_reader)
     close(a);               /* end of stream: the reader stops */
     green_join(g, 10.0);
     ck_assert_msg(n == BIG, "ex_sendall of 4 MiB to a slow reader should return %d, got %zd (%s): when send() takes "
-                  "only part, or says EAGAIN, wait (green_wait_write) and send the rest; " KIT_LESSON(LESSON, "The green socket pattern"),
+                  "only part, or says EAGAIN, wait (green_wait_write) and send the rest; "
+                  KIT_LESSON(LESSON, "The green socket pattern"),
                   BIG, n, kit_why(n, err));
     ck_assert_msg(r.received == BIG, "the reader should receive all %d bytes, got %zu", BIG, r.received);
     ck_assert_msg(r.bad_at < 0, "the bytes should arrive in order; byte %ld differs: after a partial send, continue "
@@ -331,11 +343,13 @@ START_TEST(test_sendall_timeout)
     double took = green_now() - t0;
     int seen = kit_ticker_stop(t);
     ck_assert_msg(n == -1 && err == ETIMEDOUT, "ex_sendall of 4 MiB that nobody reads, timeout 0.3, should return -1 "
-                  "with errno ETIMEDOUT, got %zd (%s); " KIT_LESSON(LESSON, "Timeouts are deadlines"), n, kit_why(n, err));
+                  "with errno ETIMEDOUT, got %zd (%s); "
+                  KIT_LESSON(LESSON, "Timeouts are deadlines"), n, kit_why(n, err));
     ck_assert_msg(took >= 0.29 && took < 1.5, "ex_sendall(timeout 0.3) should give up after 0.3 s in all, took %.3f s; "
                   KIT_LESSON(LESSON, "Timeouts are deadlines"), took);
     ck_assert_msg(seen >= 10, "while ex_sendall waited for room, a ticking greenlet ticked only %d times: park with "
-                  "green_wait_write(); " KIT_LESSON(LESSON, "Parking on the hub: wait_read and wait_write"), seen);
+                  "green_wait_write(); "
+                  KIT_LESSON(LESSON, "Parking on the hub: wait_read and wait_write"), seen);
     free(data);
     close(a);
     close(b);
@@ -396,7 +410,8 @@ START_TEST(test_sendall_killed)
     int rc = green_kill(g, 1.0);
     ck_assert_msg(rc == 0, "a greenlet killed while in ex_sendall should return, green_kill said %s", kit_why(rc, errno));
     ck_assert_msg(j.rc == -1 && j.err == ECANCELED, "ex_sendall in a killed greenlet should return -1 with errno "
-                  "ECANCELED, got %zd (%s); " KIT_LESSON(LESSON, "When things go wrong"), j.rc, kit_why(j.rc, j.err));
+                  "ECANCELED, got %zd (%s); "
+                  KIT_LESSON(LESSON, "When things go wrong"), j.rc, kit_why(j.rc, j.err));
     green_free(g);
     close(a);
     close(b);
@@ -416,7 +431,8 @@ START_TEST(test_sendall_one_deadline)
     int poked = pokes;
     ck_assert_msg(j.rc == -1 && j.err == ETIMEDOUT && poked < POKES, "woken every 30 ms with no room to write, "
                   "ex_sendall(timeout 0.25) should fail with ETIMEDOUT after 0.25 s, got %zd (%s) after %d wake-ups "
-                  "(%d: 0.6 s or more): one deadline for the whole call; " KIT_LESSON(LESSON, "Timeouts are deadlines"),
+                  "(%d: 0.6 s or more): one deadline for the whole call; "
+                  KIT_LESSON(LESSON, "Timeouts are deadlines"),
                   j.rc, kit_why(j.rc, j.err), poked, POKES);
     green_kill(g, 1.0);
     green_join(p, 1.0);

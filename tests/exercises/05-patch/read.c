@@ -155,7 +155,8 @@ START_TEST(test_outside_a_greenlet_is_the_original)
                   n, kit_why(n, errno));
     ck_assert_msg(!green_hub_active(),
                   "read() in a program without greenlets created a hub: check "
-                  "green_hub_active() before green_hub(); " KIT_LESSON(LESSON, "Inside or outside a greenlet"));
+                  "green_hub_active() before green_hub(); "
+                  KIT_LESSON(LESSON, "Inside or outside a greenlet"));
     close(p[0]);
     close(p[1]);
 }
@@ -267,7 +268,8 @@ START_TEST(test_reader_and_writer_greenlets_talk)
     ck_assert_msg(r.rc == 5 && strcmp(r.buf, "early") == 0 && r.took < 0.5,
                   "a greenlet reading a pipe should get 'early' from a greenlet that "
                   "writes 0.05 s later; it got %zd bytes '%s' after %.2f s: while read() "
-                  "blocked, the writer never ran; " KIT_LESSON(LESSON, "Sockets and pipes without O_NONBLOCK"), r.rc,
+                  "blocked, the writer never ran; "
+                  KIT_LESSON(LESSON, "Sockets and pipes without O_NONBLOCK"), r.rc,
                   r.rc > 0 ? r.buf : "", r.took);
     green_free(gr);
     green_free(gw);
@@ -325,7 +327,8 @@ START_TEST(test_killed_reader_gets_ecanceled)
     join_later(&backup);
     ck_assert_msg(r.rc == -1 && r.err == ECANCELED,
                   "a greenlet killed while waiting in read() should get -1 with errno "
-                  "ECANCELED; got %zd (%s); " KIT_LESSON("chapters/03-hub/README.md", "Killing: ECANCELED and cleanup"), r.rc, kit_why(r.rc, r.err));
+                  "ECANCELED; got %zd (%s); "
+                  KIT_LESSON("chapters/03-hub/README.md", "Killing: ECANCELED and cleanup"), r.rc, kit_why(r.rc, r.err));
     green_free(g);
     close(p[0]);
     close(p[1]);

@@ -134,7 +134,8 @@ START_TEST(test_killed_sleeper_wakes_with_ecanceled)
     green_kill(g, 3.0);
     ck_assert_msg(k.rc == -1 && k.err == ECANCELED,
                   "a greenlet killed in usleep(2000000) should get -1 with errno "
-                  "ECANCELED; got %d (%s); " KIT_LESSON("chapters/03-hub/README.md", "Killing: ECANCELED and cleanup"), k.rc, kit_why(k.rc, k.err));
+                  "ECANCELED; got %d (%s); "
+                  KIT_LESSON("chapters/03-hub/README.md", "Killing: ECANCELED and cleanup"), k.rc, kit_why(k.rc, k.err));
     ck_assert_msg(k.took < 0.5, "the killed usleep returned after %.2f s, not at once", k.took);
     green_free(g);
     green_hub_destroy();

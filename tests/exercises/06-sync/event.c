@@ -44,8 +44,10 @@ START_TEST(test_flag)
     ex_event_free(e);
 
     ck_assert_msg(fresh == 0, "a new event should not be set, ex_event_is_set() said %d", fresh);
-    ck_assert_msg(after_set == 1, "after ex_event_set(), ex_event_is_set() should be 1, got %d; " KIT_LESSON(LESSON, "Event: wake everybody"), after_set);
-    ck_assert_msg(after_clear == 0, "after ex_event_clear(), ex_event_is_set() should be 0, got %d; " KIT_LESSON(LESSON, "Event: wake everybody"), after_clear);
+    ck_assert_msg(after_set == 1, "after ex_event_set(), ex_event_is_set() should be 1, got %d; "
+                  KIT_LESSON(LESSON, "Event: wake everybody"), after_set);
+    ck_assert_msg(after_clear == 0, "after ex_event_clear(), ex_event_is_set() should be 0, got %d; "
+                  KIT_LESSON(LESSON, "Event: wake everybody"), after_clear);
     green_hub_destroy();
 }
 END_TEST
@@ -69,7 +71,8 @@ START_TEST(test_wait_when_set_returns_at_once)
     ex_event_free(e);
 
     ck_assert_msg(rc0 == 0 && rc1 == 0,
-                  "waiting on an event that is set should return 0 at once, got %d (%s) with timeout 0 and %d (%s) with no timeout; " KIT_LESSON(LESSON, "Event: wake everybody"),
+                  "waiting on an event that is set should return 0 at once, got %d (%s) with timeout 0 and %d (%s) with no timeout; "
+                  KIT_LESSON(LESSON, "Event: wake everybody"),
                   rc0, kit_why(rc0, err0), rc1, kit_why(rc1, err1));
     ck_assert_msg(!yielded, "ex_event_wait() on an event that is set should not switch to the hub, but another greenlet ran meanwhile");
     green_hub_destroy();
@@ -88,10 +91,12 @@ START_TEST(test_wait_blocks_until_set)
     green_free(g);
     ex_event_free(e);
 
-    ck_assert_msg(!early, "ex_event_wait() returned %d (%s) before anyone set the event: it should wait (green_hub_switch); " KIT_LESSON(LESSON, "One pattern: a list of waiters"),
+    ck_assert_msg(!early, "ex_event_wait() returned %d (%s) before anyone set the event: it should wait (green_hub_switch); "
+                  KIT_LESSON(LESSON, "One pattern: a list of waiters"),
                   j.rc, kit_why(j.rc, j.err));
     ck_assert_msg(j.returned && j.rc == 0,
-                  "after ex_event_set(), the waiting greenlet should return 0 from ex_event_wait(), got %d (%s)%s; " KIT_LESSON(LESSON, "Event: wake everybody"),
+                  "after ex_event_set(), the waiting greenlet should return 0 from ex_event_wait(), got %d (%s)%s; "
+                  KIT_LESSON(LESSON, "Event: wake everybody"),
                   j.rc, kit_why(j.rc, j.err), j.returned ? "" : " (it never returned)");
     green_hub_destroy();
 }
@@ -116,10 +121,12 @@ START_TEST(test_set_wakes_everyone_in_order)
     kit_join_free(g, 3);
     ex_event_free(e);
 
-    ck_assert_msg(woke == 3, "one ex_event_set() should wake all 3 waiters at once, %d woke; " KIT_LESSON(LESSON, "Event: wake everybody"), woke);
+    ck_assert_msg(woke == 3, "one ex_event_set() should wake all 3 waiters at once, %d woke; "
+                  KIT_LESSON(LESSON, "Event: wake everybody"), woke);
     ck_assert_msg(j[0].rc == 0 && j[1].rc == 0 && j[2].rc == 0, "every woken waiter should return 0, got %d %d %d", j[0].rc, j[1].rc, j[2].rc);
     ck_assert_msg(strcmp(seen, "012") == 0,
-                  "waiters 0, 1, 2 began to wait in that order and should wake in that order, they woke as \"%s\": add at the end of the list, wake from the head; " KIT_LESSON(LESSON, "FIFO fairness: hand it over"),
+                  "waiters 0, 1, 2 began to wait in that order and should wake in that order, they woke as \"%s\": add at the end of the list, wake from the head; "
+                  KIT_LESSON(LESSON, "FIFO fairness: hand it over"),
                   seen);
     green_hub_destroy();
 }
@@ -137,10 +144,13 @@ START_TEST(test_wait_times_out)
     ex_event_free(e);
 
     ck_assert_msg(rc == -1 && err == ETIMEDOUT,
-                  "ex_event_wait(e, 0.1) on an event nobody sets should return -1 with ETIMEDOUT, got %d (%s); " KIT_LESSON(LESSON, "Timeouts and kills"),
+                  "ex_event_wait(e, 0.1) on an event nobody sets should return -1 with ETIMEDOUT, got %d (%s); "
+                  KIT_LESSON(LESSON, "Timeouts and kills"),
                   rc, kit_why(rc, err));
-    ck_assert_msg(took >= 0.095 && took < 1.0, "ex_event_wait(e, 0.1) returned after %.3f s, expected about 0.1 s; " KIT_LESSON(LESSON, "Timeouts and kills"), took);
-    ck_assert_msg(after == before, "after the wait timed out, %d event(s) are registered with libevent (%d before): free the timer; " KIT_LESSON(LESSON, "Timeouts and kills"),
+    ck_assert_msg(took >= 0.095 && took < 1.0, "ex_event_wait(e, 0.1) returned after %.3f s, expected about 0.1 s; "
+                  KIT_LESSON(LESSON, "Timeouts and kills"), took);
+    ck_assert_msg(after == before, "after the wait timed out, %d event(s) are registered with libevent (%d before): free the timer; "
+                  KIT_LESSON(LESSON, "Timeouts and kills"),
                   after, before);
     green_hub_destroy();
 }
@@ -159,7 +169,8 @@ START_TEST(test_timeout_zero_does_not_wait)
     ex_event_free(e);
 
     ck_assert_msg(rc == -1 && err == ETIMEDOUT,
-                  "ex_event_wait(e, 0) on an event that is not set should return -1 with ETIMEDOUT at once, got %d (%s); " KIT_LESSON(LESSON, "Timeouts and kills"),
+                  "ex_event_wait(e, 0) on an event that is not set should return -1 with ETIMEDOUT at once, got %d (%s); "
+                  KIT_LESSON(LESSON, "Timeouts and kills"),
                   rc, kit_why(rc, err));
     ck_assert_msg(!yielded, "a timeout of 0 means: do not wait at all; yet another greenlet ran meanwhile");
     green_hub_destroy();
@@ -181,7 +192,8 @@ START_TEST(test_set_removes_the_timer)
 
     ck_assert_msg(j.rc == 0, "a waiter with a 5 s timeout should return 0 when the event is set, got %d (%s)", j.rc, kit_why(j.rc, j.err));
     ck_assert_msg(after == before,
-                  "the waiter was woken by set, but its 5 s timer is still registered with libevent (%d events, %d before): free it whatever woke you; " KIT_LESSON(LESSON, "Timeouts and kills"),
+                  "the waiter was woken by set, but its 5 s timer is still registered with libevent (%d events, %d before): free it whatever woke you; "
+                  KIT_LESSON(LESSON, "Timeouts and kills"),
                   after, before);
     green_hub_destroy();
 }
@@ -222,10 +234,12 @@ START_TEST(test_killed_waiter)
     ex_event_free(e);
 
     ck_assert_msg(j[0].rc == -1 && j[0].err == ECANCELED && took < 0.5,
-                  "a greenlet killed in ex_event_wait() should return -1 with ECANCELED at once, got %d (%s) after %.3f s; " KIT_LESSON(LESSON, "Timeouts and kills"),
+                  "a greenlet killed in ex_event_wait() should return -1 with ECANCELED at once, got %d (%s) after %.3f s; "
+                  KIT_LESSON(LESSON, "Timeouts and kills"),
                   j[0].rc, kit_why(j[0].rc, j[0].err), took);
     ck_assert_msg(j[1].rc == 0, "the other waiter should still be woken by set, got %d (%s): "
-                  "a killed waiter must take its node off the list; " KIT_LESSON(LESSON, "Timeouts and kills"), j[1].rc, kit_why(j[1].rc, j[1].err));
+                  "a killed waiter must take its node off the list; "
+                  KIT_LESSON(LESSON, "Timeouts and kills"), j[1].rc, kit_why(j[1].rc, j[1].err));
     green_hub_destroy();
 }
 END_TEST
@@ -245,7 +259,8 @@ START_TEST(test_timed_out_waiter_leaves_the_list)
 
     ck_assert_msg(j[0].rc == -1 && j[0].err == ETIMEDOUT, "the first waiter should time out, got %d (%s)", j[0].rc, kit_why(j[0].rc, j[0].err));
     ck_assert_msg(j[1].rc == 0, "after one waiter timed out, set should still wake the other, got %d (%s): "
-                  "a waiter that times out must take its node off the list; " KIT_LESSON(LESSON, "Timeouts and kills"), j[1].rc, kit_why(j[1].rc, j[1].err));
+                  "a waiter that times out must take its node off the list; "
+                  KIT_LESSON(LESSON, "Timeouts and kills"), j[1].rc, kit_why(j[1].rc, j[1].err));
     green_hub_destroy();
 }
 END_TEST

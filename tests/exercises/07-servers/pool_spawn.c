@@ -73,7 +73,8 @@ START_TEST(test_runs_the_function)
     ck_assert_msg(wait_finished(1, 2.0) && order[0] == 7,
                   "the greenlet should run fn(arg); " KIT_LESSON(LESSON, "Pool: bounding concurrency"));
     ck_assert_msg(pool.running == 0, "after the job returned, pool.running should be back to 0, "
-                  "it is %d: the wrapper gives its slot up when fn returns; " KIT_LESSON(LESSON, "Pool: bounding concurrency"),
+                  "it is %d: the wrapper gives its slot up when fn returns; "
+                  KIT_LESSON(LESSON, "Pool: bounding concurrency"),
                   pool.running);
     green_hub_destroy();
 }
@@ -107,14 +108,16 @@ START_TEST(test_at_most_n)
     while (spawned < 10 && ex_pool_spawn(&pool, job, job_arg(50, spawned)) != NULL)
         spawned++;
     ck_assert_msg(spawned == 10, "10 spawns one after the other into a pool of 3 should all succeed "
-                  "(waiting for a slot when it is full), spawn %d returned NULL (%s); " KIT_LESSON(LESSON, "Pool: bounding concurrency"),
+                  "(waiting for a slot when it is full), spawn %d returned NULL (%s); "
+                  KIT_LESSON(LESSON, "Pool: bounding concurrency"),
                   spawned, strerror(errno));
     int all = wait_finished(10, 3.0);
     double took = green_now() - t0;
     ck_assert_msg(all, "10 jobs spawned one after the other into a pool of 3 should all run, "
                   "%d did; " KIT_LESSON(LESSON, "Pool: bounding concurrency"), finished);
     ck_assert_msg(most == 3, "a pool of 3 should run at most 3 jobs at once (and here, 3), "
-                  "saw %d: wait while the pool is full; " KIT_LESSON(LESSON, "Pool: bounding concurrency"), most);
+                  "saw %d: wait while the pool is full; "
+                  KIT_LESSON(LESSON, "Pool: bounding concurrency"), most);
     ck_assert_msg(took >= 0.18 && took < 1.5, "10 jobs of 50 ms, 3 at a time, need 4 rounds "
                   "(200 ms), took %.3f s", took);
     for (int i = 0; i < 10; i++)
@@ -172,7 +175,8 @@ START_TEST(test_no_barging)
     ck_assert_msg(norder == 3 && order[1] == 1 && order[2] == 2,
                   "the spawner that waited should get the freed slot before one that came later "
                   "but happened to run first (hand the slot over, do not just running--); "
-                  "order of starts: %d %d; " KIT_LESSON(LESSON, "Pool: bounding concurrency"), order[1], order[2]);
+                  "order of starts: %d %d; "
+                  KIT_LESSON(LESSON, "Pool: bounding concurrency"), order[1], order[2]);
     ck_assert_int_eq(most, 1);
     green_kill(t, 1.0);
     green_kill(s, 1.0);
@@ -192,12 +196,14 @@ START_TEST(test_killed_spawner)
     green_sleep(0.01);            /* both wait now */
     green_kill(a, 1.0);
     ck_assert_msg(green_dead(a) && green_result(a) == NULL,
-                  "a spawner killed while waiting should return NULL (errno ECANCELED); " KIT_LESSON(LESSON, "Pool: bounding concurrency"));
+                  "a spawner killed while waiting should return NULL (errno ECANCELED); "
+                  KIT_LESSON(LESSON, "Pool: bounding concurrency"));
     green_join(b, 3.0);
     int all = wait_finished(2, 3.0);
     ck_assert_msg(all && green_result(b) != NULL && order[1] == 2,
                   "after a waiting spawner was killed, the next one should still get the slot "
-                  "(take the killed one's waiter off the queue); " KIT_LESSON(LESSON, "Pool: bounding concurrency"));
+                  "(take the killed one's waiter off the queue); "
+                  KIT_LESSON(LESSON, "Pool: bounding concurrency"));
     ck_assert_msg(pool.running == 0, "pool.running should be 0 at the end, is %d", pool.running);
     green_kill(b, 1.0);
     green_free(a);

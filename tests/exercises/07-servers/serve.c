@@ -184,7 +184,8 @@ START_TEST(test_one_connection)
     int fd = connect_now();
     int ok = fd >= 0 && exchange(fd, "hello", "hello", 2.0);
     ck_assert_msg(ok, "a client sent \"hello\" and expected it echoed by the handler within 2 s, "
-                  "it was not: accept the connection and run the handler in a greenlet; " KIT_LESSON(LESSON, "The accept loop"));
+                  "it was not: accept the connection and run the handler in a greenlet; "
+                  KIT_LESSON(LESSON, "The accept loop"));
     close(fd);
     green_join(server, 2.0);
     ck_assert_msg(serve_rc == 1, "ex_serve(max 1) should return 1 after one connection, got %d (%s); "

@@ -79,7 +79,8 @@ START_TEST(test_sleeper_wakes_on_time)
     ck_assert_msg(seen >= 3,
                   "a greenlet sleeping 10 ms at a time woke %d times in %.3f s of counting (%d calls of "
                   "ex_crunch(30000, 100)), expected 3: the count must yield (green_sleep(0)) so that the hub "
-                  "can wake sleepers; " KIT_LESSON(LESSON, "A greenlet that never yields"), seen, took, pieces);
+                  "can wake sleepers; "
+                  KIT_LESSON(LESSON, "A greenlet that never yields"), seen, took, pieces);
     green_hub_destroy();
 }
 END_TEST

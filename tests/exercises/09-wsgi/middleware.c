@@ -96,7 +96,8 @@ START_TEST(test_passes_through)
                   r.resp.status, r.body);
     const char *type = green_response_header(&r.resp, "Content-Type");
     ck_assert_msg(type && strcmp(type, "text/plain") == 0,
-                  "the meter must keep the inner app's headers: Content-Type should be text/plain, got %s; " KIT_LESSON(LESSON, "Middleware"),
+                  "the meter must keep the inner app's headers: Content-Type should be text/plain, got %s; "
+                  KIT_LESSON(LESSON, "Middleware"),
                   type ? type : "none");
     green_wsgi_result_free(&r);
     call(&meter.app, &r, "GET", "/nope", NULL);
@@ -119,7 +120,8 @@ START_TEST(test_request_count_header)
         call(&meter.app, &r, "GET", i == 2 ? "/stream?n=2" : "/", NULL);
         const char *got = green_response_header(&r.resp, "X-Request-Count");
         ck_assert_msg(got && strcmp(got, want) == 0,
-                      "request #%d: expected the header X-Request-Count: %s, got %s; " KIT_LESSON(LESSON, "Middleware"),
+                      "request #%d: expected the header X-Request-Count: %s, got %s; "
+                      KIT_LESSON(LESSON, "Middleware"),
                       i, want, got ? got : "no such header");
         ck_assert_msg(green_response_header(&r.resp, "Content-Type") != NULL,
                       "adding X-Request-Count must keep the other headers (Content-Type is gone)");
@@ -151,8 +153,10 @@ START_TEST(test_generator_still_streams)
     green_wsgi_result_t r;
     call(&meter.app, &r, "GET", "/stream?n=5", NULL);
     ck_assert_msg(r.streamed == 1,
-                  "a generator body must stay a generator through the meter (else it cannot stream); " KIT_LESSON(LESSON, "Wrapping a body"));
-    ck_assert_msg(r.chunks == 5, "/stream?n=5 through the meter: expected 5 chunks, got %zu (buffering joins them); " KIT_LESSON(LESSON, "Wrapping a body"),
+                  "a generator body must stay a generator through the meter (else it cannot stream); "
+                  KIT_LESSON(LESSON, "Wrapping a body"));
+    ck_assert_msg(r.chunks == 5, "/stream?n=5 through the meter: expected 5 chunks, got %zu (buffering joins them); "
+                  KIT_LESSON(LESSON, "Wrapping a body"),
                   r.chunks);
     ck_assert_str_eq(r.body, "chunk 0\nchunk 1\nchunk 2\nchunk 3\nchunk 4\n");
     ck_assert_msg(meter.bytes == (long long)r.len, "meter.bytes should be %zu (the bytes of the 5 chunks), it is %lld",
@@ -169,7 +173,8 @@ START_TEST(test_counts_as_the_server_takes)
     ck_assert_msg(!green_body_is_list(&body), "the probe's generator body came back as a list body");
     ck_assert_msg(probe.steps == 0,
                   "the meter ran the inner generator %d times before the server asked for anything: "
-                  "never walk the body ahead of the server; " KIT_LESSON(LESSON, "Wrapping a body"), probe.steps);
+                  "never walk the body ahead of the server; "
+                  KIT_LESSON(LESSON, "Wrapping a body"), probe.steps);
     ck_assert_msg(meter.bytes == 0, "nothing taken yet, but meter.bytes is %lld", meter.bytes);
     green_chunk_t c;
     ck_assert_int_eq(green_body_next(&body, &c), 1);
@@ -192,7 +197,8 @@ START_TEST(test_close_half_way)
     ck_assert_int_eq(green_body_next(&body, &c), 1);
     green_body_close(&body);                 /* the client went away */
     ck_assert_msg(probe.closed == 1,
-                  "closing the meter's body must close the inner body once, it was closed %d times; " KIT_LESSON(LESSON, "Wrapping a body"),
+                  "closing the meter's body must close the inner body once, it was closed %d times; "
+                  KIT_LESSON(LESSON, "Wrapping a body"),
                   probe.closed);
     ck_assert_msg(meter.bytes == 2, "a client that left after 2 bytes: meter.bytes should be 2, it is %lld", meter.bytes);
     green_body_close(&body);

@@ -36,7 +36,8 @@ static void expect(const char *method, const char *uri, int code, const char *bo
                       method, uri, body, r.body, see);
     const char *type = green_response_header(&r.resp, "Content-Type");
     ck_assert_msg(type && strcmp(type, "text/plain") == 0,
-                  "%s %s: every answer has Content-Type: text/plain, got %s; " KIT_LESSON(LESSON, "start_response"),
+                  "%s %s: every answer has Content-Type: text/plain, got %s; "
+                  KIT_LESSON(LESSON, "start_response"),
                   method, uri, type ? type : "none");
     green_wsgi_result_free(&r);
 }
@@ -143,11 +144,13 @@ static void expect_405(const char *method, const char *uri, const char *allow)
 {
     green_wsgi_result_t r;
     call(&r, method, uri);
-    ck_assert_msg(r.resp.code == 405, "%s %s: the path exists but not for %s: expected 405, got \"%s\"; " KIT_LESSON(LESSON, "Routing: a 404 and a 405"),
+    ck_assert_msg(r.resp.code == 405, "%s %s: the path exists but not for %s: expected 405, got \"%s\"; "
+                  KIT_LESSON(LESSON, "Routing: a 404 and a 405"),
                   method, uri, method, r.resp.status);
     ck_assert_msg(strcmp(r.resp.status, "405 Method Not Allowed") == 0, "expected the status \"405 Method Not Allowed\", got \"%s\"", r.resp.status);
     const char *a = green_response_header(&r.resp, "Allow");
-    ck_assert_msg(a && strcmp(a, allow) == 0, "%s %s: a 405 says what the path takes: expected Allow: %s, got %s; " KIT_LESSON(LESSON, "Routing: a 404 and a 405"),
+    ck_assert_msg(a && strcmp(a, allow) == 0, "%s %s: a 405 says what the path takes: expected Allow: %s, got %s; "
+                  KIT_LESSON(LESSON, "Routing: a 404 and a 405"),
                   method, uri, allow, a ? a : "no Allow header");
     ck_assert_msg(strcmp(r.body, "Method Not Allowed\n") == 0, "%s %s: expected the body \"Method Not Allowed\\n\", got \"%s\"", method, uri, r.body);
     green_wsgi_result_free(&r);

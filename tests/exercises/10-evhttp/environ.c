@@ -162,7 +162,8 @@ START_TEST(test_decode_refuses)
     refuses("/toolong", 8, ENOSPC);
     char out[9];
     ck_assert_msg(ex_path_decode("/toolong", out, sizeof out) == 8,
-                  "\"/toolong\" and its NUL fit in 9 bytes: ex_path_decode should give 8; " KIT_LESSON(LESSON, "Percent-decoding the path"));
+                  "\"/toolong\" and its NUL fit in 9 bytes: ex_path_decode should give 8; "
+                  KIT_LESSON(LESSON, "Percent-decoding the path"));
 }
 END_TEST
 
@@ -180,7 +181,8 @@ START_TEST(test_methods)
         send_request(req);
         must_succeed(methods[i]);
         ck_assert_msg(strcmp(seen.method, methods[i]) == 0,
-                      "a %s request should give env.method \"%s\", got \"%s\"; " KIT_LESSON(LESSON, "Building the environ"), methods[i], methods[i], seen.method);
+                      "a %s request should give env.method \"%s\", got \"%s\"; "
+                      KIT_LESSON(LESSON, "Building the environ"), methods[i], methods[i], seen.method);
     }
     stop();
 }
@@ -192,12 +194,15 @@ START_TEST(test_path_and_query)
     send_request("GET /files/a%20b.txt?n=3&name=x%20y HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
     must_succeed("GET /files/a%20b.txt?n=3&name=x%20y");
     ck_assert_msg(strcmp(seen.path, "/files/a b.txt") == 0,
-                  "env.path should be the decoded path \"/files/a b.txt\", got \"%s\"; " KIT_LESSON(LESSON, "Building the environ"), seen.path);
+                  "env.path should be the decoded path \"/files/a b.txt\", got \"%s\"; "
+                  KIT_LESSON(LESSON, "Building the environ"), seen.path);
     ck_assert_msg(strcmp(seen.query, "n=3&name=x%20y") == 0,
                   "env.query should be the query as sent, \"n=3&name=x%%20y\" (not decoded: the "
-                  "app decodes each value), got \"%s\"; " KIT_LESSON(LESSON, "Building the environ"), seen.query);
+                  "app decodes each value), got \"%s\"; "
+                  KIT_LESSON(LESSON, "Building the environ"), seen.query);
     ck_assert_msg(strcmp(seen.uri, "/files/a%20b.txt?n=3&name=x%20y") == 0,
-                  "env.uri should be the request target as sent, got \"%s\"; " KIT_LESSON(LESSON, "Building the environ"), seen.uri);
+                  "env.uri should be the request target as sent, got \"%s\"; "
+                  KIT_LESSON(LESSON, "Building the environ"), seen.uri);
     send_request("GET /plain HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
     must_succeed("GET /plain");
     ck_assert_msg(strcmp(seen.query, "") == 0, "without a '?', env.query should be \"\" (never "
