@@ -71,6 +71,10 @@ int kit_die_in_child(void (*fn)(void *), void *arg, int sig, char *err, size_t s
  * failed (rc < 0), else "no error" (errno means nothing then). */
 const char *kit_why(long rc, int err);
 
+/* ---- Setup and cleanup that several test files need ------------------
+ * (a helper that a second test file needs moves here, instead of being
+ * copied: tests/exercises/README.md) */
+
 /* Two connected TCP sockets on 127.0.0.1, both non-blocking, made with the
  * library's own calls: *client and *server (the accepted end).  Done from
  * one greenlet: the kernel completes the handshake before anyone accepts.
@@ -89,8 +93,7 @@ int kit_pending_events(void);
  * wake-ups: if it counts while the code under test waits, that code parked
  * on the hub instead of blocking the thread.  kit_ticks() is the count so
  * far; kit_ticker_stop() returns the count, then stops the ticker and
- * frees it.
- * One ticker at a time. */
+ * frees it.  One ticker at a time. */
 green_t *kit_ticker_start(double every);
 int kit_ticks(void);
 int kit_ticker_stop(green_t *ticker);
