@@ -16,7 +16,7 @@
 GRADE_SRC   := $(if $(DIR),$(patsubst %/,%,$(abspath $(DIR))),exercises)
 GRADE_B     := $(if $(DIR),$(B)/grade-dir/$(shell printf '%s' '$(GRADE_SRC)' | cksum | cut -d' ' -f1),$(B)/grade)
 GRADE_STATE ?= build/state
-GRADE_ENV    = MAKE="$(MAKE)" SRC="$(GRADE_SRC)" GB="$(GRADE_B)" STATE="$(GRADE_STATE)" \
+GRADE_ENV    = MAKE="$(MAKE)" B="$(B)" SRC="$(GRADE_SRC)" GB="$(GRADE_B)" STATE="$(GRADE_STATE)" \
                E="$(E)" N="$(N)" CSV="$(CSV)" EXERCISES="$(EXERCISES)"
 
 # The Makefile's EXERCISE_RULE builds $(B)/grade/E from exercises/E; the

@@ -2,6 +2,7 @@
 #include "harness.h"
 
 #include <errno.h>
+#include <event2/event.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -75,6 +76,75 @@ int kit_die_in_child(void (*fn)(void *), void *arg, int sig, char *err, size_t s
     int status;
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     return status;
+}
+
+const char *kit_why(long rc, int err)
+{
+    return rc < 0 ? strerror(err) : "no error";
+}
+
+void kit_tcp_pair(int *client, int *server)
+{
+    int l = green_tcp_listen("127.0.0.1", "0", 64);
+    ck_assert_msg(l >= 0, "test setup: green_tcp_listen(127.0.0.1) failed: %s", strerror(errno));
+    char port[16];
+    snprintf(port, sizeof port, "%d", green_socket_port(l));
+    *client = green_tcp_connect("127.0.0.1", port, 2.0);
+    ck_assert_msg(*client >= 0, "test setup: green_tcp_connect(127.0.0.1, %s) failed: %s", port,
+                  strerror(errno));
+    *server = green_accept(l, NULL, NULL, 2.0);
+    ck_assert_msg(*server >= 0, "test setup: green_accept failed: %s", strerror(errno));
+    close(l);
+}
+
+void kit_join_free(green_t **gs, int n)
+{
+    green_joinall(gs, n, 3.0);
+    for (int i = 0; i < n; i++) {
+        if (!green_dead(gs[i]))
+            green_kill(gs[i], 1.0);
+        green_free(gs[i]);
+    }
+}
+
+int kit_pending_events(void)
+{
+    return event_base_get_num_events(green_hub_base(), EVENT_BASE_COUNT_ADDED);
+}
+
+static int ticks, stop_ticking;
+static double tick_every;
+
+static void *ticker(void *unused)
+{
+    (void)unused;
+    while (!stop_ticking && green_sleep(tick_every) == 0)
+        ticks++;
+    return NULL;
+}
+
+green_t *kit_ticker_start(double every)
+{
+    ticks = stop_ticking = 0;
+    tick_every = every;
+    green_t *t = green_spawn(ticker, NULL);
+    ck_assert_msg(t != NULL, "test setup: green_spawn failed: %s", strerror(errno));
+    return t;
+}
+
+int kit_ticks(void)
+{
+    return ticks;
+}
+
+int kit_ticker_stop(green_t *t)
+{
+    int seen = ticks;       /* not the wake-up that sees the stop */
+    stop_ticking = 1;
+    if (green_join(t, 2.0) != 0)
+        green_kill(t, 1.0);
+    green_free(t);
+    return seen;
 }
 
 TCase *kit_tcase(const char *name)

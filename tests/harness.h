@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "green.h"
+
 /* Seconds a test may run before Check kills it. */
 #define KIT_TEST_TIMEOUT 10
 
@@ -48,6 +50,53 @@ void kit_capture_end(struct kit_capture *c, char *buf, size_t size);
  * child's wait status; what it wrote on stderr is in err (NUL-terminated).
  * Only where kit_can_fork(). */
 int kit_die_in_child(void (*fn)(void *), void *arg, int sig, char *err, size_t size);
+
+/* ---- What a failing check tells the student ---------------------------
+ *
+ * A message says what was expected, what came instead, and where to read:
+ *
+ *     ck_assert_msg(rc == 0, "expected 0, got %d (%s); "
+ *                   KIT_LESSON(LESSON, "Joining: join and joinall"),
+ *                   rc, kit_why(rc, errno));
+ *
+ * KIT_LESSON(file, section) is the string literal
+ * "see FILE, 'SECTION'": both arguments are string literals (or macros of
+ * one, like a test file's #define LESSON "chapters/03-hub/README.md"), so
+ * it joins the format string, or goes in a "%s" as an argument of its
+ * own.  SECTION is a heading of FILE, word for word: tests/check-lessons.sh
+ * finds every KIT_LESSON and fails when the file or the heading is gone. */
+#define KIT_LESSON(file, section) "see " file ", '" section "'"
+
+/* What errno says about a call that returned rc: its message when the call
+ * failed (rc < 0), else "no error" (errno means nothing then). */
+const char *kit_why(long rc, int err);
+
+/* ---- Setup and cleanup that several test files need ------------------
+ * (a helper that a second test file needs moves here, instead of being
+ * copied: tests/exercises/README.md) */
+
+/* Two connected TCP sockets on 127.0.0.1, both non-blocking, made with the
+ * library's own calls: *client and *server (the accepted end).  Done from
+ * one greenlet: the kernel completes the handshake before anyone accepts.
+ * A failure fails the test, as test setup. */
+void kit_tcp_pair(int *client, int *server);
+
+/* Join the n greenlets (3 s in all), kill those still alive, free them
+ * all: a test's cleanup, whatever the code under test left running. */
+void kit_join_free(green_t **gs, int n);
+
+/* Events the hub's libevent base holds (added, not yet fired or deleted):
+ * a wait that returned must leave none behind. */
+int kit_pending_events(void);
+
+/* A greenlet that sleeps `every` seconds at a time and counts its
+ * wake-ups: if it counts while the code under test waits, that code parked
+ * on the hub instead of blocking the thread.  kit_ticks() is the count so
+ * far; kit_ticker_stop() returns the count, then stops the ticker and
+ * frees it.  One ticker at a time. */
+green_t *kit_ticker_start(double every);
+int kit_ticks(void);
+int kit_ticker_stop(green_t *ticker);
 
 /* ---- Running a suite, and what the grader reads ----------------------
  *

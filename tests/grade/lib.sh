@@ -11,8 +11,8 @@
 #   $GB/NN-slug/NAME.log       the detail, for the student to read
 #   $GB/NN-slug/NAME.result    one line: the row, for make progress and CSV
 #
-# Environment (from tests/grade.mk): MAKE, SRC (the exercises folder graded),
-# GB (where its tests are built), STATE (hints, watch), EXERCISES, and
+# Environment (from tests/grade.mk): MAKE, B (the build folder), SRC (the
+# exercises folder graded), GB (where its tests are built), STATE (hints, watch), EXERCISES, and
 # GRADE_TIMEOUT (seconds a test may run, default KIT_TEST_TIMEOUT).
 
 PRISTINE=tests/pristine
@@ -52,8 +52,25 @@ not_started() {
     diff -r -q "$SRC/$1" "$PRISTINE/$1" >/dev/null 2>&1
 }
 
-checks_in() {       # how many checks the tests of $1 hold
-    grep -c '^START_TEST' "tests/exercises/$1.c"
+# How many tests exercise $1 has, for a row that ran none (not started,
+# does not compile): the harness lists them (KIT_LIST=1) from the program
+# built against the untouched stub, which always builds.  Not a grep of
+# START_TEST: a test that this machine leaves out (an #ifdef, another
+# architecture's test) would count there and never run.  Kept in
+# $GB/E.count until the test file changes (a 0, a stub that did not
+# build, is not kept).
+checks_in() {
+    count=$GB/$1.count
+    if [ ! -s "$count" ] || [ "tests/exercises/$1.c" -nt "$count" ]; then
+        mkdir -p "$(dirname "$count")"
+        rm -f "$count" "$count.list"
+        $MAKE -s --no-print-directory "$B/stubs/$1" > /dev/null 2>&1
+        KIT_LIST=1 KIT_RESULTS=$count.list "$B/stubs/$1" > /dev/null 2>&1
+        listed=$(awk -F "$TAB" '$1 == "test"' "$count.list" 2>/dev/null | wc -l)
+        [ "$listed" -gt 0 ] || { echo 0; return; }
+        echo "$listed" > "$count"
+    fi
+    cat "$count"
 }
 
 # The row's fields, kept in $GB/E.result, separated by "|" (not tabs: the
@@ -181,25 +198,24 @@ compile_errors() {
 # Grade exercise $1: build, run every test, write $GB/E.log and E.result.
 grade_exercise() {
     e=$1
-    checks=$(checks_in "$e")
     start=$(now)
     mkdir -p "$GB/$e.d"
     rm -f "$GB/$e.d"/*
     log=$GB/$e.log
     if [ ! -d "$SRC/$e" ]; then
         echo "$e: no folder $SRC/$e" > "$log"
-        write_result "not started" 0 "$checks" 0 "" missing 0 "no folder $SRC/$e"
+        write_result "not started" 0 "$(checks_in "$e")" 0 "" missing 0 "no folder $SRC/$e"
         return
     fi
     if not_started "$e"; then
         echo "$e: not started ($SRC/$e is as shipped; 0 points)" > "$log"
-        write_result "not started" 0 "$checks" 0 "" "" 0 ""
+        write_result "not started" 0 "$(checks_in "$e")" 0 "" "" 0 ""
         return
     fi
     progress "grading $e: compiling"
     if ! build_exercise; then
         { echo "$e: does not compile"; echo; cat "$GB/$e.compile"; } > "$log"
-        write_result FAIL 0 "$checks" "$(since "$start")" "" compile "$warnings" \
+        write_result FAIL 0 "$(checks_in "$e")" "$(since "$start")" "" compile "$warnings" \
             "does not compile: $(compile_errors "$e" | grep -v 'Assembler messages:$' | head -n 1)"
         return
     fi

@@ -346,6 +346,46 @@ START_TEST(untouched_is_not_started)
 }
 END_TEST
 
+/* How many tests exercise e has, as the harness lists them (KIT_LIST=1)
+ * from the program built against its stub. */
+static int listed_tests(const char *e)
+{
+    const char *b = getenv("B");
+    char list[512];
+    snprintf(list, sizeof list, "%s/%s.list", work, strrchr(e, '/') + 1);
+    sh("%s -s --no-print-directory %s/stubs/%s >/dev/null 2>&1; KIT_LIST=1 KIT_RESULTS=%s %s/stubs/%s "
+       ">/dev/null 2>&1", make_cmd, b && *b ? b : "build/asm", e, list, b && *b ? b : "build/asm", e);
+    char *text = slurp("%s", list);
+    int n = 0;
+    for (char *p = text; (p = strstr(p, "test\t")) != NULL; p += 5)
+        n += p == text || p[-1] == '\n';
+    free(text);
+    return n;
+}
+
+/* A row that ran no test (not started, does not compile) still shows how
+ * many there are: the harness's list, not a count of START_TEST in the
+ * test file (switch.c has a test that only some builds include). */
+START_TEST(totals_come_from_the_harness)
+{
+    const char *rows[][2] = {
+        { "04-io/readline", "not started" },
+        { "01-generators/interleave", "FAIL" },
+        { "02-greenlets/switch", "FAIL" },
+    };
+    for (int i = 0; i < 3; i++) {
+        int n = listed_tests(rows[i][0]);
+        ck_assert_msg(n > 0, "KIT_LIST=1 listed no test for %s", rows[i][0]);
+        char want[64];
+        snprintf(want, sizeof want, " 0/%d  %s", n, rows[i][1]);
+        char *s = section(table, rows[i][0]);
+        ck_assert_msg(strstr(s, want) != NULL, "the row of %s should read \"%s\" (the harness lists %d "
+                      "tests):\n%s", rows[i][0], want, n, s);
+        free(s);
+    }
+}
+END_TEST
+
 START_TEST(rows_fit_100_columns)
 {
     const char *names[] = { "grade", "untouched", "progress", "watch", NULL };
@@ -502,6 +542,7 @@ static Suite *grader_suite(void)
     tcase_add_test(tc, fake_verdict_is_not_believed);
     tcase_add_test(tc, right_answer_passes);
     tcase_add_test(tc, untouched_is_not_started);
+    tcase_add_test(tc, totals_come_from_the_harness);
     tcase_add_test(tc, rows_fit_100_columns);
     tcase_add_test(tc, subtotals_score_and_exit_status);
     tcase_add_test(tc, progress_while_grading);

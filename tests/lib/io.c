@@ -31,12 +31,6 @@
 #define INT2P(i) ((void *)(intptr_t)(i))
 #define P2INT(p) ((int)(intptr_t)(p))
 
-/* errno is only meaningful when the call failed. */
-static const char *why(long rc, int err)
-{
-    return rc >= 0 ? "no error" : strerror(err);
-}
-
 /* Timing checks: at least the time asked for (less a little clock slack),
  * and well under ten times it on a noisy machine (or under Valgrind). */
 #define assert_took(what, elapsed, lo, hi)                                   \
@@ -65,54 +59,10 @@ static void closed_port(char *port, size_t size)
     close(fd);
 }
 
-/* Two connected TCP sockets, both non-blocking: *a (client) and *b
- * (server side).  Done from one greenlet: the kernel completes the
- * handshake by itself, before anyone accepts. */
-static void tcp_pair(int *a, int *b)
-{
-    char port[16];
-    int l = listen_local(port, sizeof port, 4);
-    *a = green_tcp_connect("127.0.0.1", port, 2.0);
-    ck_assert_msg(*a >= 0, "green_tcp_connect(127.0.0.1, %s) failed: %s", port, strerror(errno));
-    *b = green_accept(l, NULL, NULL, 2.0);
-    ck_assert_msg(*b >= 0, "green_accept failed: %s", strerror(errno));
-    close(l);
-}
-
 static int is_nonblocking(int fd)
 {
     int flags = fcntl(fd, F_GETFL);
     return flags >= 0 && (flags & O_NONBLOCK);
-}
-
-/* A greenlet that counts while others wait: proof that a waiting call
- * parks on the hub instead of blocking the thread. */
-static int ticks, stop_ticking;
-
-static void *ticker(void *unused)
-{
-    (void)unused;
-    for (int i = 0; i < 1000 && !stop_ticking; i++) {
-        if (green_sleep(0.005) != 0)
-            break;
-        ticks++;
-    }
-    return NULL;
-}
-
-static green_t *start_ticker(void)
-{
-    ticks = 0;
-    stop_ticking = 0;
-    return green_spawn(ticker, NULL);
-}
-
-static int stop_ticker(green_t *t)
-{
-    stop_ticking = 1;
-    green_join(t, 2.0);
-    green_free(t);
-    return ticks;
 }
 
 /* ---- Echo over loopback, many greenlets at once ------------------------ */
@@ -188,7 +138,7 @@ static void *echo_client(void *arg)
         ssize_t n = recv_exactly(fd, back, (size_t)len, 5.0);
         if (n != len || memcmp(msg, back, (size_t)len) != 0) {
             snprintf(c->failure, sizeof c->failure, "round %d: echo of %d bytes, got %zd (%s)",
-                     r, len, n, why(n, errno));
+                     r, len, n, kit_why(n, errno));
             break;
         }
         c->rounds_ok++;
@@ -211,7 +161,7 @@ START_TEST(test_echo_many_clients)
         gs[i] = green_spawn(echo_client, &cs[i]);
     }
     int rc = green_joinall(gs, CLIENTS, 8.0);
-    ck_assert_msg(rc == 0, "expected %d echo clients to finish within 8 s: %s", CLIENTS, why(rc, errno));
+    ck_assert_msg(rc == 0, "expected %d echo clients to finish within 8 s: %s", CLIENTS, kit_why(rc, errno));
     for (int i = 0; i < CLIENTS; i++)
         ck_assert_msg(cs[i].rounds_ok == ROUNDS, "client %d: expected %d echoed rounds, got %d (%s)",
                       i, ROUNDS, cs[i].rounds_ok, cs[i].failure);
@@ -231,7 +181,7 @@ END_TEST
 START_TEST(test_accepted_fd_is_nonblocking)
 {
     int a, b;
-    tcp_pair(&a, &b);
+    kit_tcp_pair(&a, &b);
     ck_assert_msg(is_nonblocking(a), "expected green_tcp_connect's socket to be non-blocking");
     ck_assert_msg(is_nonblocking(b), "expected green_accept's socket to be non-blocking");
     ck_assert_msg(fcntl(b, F_GETFD) & FD_CLOEXEC, "expected green_accept's socket to be close-on-exec");
@@ -250,16 +200,16 @@ END_TEST
 START_TEST(test_recv_timeout)
 {
     int a, b;
-    tcp_pair(&a, &b);
-    green_t *t = start_ticker();
+    kit_tcp_pair(&a, &b);
+    green_t *t = kit_ticker_start(0.005);
     char buf[16];
     double t0 = green_now();
     ssize_t n = green_recv(a, buf, sizeof buf, 0.2);
     int err = errno;
     double took = green_now() - t0;
-    int seen = stop_ticker(t);
+    int seen = kit_ticker_stop(t);
     ck_assert_msg(n == -1 && err == ETIMEDOUT, "expected green_recv on a silent socket to fail with "
-                  "ETIMEDOUT, got %zd (%s)", n, why(n, err));
+                  "ETIMEDOUT, got %zd (%s)", n, kit_why(n, err));
     assert_took("green_recv(timeout 0.2)", took, 0.19, 2.0);
     ck_assert_msg(seen >= 5, "expected other greenlets to run while green_recv waited, a ticker "
                   "ticked only %d times in 0.2 s", seen);
@@ -283,7 +233,7 @@ START_TEST(test_accept_timeout)
     int err = errno;
     double took = green_now() - t0;
     ck_assert_msg(fd == -1 && err == ETIMEDOUT, "expected green_accept with nobody connecting to fail "
-                  "with ETIMEDOUT, got %d (%s)", fd, why(fd, err));
+                  "with ETIMEDOUT, got %d (%s)", fd, kit_why(fd, err));
     assert_took("green_accept(timeout 0.15)", took, 0.14, 2.0);
 
     /* A zero timeout still accepts a connection that is already there. */
@@ -311,7 +261,7 @@ START_TEST(test_connect_refused)
     int fd = green_tcp_connect("127.0.0.1", port, 2.0);
     int err = errno;
     ck_assert_msg(fd == -1 && err == ECONNREFUSED, "expected green_tcp_connect to a closed port to fail "
-                  "with ECONNREFUSED, got %d (%s)", fd, why(fd, err));
+                  "with ECONNREFUSED, got %d (%s)", fd, kit_why(fd, err));
     ck_assert_msg(green_now() - t0 < 1.0, "expected a refused connection to fail at once, not after "
                   "the timeout");
 
@@ -322,7 +272,7 @@ START_TEST(test_connect_refused)
     int rc = green_connect(s, (struct sockaddr *)&sin, sizeof sin, 2.0);
     err = errno;
     ck_assert_msg(rc == -1 && err == ECONNREFUSED, "expected green_connect to a closed port to fail "
-                  "with ECONNREFUSED, got %d (%s)", rc, why(rc, err));
+                  "with ECONNREFUSED, got %d (%s)", rc, kit_why(rc, err));
     close(s);
     green_hub_destroy();
 }
@@ -347,7 +297,7 @@ START_TEST(test_connect_timeout)
         queued[nq++] = fd;
     }
     ck_assert_msg(fd == -1 && err == ETIMEDOUT, "expected a connection to a listener whose queue is "
-                  "full to fail with ETIMEDOUT, got %d (%s) after %d connections", fd, why(fd, err), nq);
+                  "full to fail with ETIMEDOUT, got %d (%s) after %d connections", fd, kit_why(fd, err), nq);
     assert_took("green_tcp_connect(timeout 0.2)", took, 0.19, 2.0);
     for (int i = 0; i < nq; i++)
         close(queued[i]);
@@ -410,13 +360,13 @@ static void *slow_reader(void *arg)
 START_TEST(test_sendall_large_to_slow_reader)
 {
     int a, b;
-    tcp_pair(&a, &b);
+    kit_tcp_pair(&a, &b);
     struct transfer out = { .fd = a }, in = { .fd = b };
     green_t *gs[2] = { green_spawn(big_sender, &out), green_spawn(slow_reader, &in) };
     int rc = green_joinall(gs, 2, 30.0);
-    ck_assert_msg(rc == 0, "expected a %d MiB transfer to finish: %s", BIG >> 20, why(rc, errno));
+    ck_assert_msg(rc == 0, "expected a %d MiB transfer to finish: %s", BIG >> 20, kit_why(rc, errno));
     ck_assert_msg(out.result == BIG, "expected green_sendall to return %d, got %zd (%s)",
-                  BIG, out.result, why(out.result, out.err));
+                  BIG, out.result, kit_why(out.result, out.err));
     ck_assert_msg(in.received == BIG, "expected the reader to get %d bytes, got %zu", BIG, in.received);
     ck_assert_msg(in.corrupt_at < 0, "expected the bytes in order, byte %d differs", in.corrupt_at);
     ck_assert_msg(in.result == 0, "expected the reader to see the end of stream (0), got %zd", in.result);
@@ -430,7 +380,7 @@ END_TEST
 START_TEST(test_sendall_timeout_covers_whole_call)
 {
     int a, b;
-    tcp_pair(&a, &b);       /* nobody reads b: the buffers fill, then wait */
+    kit_tcp_pair(&a, &b);       /* nobody reads b: the buffers fill, then wait */
     int small = 64 << 10;   /* fixed, so that 8 MiB surely fills them */
     setsockopt(a, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
     size_t n = 8 << 20;
@@ -440,7 +390,7 @@ START_TEST(test_sendall_timeout_covers_whole_call)
     int err = errno;
     double took = green_now() - t0;
     ck_assert_msg(rc == -1 && err == ETIMEDOUT, "expected green_sendall of 8 MiB nobody reads to fail "
-                  "with ETIMEDOUT, got %zd (%s)", rc, why(rc, err));
+                  "with ETIMEDOUT, got %zd (%s)", rc, kit_why(rc, err));
     assert_took("green_sendall(timeout 0.3)", took, 0.29, 3.0);
     free(buf);
     close(a);
@@ -468,7 +418,7 @@ static void *read_twice(void *arg)
 START_TEST(test_peer_reset_mid_read)
 {
     int a, b;
-    tcp_pair(&a, &b);
+    kit_tcp_pair(&a, &b);
     struct reader r = { .fd = a, .first = -2, .second = -2 };
     green_t *g = green_spawn(read_twice, &r);
     green_sleep(0.02);
@@ -478,11 +428,11 @@ START_TEST(test_peer_reset_mid_read)
     setsockopt(b, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
     close(b);               /* with linger 0: the kernel sends a reset */
     int rc = green_join(g, 2.0);
-    ck_assert_msg(rc == 0, "expected the reader to return after the reset: %s", why(rc, errno));
+    ck_assert_msg(rc == 0, "expected the reader to return after the reset: %s", kit_why(rc, errno));
     ck_assert_msg(r.first == 4, "expected the reader's first green_recv to get 4 bytes, got %zd", r.first);
     ck_assert_msg(r.second == 0 || (r.second == -1 && r.err == ECONNRESET),
                   "expected green_recv on a reset connection to return 0 or fail with ECONNRESET, got %zd (%s)",
-                  r.second, why(r.second, r.err));
+                  r.second, kit_why(r.second, r.err));
     green_free(g);
     close(a);
     green_hub_destroy();
@@ -494,7 +444,7 @@ END_TEST
 START_TEST(test_send_to_closed_peer_epipe)
 {
     int a, b;
-    tcp_pair(&a, &b);
+    kit_tcp_pair(&a, &b);
     close(b);
     ssize_t rc = 0;
     int err = 0;
@@ -504,11 +454,11 @@ START_TEST(test_send_to_closed_peer_epipe)
         green_sleep(0.005);
     }
     ck_assert_msg(rc == -1 && err == EPIPE, "expected green_send to a closed peer to fail with EPIPE, "
-                  "got %zd (%s)", rc, why(rc, err));
+                  "got %zd (%s)", rc, kit_why(rc, err));
     rc = green_sendall(a, "xyz", 3, 1.0);
     err = errno;
     ck_assert_msg(rc == -1 && err == EPIPE, "expected green_sendall to a closed peer to fail with EPIPE, "
-                  "got %zd (%s)", rc, why(rc, err));
+                  "got %zd (%s)", rc, kit_why(rc, err));
     close(a);
     green_hub_destroy();
 }
@@ -526,15 +476,15 @@ static void *recv_forever(void *arg)
 START_TEST(test_kill_blocked_recv)
 {
     int a, b;
-    tcp_pair(&a, &b);
+    kit_tcp_pair(&a, &b);
     struct reader r = { .fd = a, .first = -2 };
     green_t *g = green_spawn(recv_forever, &r);
     green_sleep(0.02);
     double t0 = green_now();
     int rc = green_kill(g, 1.0);
-    ck_assert_msg(rc == 0, "expected green_kill of a greenlet in green_recv to return 0: %s", why(rc, errno));
+    ck_assert_msg(rc == 0, "expected green_kill of a greenlet in green_recv to return 0: %s", kit_why(rc, errno));
     ck_assert_msg(r.first == -1 && r.err == ECANCELED, "expected the killed greenlet's green_recv to fail "
-                  "with ECANCELED, got %zd (%s)", r.first, why(r.first, r.err));
+                  "with ECANCELED, got %zd (%s)", r.first, kit_why(r.first, r.err));
     ck_assert_msg(green_now() - t0 < 0.5, "expected the kill to take effect at once");
 
     /* The socket still works for someone else. */
@@ -588,7 +538,7 @@ START_TEST(test_wait_on_pipe)
     green_t *g = green_spawn(drain_pipe, INT2P(p[0]));
     rc = green_wait_write(p[1], 2.0);
     ck_assert_msg(rc == 0, "expected green_wait_write to return 0 once a reader drained the pipe: %s",
-                  why(rc, errno));
+                  kit_why(rc, errno));
     green_join(g, 1.0);
     green_free(g);
 
@@ -720,7 +670,7 @@ START_TEST(test_lookup_answered_at_once_leaves_no_wakeup)
     rc = green_wait_read(p[0], 0.1);
     ck_assert_msg(rc == -1 && errno == ETIMEDOUT, "expected green_wait_read on an empty pipe right after a "
                   "lookup of a literal address to time out, got %d (%s): a wake-up was left behind",
-                  rc, why(rc, errno));
+                  rc, kit_why(rc, errno));
     close(p[0]);
     close(p[1]);
     green_hub_destroy();
@@ -743,12 +693,12 @@ static int silent_nameserver(void)
 START_TEST(test_gethostbyname_timeout)
 {
     int ns = silent_nameserver();
-    green_t *t = start_ticker();
+    green_t *t = kit_ticker_start(0.005);
     char buf[INET_ADDRSTRLEN];
     double t0 = green_now();
     int rc = green_gethostbyname("www.python.org", buf, sizeof buf, 0.3);
     double took = green_now() - t0;
-    int seen = stop_ticker(t);
+    int seen = kit_ticker_stop(t);
     ck_assert_msg(rc == EAI_AGAIN, "expected green_gethostbyname against a name server that never "
                   "answers to fail with EAI_AGAIN, got %d (%s)", rc, gai_strerror(rc));
     assert_took("green_gethostbyname(timeout 0.3)", took, 0.29, 1.5);
@@ -781,7 +731,7 @@ START_TEST(test_kill_during_lookup)
     green_t *g = green_spawn(lookup, &l);
     green_sleep(0.05);
     int rc = green_kill(g, 1.0);
-    ck_assert_msg(rc == 0, "expected green_kill of a greenlet in a lookup to return 0: %s", why(rc, errno));
+    ck_assert_msg(rc == 0, "expected green_kill of a greenlet in a lookup to return 0: %s", kit_why(rc, errno));
     ck_assert_msg(l.rc == EAI_SYSTEM && l.err == ECANCELED, "expected a killed lookup to fail with "
                   "EAI_SYSTEM and errno ECANCELED, got %d (%s)", l.rc, l.rc == EAI_SYSTEM ?
                   strerror(l.err) : gai_strerror(l.rc));
@@ -848,7 +798,7 @@ START_TEST(test_lookups_at_once)
         gs[i] = green_spawn(lookup, &ls[i]);
     int rc = green_joinall(gs, N, 2.0);
     ck_assert_msg(rc == 0, "expected %d lookups against a local name server to finish within 2 s: %s",
-                  N, why(rc, errno));
+                  N, kit_why(rc, errno));
     for (int i = 0; i < N - 1; i++)
         ck_assert_msg(ls[i].rc == 0 && strcmp(ls[i].addr, zone[i][1]) == 0,
                       "expected %s to resolve to %s, got %d (%s) \"%s\"", ls[i].name, zone[i][1],

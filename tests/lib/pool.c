@@ -19,11 +19,6 @@
 #define INT2P(i) ((void *)(intptr_t)(i))
 #define P2INT(p) ((int)(intptr_t)(p))
 
-static const char *why(int rc, int err)
-{
-    return rc == 0 ? "no error" : strerror(err);
-}
-
 /* ---- Workers that count ----------------------------------------------- */
 
 static int running, max_running, finished, cancelled;
@@ -73,7 +68,7 @@ START_TEST(test_group_join_waits_for_all)
     int err = errno;
     double took = green_now() - t0;
     ck_assert_msg(rc == 0, "join of members sleeping up to 150 ms should return 0, got %d (%s)",
-                  rc, why(rc, err));
+                  rc, kit_why(rc, err));
     ck_assert_msg(finished == 3, "join returned before every member finished (%d of 3)", finished);
     ck_assert_msg(took >= 0.14 && took < 1.0, "join should take about 150 ms (the slowest), took %.3f s", took);
     ck_assert_msg(green_group_size(group) == 0, "members leave the group when they die: size %d",
@@ -107,7 +102,7 @@ START_TEST(test_group_join_times_out)
     double took = green_now() - t0;
     ck_assert_msg(rc == -1 && err == ETIMEDOUT,
                   "join(0.2 s) of a member sleeping 5 s should fail with ETIMEDOUT, got %d (%s)",
-                  rc, why(rc, err));
+                  rc, kit_why(rc, err));
     ck_assert_msg(took >= 0.18 && took < 1.0, "join(0.2 s) took %.3f s", took);
     ck_assert_msg(green_group_size(group) == 1, "the fast member died, the slow one lives: size %d",
                   green_group_size(group));
@@ -130,7 +125,7 @@ START_TEST(test_group_kill)
     int rc = green_group_kill(group, 1.0);
     int err = errno;
     double took = green_now() - t0;
-    ck_assert_msg(rc == 0, "kill of sleeping members should return 0, got %d (%s)", rc, why(rc, err));
+    ck_assert_msg(rc == 0, "kill of sleeping members should return 0, got %d (%s)", rc, kit_why(rc, err));
     ck_assert_msg(cancelled == 5, "every member's sleep should fail with ECANCELED: %d of 5", cancelled);
     ck_assert_msg(green_group_size(group) == 0, "killed members leave the group: size %d",
                   green_group_size(group));
@@ -176,7 +171,7 @@ START_TEST(test_group_kill_ignored_times_out)
     int err = errno;
     ck_assert_msg(rc == -1 && err == ETIMEDOUT,
                   "kill(0.1 s) of a member that ignores ECANCELED for 0.5 s should fail with ETIMEDOUT, got %d (%s)",
-                  rc, why(rc, err));
+                  rc, kit_why(rc, err));
     ck_assert_int_eq(green_group_size(group), 1);
     ck_assert_int_eq(green_group_join(group, 2.0), 0);
     ck_assert_int_eq(finished, 1);
@@ -227,7 +222,7 @@ START_TEST(test_group_join_deadlock)
     int err = errno;
     ck_assert_msg(rc == -1 && err == EDEADLK,
                   "joining a member that waits for nothing should fail with EDEADLK, got %d (%s)",
-                  rc, why(rc, err));
+                  rc, kit_why(rc, err));
     ck_assert_int_eq(green_group_kill(group, 1.0), 0);
     green_group_free(group);
     green_hub_destroy();

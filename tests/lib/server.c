@@ -31,11 +31,6 @@
 #define INT2P(i) ((void *)(intptr_t)(i))
 #define P2INT(p) ((int)(intptr_t)(p))
 
-static const char *why(int rc, int err)
-{
-    return rc >= 0 ? "no error" : strerror(err);
-}
-
 /* ---- Counting accept calls -------------------------------------------- */
 
 /* The test program defines accept4() and accept() itself: the code under
@@ -236,7 +231,7 @@ START_TEST(test_echo_many_clients)
                   green_server_accepted(srv), N);
     int rc = green_server_stop(srv, 2.0);
     ck_assert_msg(rc == 0, "stop with no handler left should return 0 (none killed), got %d (%s)",
-                  rc, why(rc, errno));
+                  rc, kit_why(rc, errno));
     ck_assert_int_eq(handler_errors, 0);
     green_server_free(srv);
     green_hub_destroy();
@@ -395,7 +390,7 @@ START_TEST(test_graceful_stop_lets_handler_finish)
     int rc = green_server_stop(srv, 2.0);
     double took = green_now() - t0;
     ck_assert_msg(rc == 0, "stop(grace 2 s) with a handler needing 0.2 s more should let it "
-                  "finish and return 0 (none killed), got %d (%s)", rc, why(rc, errno));
+                  "finish and return 0 (none killed), got %d (%s)", rc, kit_why(rc, errno));
     ck_assert_msg(took >= 0.15 && took < 1.5, "stop should wait for the handler (about 0.2 s), "
                   "took %.3f s", took);
     ck_assert_int_eq(green_join(client, 5.0), 0);
@@ -405,7 +400,7 @@ START_TEST(test_graceful_stop_lets_handler_finish)
     int fd = connect_to_server(2.0);
     int err = errno;
     ck_assert_msg(fd < 0 && err == ECONNREFUSED, "after stop, new connections should be refused, "
-                  "connect gave %d (%s)", fd, why(fd, err));
+                  "connect gave %d (%s)", fd, kit_why(fd, err));
     green_free(client);
     green_server_free(srv);
     green_hub_destroy();
@@ -428,7 +423,7 @@ START_TEST(test_stop_kills_after_grace)
     double took = green_now() - t0;
     kit_capture_end(&cap, log, sizeof log);
     ck_assert_msg(rc == 1, "stop(grace 0.1 s) with one handler busy for 10 s should kill it and "
-                  "return 1, got %d (%s)", rc, why(rc, errno));
+                  "return 1, got %d (%s)", rc, kit_why(rc, errno));
     ck_assert_msg(took < 1.0, "stop(grace 0.1 s) took %.3f s", took);
     ck_assert_msg(handlers_cancelled == 1, "the killed handler's wait should fail with ECANCELED");
     ck_assert_int_eq(green_join(client, 5.0), 0);
@@ -504,7 +499,7 @@ START_TEST(test_serve_forever_until_stopped_by_handler)
     green_t *client = green_spawn(request_client, NULL);
     int rc = green_server_serve_forever(shared_srv);
     ck_assert_msg(rc == 0, "serve_forever should return 0 once a handler stops the server, got %d (%s)",
-                  rc, why(rc, errno));
+                  rc, kit_why(rc, errno));
     ck_assert_int_eq(green_join(client, 5.0), 0);
     ck_assert_msg(stop_from_handler_rc == 0, "a handler stopping its own server should wait for the "
                   "others only and get 0, got %d", stop_from_handler_rc);
@@ -542,7 +537,7 @@ START_TEST(test_start_errors)
     int rc = green_server_start(b);
     int err = errno;
     ck_assert_msg(rc == -1 && err == EADDRINUSE, "a second server on the same port should fail with "
-                  "EADDRINUSE, got %d (%s)", rc, why(rc, err));
+                  "EADDRINUSE, got %d (%s)", rc, kit_why(rc, err));
     ck_assert_int_eq(green_server_set_backlog(a, 10), -1);
     ck_assert_int_eq(errno, EBUSY);
     green_server_free(b);

@@ -24,17 +24,6 @@
 #define INT2P(i) ((void *)(intptr_t)(i))
 #define P2INT(p) ((long)(intptr_t)(p))
 
-static const char *why(int rc, int err)
-{
-    return rc == 0 ? "no error" : strerror(err);
-}
-
-/* Events libevent holds (added and not yet fired or deleted). */
-static int pending_events(void)
-{
-    return event_base_get_num_events(green_hub_base(), EVENT_BASE_COUNT_ADDED);
-}
-
 /* A trace of who did what, as space-separated words. */
 static char trace[1024];
 
@@ -44,16 +33,6 @@ static void trace_add(const char *fmt, long n)
     if (len)
         trace[len++] = ' ';
     snprintf(trace + len, sizeof trace - len, fmt, n);
-}
-
-static void join_free(green_t **gs, int n)
-{
-    green_joinall(gs, n, 5.0);
-    for (int i = 0; i < n; i++) {
-        if (!green_dead(gs[i]))
-            green_kill(gs[i], 1.0);
-        green_free(gs[i]);
-    }
 }
 
 /* What a greenlet that waited on something saw. */
@@ -138,13 +117,13 @@ START_TEST(test_queue_get_waits_for_put)
     green_queue_put(q, "hello", 0);
     green_join(g, 2.0);
     green_free(g);
-    int left = pending_events();
+    int left = kit_pending_events();
 
     ck_assert_msg(waited, "green_queue_get() on an empty queue returned (rc %d) instead of waiting; see %s, 'Queue: producer and consumer'",
                   j.out.rc, LESSON);
     ck_assert_msg(j.out.rc == 0 && j.out.value && strcmp(j.out.value, "hello") == 0,
                   "the waiting getter should get \"hello\", got rc %d (%s); see %s, 'FIFO fairness: hand it over'",
-                  j.out.rc, why(j.out.rc, j.out.err), LESSON);
+                  j.out.rc, kit_why(j.out.rc, j.out.err), LESSON);
     ck_assert_msg(green_queue_len(q) == 0, "the item went to the waiting getter, yet the queue holds %zu", green_queue_len(q));
     ck_assert_msg(left == 0,
                   "the getter was served before its 5 s timeout, yet %d event(s) are still registered with libevent: delete the timer whatever woke you; see %s, 'Timeouts and kills'",
@@ -168,7 +147,7 @@ START_TEST(test_queue_getters_fifo)
     green_queue_put(q, "a", 0);
     green_queue_put(q, "b", 0);
     green_queue_put(q, "c", 0);
-    join_free(g, 3);
+    kit_join_free(g, 3);
 
     const char *want[] = { "a", "b", "c" };
     for (int i = 0; i < 3; i++)
@@ -269,11 +248,11 @@ START_TEST(test_queue_putters_fifo)
     int err = errno;
     green_queue_get(q, &b, 1.0);
     green_queue_get(q, &c, 1.0);
-    join_free(g, 2);
+    kit_join_free(g, 2);
 
     ck_assert_msg(rc == -1 && err == ETIMEDOUT,
                   "the slot freed by a get belongs to the first waiting putter: a newcomer's put(q, item, 0) should fail with ETIMEDOUT, got %d (%s); "
-                  "see %s, 'FIFO fairness: hand it over'", rc, why(rc, err), LESSON);
+                  "see %s, 'FIFO fairness: hand it over'", rc, kit_why(rc, err), LESSON);
     ck_assert_msg(a && b && c && strcmp(a, "x") == 0 && strcmp(b, "p1") == 0 && strcmp(c, "p2") == 0,
                   "expected x, p1, p2 (the putters in the order they waited), got %s, %s, %s; see %s, 'FIFO fairness: hand it over'",
                   a ? (char *)a : "-", b ? (char *)b : "-", c ? (char *)c : "-", LESSON);
@@ -286,17 +265,17 @@ END_TEST
 START_TEST(test_queue_get_timeout)
 {
     green_queue_t *q = green_queue_new(0);
-    int events = pending_events();
+    int events = kit_pending_events();
     double t0 = green_now();
     void *item = NULL;
     int rc = green_queue_get(q, &item, 0.1);
     int err = errno;
     double took = green_now() - t0;
-    int left = pending_events();
+    int left = kit_pending_events();
     green_queue_put(q, "later", 0);
 
     ck_assert_msg(rc == -1 && err == ETIMEDOUT,
-                  "get(q, &item, 0.1) on an empty queue should fail with ETIMEDOUT, got %d (%s); see %s, 'Timeouts and kills'", rc, why(rc, err), LESSON);
+                  "get(q, &item, 0.1) on an empty queue should fail with ETIMEDOUT, got %d (%s); see %s, 'Timeouts and kills'", rc, kit_why(rc, err), LESSON);
     ck_assert_msg(took >= 0.095 && took < 1.0, "get with a 0.1 s timeout returned after %.3f s", took);
     ck_assert_msg(left == events, "the timed-out get left %d event(s) registered with libevent (%d before): undo the timer; see %s, 'Timeouts and kills'",
                   left, events, LESSON);
@@ -320,7 +299,7 @@ START_TEST(test_queue_put_timeout)
     green_queue_get(q, &item, 0);
 
     ck_assert_msg(rc == -1 && err == ETIMEDOUT,
-                  "put(q, item, 0.1) on a full queue should fail with ETIMEDOUT, got %d (%s); see %s, 'Timeouts and kills'", rc, why(rc, err), LESSON);
+                  "put(q, item, 0.1) on a full queue should fail with ETIMEDOUT, got %d (%s); see %s, 'Timeouts and kills'", rc, kit_why(rc, err), LESSON);
     ck_assert_msg(took >= 0.095 && took < 1.0, "put with a 0.1 s timeout returned after %.3f s", took);
     ck_assert_msg(strcmp(item, "first") == 0 && green_queue_len(q) == 0,
                   "the timed-out put must leave nothing behind: expected \"first\" then an empty queue, got \"%s\" and %zu item(s)",
@@ -348,8 +327,8 @@ START_TEST(test_queue_timeout_zero_never_waits)
     green_join(g, 1.0);
     green_free(g);
 
-    ck_assert_msg(rc_get == -1 && err_get == ETIMEDOUT, "get with timeout 0 on an empty queue: expected -1 ETIMEDOUT, got %d (%s)", rc_get, why(rc_get, err_get));
-    ck_assert_msg(rc_put == -1 && err_put == ETIMEDOUT, "put with timeout 0 on a full queue: expected -1 ETIMEDOUT, got %d (%s)", rc_put, why(rc_put, err_put));
+    ck_assert_msg(rc_get == -1 && err_get == ETIMEDOUT, "get with timeout 0 on an empty queue: expected -1 ETIMEDOUT, got %d (%s)", rc_get, kit_why(rc_get, err_get));
+    ck_assert_msg(rc_put == -1 && err_put == ETIMEDOUT, "put with timeout 0 on a full queue: expected -1 ETIMEDOUT, got %d (%s)", rc_put, kit_why(rc_put, err_put));
     ck_assert_msg(!yielded, "a timeout of 0 must not wait at all, yet another greenlet ran meanwhile; see %s, 'Timeouts and kills'", LESSON);
     green_queue_free(q);
     green_hub_destroy();
@@ -371,13 +350,13 @@ START_TEST(test_queue_kill_getter)
 
     ck_assert_msg(krc == 0 && j[0].out.rc == -1 && j[0].out.err == ECANCELED,
                   "a getter killed while waiting should get -1 with ECANCELED, got %d (%s); see %s, 'Timeouts and kills'",
-                  j[0].out.rc, why(j[0].out.rc, j[0].out.err), LESSON);
+                  j[0].out.rc, kit_why(j[0].out.rc, j[0].out.err), LESSON);
     ck_assert_msg(j[1].out.rc == 0 && strcmp(j[1].out.value, "for the living") == 0,
                   "after the first getter was killed, the item should go to the second one (rc %d): the killed waiter must leave the list; see %s, 'Timeouts and kills'",
                   j[1].out.rc, LESSON);
     green_queue_put(q, "kept", 0);
     ck_assert_msg(green_queue_len(q) == 1, "with no getter left, a put should stay in the queue, it holds %zu", green_queue_len(q));
-    join_free(g, 2);
+    kit_join_free(g, 2);
     green_queue_free(q);
     green_hub_destroy();
 }
@@ -397,7 +376,7 @@ START_TEST(test_queue_kill_putter)
 
     ck_assert_msg(p.out.rc == -1 && p.out.err == ECANCELED,
                   "a putter killed while waiting should get -1 with ECANCELED, got %d (%s); see %s, 'Timeouts and kills'",
-                  p.out.rc, why(p.out.rc, p.out.err), LESSON);
+                  p.out.rc, kit_why(p.out.rc, p.out.err), LESSON);
     ck_assert_msg(strcmp(item, "x") == 0 && green_queue_len(q) == 0,
                   "the killed putter's item must not enter the queue: expected \"x\" then empty, got \"%s\" and %zu item(s)",
                   (char *)item, green_queue_len(q));
@@ -424,7 +403,7 @@ START_TEST(test_queue_served_beats_timeout)
 
     ck_assert_msg(j.out.rc == 0 && strcmp(j.out.value, "just in time") == 0,
                   "an item handed to a getter must be delivered even if its timeout fired before it ran (got %d, %s): "
-                  "otherwise the item is lost; see %s, 'Timeouts and kills'", j.out.rc, why(j.out.rc, j.out.err), LESSON);
+                  "otherwise the item is lost; see %s, 'Timeouts and kills'", j.out.rc, kit_why(j.out.rc, j.out.err), LESSON);
     ck_assert_msg(green_queue_len(q) == 0, "the item was delivered, the queue should be empty");
     green_queue_free(q);
     green_hub_destroy();
@@ -443,7 +422,7 @@ START_TEST(test_queue_served_then_killed_keeps_item)
 
     ck_assert_msg(j.out.rc == 0 && strcmp(j.out.value, "handed over") == 0,
                   "an item handed to a getter that is killed before it runs must still be delivered (got %d, %s); see %s, 'Timeouts and kills'",
-                  j.out.rc, why(j.out.rc, j.out.err), LESSON);
+                  j.out.rc, kit_why(j.out.rc, j.out.err), LESSON);
     green_queue_free(q);
     green_hub_destroy();
 }
@@ -482,7 +461,7 @@ START_TEST(test_queue_deadlock)
     capture_end(f, saved, report, sizeof report);
 
     ck_assert_msg(rc == -1 && err == EDEADLK,
-                  "main waiting for ever on an empty queue nobody else can fill should get -1 with EDEADLK, got %d (%s)", rc, why(rc, err));
+                  "main waiting for ever on an empty queue nobody else can fill should get -1 with EDEADLK, got %d (%s)", rc, kit_why(rc, err));
     ck_assert_msg(strstr(report, "deadlock") != NULL, "the hub should report the deadlock on stderr, it printed: %s", report);
     green_queue_free(q);
     green_hub_destroy();
@@ -540,7 +519,7 @@ START_TEST(test_queue_many_producers_consumers)
             st[i].last_seen[p] = -1;
         g[i] = green_spawn(i < PRODUCERS ? stress_producer : stress_consumer, &st[i]);
     }
-    join_free(g, PRODUCERS + CONSUMERS);
+    kit_join_free(g, PRODUCERS + CONSUMERS);
 
     long n = (long)PRODUCERS * PER_PRODUCER, got = 0, sum = 0, disorder = 0;
     for (int i = PRODUCERS; i < PRODUCERS + CONSUMERS; i++) {
@@ -587,12 +566,12 @@ START_TEST(test_event_broadcast)
     green_event_set(e);
     green_sleep(0);
     int woke = j[0].out.returned + j[1].out.returned + j[2].out.returned;
-    join_free(g, 3);
+    kit_join_free(g, 3);
 
     ck_assert_msg(early == 0, "%d waiter(s) returned from green_event_wait() before the event was set; see %s, 'Event: wake everybody'", early, LESSON);
     ck_assert_msg(woke == 3, "green_event_set() should wake every waiter at once, %d of 3 woke; see %s, 'Event: wake everybody'", woke, LESSON);
     for (int i = 0; i < 3; i++)
-        ck_assert_msg(j[i].out.rc == 0, "waiter %d: green_event_wait should return 0, got %d (%s)", i, j[i].out.rc, why(j[i].out.rc, j[i].out.err));
+        ck_assert_msg(j[i].out.rc == 0, "waiter %d: green_event_wait should return 0, got %d (%s)", i, j[i].out.rc, kit_why(j[i].out.rc, j[i].out.err));
     ck_assert_msg(strcmp(trace, "w0 w1 w2") == 0, "waiters should wake in the order they waited (w0 w1 w2), got %s", trace);
     ck_assert_msg(green_event_is_set(e), "the event should stay set");
     green_event_free(e);
@@ -632,10 +611,10 @@ START_TEST(test_event_clear_and_timeout)
     int err0 = errno;
 
     ck_assert_msg(!green_event_is_set(e), "green_event_clear() should reset the flag");
-    ck_assert_msg(rc == -1 && err == ETIMEDOUT, "wait(0.1) on a cleared event should fail with ETIMEDOUT, got %d (%s)", rc, why(rc, err));
+    ck_assert_msg(rc == -1 && err == ETIMEDOUT, "wait(0.1) on a cleared event should fail with ETIMEDOUT, got %d (%s)", rc, kit_why(rc, err));
     ck_assert_msg(took >= 0.095 && took < 1.0, "wait(0.1) returned after %.3f s", took);
-    ck_assert_msg(rc0 == -1 && err0 == ETIMEDOUT, "wait(0) on a cleared event should fail with ETIMEDOUT, got %d (%s)", rc0, why(rc0, err0));
-    ck_assert_msg(pending_events() == 0, "a timed-out wait left %d event(s) registered with libevent", pending_events());
+    ck_assert_msg(rc0 == -1 && err0 == ETIMEDOUT, "wait(0) on a cleared event should fail with ETIMEDOUT, got %d (%s)", rc0, kit_why(rc0, err0));
+    ck_assert_msg(kit_pending_events() == 0, "a timed-out wait left %d event(s) registered with libevent", kit_pending_events());
     green_event_free(e);
     green_hub_destroy();
 }
@@ -649,7 +628,7 @@ START_TEST(test_event_set_then_clear_still_wakes)
     green_sleep(0);
     green_event_set(e);
     green_event_clear(e);           /* before the waiters run */
-    join_free(g, 2);
+    kit_join_free(g, 2);
 
     ck_assert_msg(j[0].out.rc == 0 && j[1].out.rc == 0,
                   "greenlets woken by green_event_set() must return 0 even if the event is cleared before they run, got %d and %d; see %s, 'Event: wake everybody'",
@@ -667,10 +646,10 @@ START_TEST(test_event_kill_waiter)
     green_sleep(0);
     green_kill(g[0], 1.0);
     green_event_set(e);
-    join_free(g, 2);
+    kit_join_free(g, 2);
 
     ck_assert_msg(j[0].out.rc == -1 && j[0].out.err == ECANCELED,
-                  "a killed event waiter should get -1 with ECANCELED, got %d (%s)", j[0].out.rc, why(j[0].out.rc, j[0].out.err));
+                  "a killed event waiter should get -1 with ECANCELED, got %d (%s)", j[0].out.rc, kit_why(j[0].out.rc, j[0].out.err));
     ck_assert_msg(j[1].out.rc == 0, "the other waiter should still be woken by set, got %d", j[1].out.rc);
     green_event_free(e);
     green_hub_destroy();
@@ -691,7 +670,7 @@ START_TEST(test_event_woken_waiters_run_before_late_waiter)
     int rc = green_event_wait(e, GREEN_FOREVER);
     trace_add("late%ld", 0);
     int rc_after = green_event_wait(e, GREEN_FOREVER);
-    join_free(g, 2);
+    kit_join_free(g, 2);
 
     ck_assert_msg(rc == 0 && rc_after == 0, "waiting on a set event should return 0, got %d and %d", rc, rc_after);
     ck_assert_msg(strcmp(trace, "w0 w1 late0") == 0,
@@ -737,13 +716,13 @@ START_TEST(test_async_value)
     g[3] = green_spawn(async_setter, a);
     green_sleep(0);
     int ready_before = green_async_ready(a);
-    join_free(g, 4);
+    kit_join_free(g, 4);
 
     ck_assert_msg(!ready_before, "a new AsyncResult should not be ready");
     for (int i = 0; i < 3; i++)
         ck_assert_msg(j[i].out.rc == 0 && j[i].out.value && strcmp(j[i].out.value, "42") == 0,
                       "getter %d should get \"42\" from the setter, got %d (%s); see %s, 'AsyncResult: a value or an error'",
-                      i, j[i].out.rc, why(j[i].out.rc, j[i].out.err), LESSON);
+                      i, j[i].out.rc, kit_why(j[i].out.rc, j[i].out.err), LESSON);
     ck_assert_msg(green_async_ready(a), "after set, the result should be ready");
     void *v = NULL;
     ck_assert_msg(green_async_get(a, &v, 0) == 0 && strcmp(v, "42") == 0, "a later get should return the value at once");
@@ -765,7 +744,7 @@ START_TEST(test_async_error)
 
     ck_assert_msg(j.out.rc == -1 && j.out.err == EHOSTUNREACH,
                   "after set_error(EHOSTUNREACH), get should return -1 with errno EHOSTUNREACH, got %d (%s); see %s, 'AsyncResult: a value or an error'",
-                  j.out.rc, why(j.out.rc, j.out.err), LESSON);
+                  j.out.rc, kit_why(j.out.rc, j.out.err), LESSON);
     ck_assert_msg(green_async_ready(a), "a result set with an error is ready");
     errno = 0;
     ck_assert_msg(green_async_get(a, NULL, 0) == -1 && errno == EHOSTUNREACH, "a later get should fail with the same error");
@@ -784,7 +763,7 @@ START_TEST(test_async_timeout)
     int rc = green_async_get(a, NULL, 0.05);
     int err = errno;
     double took = green_now() - t0;
-    ck_assert_msg(rc == -1 && err == ETIMEDOUT, "get(0.05) on a result nobody sets should fail with ETIMEDOUT, got %d (%s)", rc, why(rc, err));
+    ck_assert_msg(rc == -1 && err == ETIMEDOUT, "get(0.05) on a result nobody sets should fail with ETIMEDOUT, got %d (%s)", rc, kit_why(rc, err));
     ck_assert_msg(took >= 0.045 && took < 1.0, "get(0.05) returned after %.3f s", took);
     ck_assert_msg(!green_async_ready(a), "a timed-out get does not make the result ready");
     green_async_free(a);
@@ -820,7 +799,7 @@ START_TEST(test_sem_counting)
     int done = 0;
     for (int i = 0; i < 5; i++)
         done += green_result(g[i]) != NULL;
-    join_free(g, 5);
+    kit_join_free(g, 5);
 
     ck_assert_msg(done == 5, "all 5 workers should get through the semaphore, %d did", done);
     ck_assert_msg(most_inside == 2, "a semaphore of 2 should let exactly 2 workers in at a time, saw %d; see %s, 'Semaphore and Lock'", most_inside, LESSON);
@@ -861,7 +840,7 @@ START_TEST(test_sem_fifo_handoff)
     int rc = green_sem_acquire(s, 0);      /* a newcomer */
     green_sem_release(s);
     green_sem_release(s);
-    join_free(g, 3);
+    kit_join_free(g, 3);
 
     ck_assert_msg(rc == -1, "a permit released while greenlets wait belongs to the first of them; a newcomer's acquire(0) must fail; see %s, 'FIFO fairness: hand it over'", LESSON);
     ck_assert_msg(strcmp(trace, "a0 a1 a2") == 0, "waiters should get permits in the order they waited (a0 a1 a2), got %s", trace);
@@ -885,9 +864,9 @@ START_TEST(test_sem_timeout_and_kill)
     green_free(g);
     green_sem_release(s);
 
-    ck_assert_msg(rc0 == -1 && err0 == ETIMEDOUT, "acquire(0) with no permit: expected -1 ETIMEDOUT, got %d (%s)", rc0, why(rc0, err0));
-    ck_assert_msg(rc1 == -1 && err1 == ETIMEDOUT, "acquire(0.05) with no permit: expected -1 ETIMEDOUT, got %d (%s)", rc1, why(rc1, err1));
-    ck_assert_msg(j.out.rc == -1 && j.out.err == ECANCELED, "a killed acquirer should get -1 ECANCELED, got %d (%s)", j.out.rc, why(j.out.rc, j.out.err));
+    ck_assert_msg(rc0 == -1 && err0 == ETIMEDOUT, "acquire(0) with no permit: expected -1 ETIMEDOUT, got %d (%s)", rc0, kit_why(rc0, err0));
+    ck_assert_msg(rc1 == -1 && err1 == ETIMEDOUT, "acquire(0.05) with no permit: expected -1 ETIMEDOUT, got %d (%s)", rc1, kit_why(rc1, err1));
+    ck_assert_msg(j.out.rc == -1 && j.out.err == ECANCELED, "a killed acquirer should get -1 ECANCELED, got %d (%s)", j.out.rc, kit_why(j.out.rc, j.out.err));
     ck_assert_msg(green_sem_value(s) == 1, "a release after the only waiter was killed should be counted (1), the value is %u: the killed waiter must leave the list; see %s, 'Timeouts and kills'",
                   green_sem_value(s), LESSON);
     green_sem_free(s);
@@ -919,14 +898,14 @@ START_TEST(test_lock_prevents_lost_update)
     balance = 100;
     g[0] = green_spawn(withdraw, NULL);
     g[1] = green_spawn(withdraw, NULL);
-    join_free(g, 2);
+    kit_join_free(g, 2);
     long unlocked = balance;
 
     green_lock_t *l = green_lock_new();
     balance = 100;
     g[0] = green_spawn(withdraw, l);
     g[1] = green_spawn(withdraw, l);
-    join_free(g, 2);
+    kit_join_free(g, 2);
 
     ck_assert_msg(unlocked == 20, "test setup: without a lock both withdrawals should see 100 (balance 20), got %ld", unlocked);
     ck_assert_msg(balance == 20 && !green_lock_locked(l),
@@ -959,7 +938,7 @@ START_TEST(test_lock_basics)
     ck_assert_msg(!green_lock_locked(l), "a new lock should be unlocked");
     errno = 0;
     int rc = green_lock_release(l);
-    ck_assert_msg(rc == -1 && errno == EPERM, "releasing an unlocked lock should fail with EPERM, got %d (%s)", rc, why(rc, errno));
+    ck_assert_msg(rc == -1 && errno == EPERM, "releasing an unlocked lock should fail with EPERM, got %d (%s)", rc, kit_why(rc, errno));
     ck_assert_int_eq(green_lock_acquire(l, 0), 0);
     ck_assert_msg(green_lock_locked(l), "after acquire the lock should be locked");
     rc = green_lock_acquire(l, 0.05);
@@ -981,7 +960,7 @@ START_TEST(test_lock_basics)
     ck_assert_int_eq(green_lock_release(l), 0);   /* l0 is done: to l1 */
     green_sleep(0);
     ck_assert_int_eq(green_lock_release(l), 0);
-    join_free(g, 2);
+    kit_join_free(g, 2);
     ck_assert_msg(strcmp(trace, "l0 l1") == 0, "the lock should go to waiters in order (l0 l1), got %s", trace);
     ck_assert_msg(!green_lock_locked(l), "the lock should end unlocked");
     green_lock_free(l);
@@ -1012,7 +991,7 @@ START_TEST(test_local_per_greenlet)
     const char *got[3];
     for (int i = 0; i < 3; i++)
         got[i] = green_result(g[i]);
-    join_free(g, 3);
+    kit_join_free(g, 3);
 
     ck_assert_msg(got[0] && got[1] && got[2] && strcmp(got[0], "a") == 0 && strcmp(got[1], "b") == 0 && strcmp(got[2], "c") == 0,
                   "three greenlets set the same key to a, b, c and read it back after waiting; got %s, %s, %s: each greenlet has its own value; see %s, 'Greenlet-local storage'",

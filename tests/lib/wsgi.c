@@ -21,11 +21,6 @@
 
 #define LESSON "chapters/09-wsgi/README.md"
 
-static const char *why(int rc, int err)
-{
-    return rc == 0 ? "no error" : strerror(err);
-}
-
 /* A response that start_response filled once with good values. */
 static void good_response(green_response_t *r)
 {
@@ -55,7 +50,7 @@ START_TEST(test_start_response_good)
     green_response_init(&r);
     ck_assert_msg(!r.started && !r.sent, "a fresh response is neither started nor sent");
     int rc = green_start_response(&r, status, h, 2);
-    ck_assert_msg(rc == 0, "start_response('404 Not Found') failed: %s", why(rc, errno));
+    ck_assert_msg(rc == 0, "start_response('404 Not Found') failed: %s", kit_why(rc, errno));
     /* The caller's strings may die: the response keeps copies. */
     strcpy(type, "XXXX/XXXX");
     strcpy(status, "XXXXXXXXXXXXX");
@@ -669,7 +664,7 @@ START_TEST(test_client_list)
     green_app_t app = { hello_list };
     green_wsgi_result_t r;
     int rc = green_wsgi_request(&app, "GET", "/", NULL, NULL, &r);
-    ck_assert_msg(rc == 0, "green_wsgi_request failed: %s", why(rc, errno));
+    ck_assert_msg(rc == 0, "green_wsgi_request failed: %s", kit_why(rc, errno));
     ck_assert_int_eq(r.resp.code, 200);
     ck_assert_str_eq(r.resp.status, "200 OK");
     ck_assert_str_eq(green_response_header(&r.resp, "Content-Type"), "text/html");
@@ -714,7 +709,7 @@ START_TEST(test_client_environ)
     const char *headers[] = { "User-Agent", "test/1", "Content-Type", "text/plain", NULL };
     green_wsgi_result_t r;
     int rc = green_wsgi_request(&app, "POST", "/a%20b/c?x=1&y=%20", headers, "payload", &r);
-    ck_assert_msg(rc == 0, "green_wsgi_request failed: %s", why(rc, errno));
+    ck_assert_msg(rc == 0, "green_wsgi_request failed: %s", kit_why(rc, errno));
     static const char *const want[] = {
         "POST", "/a b/c", "x=1&y=%20", "/a%20b/c?x=1&y=%20", "test/1", "7",
         "text/plain", "HTTP/1.1",
@@ -736,7 +731,7 @@ START_TEST(test_client_environ)
 
     errno = 0;
     rc = green_wsgi_request(&app, "GET", "/bad%zz", NULL, NULL, &r);
-    ck_assert_msg(rc == -1 && errno == EINVAL, "a bad escape in the path: EINVAL, got %s", why(rc, errno));
+    ck_assert_msg(rc == -1 && errno == EINVAL, "a bad escape in the path: EINVAL, got %s", kit_why(rc, errno));
     ck_assert_ptr_null(r.body);
     green_hub_destroy();
 }
@@ -796,7 +791,7 @@ START_TEST(test_client_generator)
     green_wsgi_result_t r;
     counter_closed = 0;
     int rc = green_wsgi_request(&app, "GET", "/", NULL, NULL, &r);
-    ck_assert_msg(rc == 0, "green_wsgi_request failed: %s", why(rc, errno));
+    ck_assert_msg(rc == 0, "green_wsgi_request failed: %s", kit_why(rc, errno));
     ck_assert_int_eq(r.streamed, 1);
     ck_assert_uint_eq(r.chunks, 4);
     ck_assert_str_eq(r.body, "0;1;2;3;");
@@ -865,7 +860,7 @@ static void demo(green_wsgi_result_t *r, const char *method, const char *uri,
                  const char *body)
 {
     int rc = green_wsgi_request(&demo_app, method, uri, NULL, body, r);
-    ck_assert_msg(rc == 0, "%s %s: green_wsgi_request failed: %s", method, uri, why(rc, errno));
+    ck_assert_msg(rc == 0, "%s %s: green_wsgi_request failed: %s", method, uri, kit_why(rc, errno));
 }
 
 static void expect(const char *method, const char *uri, const char *body,

@@ -1,6 +1,4 @@
-/*
- * fib.c - exercise: a Fibonacci generator.  The assignment is in fib.h.
- */
+/* fib.c - exercise 01-generators/fib.  Read fib.h first. */
 #include "fib.h"
 
 static int fib_step(green_gen *g)

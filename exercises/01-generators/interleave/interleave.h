@@ -1,10 +1,6 @@
 /*
- * interleave.h - exercise 2 of chapter 1: the round-robin scheduler.
+ * interleave.h - exercise 01-generators/interleave: the round-robin scheduler.
  *
- * Read first: chapters/01-generators/README.md, section "The round-robin
- * loop: the first scheduler", then "Exercise: interleave".
- *
- * WHAT TO DO
  * Fill in interleave.c (look for TODO): write the loop that article 003
  * section 1.1 writes as
  *
@@ -15,7 +11,7 @@
  * for any number of generators, collecting what they yield, and stopping
  * when they have all finished.
  *
- * THE CONTRACT (the tests check each line)
+ * What it must do (the tests check each point)
  *   int ex_interleave(green_gen **gens, int n, void **out, int max);
  *
  *   - Resume the generators gens[0] .. gens[n-1] in rounds: gens[0],
@@ -29,7 +25,7 @@
  *     value would be lost.
  *   - n = 0 or max = 0: return 0 without resuming anything.
  *
- * HINTS
+ * Hints
  *   - green_gen_next(g, &v) runs g to its next yield: it returns 1 and
  *     puts the value in v, or returns 0 when g has finished (and keeps
  *     returning 0).  green_gen_done(g) says whether g has finished.
@@ -40,6 +36,13 @@
  *     loop anyway).
  *   - No generator macros here: this is the caller's side, an ordinary
  *     function with ordinary locals.
+ *
+ * Lesson: chapters/01-generators/README.md,
+ *         "The round-robin loop: the first scheduler", then
+ *         "Exercise: interleave".
+ * Tests:  tests/exercises/01-generators/interleave.c
+ * Run:    make grade E=interleave
+ * Stuck?  make hint E=interleave (one more hint each time you ask)
  */
 #ifndef EX_INTERLEAVE_H
 #define EX_INTERLEAVE_H

@@ -1,4 +1,5 @@
-/* make.c - ex_ctx_make: lay out a fresh stack for ex_ctx_swap.  See switch.h. */
+/* make.c - exercise 02-greenlets/switch (ex_ctx_make).  Read switch.h
+ * first. */
 #include "switch.h"
 
 #include <errno.h>

@@ -1,5 +1,5 @@
 /*
- * switch.h - exercise: write the context switch yourself.
+ * switch.h - exercise 02-greenlets/switch: write the context switch yourself.
  *
  * Everything in chapter 2 rests on one small function: save the registers
  * a function call promises to preserve, remember the stack pointer, load
@@ -9,18 +9,22 @@
  * fresh stack so that the first switch into it starts a function (in C).
  * This is the uthread lab of MIT's xv6 course, for user space.
  *
- * Read first: chapters/02-greenlets/README.md, sections "Two stacks and a
- * switch", "The switch in x86-64 assembly, line by line" and "The same on
- * AArch64".  lib/ctx_x86_64.S and lib/ctx_aarch64.S do the same job, plus
- * the floating-point control state, which you do not need here.
+ * lib/ctx_x86_64.S and lib/ctx_aarch64.S do the same job, plus the
+ * floating-point control state, which you do not need here.
  *
  * Files to fill in (search for TODO):
  *   switch_x86_64.S   ex_ctx_swap for x86-64 (built only on x86-64)
  *   switch_aarch64.S  ex_ctx_swap for AArch64 (built only on AArch64)
  *   make.c            ex_ctx_make, for both (one #if per machine)
  * Only your machine's .S file is built and tested; `uname -m` tells you
- * which one that is.  Tests: tests/exercises/02-greenlets/switch.c,
- * run them with `make grade N=2`.
+ * which one that is.
+ *
+ * Lesson: chapters/02-greenlets/README.md, "Two stacks and a switch",
+ *         "The switch in x86-64 assembly, line by line",
+ *         "The same on AArch64", then "Exercise: switch".
+ * Tests:  tests/exercises/02-greenlets/switch.c
+ * Run:    make grade E=switch
+ * Stuck?  make hint E=switch (one more hint each time you ask)
  */
 #ifndef EX_SWITCH_H
 #define EX_SWITCH_H

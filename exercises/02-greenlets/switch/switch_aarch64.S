@@ -1,5 +1,6 @@
 /*
- * switch_aarch64.S - ex_ctx_swap for AArch64 (AAPCS64).  See switch.h.
+ * switch_aarch64.S - exercise 02-greenlets/switch (ex_ctx_swap,
+ * AArch64, AAPCS64).  Read switch.h first.
  *
  * void ex_ctx_swap(void **save_sp, void *load_sp)
  *   save_sp arrives in x0, load_sp in x1, the return address in x30.

@@ -1,5 +1,6 @@
 /*
- * switch_x86_64.S - ex_ctx_swap for x86-64 (System V).  See switch.h.
+ * switch_x86_64.S - exercise 02-greenlets/switch (ex_ctx_swap,
+ * x86-64, System V).  Read switch.h first.
  *
  * void ex_ctx_swap(void **save_sp, void *load_sp)
  *   save_sp arrives in %rdi, load_sp in %rsi.

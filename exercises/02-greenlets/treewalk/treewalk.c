@@ -1,4 +1,4 @@
-/* treewalk.c - an in-order tree walk as a stackful generator.  See treewalk.h. */
+/* treewalk.c - exercise 02-greenlets/treewalk.  Read treewalk.h first. */
 #include "treewalk.h"
 
 #include <errno.h>

@@ -1,5 +1,5 @@
 /*
- * treewalk.h - exercise: a stackful generator that walks a binary tree.
+ * treewalk.h - exercise 02-greenlets/treewalk: a stackful tree walker.
  *
  * The natural way to visit a binary tree in order is recursion:
  *
@@ -13,11 +13,9 @@
  * inside a function it calls.  A greenlet can switch away from any depth:
  * the whole chain of walk() calls waits on the greenlet's stack.
  *
- * Read first: chapters/02-greenlets/README.md, sections "A stackful
- * generator" and "Parents, return values and death"; the demo
- * chapters/02-greenlets/treewalk.c walks a tree the same way.
+ * The demo chapters/02-greenlets/treewalk.c walks a tree the same way.
  *
- * Your job, in treewalk.c (search for TODO):
+ * What it must do, in treewalk.c (search for TODO)
  *
  *   - ex_walk_start(root): create the walker greenlet (green_new, with a
  *     stack of EX_WALK_STACK bytes) and get root into it.  A greenlet's
@@ -44,6 +42,12 @@
  * EX_WALK_STACK is sized for.  The stack is committed lazily, so a shallow
  * walk costs a page or two of memory however large EX_WALK_STACK is; see
  * the README's "Stacks: mmap, a guard page, lazy commit".
+ *
+ * Lesson: chapters/02-greenlets/README.md, "A stackful generator",
+ *         "Parents, return values and death", then "Exercise: treewalk".
+ * Tests:  tests/exercises/02-greenlets/treewalk.c
+ * Run:    make grade E=treewalk
+ * Stuck?  make hint E=treewalk (one more hint each time you ask)
  */
 #ifndef EX_TREEWALK_H
 #define EX_TREEWALK_H

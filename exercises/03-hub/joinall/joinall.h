@@ -28,7 +28,11 @@
  *   - green_join() of a greenlet that is already dead returns 0 at once,
  *     even with a timeout of 0.
  *
- * Tests: tests/exercises/03-hub/joinall.c.  Run `make grade N=3`.
+ * Lesson: chapters/03-hub/README.md, "Joining: join and joinall", then
+ *         "Exercise: joinall".
+ * Tests:  tests/exercises/03-hub/joinall.c
+ * Run:    make grade E=joinall
+ * Stuck?  make hint E=joinall (one more hint each time you ask)
  */
 #ifndef EX_JOINALL_H
 #define EX_JOINALL_H

@@ -47,7 +47,12 @@
  *     See README, "Yielding: sleep(0)".
  *   - Include <event2/event.h> for evtimer_new and friends.
  *
- * Tests: tests/exercises/03-hub/sleep.c.  Run `make grade N=3`.
+ * Lesson: chapters/03-hub/README.md, "Sleeping on a timer",
+ *         "Yielding: sleep(0)", "Killing: ECANCELED and cleanup", then
+ *         "Exercise: sleep".
+ * Tests:  tests/exercises/03-hub/sleep.c
+ * Run:    make grade E=sleep
+ * Stuck?  make hint E=sleep (one more hint each time you ask)
  */
 #ifndef EX_SLEEP_H
 #define EX_SLEEP_H

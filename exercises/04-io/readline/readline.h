@@ -40,7 +40,11 @@
  *   - Keep everything in *r, nothing in static variables: a server has a
  *     reader per connection, all in use at the same time.
  *
- * Tests: tests/exercises/04-io/readline.c.  Run `make grade N=4`.
+ * Lesson: chapters/04-io/README.md, "Timeouts are deadlines", then
+ *         "Exercise: readline".
+ * Tests:  tests/exercises/04-io/readline.c
+ * Run:    make grade E=readline
+ * Stuck?  make hint E=readline (one more hint each time you ask)
  */
 #ifndef EX_READLINE_H
 #define EX_READLINE_H

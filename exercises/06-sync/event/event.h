@@ -71,7 +71,11 @@
  *     or -1 with ETIMEDOUT, ECANCELED or EDEADLK.  You may use it instead,
  *     in a loop that waits only for the time left after a stray wake-up.
  *
- * Tests: tests/exercises/06-sync/event.c.  Run `make grade N=6`.
+ * Lesson: chapters/06-sync/README.md, "One pattern: a list of waiters",
+ *         "Event: wake everybody", then "Exercise: event".
+ * Tests:  tests/exercises/06-sync/event.c
+ * Run:    make grade E=event
+ * Stuck?  make hint E=event (one more hint each time you ask)
  */
 #ifndef EX_EVENT_H
 #define EX_EVENT_H

@@ -38,7 +38,11 @@
  *   - The chunk the inner body hands you stays valid until you ask it for
  *     the next one: yield it as it is, no copy needed.
  *
- * Tests: tests/exercises/09-wsgi/middleware.c.  Run `make grade N=9`.
+ * Lesson: chapters/09-wsgi/README.md, "Middleware", "Wrapping a body", then
+ *         "Exercise: middleware".
+ * Tests:  tests/exercises/09-wsgi/middleware.c
+ * Run:    make grade E=middleware
+ * Stuck?  make hint E=middleware (one more hint each time you ask)
  */
 #ifndef EX_MIDDLEWARE_H
 #define EX_MIDDLEWARE_H

@@ -44,7 +44,11 @@
  *     lib/http.c does (send_piece).
  *   - See chapters/11-http/README.md, "Chunked responses".
  *
- * Tests: tests/exercises/11-http/chunked.c.  Run `make grade N=11`.
+ * Lesson: chapters/11-http/README.md, "Chunked responses", then
+ *         "Exercise: chunked".
+ * Tests:  tests/exercises/11-http/chunked.c
+ * Run:    make grade E=chunked
+ * Stuck?  make hint E=chunked (one more hint each time you ask)
  */
 #ifndef EX_CHUNKED_H
 #define EX_CHUNKED_H

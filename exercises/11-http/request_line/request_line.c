@@ -1,4 +1,5 @@
-/* request_line.c - exercise 11-http/request_line.  Read request_line.h first. */
+/* request_line.c - exercise 11-http/request_line.  Read request_line.h
+ * first. */
 #include <string.h>
 
 #include "request_line.h"

@@ -1,7 +1,4 @@
-/*
- * fib.c - solution: a Fibonacci generator.  The assignment is in
- * exercises/01-generators/fib/fib.h.
- */
+/* fib.c - solution of exercise 01-generators/fib.  See fib.h. */
 #include "fib.h"
 
 static int fib_step(green_gen *g)

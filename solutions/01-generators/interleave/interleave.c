@@ -1,7 +1,5 @@
-/*
- * interleave.c - solution: the round-robin scheduler.  The assignment is
- * in exercises/01-generators/interleave/interleave.h.
- */
+/* interleave.c - solution of exercise 01-generators/interleave.
+ * See interleave.h. */
 #include "interleave.h"
 
 int ex_interleave(green_gen **gens, int n, void **out, int max)

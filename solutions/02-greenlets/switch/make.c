@@ -1,4 +1,5 @@
-/* make.c - ex_ctx_make: lay out a fresh stack for ex_ctx_swap.  See switch.h. */
+/* make.c - solution of exercise 02-greenlets/switch (ex_ctx_make).
+ * See switch.h. */
 #include "switch.h"
 
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* treewalk.c - an in-order tree walk as a stackful generator.  See treewalk.h. */
+/* treewalk.c - solution of exercise 02-greenlets/treewalk.  See treewalk.h. */
 #include "treewalk.h"
 
 #include <stddef.h>

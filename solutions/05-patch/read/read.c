@@ -1,4 +1,4 @@
-/* read.c - exercise 05-patch/read, solved.  See read.h. */
+/* read.c - solution of exercise 05-patch/read.  See read.h. */
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>

@@ -1,4 +1,4 @@
-/* usleep.c - exercise 05-patch/usleep, solved.  See usleep.h. */
+/* usleep.c - solution of exercise 05-patch/usleep.  See usleep.h. */
 #include "green.h"
 #include "usleep.h"
 

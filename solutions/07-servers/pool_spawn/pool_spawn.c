@@ -1,5 +1,5 @@
-/* pool_spawn.c - solution of exercise 07-servers/pool_spawn.  See
- * pool_spawn.h. */
+/* pool_spawn.c - solution of exercise 07-servers/pool_spawn.
+ * See pool_spawn.h. */
 #include <errno.h>
 #include <stdlib.h>
 

@@ -1,5 +1,5 @@
-/* middleware.c - exercise 09-wsgi/middleware, a solution.  Read
- * middleware.h first. */
+/* middleware.c - solution of exercise 09-wsgi/middleware.
+ * See middleware.h. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

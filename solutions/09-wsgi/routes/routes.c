@@ -1,4 +1,4 @@
-/* routes.c - exercise 09-wsgi/routes, a solution.  Read routes.h first. */
+/* routes.c - solution of exercise 09-wsgi/routes.  See routes.h. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>

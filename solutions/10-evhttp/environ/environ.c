@@ -1,4 +1,4 @@
-/* environ.c - exercise 10-evhttp/environ, solved.  See environ.h. */
+/* environ.c - solution of exercise 10-evhttp/environ.  See environ.h. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>

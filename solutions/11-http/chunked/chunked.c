@@ -1,4 +1,4 @@
-/* chunked.c - exercise 11-http/chunked, solved.  See chunked.h. */
+/* chunked.c - solution of exercise 11-http/chunked.  See chunked.h. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* keepalive.c - exercise 11-http/keepalive, solved.  See keepalive.h. */
+/* keepalive.c - solution of exercise 11-http/keepalive.  See keepalive.h. */
 #include <errno.h>
 #include <string.h>
 #include <strings.h>

@@ -1,5 +1,5 @@
-/* request_line.c - solution of exercise 11-http/request_line.  See
- * request_line.h. */
+/* request_line.c - solution of exercise 11-http/request_line.
+ * See request_line.h. */
 #include <string.h>
 
 #include "request_line.h"

@@ -7,8 +7,8 @@
 #include "harness.h"
 #include "fib.h"
 
-#define SEE_STRUCT "see chapters/01-generators/README.md, 'State lives in a struct'"
-#define SEE_EXERCISE "see chapters/01-generators/README.md, 'Exercise: fib'"
+#define SEE_STRUCT KIT_LESSON("chapters/01-generators/README.md", "State lives in a struct")
+#define SEE_EXERCISE KIT_LESSON("chapters/01-generators/README.md", "Exercise: fib")
 
 /* Run f for at most max values; store them in out and return how many. */
 static int take(struct ex_fib *f, long *out, int max)

@@ -8,8 +8,8 @@
 #include "harness.h"
 #include "interleave.h"
 
-#define SEE_LOOP "see chapters/01-generators/README.md, 'The round-robin loop: the first scheduler'"
-#define SEE_EXERCISE "see chapters/01-generators/README.md, 'Exercise: interleave'"
+#define SEE_LOOP KIT_LESSON("chapters/01-generators/README.md", "The round-robin loop: the first scheduler")
+#define SEE_EXERCISE KIT_LESSON("chapters/01-generators/README.md", "Exercise: interleave")
 
 /* A test generator: yields its words (string literals) one by one, e.g.
  * "a1", "a2", "a3", so the order of out is easy to read in a message. */

@@ -22,11 +22,11 @@
 #endif
 
 #define STACK_SIZE (64 * 1024)
-#define SEE_SWITCH "see chapters/02-greenlets/README.md, 'Two stacks and a switch'"
+#define SEE_SWITCH KIT_LESSON("chapters/02-greenlets/README.md", "Two stacks and a switch")
 #ifdef __x86_64__
-#define SEE_ASM "see chapters/02-greenlets/README.md, 'The switch in x86-64 assembly, line by line'"
+#define SEE_ASM KIT_LESSON("chapters/02-greenlets/README.md", "The switch in x86-64 assembly, line by line")
 #else
-#define SEE_ASM "see chapters/02-greenlets/README.md, 'The same on AArch64'"
+#define SEE_ASM KIT_LESSON("chapters/02-greenlets/README.md", "The same on AArch64")
 #endif
 
 static void *main_sp;   /* where the test's main stack waits */

@@ -9,8 +9,8 @@
 #include <errno.h>
 #include <stddef.h>
 
-#define SEE_GEN "see chapters/02-greenlets/README.md, 'A stackful generator'"
-#define SEE_LIFE "see chapters/02-greenlets/README.md, 'Parents, return values and death'"
+#define SEE_GEN KIT_LESSON("chapters/02-greenlets/README.md", "A stackful generator")
+#define SEE_LIFE KIT_LESSON("chapters/02-greenlets/README.md", "Parents, return values and death")
 #define DEEP 100000
 
 static struct ex_node nodes[DEEP];

@@ -8,12 +8,6 @@
 
 #define LESSON "chapters/03-hub/README.md"
 
-/* errno is only meaningful when the call failed. */
-static const char *why(int rc, int err)
-{
-    return rc == 0 ? "no error" : strerror(err);
-}
-
 /* A greenlet that works for `*seconds` and returns its argument. */
 static void *work(void *arg)
 {
@@ -49,13 +43,17 @@ START_TEST(test_all_finish)
     double took = green_now() - t0;
     int dead = green_dead(g[0]) + green_dead(g[1]) + green_dead(g[2]);
 
-    ck_assert_msg(rc == 0, "ex_joinall of greenlets that finish within 0.15 s, timeout 2 s, should return 0, got %d (errno %s); see %s, 'Joining: join and joinall'",
-                  rc, why(rc, errno), LESSON);
-    ck_assert_msg(dead == 3, "ex_joinall returned 0, but only %d of the 3 greenlets are dead: it must wait for them (green_join); see %s, 'Joining: join and joinall'",
-                  dead, LESSON);
-    ck_assert_msg(green_result(g[2]) == &seconds[2], "a joined greenlet's result should be what its function returned; see %s, 'Joining: join and joinall'", LESSON);
-    ck_assert_msg(took < 1.0, "ex_joinall should return as soon as the last greenlet (0.15 s) is dead, took %.3f s; see %s, 'Joining: join and joinall'",
-                  took, LESSON);
+    ck_assert_msg(rc == 0, "ex_joinall of greenlets that finish within 0.15 s, timeout 2 s, should return 0, got %d (errno %s); "
+                  KIT_LESSON(LESSON, "Joining: join and joinall"),
+                  rc, kit_why(rc, errno));
+    ck_assert_msg(dead == 3, "ex_joinall returned 0, but only %d of the 3 greenlets are dead: it must wait for them (green_join); "
+                  KIT_LESSON(LESSON, "Joining: join and joinall"),
+                  dead);
+    ck_assert_msg(green_result(g[2]) == &seconds[2], "a joined greenlet's result should be what its function returned; "
+                  KIT_LESSON(LESSON, "Joining: join and joinall"));
+    ck_assert_msg(took < 1.0, "ex_joinall should return as soon as the last greenlet (0.15 s) is dead, took %.3f s; "
+                  KIT_LESSON(LESSON, "Joining: join and joinall"),
+                  took);
     cleanup(g, 3);
 }
 END_TEST
@@ -69,11 +67,13 @@ START_TEST(test_timeout_leaves_the_slow_one)
     int err = errno;
 
     ck_assert_msg(rc == -1 && err == ETIMEDOUT,
-                  "ex_joinall with a timeout of 0.5 s and a greenlet needing 0.9 s should return -1 with errno ETIMEDOUT, got %d (errno %s); see %s, 'Joining: join and joinall'",
-                  rc, why(rc, err), LESSON);
+                  "ex_joinall with a timeout of 0.5 s and a greenlet needing 0.9 s should return -1 with errno ETIMEDOUT, got %d (errno %s); "
+                  KIT_LESSON(LESSON, "Joining: join and joinall"),
+                  rc, kit_why(rc, err));
     ck_assert_msg(green_dead(g[0]) && green_dead(g[1]) && !green_dead(g[2]),
-                  "after a 0.5 s ex_joinall, the 0.1 s and 0.2 s greenlets should be dead and the 0.9 s one alive; dead: %d %d %d; see %s, 'Joining: join and joinall'",
-                  green_dead(g[0]), green_dead(g[1]), green_dead(g[2]), LESSON);
+                  "after a 0.5 s ex_joinall, the 0.1 s and 0.2 s greenlets should be dead and the 0.9 s one alive; dead: %d %d %d; "
+                  KIT_LESSON(LESSON, "Joining: join and joinall"),
+                  green_dead(g[0]), green_dead(g[1]), green_dead(g[2]));
     cleanup(g, 3);
 }
 END_TEST
@@ -87,17 +87,18 @@ START_TEST(test_one_deadline_for_all)
     int rc = ex_joinall(g, 3, 0.5);
     double took = green_now() - t0;
 
-    ck_assert_msg(rc == -1, "ex_joinall(timeout 0.5 s) of greenlets needing 0.3, 0.6 and 0.9 s should fail (ETIMEDOUT), got %d; see %s, 'Joining: join and joinall'",
-                  rc, LESSON);
+    ck_assert_msg(rc == -1, "ex_joinall(timeout 0.5 s) of greenlets needing 0.3, 0.6 and 0.9 s should fail (ETIMEDOUT), got %d; "
+                  KIT_LESSON(LESSON, "Joining: join and joinall"),
+                  rc);
     ck_assert_msg(took >= 0.45, "ex_joinall(timeout 0.5 s) returned after %.3f s, before its time was up; "
-                  "see %s, 'Joining: join and joinall'", took, LESSON);
+                  KIT_LESSON(LESSON, "Joining: join and joinall"), took);
     /* Not a wall-clock bound: with one deadline the 0.6 s greenlet is still
      * alive when ex_joinall returns; with a fresh 0.5 s per green_join it
      * has been joined (and the call took 1.1 s). */
     ck_assert_msg(!green_dead(g[1]),
                   "ex_joinall(timeout 0.5 s) of greenlets needing 0.3, 0.6 and 0.9 s returned after %.3f s, "
                   "when the 0.6 s one was already dead: each green_join got its own 0.5 s; compute one "
-                  "deadline; see %s, 'Joining: join and joinall'", took, LESSON);
+                  "deadline; " KIT_LESSON(LESSON, "Joining: join and joinall"), took);
     cleanup(g, 3);
 }
 END_TEST
@@ -110,8 +111,9 @@ START_TEST(test_forever)
     int rc = ex_joinall(g, 2, GREEN_FOREVER);
 
     ck_assert_msg(rc == 0 && green_dead(g[0]) && green_dead(g[1]),
-                  "ex_joinall(GREEN_FOREVER) should wait until all are dead and return 0; got %d, dead %d %d; see %s, 'Joining: join and joinall'",
-                  rc, green_dead(g[0]), green_dead(g[1]), LESSON);
+                  "ex_joinall(GREEN_FOREVER) should wait until all are dead and return 0; got %d, dead %d %d; "
+                  KIT_LESSON(LESSON, "Joining: join and joinall"),
+                  rc, green_dead(g[0]), green_dead(g[1]));
     cleanup(g, 2);
 }
 END_TEST
@@ -123,9 +125,11 @@ START_TEST(test_none)
     int rc2 = ex_joinall(NULL, 0, GREEN_FOREVER);
     double took = green_now() - t0;
 
-    ck_assert_msg(rc1 == 0 && rc2 == 0, "ex_joinall of no greenlets (n = 0) should return 0, got %d and %d; see %s, 'Joining: join and joinall'",
-                  rc1, rc2, LESSON);
-    ck_assert_msg(took < 0.2, "ex_joinall of no greenlets should return at once, took %.3f s; see %s, 'Joining: join and joinall'", took, LESSON);
+    ck_assert_msg(rc1 == 0 && rc2 == 0, "ex_joinall of no greenlets (n = 0) should return 0, got %d and %d; "
+                  KIT_LESSON(LESSON, "Joining: join and joinall"),
+                  rc1, rc2);
+    ck_assert_msg(took < 0.2, "ex_joinall of no greenlets should return at once, took %.3f s; "
+                  KIT_LESSON(LESSON, "Joining: join and joinall"), took);
     green_hub_destroy();
 }
 END_TEST
@@ -139,8 +143,9 @@ START_TEST(test_already_dead)
         green_join(g[i], GREEN_FOREVER);
     int rc = ex_joinall(g, 3, 0);
 
-    ck_assert_msg(rc == 0, "ex_joinall(timeout 0) of greenlets that are all dead already should return 0, got %d (errno %s); see %s, 'Joining: join and joinall'",
-                  rc, why(rc, errno), LESSON);
+    ck_assert_msg(rc == 0, "ex_joinall(timeout 0) of greenlets that are all dead already should return 0, got %d (errno %s); "
+                  KIT_LESSON(LESSON, "Joining: join and joinall"),
+                  rc, kit_why(rc, errno));
     cleanup(g, 3);
 }
 END_TEST
@@ -158,9 +163,11 @@ START_TEST(test_dead_and_alive_timeout_zero)
     double took = green_now() - t0;
 
     ck_assert_msg(rc == -1 && err == ETIMEDOUT,
-                  "ex_joinall(timeout 0) with one greenlet still sleeping should return -1 with errno ETIMEDOUT, got %d (errno %s); see %s, 'Joining: join and joinall'",
-                  rc, why(rc, err), LESSON);
-    ck_assert_msg(took < 0.2, "ex_joinall(timeout 0) should return at once, took %.3f s; see %s, 'Joining: join and joinall'", took, LESSON);
+                  "ex_joinall(timeout 0) with one greenlet still sleeping should return -1 with errno ETIMEDOUT, got %d (errno %s); "
+                  KIT_LESSON(LESSON, "Joining: join and joinall"),
+                  rc, kit_why(rc, err));
+    ck_assert_msg(took < 0.2, "ex_joinall(timeout 0) should return at once, took %.3f s; "
+                  KIT_LESSON(LESSON, "Joining: join and joinall"), took);
     cleanup(g, 3);
 }
 END_TEST
@@ -185,10 +192,13 @@ START_TEST(test_errors_pass_through)
     double took = green_now() - t0;
 
     ck_assert_msg(rc == -1 && err == EDEADLK,
-                  "ex_joinall of a greenlet that can never finish should pass on green_join's -1 with errno EDEADLK, got %d (errno %s); see %s, 'Deadlock: nobody can wake you'",
-                  rc, why(rc, err), LESSON);
-    ck_assert_msg(green_dead(g[0]), "the 0.05 s greenlet should have finished before the deadlock was found; see %s, 'Joining: join and joinall'", LESSON);
-    ck_assert_msg(took < 2.0, "the deadlock should be found at once, took %.3f s; see %s, 'Deadlock: nobody can wake you'", took, LESSON);
+                  "ex_joinall of a greenlet that can never finish should pass on green_join's -1 with errno EDEADLK, got %d (errno %s); "
+                  KIT_LESSON(LESSON, "Deadlock: nobody can wake you"),
+                  rc, kit_why(rc, err));
+    ck_assert_msg(green_dead(g[0]), "the 0.05 s greenlet should have finished before the deadlock was found; "
+                  KIT_LESSON(LESSON, "Joining: join and joinall"));
+    ck_assert_msg(took < 2.0, "the deadlock should be found at once, took %.3f s; "
+                  KIT_LESSON(LESSON, "Deadlock: nobody can wake you"), took);
     cleanup(g, 2);
 }
 END_TEST

@@ -9,18 +9,6 @@
 
 #define LESSON "chapters/03-hub/README.md"
 
-/* errno is only meaningful when the call failed. */
-static const char *why(int rc, int err)
-{
-    return rc == 0 ? "no error" : strerror(err);
-}
-
-/* Events libevent has registered (added and not yet fired or deleted). */
-static int pending_events(void)
-{
-    return event_base_get_num_events(green_hub_base(), EVENT_BASE_COUNT_ADDED);
-}
-
 struct sleeper {
     double seconds;
     int rc, err;
@@ -44,40 +32,32 @@ START_TEST(test_sleep_takes_the_time)
     int err = errno;
     double took = green_now() - t0;
 
-    ck_assert_msg(rc == 0, "ex_sleep(0.2) should return 0, got %d (errno %s); see %s, 'Sleeping on a timer'",
-                  rc, why(rc, err), LESSON);
-    ck_assert_msg(took >= 0.195, "ex_sleep(0.2) returned after %.3f s, before the time was up; see %s, 'Sleeping on a timer'",
-                  took, LESSON);
-    ck_assert_msg(took < 0.6, "ex_sleep(0.2) took %.3f s, far too long; see %s, 'Sleeping on a timer'",
-                  took, LESSON);
+    ck_assert_msg(rc == 0, "ex_sleep(0.2) should return 0, got %d (errno %s); "
+                  KIT_LESSON(LESSON, "Sleeping on a timer"),
+                  rc, kit_why(rc, err));
+    ck_assert_msg(took >= 0.195, "ex_sleep(0.2) returned after %.3f s, before the time was up; "
+                  KIT_LESSON(LESSON, "Sleeping on a timer"),
+                  took);
+    ck_assert_msg(took < 0.6, "ex_sleep(0.2) took %.3f s, far too long; "
+                  KIT_LESSON(LESSON, "Sleeping on a timer"),
+                  took);
     green_hub_destroy();
 }
 END_TEST
 
-static int ticks, stop;
-
-static void *ticker(void *arg)
-{
-    (void)arg;
-    while (!stop && green_sleep(0.01) == 0)
-        ticks++;
-    return NULL;
-}
-
 START_TEST(test_sleep_lets_others_run)
 {
-    green_t *t = green_spawn(ticker, NULL);
+    green_t *t = kit_ticker_start(0.01);
     int rc = ex_sleep(0.2);
-    int seen = ticks;
-    stop = 1;
-    green_join(t, GREEN_FOREVER);
-    green_free(t);
+    int seen = kit_ticker_stop(t);
 
-    ck_assert_msg(rc == 0, "ex_sleep(0.2) should return 0, got %d; see %s, 'Sleeping on a timer'", rc, LESSON);
+    ck_assert_msg(rc == 0, "ex_sleep(0.2) should return 0, got %d; "
+                  KIT_LESSON(LESSON, "Sleeping on a timer"), rc);
     ck_assert_msg(seen >= 5,
                   "while main was in ex_sleep(0.2), a greenlet ticking every 0.01 s ticked %d times (expected at least 5): "
-                  "a sleeping greenlet must switch to the hub (green_hub_switch), not block the whole thread; see %s, 'Sleeping on a timer'",
-                  seen, LESSON);
+                  "a sleeping greenlet must switch to the hub (green_hub_switch), not block the whole thread; "
+                  KIT_LESSON(LESSON, "Sleeping on a timer"),
+                  seen);
     green_hub_destroy();
 }
 END_TEST
@@ -99,14 +79,16 @@ START_TEST(test_sleepers_wake_by_deadline)
     for (int i = 0; i < 3; i++)
         green_free(g[i]);
 
-    ck_assert_msg(n == 3, "expected 3 sleepers to wake up, %d did; see %s, 'Sleeping on a timer'", n, LESSON);
+    ck_assert_msg(n == 3, "expected 3 sleepers to wake up, %d did; "
+                  KIT_LESSON(LESSON, "Sleeping on a timer"), n);
     ck_assert_msg(order[0] == 1 && order[1] == 2 && order[2] == 0,
                   "sleepers of 0.15, 0.05 and 0.10 s (spawned in that order) should wake in the order 1 2 0, "
-                  "they woke as %d %d %d; see %s, 'Sleeping on a timer'",
-                  order[0], order[1], order[2], LESSON);
+                  "they woke as %d %d %d; " KIT_LESSON(LESSON, "Sleeping on a timer"),
+                  order[0], order[1], order[2]);
     ck_assert_msg(took >= 0.145 && took < 0.5,
-                  "three sleepers of at most 0.15 s should all be done after about 0.15 s (they sleep at the same time), took %.3f s; see %s, 'Sleeping on a timer'",
-                  took, LESSON);
+                  "three sleepers of at most 0.15 s should all be done after about 0.15 s (they sleep at the same time), took %.3f s; "
+                  KIT_LESSON(LESSON, "Sleeping on a timer"),
+                  took);
     green_hub_destroy();
 }
 END_TEST
@@ -130,10 +112,13 @@ START_TEST(test_sleep_zero_yields)
     green_join(g, GREEN_FOREVER);
     green_free(g);
 
-    ck_assert_msg(rc == 0, "ex_sleep(0) should return 0, got %d; see %s, 'Yielding: sleep(0)'", rc, LESSON);
+    ck_assert_msg(rc == 0, "ex_sleep(0) should return 0, got %d; "
+                  KIT_LESSON(LESSON, "Yielding: sleep(0)"), rc);
     ck_assert_msg(ran, "a greenlet was ready when main called ex_sleep(0), but it had not run when ex_sleep(0) returned: "
-                  "sleep(0) must yield (green_ready(me, ...) then green_hub_switch()); see %s, 'Yielding: sleep(0)'", LESSON);
-    ck_assert_msg(took < 0.1, "ex_sleep(0) took %.3f s; it should only yield; see %s, 'Yielding: sleep(0)'", took, LESSON);
+                  "sleep(0) must yield (green_ready(me, ...) then green_hub_switch()); "
+                  KIT_LESSON(LESSON, "Yielding: sleep(0)"));
+    ck_assert_msg(took < 0.1, "ex_sleep(0) took %.3f s; it should only yield; "
+                  KIT_LESSON(LESSON, "Yielding: sleep(0)"), took);
     green_hub_destroy();
 }
 END_TEST
@@ -159,8 +144,9 @@ START_TEST(test_sleep_zero_interleaves)
 
     ck_assert_msg(strcmp(trace, "abAB") == 0,
                   "greenlets a and b each note a step, call ex_sleep(0) (b: ex_sleep(-1)), and note another step; "
-                  "expected the trace \"abAB\", got \"%s\": a yielding greenlet goes to the back of the ready queue; see %s, 'Yielding: sleep(0)'",
-                  trace, LESSON);
+                  "expected the trace \"abAB\", got \"%s\": a yielding greenlet goes to the back of the ready queue; "
+                  KIT_LESSON(LESSON, "Yielding: sleep(0)"),
+                  trace);
     green_hub_destroy();
 }
 END_TEST
@@ -175,34 +161,38 @@ START_TEST(test_killed_sleeper_fails_with_ecanceled)
     double took = green_now() - t0;
     green_free(g);
 
-    ck_assert_msg(s.rc != 1234, "the sleeper never returned from ex_sleep(5); see %s, 'Killing: ECANCELED and cleanup'", LESSON);
+    ck_assert_msg(s.rc != 1234, "the sleeper never returned from ex_sleep(5); "
+                  KIT_LESSON(LESSON, "Killing: ECANCELED and cleanup"));
     ck_assert_msg(s.rc == -1 && s.err == ECANCELED,
-                  "a greenlet killed during ex_sleep(5) should get -1 with errno ECANCELED, got %d (errno %s); see %s, 'Killing: ECANCELED and cleanup'",
-                  s.rc, why(s.rc, s.err), LESSON);
+                  "a greenlet killed during ex_sleep(5) should get -1 with errno ECANCELED, got %d (errno %s); "
+                  KIT_LESSON(LESSON, "Killing: ECANCELED and cleanup"),
+                  s.rc, kit_why(s.rc, s.err));
     ck_assert_msg(rc == 0 && took < 1.0,
-                  "green_kill() of a sleeper should finish at once, took %.3f s (rc %d): ex_sleep must return when green_hub_switch() fails; see %s, 'Killing: ECANCELED and cleanup'",
-                  took, rc, LESSON);
+                  "green_kill() of a sleeper should finish at once, took %.3f s (rc %d): ex_sleep must return when green_hub_switch() fails; "
+                  KIT_LESSON(LESSON, "Killing: ECANCELED and cleanup"),
+                  took, rc);
     green_hub_destroy();
 }
 END_TEST
 
 START_TEST(test_killed_sleeper_frees_its_timer)
 {
-    int before = pending_events();
+    int before = kit_pending_events();
     struct sleeper s = { .seconds = 5.0 };
     green_t *g = green_spawn(sleeper, &s);
     green_sleep(0.05);
-    int during = pending_events();
+    int during = kit_pending_events();
     green_kill(g, 2.0);
-    int after = pending_events();
+    int after = kit_pending_events();
     green_free(g);
 
     ck_assert_msg(during == before + 1,
                   "while a greenlet sleeps in ex_sleep(5), libevent should hold one more pending event (its timer): "
-                  "%d before, %d during; see %s, 'Sleeping on a timer'", before, during, LESSON);
+                  "%d before, %d during; " KIT_LESSON(LESSON, "Sleeping on a timer"), before, during);
     ck_assert_msg(after == before,
                   "after the sleeper was killed, its timer is still registered with libevent (%d pending events, %d before): "
-                  "free the timer (event_free) whatever woke you; see %s, 'Sleeping on a timer'", after, before, LESSON);
+                  "free the timer (event_free) whatever woke you; "
+                  KIT_LESSON(LESSON, "Sleeping on a timer"), after, before);
     green_hub_destroy();
 }
 END_TEST
@@ -230,12 +220,15 @@ START_TEST(test_sleep_after_kill_fails_at_once)
     green_free(g);
 
     ck_assert_msg(rc[0] == -1 && rc[1] == ECANCELED,
-                  "a killed greenlet calling ex_sleep(1) should get -1 with errno ECANCELED at once, got %d (errno %s); see %s, 'Killing: ECANCELED and cleanup'",
-                  rc[0], why(rc[0], rc[1]), LESSON);
+                  "a killed greenlet calling ex_sleep(1) should get -1 with errno ECANCELED at once, got %d (errno %s); "
+                  KIT_LESSON(LESSON, "Killing: ECANCELED and cleanup"),
+                  rc[0], kit_why(rc[0], rc[1]));
     ck_assert_msg(rc[2] == -1 && rc[3] == ECANCELED,
-                  "a killed greenlet calling ex_sleep(0) should get -1 with errno ECANCELED, got %d (errno %s); see %s, 'Yielding: sleep(0)'",
-                  rc[2], why(rc[2], rc[3]), LESSON);
-    ck_assert_msg(rc[4], "a killed greenlet's ex_sleep(1) should fail at once, not wait; see %s, 'Killing: ECANCELED and cleanup'", LESSON);
+                  "a killed greenlet calling ex_sleep(0) should get -1 with errno ECANCELED, got %d (errno %s); "
+                  KIT_LESSON(LESSON, "Yielding: sleep(0)"),
+                  rc[2], kit_why(rc[2], rc[3]));
+    ck_assert_msg(rc[4], "a killed greenlet's ex_sleep(1) should fail at once, not wait; "
+                  KIT_LESSON(LESSON, "Killing: ECANCELED and cleanup"));
     green_hub_destroy();
 }
 END_TEST

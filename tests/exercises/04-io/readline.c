@@ -11,26 +11,6 @@
 #define LESSON "chapters/04-io/README.md"
 #define HEADER "exercises/04-io/readline/readline.h"
 
-/* errno is only meaningful when the call failed. */
-static const char *why(long rc, int err)
-{
-    return rc >= 0 ? "no error" : strerror(err);
-}
-
-/* Two connected non-blocking TCP sockets on 127.0.0.1: *a reads, *b writes. */
-static void tcp_pair(int *a, int *b)
-{
-    int l = green_tcp_listen("127.0.0.1", "0", 64);
-    ck_assert_msg(l >= 0, "test setup: green_tcp_listen failed: %s", strerror(errno));
-    char port[16];
-    snprintf(port, sizeof port, "%d", green_socket_port(l));
-    *a = green_tcp_connect("127.0.0.1", port, 2.0);
-    *b = green_accept(l, NULL, NULL, 2.0);
-    ck_assert_msg(*a >= 0 && *b >= 0, "test setup: cannot connect two sockets on 127.0.0.1: %s",
-                  strerror(errno));
-    close(l);
-}
-
 static void put(int fd, const char *text)
 {
     ck_assert_msg(green_sendall(fd, text, strlen(text), 1.0) == (ssize_t)strlen(text),
@@ -54,18 +34,18 @@ static void *trickle(void *arg)
 START_TEST(test_two_lines_in_one_packet)
 {
     int a, b;
-    tcp_pair(&a, &b);
+    kit_tcp_pair(&a, &b);
     put(b, "one\ntwo\n");
     struct ex_reader r;
     ex_reader_init(&r, a);
     char line[64] = "";
     ssize_t n = ex_readline(&r, line, sizeof line, 1.0);
     ck_assert_msg(n == 4 && strcmp(line, "one\n") == 0, "with \"one\\ntwo\\n\" sent at once, the first ex_readline "
-                  "should return 4 and \"one\\n\", got %zd (%s) \"%s\"; see %s", n, why(n, errno), n > 0 ? line : "", HEADER);
+                  "should return 4 and \"one\\n\", got %zd (%s) \"%s\"; see %s", n, kit_why(n, errno), n > 0 ? line : "", HEADER);
     n = ex_readline(&r, line, sizeof line, 1.0);
     ck_assert_msg(n == 4 && strcmp(line, "two\n") == 0, "the second ex_readline should return \"two\\n\" from the "
                   "buffer, got %zd (%s) \"%s\": keep the bytes after the first '\\n' in the reader; see %s",
-                  n, why(n, errno), n > 0 ? line : "", HEADER);
+                  n, kit_why(n, errno), n > 0 ? line : "", HEADER);
     close(a);
     close(b);
     green_hub_destroy();
@@ -75,7 +55,7 @@ END_TEST
 START_TEST(test_line_in_pieces)
 {
     int a, b;
-    tcp_pair(&a, &b);
+    kit_tcp_pair(&a, &b);
     const char *pieces[] = { "hel", "lo, wor", "ld\nnext" };
     struct trickle t = { b, 0.03, pieces, 3 };
     green_t *g = green_spawn(trickle, &t);
@@ -84,8 +64,8 @@ START_TEST(test_line_in_pieces)
     char line[64] = "";
     ssize_t n = ex_readline(&r, line, sizeof line, 2.0);
     ck_assert_msg(n == 13 && strcmp(line, "hello, world\n") == 0, "a line sent in three pieces should come back whole "
-                  "from one ex_readline: expected 13 and \"hello, world\\n\", got %zd (%s) \"%s\"; see %s, "
-                  "'The green socket pattern'", n, why(n, errno), n > 0 ? line : "", LESSON);
+                  "from one ex_readline: expected 13 and \"hello, world\\n\", got %zd (%s) \"%s\"; "
+                  KIT_LESSON(LESSON, "The green socket pattern"), n, kit_why(n, errno), n > 0 ? line : "");
     green_join(g, 2.0);
     green_free(g);
     close(a);
@@ -97,7 +77,7 @@ END_TEST
 START_TEST(test_end_of_stream)
 {
     int a, b;
-    tcp_pair(&a, &b);
+    kit_tcp_pair(&a, &b);
     put(b, "first\nlast");
     close(b);
     struct ex_reader r;
@@ -107,10 +87,10 @@ START_TEST(test_end_of_stream)
     ssize_t n2 = ex_readline(&r, line, sizeof line, 1.0);
     ck_assert_msg(n1 == 6 && n2 == 4 && strcmp(line, "last") == 0, "at the end of the stream, a last line without '\\n' "
                   "should be returned as it is: expected 6 then 4 (\"last\"), got %zd then %zd (%s); see %s",
-                  n1, n2, why(n2, errno), HEADER);
+                  n1, n2, kit_why(n2, errno), HEADER);
     ssize_t n3 = ex_readline(&r, line, sizeof line, 1.0);
     ck_assert_msg(n3 == 0, "after the last line, ex_readline should return 0 (end of stream), got %zd (%s); see %s",
-                  n3, why(n3, errno), HEADER);
+                  n3, kit_why(n3, errno), HEADER);
     close(a);
     green_hub_destroy();
 }
@@ -119,7 +99,7 @@ END_TEST
 START_TEST(test_long_line_in_pieces)
 {
     int a, b;
-    tcp_pair(&a, &b);
+    kit_tcp_pair(&a, &b);
     put(b, "abcdefghij\n");
     struct ex_reader r;
     ex_reader_init(&r, a);
@@ -129,7 +109,7 @@ START_TEST(test_long_line_in_pieces)
     ssize_t n2 = ex_readline(&r, line, sizeof line, 1.0);
     ck_assert_msg(first_ok && n2 == 4 && strcmp(line, "hij\n") == 0, "\"abcdefghij\\n\" read into an 8-byte line should "
                   "come as \"abcdefg\" (7 bytes and the '\\0'), then \"hij\\n\", like fgets; got %zd then %zd (%s); see %s",
-                  n1, n2, why(n2, errno), HEADER);
+                  n1, n2, kit_why(n2, errno), HEADER);
     close(a);
     close(b);
     green_hub_destroy();
@@ -139,7 +119,7 @@ END_TEST
 START_TEST(test_timeout)
 {
     int a, b;
-    tcp_pair(&a, &b);
+    kit_tcp_pair(&a, &b);
     struct ex_reader r;
     ex_reader_init(&r, a);
     char line[64];
@@ -148,7 +128,8 @@ START_TEST(test_timeout)
     int err = errno;
     double took = green_now() - t0;
     ck_assert_msg(n == -1 && err == ETIMEDOUT, "ex_readline(timeout 0.2) with nothing to read should return -1 with "
-                  "errno ETIMEDOUT, got %zd (%s); see %s, 'Timeouts are deadlines'", n, why(n, err), LESSON);
+                  "errno ETIMEDOUT, got %zd (%s); "
+                  KIT_LESSON(LESSON, "Timeouts are deadlines"), n, kit_why(n, err));
     ck_assert_msg(took >= 0.19 && took < 1.0, "ex_readline(timeout 0.2) should give up after 0.2 s, took %.3f s", took);
     close(a);
     close(b);
@@ -163,7 +144,7 @@ static const char *drip[] = { "s", "l", "o", "w", "l", "o", "r", "i", "s", ".", 
 START_TEST(test_deadline_for_the_whole_line)
 {
     int a, b;
-    tcp_pair(&a, &b);
+    kit_tcp_pair(&a, &b);
     struct trickle t = { b, 0.04, drip, 16 };
     green_t *g = green_spawn(trickle, &t);
     struct ex_reader r;
@@ -179,8 +160,8 @@ START_TEST(test_deadline_for_the_whole_line)
     ck_assert_msg(n == -1 && err == ETIMEDOUT && dripping, "a client sends a byte every 40 ms and never a '\\n': "
                   "ex_readline(timeout 0.3) should fail with ETIMEDOUT after 0.3 s, while the client still sends, "
                   "got %zd (%s) after %.3f s%s: one deadline for the whole line, each green_recv gets only the time "
-                  "left; see %s, 'Timeouts are deadlines'", n, why(n, err), took,
-                  dripping ? "" : ", after the client's last byte", LESSON);
+                  "left; " KIT_LESSON(LESSON, "Timeouts are deadlines"), n, kit_why(n, err), took,
+                  dripping ? "" : ", after the client's last byte");
     green_kill(g, 1.0);
     green_free(g);
     close(a);
@@ -192,19 +173,19 @@ END_TEST
 START_TEST(test_nothing_lost_after_timeout)
 {
     int a, b;
-    tcp_pair(&a, &b);
+    kit_tcp_pair(&a, &b);
     struct ex_reader r;
     ex_reader_init(&r, a);
     put(b, "half a ");
     char line[64] = "";
     ssize_t n = ex_readline(&r, line, sizeof line, 0.1);
     ck_assert_msg(n == -1 && errno == ETIMEDOUT, "with only \"half a \" sent, ex_readline(timeout 0.1) should fail "
-                  "with ETIMEDOUT, got %zd (%s)", n, why(n, errno));
+                  "with ETIMEDOUT, got %zd (%s)", n, kit_why(n, errno));
     put(b, "line\n");
     n = ex_readline(&r, line, sizeof line, 1.0);
     ck_assert_msg(n == 12 && strcmp(line, "half a line\n") == 0, "after a timeout the bytes received so far must stay "
                   "in the reader: expected \"half a line\\n\", got %zd (%s) \"%s\"; see %s",
-                  n, why(n, errno), n > 0 ? line : "", HEADER);
+                  n, kit_why(n, errno), n > 0 ? line : "", HEADER);
     close(a);
     close(b);
     green_hub_destroy();
@@ -224,7 +205,7 @@ static void *read_one_line(void *arg)
 START_TEST(test_killed)
 {
     int a, b;
-    tcp_pair(&a, &b);
+    kit_tcp_pair(&a, &b);
     static struct job j;
     ex_reader_init(&j.r, a);
     j.rc = -2;
@@ -232,8 +213,8 @@ START_TEST(test_killed)
     green_sleep(0.02);
     int rc = green_kill(g, 1.0);
     ck_assert_msg(rc == 0 && j.rc == -1 && j.err == ECANCELED, "ex_readline in a killed greenlet should return -1 "
-                  "with errno ECANCELED, got %zd (%s); see %s, 'When things go wrong'",
-                  j.rc, why(j.rc, j.err), LESSON);
+                  "with errno ECANCELED, got %zd (%s); " KIT_LESSON(LESSON, "When things go wrong"),
+                  j.rc, kit_why(j.rc, j.err));
     green_free(g);
     close(a);
     close(b);
@@ -249,7 +230,7 @@ START_TEST(test_many_readers_at_once)
     int a[READERS], b[READERS];
     green_t *g[READERS];
     for (int i = 0; i < READERS; i++) {
-        tcp_pair(&a[i], &b[i]);
+        kit_tcp_pair(&a[i], &b[i]);
         ex_reader_init(&jobs[i].r, a[i]);
         jobs[i].rc = -2;
         g[i] = green_spawn(read_one_line, &jobs[i]);
@@ -262,7 +243,7 @@ START_TEST(test_many_readers_at_once)
     }
     int rc = green_joinall(g, READERS, 2.0);
     ck_assert_msg(rc == 0, "%d greenlets each reading a line from its own connection should all finish: %s",
-                  READERS, why(rc, errno));
+                  READERS, kit_why(rc, errno));
     for (int i = 0; i < READERS; i++) {
         char want[32];
         snprintf(want, sizeof want, "reader %d\n", i);

@@ -14,27 +14,6 @@
 
 #define LESSON "chapters/04-io/README.md"
 
-/* errno is only meaningful when the call failed. */
-static const char *why(long rc, int err)
-{
-    return rc >= 0 ? "no error" : strerror(err);
-}
-
-/* Two connected non-blocking TCP sockets on 127.0.0.1, made with the
- * library's own calls: *a is the client end, *b the server end. */
-static void tcp_pair(int *a, int *b)
-{
-    int l = green_tcp_listen("127.0.0.1", "0", 4);
-    ck_assert_msg(l >= 0, "test setup: green_tcp_listen failed: %s", strerror(errno));
-    char port[16];
-    snprintf(port, sizeof port, "%d", green_socket_port(l));
-    *a = green_tcp_connect("127.0.0.1", port, 2.0);
-    *b = green_accept(l, NULL, NULL, 2.0);
-    ck_assert_msg(*a >= 0 && *b >= 0, "test setup: cannot connect two sockets on 127.0.0.1: %s",
-                  strerror(errno));
-    close(l);
-}
-
 /* A small, fixed send buffer (no autotuning): with nobody reading the
  * other end, a few hundred KiB fill both ends' buffers, and 4 MiB is
  * sure to make a sender wait. */
@@ -51,32 +30,6 @@ static double cpu_seconds(void)
     struct timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* A greenlet that sleeps 5 ms at a time and counts: if it counts while
- * the code under test waits, that code parked on the hub. */
-static int ticks, stop_ticking;
-
-static void *ticker(void *unused)
-{
-    (void)unused;
-    for (int i = 0; i < 2000 && !stop_ticking && green_sleep(0.005) == 0; i++)
-        ticks++;
-    return NULL;
-}
-
-static green_t *start_ticker(void)
-{
-    ticks = stop_ticking = 0;
-    return green_spawn(ticker, NULL);
-}
-
-static int stop_ticker(green_t *t)
-{
-    stop_ticking = 1;
-    green_join(t, 2.0);
-    green_free(t);
-    return ticks;
 }
 
 /* A greenlet that sends `text` on fd after `delay` seconds. */
@@ -115,14 +68,14 @@ static void *poke(void *target)
 START_TEST(test_recv_data_already_there)
 {
     int a, b;
-    tcp_pair(&a, &b);
+    kit_tcp_pair(&a, &b);
     ck_assert_int_eq(send(b, "hello", 5, 0), 5);
     green_sleep(0.01);
     char buf[16] = "";
     ssize_t n = ex_recv(a, buf, sizeof buf, 1.0);
     ck_assert_msg(n == 5 && memcmp(buf, "hello", 5) == 0,
                   "with \"hello\" already waiting on the socket, ex_recv should return 5 and the bytes, got %zd (%s); "
-                  "see %s, 'The green socket pattern'", n, why(n, errno), LESSON);
+                  KIT_LESSON(LESSON, "The green socket pattern"), n, kit_why(n, errno));
     close(a);
     close(b);
     green_hub_destroy();
@@ -132,26 +85,27 @@ END_TEST
 START_TEST(test_recv_waits_while_others_run)
 {
     int a, b;
-    tcp_pair(&a, &b);
+    kit_tcp_pair(&a, &b);
     struct later l = { b, 0.15, "late" };
     green_t *g = green_spawn(send_later, &l);
-    green_t *t = start_ticker();
+    green_t *t = kit_ticker_start(0.005);
     double t0 = green_now();
     char buf[16] = "";
     ssize_t n = ex_recv(a, buf, sizeof buf, 2.0);
     int err = errno;
     double took = green_now() - t0;
-    int seen = stop_ticker(t);
+    int seen = kit_ticker_stop(t);
     ck_assert_msg(n == 4 && memcmp(buf, "late", 4) == 0,
                   "ex_recv should wait for data sent 0.15 s later and return it (4 bytes \"late\"), got %zd (%s); "
-                  "on EAGAIN, wait with green_wait_read() and try again; see %s, 'The green socket pattern'",
-                  n, why(n, err), LESSON);
+                  "on EAGAIN, wait with green_wait_read() and try again; "
+                  KIT_LESSON(LESSON, "The green socket pattern"),
+                  n, kit_why(n, err));
     ck_assert_msg(took >= 0.14 && took < 1.5, "ex_recv should return when the data arrives (0.15 s), took %.3f s", took);
     /* About 30 expected; a thread blocked in the wait gives 0.  5 leaves
      * room for a loaded machine that wakes the ticker late. */
     ck_assert_msg(seen >= 5, "while ex_recv waited 0.15 s, a greenlet that ticks every 5 ms ticked only %d times: "
-                  "ex_recv must park on the hub (green_wait_read), not block the thread; see %s, "
-                  "'Parking on the hub: wait_read and wait_write'", seen, LESSON);
+                  "ex_recv must park on the hub (green_wait_read), not block the thread; "
+                  KIT_LESSON(LESSON, "Parking on the hub: wait_read and wait_write"), seen);
     green_join(g, 1.0);
     green_free(g);
     close(a);
@@ -166,7 +120,7 @@ END_TEST
 START_TEST(test_recv_parks_not_spins)
 {
     int a, b;
-    tcp_pair(&a, &b);
+    kit_tcp_pair(&a, &b);
     char buf[16] = "";
     ex_recv(a, buf, sizeof buf, 0.01);  /* warm-up: runs every path once */
     struct later l = { b, 0.2, "late" };
@@ -175,11 +129,11 @@ START_TEST(test_recv_parks_not_spins)
     ssize_t n = ex_recv(a, buf, sizeof buf, 2.0);
     int err = errno;
     double took = green_now() - t0, cpu = cpu_seconds() - cpu0;
-    ck_assert_msg(n == 4, "ex_recv should wait for data sent 0.2 s later and return it, got %zd (%s); see %s, "
-                  "'The green socket pattern'", n, why(n, err), LESSON);
+    ck_assert_msg(n == 4, "ex_recv should wait for data sent 0.2 s later and return it, got %zd (%s); "
+                  KIT_LESSON(LESSON, "The green socket pattern"), n, kit_why(n, err));
     ck_assert_msg(cpu < took * 0.3, "ex_recv used %.3f s of CPU while it waited %.3f s for data: it spins (read, "
-                  "EAGAIN, read...) instead of parking with green_wait_read(); see %s, "
-                  "'Parking on the hub: wait_read and wait_write'", cpu, took, LESSON);
+                  "EAGAIN, read...) instead of parking with green_wait_read(); "
+                  KIT_LESSON(LESSON, "Parking on the hub: wait_read and wait_write"), cpu, took);
     green_join(g, 1.0);
     green_free(g);
     close(a);
@@ -191,12 +145,12 @@ END_TEST
 START_TEST(test_recv_end_of_stream)
 {
     int a, b;
-    tcp_pair(&a, &b);
+    kit_tcp_pair(&a, &b);
     close(b);
     char buf[16];
     ssize_t n = ex_recv(a, buf, sizeof buf, 1.0);
     ck_assert_msg(n == 0, "when the peer has closed the connection, ex_recv should return 0 (end of stream), got %zd (%s); "
-                  "see %s, 'The green socket pattern'", n, why(n, errno), LESSON);
+                  KIT_LESSON(LESSON, "The green socket pattern"), n, kit_why(n, errno));
     close(a);
     green_hub_destroy();
 }
@@ -205,16 +159,17 @@ END_TEST
 START_TEST(test_recv_timeout)
 {
     int a, b;
-    tcp_pair(&a, &b);
+    kit_tcp_pair(&a, &b);
     char buf[16];
     double t0 = green_now();
     ssize_t n = ex_recv(a, buf, sizeof buf, 0.2);
     int err = errno;
     double took = green_now() - t0;
     ck_assert_msg(n == -1 && err == ETIMEDOUT, "ex_recv with timeout 0.2 on a silent socket should return -1 with errno "
-                  "ETIMEDOUT, got %zd (%s); see %s, 'Timeouts are deadlines'", n, why(n, err), LESSON);
+                  "ETIMEDOUT, got %zd (%s); "
+                  KIT_LESSON(LESSON, "Timeouts are deadlines"), n, kit_why(n, err));
     ck_assert_msg(took >= 0.19 && took < 1.0, "ex_recv(timeout 0.2) should give up after 0.2 s, took %.3f s; "
-                  "see %s, 'Timeouts are deadlines'", took, LESSON);
+                  KIT_LESSON(LESSON, "Timeouts are deadlines"), took);
     close(a);
     close(b);
     green_hub_destroy();
@@ -235,18 +190,19 @@ static void *recv_job(void *arg)
 START_TEST(test_recv_one_deadline)
 {
     int a, b;
-    tcp_pair(&a, &b);
+    kit_tcp_pair(&a, &b);
     struct recv_job j = { a, 0.25, -2, 0 };
     green_t *g = green_spawn(recv_job, &j);
     green_t *p = green_spawn(poke, g);
     green_join(g, 3.0);
     int poked = pokes;
     ck_assert_msg(j.rc == -1 && j.err == ETIMEDOUT, "woken every 30 ms with nothing to read, ex_recv(timeout 0.25) should "
-                  "try again each time and finally fail with ETIMEDOUT, got %zd (%s); see %s, 'Timeouts are deadlines'",
-                  j.rc, why(j.rc, j.err), LESSON);
+                  "try again each time and finally fail with ETIMEDOUT, got %zd (%s); "
+                  KIT_LESSON(LESSON, "Timeouts are deadlines"),
+                  j.rc, kit_why(j.rc, j.err));
     ck_assert_msg(poked < POKES, "woken every 30 ms with nothing to read, ex_recv(timeout 0.25) returned only after all "
-                  "%d wake-ups (0.6 s): compute the deadline once and wait only for the time left; see %s, "
-                  "'Timeouts are deadlines'", poked, LESSON);
+                  "%d wake-ups (0.6 s): compute the deadline once and wait only for the time left; "
+                  KIT_LESSON(LESSON, "Timeouts are deadlines"), poked);
     green_kill(g, 1.0);
     green_join(p, 1.0);
     green_free(p);
@@ -260,16 +216,17 @@ END_TEST
 START_TEST(test_recv_killed)
 {
     int a, b;
-    tcp_pair(&a, &b);
+    kit_tcp_pair(&a, &b);
     struct recv_job j = { a, GREEN_FOREVER, -2, 0 };
     green_t *g = green_spawn(recv_job, &j);
     green_sleep(0.02);
     int rc = green_kill(g, 1.0);
-    ck_assert_msg(rc == 0, "a greenlet killed while in ex_recv should return, green_kill said %s; see %s, "
-                  "'When things go wrong'", why(rc, errno), LESSON);
+    ck_assert_msg(rc == 0, "a greenlet killed while in ex_recv should return, green_kill said %s; "
+                  KIT_LESSON(LESSON, "When things go wrong"), kit_why(rc, errno));
     ck_assert_msg(j.rc == -1 && j.err == ECANCELED, "ex_recv in a killed greenlet should return -1 with errno ECANCELED, "
-                  "got %zd (%s): when green_wait_read() fails, return -1; see %s, 'When things go wrong'",
-                  j.rc, why(j.rc, j.err), LESSON);
+                  "got %zd (%s): when green_wait_read() fails, return -1; "
+                  KIT_LESSON(LESSON, "When things go wrong"),
+                  j.rc, kit_why(j.rc, j.err));
     green_free(g);
     close(a);
     close(b);
@@ -280,7 +237,7 @@ END_TEST
 START_TEST(test_recv_other_errors)
 {
     int a, b;
-    tcp_pair(&a, &b);
+    kit_tcp_pair(&a, &b);
     struct linger hard = { .l_onoff = 1, .l_linger = 0 };
     setsockopt(b, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
     close(b);               /* linger 0: the peer resets the connection */
@@ -290,8 +247,9 @@ START_TEST(test_recv_other_errors)
     ssize_t n = ex_recv(a, buf, sizeof buf, 1.0);
     int err = errno;
     ck_assert_msg(n == -1 && err == ECONNRESET, "on a connection the peer has reset, ex_recv should return -1 with errno "
-                  "ECONNRESET (what read() said), got %zd (%s); only EAGAIN means 'wait'; see %s, 'When things go wrong'",
-                  n, why(n, err), LESSON);
+                  "ECONNRESET (what read() said), got %zd (%s); only EAGAIN means 'wait'; "
+                  KIT_LESSON(LESSON, "When things go wrong"),
+                  n, kit_why(n, err));
     ck_assert_msg(green_now() - t0 < 0.5, "ex_recv should report read()'s error at once, not wait");
     close(a);
     green_hub_destroy();
@@ -303,10 +261,11 @@ END_TEST
 START_TEST(test_sendall_small)
 {
     int a, b;
-    tcp_pair(&a, &b);
+    kit_tcp_pair(&a, &b);
     ssize_t n = ex_sendall(a, "hello, world", 12, 1.0);
-    ck_assert_msg(n == 12, "ex_sendall of 12 bytes should return 12, got %zd (%s); see %s, 'The green socket pattern'",
-                  n, why(n, errno), LESSON);
+    ck_assert_msg(n == 12, "ex_sendall of 12 bytes should return 12, got %zd (%s); "
+                  KIT_LESSON(LESSON, "The green socket pattern"),
+                  n, kit_why(n, errno));
     char buf[16] = "";
     ssize_t got = green_recv(b, buf, sizeof buf, 1.0);
     ck_assert_msg(got == 12 && memcmp(buf, "hello, world", 12) == 0, "the peer should receive \"hello, world\", got %zd bytes",
@@ -346,7 +305,7 @@ static void *slow_reader(void *arg)
 START_TEST(test_sendall_large_to_slow_reader)
 {
     int a, b;
-    tcp_pair(&a, &b);
+    kit_tcp_pair(&a, &b);
     unsigned char *data = malloc(BIG);
     for (size_t i = 0; i < BIG; i++)
         data[i] = pattern(i);
@@ -357,8 +316,9 @@ START_TEST(test_sendall_large_to_slow_reader)
     close(a);               /* end of stream: the reader stops */
     green_join(g, 10.0);
     ck_assert_msg(n == BIG, "ex_sendall of 4 MiB to a slow reader should return %d, got %zd (%s): when send() takes "
-                  "only part, or says EAGAIN, wait (green_wait_write) and send the rest; see %s, 'The green socket pattern'",
-                  BIG, n, why(n, err), LESSON);
+                  "only part, or says EAGAIN, wait (green_wait_write) and send the rest; "
+                  KIT_LESSON(LESSON, "The green socket pattern"),
+                  BIG, n, kit_why(n, err));
     ck_assert_msg(r.received == BIG, "the reader should receive all %d bytes, got %zu", BIG, r.received);
     ck_assert_msg(r.bad_at < 0, "the bytes should arrive in order; byte %ld differs: after a partial send, continue "
                   "from where the kernel stopped", r.bad_at);
@@ -372,22 +332,24 @@ END_TEST
 START_TEST(test_sendall_timeout)
 {
     int a, b;
-    tcp_pair(&a, &b);                   /* nobody ever reads b */
+    kit_tcp_pair(&a, &b);                   /* nobody ever reads b */
     small_send_buffer(a);
     size_t size = UNREAD;
     char *data = calloc(1, size);
-    green_t *t = start_ticker();
+    green_t *t = kit_ticker_start(0.005);
     double t0 = green_now();
     ssize_t n = ex_sendall(a, data, size, 0.3);
     int err = errno;
     double took = green_now() - t0;
-    int seen = stop_ticker(t);
+    int seen = kit_ticker_stop(t);
     ck_assert_msg(n == -1 && err == ETIMEDOUT, "ex_sendall of 4 MiB that nobody reads, timeout 0.3, should return -1 "
-                  "with errno ETIMEDOUT, got %zd (%s); see %s, 'Timeouts are deadlines'", n, why(n, err), LESSON);
+                  "with errno ETIMEDOUT, got %zd (%s); "
+                  KIT_LESSON(LESSON, "Timeouts are deadlines"), n, kit_why(n, err));
     ck_assert_msg(took >= 0.29 && took < 1.5, "ex_sendall(timeout 0.3) should give up after 0.3 s in all, took %.3f s; "
-                  "see %s, 'Timeouts are deadlines'", took, LESSON);
+                  KIT_LESSON(LESSON, "Timeouts are deadlines"), took);
     ck_assert_msg(seen >= 10, "while ex_sendall waited for room, a ticking greenlet ticked only %d times: park with "
-                  "green_wait_write(); see %s, 'Parking on the hub: wait_read and wait_write'", seen, LESSON);
+                  "green_wait_write(); "
+                  KIT_LESSON(LESSON, "Parking on the hub: wait_read and wait_write"), seen);
     free(data);
     close(a);
     close(b);
@@ -407,7 +369,7 @@ START_TEST(test_sendall_epipe_no_sigpipe)
 {
     signal(SIGPIPE, on_sigpipe);        /* count it instead of dying of it */
     int a, b;
-    tcp_pair(&a, &b);
+    kit_tcp_pair(&a, &b);
     close(b);
     ssize_t n = 0;
     int err = 0;
@@ -417,9 +379,9 @@ START_TEST(test_sendall_epipe_no_sigpipe)
         green_sleep(0.005);
     }
     ck_assert_msg(n == -1 && err == EPIPE, "ex_sendall to a peer that closed its socket should end with -1 and errno "
-                  "EPIPE, got %zd (%s); see %s, 'When things go wrong'", n, why(n, err), LESSON);
+                  "EPIPE, got %zd (%s); " KIT_LESSON(LESSON, "When things go wrong"), n, kit_why(n, err));
     ck_assert_msg(sigpipes == 0, "ex_sendall to a closed peer raised SIGPIPE (%d times), which kills a server by default: "
-                  "pass MSG_NOSIGNAL to send(); see %s, 'When things go wrong'", (int)sigpipes, LESSON);
+                  "pass MSG_NOSIGNAL to send(); " KIT_LESSON(LESSON, "When things go wrong"), (int)sigpipes);
     close(a);
     green_hub_destroy();
 }
@@ -440,15 +402,16 @@ static void *send_job(void *arg)
 START_TEST(test_sendall_killed)
 {
     int a, b;
-    tcp_pair(&a, &b);
+    kit_tcp_pair(&a, &b);
     small_send_buffer(a);
     struct send_job j = { a, UNREAD, GREEN_FOREVER, -2, 0 };
     green_t *g = green_spawn(send_job, &j);
     green_sleep(0.05);
     int rc = green_kill(g, 1.0);
-    ck_assert_msg(rc == 0, "a greenlet killed while in ex_sendall should return, green_kill said %s", why(rc, errno));
+    ck_assert_msg(rc == 0, "a greenlet killed while in ex_sendall should return, green_kill said %s", kit_why(rc, errno));
     ck_assert_msg(j.rc == -1 && j.err == ECANCELED, "ex_sendall in a killed greenlet should return -1 with errno "
-                  "ECANCELED, got %zd (%s); see %s, 'When things go wrong'", j.rc, why(j.rc, j.err), LESSON);
+                  "ECANCELED, got %zd (%s); "
+                  KIT_LESSON(LESSON, "When things go wrong"), j.rc, kit_why(j.rc, j.err));
     green_free(g);
     close(a);
     close(b);
@@ -459,7 +422,7 @@ END_TEST
 START_TEST(test_sendall_one_deadline)
 {
     int a, b;
-    tcp_pair(&a, &b);
+    kit_tcp_pair(&a, &b);
     small_send_buffer(a);
     struct send_job j = { a, UNREAD, 0.25, -2, 0 };
     green_t *g = green_spawn(send_job, &j);
@@ -468,8 +431,9 @@ START_TEST(test_sendall_one_deadline)
     int poked = pokes;
     ck_assert_msg(j.rc == -1 && j.err == ETIMEDOUT && poked < POKES, "woken every 30 ms with no room to write, "
                   "ex_sendall(timeout 0.25) should fail with ETIMEDOUT after 0.25 s, got %zd (%s) after %d wake-ups "
-                  "(%d: 0.6 s or more): one deadline for the whole call; see %s, 'Timeouts are deadlines'",
-                  j.rc, why(j.rc, j.err), poked, POKES, LESSON);
+                  "(%d: 0.6 s or more): one deadline for the whole call; "
+                  KIT_LESSON(LESSON, "Timeouts are deadlines"),
+                  j.rc, kit_why(j.rc, j.err), poked, POKES);
     green_kill(g, 1.0);
     green_join(p, 1.0);
     green_free(p);

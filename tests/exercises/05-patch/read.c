@@ -18,12 +18,6 @@
 #include "read.h"
 
 #define LESSON "chapters/05-patch/README.md"
-#define SECTION "'Sockets and pipes without O_NONBLOCK'"
-
-static const char *why(ssize_t rc, int err)
-{
-    return rc >= 0 ? "no error" : strerror(err);
-}
 
 static int is_blocking(int fd)
 {
@@ -158,11 +152,11 @@ START_TEST(test_outside_a_greenlet_is_the_original)
     n = read(-1, buf, 1);
     ck_assert_msg(n == -1 && errno == EBADF,
                   "read(-1, ...) should fail with EBADF as the original does, got %zd (%s)",
-                  n, why(n, errno));
+                  n, kit_why(n, errno));
     ck_assert_msg(!green_hub_active(),
                   "read() in a program without greenlets created a hub: check "
-                  "green_hub_active() before green_hub(); see %s, 'Inside or outside "
-                  "a greenlet'", LESSON);
+                  "green_hub_active() before green_hub(); "
+                  KIT_LESSON(LESSON, "Inside or outside a greenlet"));
     close(p[0]);
     close(p[1]);
 }
@@ -192,7 +186,7 @@ START_TEST(test_the_hub_itself_is_outside)
     ck_assert_msg(r.rc == 1 && r.c == 'x',
                   "read() in a libevent callback (run by the hub) should be the original "
                   "read, which waits for the byte: got %zd.  The hub cannot wait for "
-                  "itself; see %s, 'Inside or outside a greenlet'", r.rc, LESSON);
+                  "itself; " KIT_LESSON(LESSON, "Inside or outside a greenlet"), r.rc);
     close(p[0]);
     close(p[1]);
     green_hub_destroy();
@@ -210,14 +204,14 @@ START_TEST(test_pipe_read_lets_others_run)
     join_later(&l);
     ck_assert_msg(r.rc == 5 && strcmp(r.buf, "hello") == 0,
                   "read on a pipe should return 'hello' (5 bytes), got %zd (%s)",
-                  r.rc, why(r.rc, r.err));
+                  r.rc, kit_why(r.rc, r.err));
     ck_assert_msg(n >= 2,
                   "while a greenlet waited 0.1 s in read() on a pipe, a greenlet ticking "
                   "every 10 ms should have run; it ticked %d times: read() still blocks "
-                  "the whole thread; see %s, %s", n, LESSON, SECTION);
+                  "the whole thread; " KIT_LESSON(LESSON, "Sockets and pipes without O_NONBLOCK"), n);
     ck_assert_msg(is_blocking(p[0]),
                   "the pipe is non-blocking after read(): never change the program's "
-                  "descriptors; see %s, %s", LESSON, SECTION);
+                  "descriptors; " KIT_LESSON(LESSON, "Sockets and pipes without O_NONBLOCK"));
     close(p[0]);
     close(p[1]);
     green_hub_destroy();
@@ -235,11 +229,11 @@ START_TEST(test_socket_read_lets_others_run)
     join_later(&l);
     ck_assert_msg(r.rc == 13 && strcmp(r.buf, "over a socket") == 0,
                   "read on a socket should return 'over a socket', got %zd (%s)",
-                  r.rc, why(r.rc, r.err));
+                  r.rc, kit_why(r.rc, r.err));
     ck_assert_msg(n >= 2,
                   "while a greenlet waited 0.1 s in read() on a socket, a greenlet "
                   "ticking every 10 ms should have run; it ticked %d times (S_ISSOCK); "
-                  "see %s, %s", n, LESSON, SECTION);
+                  KIT_LESSON(LESSON, "Sockets and pipes without O_NONBLOCK"), n);
     ck_assert_msg(is_blocking(sv[0]), "the socket is non-blocking after read()");
     close(sv[0]);
     close(sv[1]);
@@ -274,8 +268,9 @@ START_TEST(test_reader_and_writer_greenlets_talk)
     ck_assert_msg(r.rc == 5 && strcmp(r.buf, "early") == 0 && r.took < 0.5,
                   "a greenlet reading a pipe should get 'early' from a greenlet that "
                   "writes 0.05 s later; it got %zd bytes '%s' after %.2f s: while read() "
-                  "blocked, the writer never ran; see %s, %s", r.rc,
-                  r.rc > 0 ? r.buf : "", r.took, LESSON, SECTION);
+                  "blocked, the writer never ran; "
+                  KIT_LESSON(LESSON, "Sockets and pipes without O_NONBLOCK"), r.rc,
+                  r.rc > 0 ? r.buf : "", r.took);
     green_free(gr);
     green_free(gw);
     close(p[0]);
@@ -296,8 +291,8 @@ START_TEST(test_nonblocking_and_disk_pass_through)
     ck_assert_msg(r.rc == -1 && r.err == EAGAIN && r.took < 0.5,
                   "read on an empty O_NONBLOCK pipe in a greenlet should fail at once "
                   "with EAGAIN (the program asked for that); got %zd (%s) after %.2f s; "
-                  "see %s, 'Inside or outside a greenlet'", r.rc, why(r.rc, r.err),
-                  r.took, LESSON);
+                  KIT_LESSON(LESSON, "Inside or outside a greenlet"), r.rc, kit_why(r.rc, r.err),
+                  r.took);
 
     FILE *f = tmpfile();
     ck_assert_msg(f != NULL, "test setup: tmpfile() failed");
@@ -311,7 +306,7 @@ START_TEST(test_nonblocking_and_disk_pass_through)
     ck_assert_msg(d.rc == 4 && strcmp(d.buf, "disk") == 0,
                   "read on a disk file in a greenlet should be the original read and "
                   "return 'disk'; got %zd (%s).  libevent cannot watch disk files; "
-                  "see %s, %s", d.rc, why(d.rc, d.err), LESSON, SECTION);
+                  KIT_LESSON(LESSON, "Sockets and pipes without O_NONBLOCK"), d.rc, kit_why(d.rc, d.err));
     fclose(f);
     close(p[0]);
     close(p[1]);
@@ -332,8 +327,8 @@ START_TEST(test_killed_reader_gets_ecanceled)
     join_later(&backup);
     ck_assert_msg(r.rc == -1 && r.err == ECANCELED,
                   "a greenlet killed while waiting in read() should get -1 with errno "
-                  "ECANCELED; got %zd (%s); see chapters/03-hub/README.md, 'Killing: "
-                  "ECANCELED and cleanup'", r.rc, why(r.rc, r.err));
+                  "ECANCELED; got %zd (%s); "
+                  KIT_LESSON("chapters/03-hub/README.md", "Killing: ECANCELED and cleanup"), r.rc, kit_why(r.rc, r.err));
     green_free(g);
     close(p[0]);
     close(p[1]);

@@ -10,11 +10,6 @@
 
 #define LESSON "chapters/05-patch/README.md"
 
-static const char *why(int rc, int err)
-{
-    return rc == 0 ? "no error" : strerror(err);
-}
-
 START_TEST(test_outside_a_greenlet_is_the_original)
 {
     double t0 = green_now();
@@ -23,11 +18,11 @@ START_TEST(test_outside_a_greenlet_is_the_original)
     ck_assert_msg(rc == 0, "usleep(50000) outside any greenlet should return 0, got %d", rc);
     ck_assert_msg(took >= 0.045 && took < 1.0,
                   "usleep(50000) outside any greenlet should sleep 50 ms, it took %.1f ms; "
-                  "see %s, 'Inside or outside a greenlet'", took * 1e3, LESSON);
+                  KIT_LESSON(LESSON, "Inside or outside a greenlet"), took * 1e3);
     ck_assert_msg(!green_hub_active(),
                   "usleep() in a program without greenlets created a hub: check "
                   "green_hub_active() before calling green_hub() or green_current(); "
-                  "see %s, 'Inside or outside a greenlet'", LESSON);
+                  KIT_LESSON(LESSON, "Inside or outside a greenlet"));
 }
 END_TEST
 
@@ -56,48 +51,33 @@ START_TEST(test_three_sleepers_overlap)
     double took = green_now() - t0;
     ck_assert_msg(took >= 0.195,
                   "three greenlets each calling usleep(200000) took %.3f s in all: a usleep "
-                  "returned before its time; see %s, 'Sleeping'", took, LESSON);
+                  "returned before its time; " KIT_LESSON(LESSON, "Sleeping"), took);
     ck_assert_msg(asleep_at_first_wake == 3,
                   "three greenlets each calling usleep(200000) should sleep together: when the "
                   "first woke, %d had started sleeping (expected 3; 1 means one after the other: "
-                  "usleep still blocks the thread); see %s, 'Sleeping'", asleep_at_first_wake,
-                  LESSON);
+                  "usleep still blocks the thread); " KIT_LESSON(LESSON, "Sleeping"), asleep_at_first_wake);
     for (int i = 0; i < 3; i++)
         green_free(gs[i]);
     green_hub_destroy();
 }
 END_TEST
 
-static int ticks;
-
-static void *ticker(void *arg)
-{
-    (void)arg;
-    for (;;) {
-        if (green_sleep(0.01) != 0)
-            return NULL;
-        ticks++;
-    }
-}
-
 START_TEST(test_main_sleeps_cooperatively)
 {
-    ticks = 0;
-    green_t *t = green_spawn(ticker, NULL);
+    green_t *t = kit_ticker_start(0.01);
     double t0 = green_now();
     int rc = usleep(150000);      /* main is a greenlet: the thread has a hub */
     int err = errno;
     double took = green_now() - t0;
     ck_assert_msg(rc == 0, "usleep(150000) in main, with a hub, should return 0, got %d (%s)",
-                  rc, why(rc, err));
+                  rc, kit_why(rc, err));
     ck_assert_msg(took >= 0.145 && took < 1.0, "usleep(150000) took %.1f ms", took * 1e3);
-    ck_assert_msg(ticks >= 2,
+    int seen = kit_ticker_stop(t);
+    ck_assert_msg(seen >= 2,
                   "while main slept in usleep(150000), a greenlet ticking every 10 ms "
                   "should have run; it ticked %d times.  Once the thread has a hub, "
-                  "main is a greenlet too; see %s, 'Inside or outside a greenlet'",
-                  ticks, LESSON);
-    green_kill(t, 1.0);
-    green_free(t);
+                  "main is a greenlet too; " KIT_LESSON(LESSON, "Inside or outside a greenlet"),
+                  seen);
     green_hub_destroy();
 }
 END_TEST
@@ -127,7 +107,7 @@ START_TEST(test_zero_yields)
     ck_assert_msg(strcmp(order, "BA") == 0,
                   "usleep(0) in a greenlet should yield (like gevent.sleep(0)): A calls "
                   "usleep(0), so B, which was ready, should run first; expected \"BA\", "
-                  "got \"%s\"; see %s, 'Sleeping'", order, LESSON);
+                  "got \"%s\"; " KIT_LESSON(LESSON, "Sleeping"), order);
     green_free(a);
     green_free(b);
     green_hub_destroy();
@@ -154,8 +134,8 @@ START_TEST(test_killed_sleeper_wakes_with_ecanceled)
     green_kill(g, 3.0);
     ck_assert_msg(k.rc == -1 && k.err == ECANCELED,
                   "a greenlet killed in usleep(2000000) should get -1 with errno "
-                  "ECANCELED; got %d (%s); see chapters/03-hub/README.md, "
-                  "'Killing: ECANCELED and cleanup'", k.rc, why(k.rc, k.err));
+                  "ECANCELED; got %d (%s); "
+                  KIT_LESSON("chapters/03-hub/README.md", "Killing: ECANCELED and cleanup"), k.rc, kit_why(k.rc, k.err));
     ck_assert_msg(k.took < 0.5, "the killed usleep returned after %.2f s, not at once", k.took);
     green_free(g);
     green_hub_destroy();
@@ -183,8 +163,8 @@ START_TEST(test_the_hub_itself_is_outside)
     ck_assert_msg(r.rc == 0 && r.took >= 0.018,
                   "usleep(20000) inside a libevent callback (run by the hub) should be "
                   "the original: return 0 after 20 ms; got %d after %.1f ms.  The hub "
-                  "cannot wait; see %s, 'Inside or outside a greenlet'", r.rc,
-                  r.took * 1e3, LESSON);
+                  "cannot wait; " KIT_LESSON(LESSON, "Inside or outside a greenlet"), r.rc,
+                  r.took * 1e3);
     green_hub_destroy();
 }
 END_TEST

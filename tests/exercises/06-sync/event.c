@@ -10,18 +10,6 @@
 
 #define LESSON "chapters/06-sync/README.md"
 
-/* errno is only meaningful when the call failed. */
-static const char *why(int rc, int err)
-{
-    return rc == 0 ? "no error" : strerror(err);
-}
-
-/* Events libevent holds (added and not yet fired or deleted). */
-static int pending_events(void)
-{
-    return event_base_get_num_events(green_hub_base(), EVENT_BASE_COUNT_ADDED);
-}
-
 /* The order in which waiters returned, e.g. "012". */
 static char order[16];
 
@@ -44,16 +32,6 @@ static void *waiter(void *arg)
     return NULL;
 }
 
-static void join_free(green_t **g, int n)
-{
-    green_joinall(g, n, 3.0);
-    for (int i = 0; i < n; i++) {
-        if (!green_dead(g[i]))
-            green_kill(g[i], 1.0);
-        green_free(g[i]);
-    }
-}
-
 START_TEST(test_flag)
 {
     ex_event *e = ex_event_new();
@@ -66,8 +44,10 @@ START_TEST(test_flag)
     ex_event_free(e);
 
     ck_assert_msg(fresh == 0, "a new event should not be set, ex_event_is_set() said %d", fresh);
-    ck_assert_msg(after_set == 1, "after ex_event_set(), ex_event_is_set() should be 1, got %d; see %s, 'Event: wake everybody'", after_set, LESSON);
-    ck_assert_msg(after_clear == 0, "after ex_event_clear(), ex_event_is_set() should be 0, got %d; see %s, 'Event: wake everybody'", after_clear, LESSON);
+    ck_assert_msg(after_set == 1, "after ex_event_set(), ex_event_is_set() should be 1, got %d; "
+                  KIT_LESSON(LESSON, "Event: wake everybody"), after_set);
+    ck_assert_msg(after_clear == 0, "after ex_event_clear(), ex_event_is_set() should be 0, got %d; "
+                  KIT_LESSON(LESSON, "Event: wake everybody"), after_clear);
     green_hub_destroy();
 }
 END_TEST
@@ -91,8 +71,9 @@ START_TEST(test_wait_when_set_returns_at_once)
     ex_event_free(e);
 
     ck_assert_msg(rc0 == 0 && rc1 == 0,
-                  "waiting on an event that is set should return 0 at once, got %d (%s) with timeout 0 and %d (%s) with no timeout; see %s, 'Event: wake everybody'",
-                  rc0, why(rc0, err0), rc1, why(rc1, err1), LESSON);
+                  "waiting on an event that is set should return 0 at once, got %d (%s) with timeout 0 and %d (%s) with no timeout; "
+                  KIT_LESSON(LESSON, "Event: wake everybody"),
+                  rc0, kit_why(rc0, err0), rc1, kit_why(rc1, err1));
     ck_assert_msg(!yielded, "ex_event_wait() on an event that is set should not switch to the hub, but another greenlet ran meanwhile");
     green_hub_destroy();
 }
@@ -110,11 +91,13 @@ START_TEST(test_wait_blocks_until_set)
     green_free(g);
     ex_event_free(e);
 
-    ck_assert_msg(!early, "ex_event_wait() returned %d (%s) before anyone set the event: it should wait (green_hub_switch); see %s, 'One pattern: a list of waiters'",
-                  j.rc, why(j.rc, j.err), LESSON);
+    ck_assert_msg(!early, "ex_event_wait() returned %d (%s) before anyone set the event: it should wait (green_hub_switch); "
+                  KIT_LESSON(LESSON, "One pattern: a list of waiters"),
+                  j.rc, kit_why(j.rc, j.err));
     ck_assert_msg(j.returned && j.rc == 0,
-                  "after ex_event_set(), the waiting greenlet should return 0 from ex_event_wait(), got %d (%s)%s; see %s, 'Event: wake everybody'",
-                  j.rc, why(j.rc, j.err), j.returned ? "" : " (it never returned)", LESSON);
+                  "after ex_event_set(), the waiting greenlet should return 0 from ex_event_wait(), got %d (%s)%s; "
+                  KIT_LESSON(LESSON, "Event: wake everybody"),
+                  j.rc, kit_why(j.rc, j.err), j.returned ? "" : " (it never returned)");
     green_hub_destroy();
 }
 END_TEST
@@ -135,14 +118,16 @@ START_TEST(test_set_wakes_everyone_in_order)
     int woke = j[0].returned + j[1].returned + j[2].returned;
     char seen[16];
     snprintf(seen, sizeof seen, "%s", order);
-    join_free(g, 3);
+    kit_join_free(g, 3);
     ex_event_free(e);
 
-    ck_assert_msg(woke == 3, "one ex_event_set() should wake all 3 waiters at once, %d woke; see %s, 'Event: wake everybody'", woke, LESSON);
+    ck_assert_msg(woke == 3, "one ex_event_set() should wake all 3 waiters at once, %d woke; "
+                  KIT_LESSON(LESSON, "Event: wake everybody"), woke);
     ck_assert_msg(j[0].rc == 0 && j[1].rc == 0 && j[2].rc == 0, "every woken waiter should return 0, got %d %d %d", j[0].rc, j[1].rc, j[2].rc);
     ck_assert_msg(strcmp(seen, "012") == 0,
-                  "waiters 0, 1, 2 began to wait in that order and should wake in that order, they woke as \"%s\": add at the end of the list, wake from the head; see %s, 'FIFO fairness: hand it over'",
-                  seen, LESSON);
+                  "waiters 0, 1, 2 began to wait in that order and should wake in that order, they woke as \"%s\": add at the end of the list, wake from the head; "
+                  KIT_LESSON(LESSON, "FIFO fairness: hand it over"),
+                  seen);
     green_hub_destroy();
 }
 END_TEST
@@ -150,20 +135,23 @@ END_TEST
 START_TEST(test_wait_times_out)
 {
     ex_event *e = ex_event_new();
-    int before = pending_events();
+    int before = kit_pending_events();
     double t0 = green_now();
     int rc = ex_event_wait(e, 0.1);
     int err = errno;
     double took = green_now() - t0;
-    int after = pending_events();
+    int after = kit_pending_events();
     ex_event_free(e);
 
     ck_assert_msg(rc == -1 && err == ETIMEDOUT,
-                  "ex_event_wait(e, 0.1) on an event nobody sets should return -1 with ETIMEDOUT, got %d (%s); see %s, 'Timeouts and kills'",
-                  rc, why(rc, err), LESSON);
-    ck_assert_msg(took >= 0.095 && took < 1.0, "ex_event_wait(e, 0.1) returned after %.3f s, expected about 0.1 s; see %s, 'Timeouts and kills'", took, LESSON);
-    ck_assert_msg(after == before, "after the wait timed out, %d event(s) are registered with libevent (%d before): free the timer; see %s, 'Timeouts and kills'",
-                  after, before, LESSON);
+                  "ex_event_wait(e, 0.1) on an event nobody sets should return -1 with ETIMEDOUT, got %d (%s); "
+                  KIT_LESSON(LESSON, "Timeouts and kills"),
+                  rc, kit_why(rc, err));
+    ck_assert_msg(took >= 0.095 && took < 1.0, "ex_event_wait(e, 0.1) returned after %.3f s, expected about 0.1 s; "
+                  KIT_LESSON(LESSON, "Timeouts and kills"), took);
+    ck_assert_msg(after == before, "after the wait timed out, %d event(s) are registered with libevent (%d before): free the timer; "
+                  KIT_LESSON(LESSON, "Timeouts and kills"),
+                  after, before);
     green_hub_destroy();
 }
 END_TEST
@@ -181,8 +169,9 @@ START_TEST(test_timeout_zero_does_not_wait)
     ex_event_free(e);
 
     ck_assert_msg(rc == -1 && err == ETIMEDOUT,
-                  "ex_event_wait(e, 0) on an event that is not set should return -1 with ETIMEDOUT at once, got %d (%s); see %s, 'Timeouts and kills'",
-                  rc, why(rc, err), LESSON);
+                  "ex_event_wait(e, 0) on an event that is not set should return -1 with ETIMEDOUT at once, got %d (%s); "
+                  KIT_LESSON(LESSON, "Timeouts and kills"),
+                  rc, kit_why(rc, err));
     ck_assert_msg(!yielded, "a timeout of 0 means: do not wait at all; yet another greenlet ran meanwhile");
     green_hub_destroy();
 }
@@ -191,20 +180,21 @@ END_TEST
 START_TEST(test_set_removes_the_timer)
 {
     ex_event *e = ex_event_new();
-    int before = pending_events();
+    int before = kit_pending_events();
     struct waiter_job j = { .e = e, .timeout = 5.0 };
     green_t *g = green_spawn(waiter, &j);
     green_sleep(0);
     ex_event_set(e);
     green_join(g, 1.0);
     green_free(g);
-    int after = pending_events();
+    int after = kit_pending_events();
     ex_event_free(e);
 
-    ck_assert_msg(j.rc == 0, "a waiter with a 5 s timeout should return 0 when the event is set, got %d (%s)", j.rc, why(j.rc, j.err));
+    ck_assert_msg(j.rc == 0, "a waiter with a 5 s timeout should return 0 when the event is set, got %d (%s)", j.rc, kit_why(j.rc, j.err));
     ck_assert_msg(after == before,
-                  "the waiter was woken by set, but its 5 s timer is still registered with libevent (%d events, %d before): free it whatever woke you; see %s, 'Timeouts and kills'",
-                  after, before, LESSON);
+                  "the waiter was woken by set, but its 5 s timer is still registered with libevent (%d events, %d before): free it whatever woke you; "
+                  KIT_LESSON(LESSON, "Timeouts and kills"),
+                  after, before);
     green_hub_destroy();
 }
 END_TEST
@@ -217,13 +207,13 @@ START_TEST(test_woken_then_cleared_still_succeeds)
     green_sleep(0);
     ex_event_set(e);
     ex_event_clear(e);         /* before the waiters get to run */
-    join_free(g, 2);
+    kit_join_free(g, 2);
     ex_event_free(e);
 
     ck_assert_msg(j[0].rc == 0 && j[1].rc == 0,
                   "waiters woken by ex_event_set() must return 0 even if the event is cleared before they run; got %d (%s) and %d (%s): "
-                  "remember in the node that set woke it; see %s, 'Event: wake everybody'",
-                  j[0].rc, why(j[0].rc, j[0].err), j[1].rc, why(j[1].rc, j[1].err), LESSON);
+                  "remember in the node that set woke it; " KIT_LESSON(LESSON, "Event: wake everybody"),
+                  j[0].rc, kit_why(j[0].rc, j[0].err), j[1].rc, kit_why(j[1].rc, j[1].err));
     green_hub_destroy();
 }
 END_TEST
@@ -244,10 +234,12 @@ START_TEST(test_killed_waiter)
     ex_event_free(e);
 
     ck_assert_msg(j[0].rc == -1 && j[0].err == ECANCELED && took < 0.5,
-                  "a greenlet killed in ex_event_wait() should return -1 with ECANCELED at once, got %d (%s) after %.3f s; see %s, 'Timeouts and kills'",
-                  j[0].rc, why(j[0].rc, j[0].err), took, LESSON);
+                  "a greenlet killed in ex_event_wait() should return -1 with ECANCELED at once, got %d (%s) after %.3f s; "
+                  KIT_LESSON(LESSON, "Timeouts and kills"),
+                  j[0].rc, kit_why(j[0].rc, j[0].err), took);
     ck_assert_msg(j[1].rc == 0, "the other waiter should still be woken by set, got %d (%s): "
-                  "a killed waiter must take its node off the list; see %s, 'Timeouts and kills'", j[1].rc, why(j[1].rc, j[1].err), LESSON);
+                  "a killed waiter must take its node off the list; "
+                  KIT_LESSON(LESSON, "Timeouts and kills"), j[1].rc, kit_why(j[1].rc, j[1].err));
     green_hub_destroy();
 }
 END_TEST
@@ -265,9 +257,10 @@ START_TEST(test_timed_out_waiter_leaves_the_list)
     green_free(g[1]);
     ex_event_free(e);
 
-    ck_assert_msg(j[0].rc == -1 && j[0].err == ETIMEDOUT, "the first waiter should time out, got %d (%s)", j[0].rc, why(j[0].rc, j[0].err));
+    ck_assert_msg(j[0].rc == -1 && j[0].err == ETIMEDOUT, "the first waiter should time out, got %d (%s)", j[0].rc, kit_why(j[0].rc, j[0].err));
     ck_assert_msg(j[1].rc == 0, "after one waiter timed out, set should still wake the other, got %d (%s): "
-                  "a waiter that times out must take its node off the list; see %s, 'Timeouts and kills'", j[1].rc, why(j[1].rc, j[1].err), LESSON);
+                  "a waiter that times out must take its node off the list; "
+                  KIT_LESSON(LESSON, "Timeouts and kills"), j[1].rc, kit_why(j[1].rc, j[1].err));
     green_hub_destroy();
 }
 END_TEST
@@ -301,17 +294,17 @@ START_TEST(test_stray_wakeup_keeps_waiting)
     }
     int early[2] = { j[0].returned, j[1].returned };
     ex_event_set(e);
-    join_free(g, 2);
+    kit_join_free(g, 2);
 
     ck_assert_msg(!early[0] && !early[1],
                   "another greenlet readied the waiters (green_ready with a value of its own) without setting the "
                   "event: ex_event_wait() returned %d (%s) with no timeout and %d (%s) with 5 s, but the event was "
                   "not set and the time was not up: a stray wake-up is no answer, wait again; see event.h",
-                  early[0] ? j[0].rc : 0, early[0] ? why(j[0].rc, j[0].err) : "still waiting",
-                  early[1] ? j[1].rc : 0, early[1] ? why(j[1].rc, j[1].err) : "still waiting");
+                  early[0] ? j[0].rc : 0, early[0] ? kit_why(j[0].rc, j[0].err) : "still waiting",
+                  early[1] ? j[1].rc : 0, early[1] ? kit_why(j[1].rc, j[1].err) : "still waiting");
     ck_assert_msg(j[0].rc == 0 && j[1].rc == 0, "after stray wake-ups, the waiters should still return 0 "
                   "when the event is set, got %d (%s) and %d (%s); see event.h",
-                  j[0].rc, why(j[0].rc, j[0].err), j[1].rc, why(j[1].rc, j[1].err));
+                  j[0].rc, kit_why(j[0].rc, j[0].err), j[1].rc, kit_why(j[1].rc, j[1].err));
 
     /* The same deadline: a waiter of 0.2 s, woken astray at 0.1 s, times
      * out before a greenlet that sleeps 0.25 s wakes; restarting the 0.2 s
@@ -323,13 +316,13 @@ START_TEST(test_stray_wakeup_keeps_waiting)
     green_t *h[2] = { green_spawn(waiter, &t), green_spawn(note_later, &quarter) };
     green_sleep(0.1);
     green_ready(h[0], &stray);
-    join_free(h, 2);
+    kit_join_free(h, 2);
     ex_event_free(e);
 
     ck_assert_msg(t.rc == -1 && t.err == ETIMEDOUT && strcmp(order, "29") == 0,
                   "a waiter with a timeout of 0.2 s, woken astray at 0.1 s, should still time out at 0.2 s "
                   "(ETIMEDOUT, before a 0.25 s sleeper wakes); got %d (%s), order \"%s\" (\"92\": the stray wake-up "
-                  "restarted the timeout; keep one deadline); see event.h", t.rc, why(t.rc, t.err), order);
+                  "restarted the timeout; keep one deadline); see event.h", t.rc, kit_why(t.rc, t.err), order);
     green_hub_destroy();
 }
 END_TEST

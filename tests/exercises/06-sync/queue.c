@@ -14,21 +14,9 @@
 #define INT2P(i) ((void *)(intptr_t)(i))
 #define P2INT(p) ((long)(intptr_t)(p))
 
-/* errno is only meaningful when the call failed. */
-static const char *why(int rc, int err)
-{
-    return rc == 0 ? "no error" : strerror(err);
-}
-
 static const char *str(void *p)
 {
     return p ? (const char *)p : "(nothing)";
-}
-
-/* Events libevent holds (added and not yet fired or deleted). */
-static int pending_events(void)
-{
-    return event_base_get_num_events(green_hub_base(), EVENT_BASE_COUNT_ADDED);
 }
 
 struct job {
@@ -56,16 +44,6 @@ static void *putter(void *arg)
     return NULL;
 }
 
-static void join_free(green_t **g, int n)
-{
-    green_joinall(g, n, 3.0);
-    for (int i = 0; i < n; i++) {
-        if (!green_dead(g[i]))
-            green_kill(g[i], 1.0);
-        green_free(g[i]);
-    }
-}
-
 static int ran;
 static void *mark_ran(void *arg) { (void)arg; ran = 1; return NULL; }
 
@@ -78,8 +56,9 @@ START_TEST(test_fifo_without_waiting)
         rc[i] = ex_queue_put(q, INT2P(i + 1), 0);
     size_t len = ex_queue_len(q);
     ck_assert_msg(rc[0] == 0 && rc[1] == 0 && rc[2] == 0,
-                  "three puts into an empty queue of maxsize 3 should succeed without waiting, got %d %d %d (%s); see %s, 'Queue: producer and consumer'",
-                  rc[0], rc[1], rc[2], strerror(errno), LESSON);
+                  "three puts into an empty queue of maxsize 3 should succeed without waiting, got %d %d %d (%s); "
+                  KIT_LESSON(LESSON, "Queue: producer and consumer"),
+                  rc[0], rc[1], rc[2], strerror(errno));
     ck_assert_msg(len == 3, "after 3 puts the queue should hold 3 items, ex_queue_len() says %zu", len);
     for (long i = 0; i < 3; i++) {
         void *item = NULL;
@@ -106,12 +85,15 @@ START_TEST(test_get_waits_for_a_put)
     size_t len = ex_queue_len(q);
     ex_queue_free(q);
 
-    ck_assert_msg(!early, "ex_queue_get() on an empty queue returned %d (%s) instead of waiting; see %s, 'Queue: producer and consumer'",
-                  j.rc, why(j.rc, j.err), LESSON);
+    ck_assert_msg(!early, "ex_queue_get() on an empty queue returned %d (%s) instead of waiting; "
+                  KIT_LESSON(LESSON, "Queue: producer and consumer"),
+                  j.rc, kit_why(j.rc, j.err));
     ck_assert_msg(rc == 0 && j.rc == 0 && j.item && strcmp(j.item, "hello") == 0,
-                  "a put while a getter waits should hand it the item: put returned %d, the getter got %d (%s) and \"%s\"; see %s, 'FIFO fairness: hand it over'",
-                  rc, j.rc, why(j.rc, j.err), str(j.item), LESSON);
-    ck_assert_msg(len == 0, "the item went straight to the waiting getter, so the queue should be empty, it holds %zu; see %s, 'FIFO fairness: hand it over'", len, LESSON);
+                  "a put while a getter waits should hand it the item: put returned %d, the getter got %d (%s) and \"%s\"; "
+                  KIT_LESSON(LESSON, "FIFO fairness: hand it over"),
+                  rc, j.rc, kit_why(j.rc, j.err), str(j.item));
+    ck_assert_msg(len == 0, "the item went straight to the waiting getter, so the queue should be empty, it holds %zu; "
+                  KIT_LESSON(LESSON, "FIFO fairness: hand it over"), len);
     green_hub_destroy();
 }
 END_TEST
@@ -150,11 +132,13 @@ START_TEST(test_put_waits_while_full)
     ex_queue_free(q);
 
     ck_assert_msg(before == 2,
-                  "a producer putting 5 items into a queue of maxsize 2 that nobody reads should stop after 2 (put waits while full), it put %d; see %s, 'Queue: producer and consumer'",
-                  before, LESSON);
+                  "a producer putting 5 items into a queue of maxsize 2 that nobody reads should stop after 2 (put waits while full), it put %d; "
+                  KIT_LESSON(LESSON, "Queue: producer and consumer"),
+                  before);
     ck_assert_msg(rc == 0 && len == 2,
-                  "one get (rc %d) while a putter waits should move the putter's item into the freed slot at once: expected 2 items, the queue holds %zu; see %s, 'FIFO fairness: hand it over'",
-                  rc, len, LESSON);
+                  "one get (rc %d) while a putter waits should move the putter's item into the freed slot at once: expected 2 items, the queue holds %zu; "
+                  KIT_LESSON(LESSON, "FIFO fairness: hand it over"),
+                  rc, len);
     ck_assert_msg(after == 3, "one get should let the producer through exactly once more: it has put %d items (expected 3)", after);
     ck_assert_msg(rest[0] == 1 && rest[1] == 2 && rest[2] == 3 && rest[3] == 4,
                   "the remaining items should come out as 1 2 3 4, got %ld %ld %ld %ld", rest[0], rest[1], rest[2], rest[3]);
@@ -173,17 +157,19 @@ START_TEST(test_getters_served_in_order)
     }
     green_sleep(0);
     int rc[3] = { ex_queue_put(q, "a", 0), ex_queue_put(q, "b", 0), ex_queue_put(q, "c", 0) };
-    join_free(g, 3);
+    kit_join_free(g, 3);
     ex_queue_free(q);
 
     ck_assert_msg(rc[0] == 0 && rc[1] == 0 && rc[2] == 0,
                   "3 getters wait on a queue of maxsize 1; puts of a, b, c (timeout 0) returned %d %d %d: each item should go straight to a waiting getter, "
-                  "so the queue never fills; see %s, 'FIFO fairness: hand it over'", rc[0], rc[1], rc[2], LESSON);
+                  "so the queue never fills; "
+                  KIT_LESSON(LESSON, "FIFO fairness: hand it over"), rc[0], rc[1], rc[2]);
     ck_assert_msg(j[0].rc == 0 && j[1].rc == 0 && j[2].rc == 0 &&
                   strcmp(j[0].item, "a") == 0 && strcmp(j[1].item, "b") == 0 && strcmp(j[2].item, "c") == 0,
-                  "getters 0, 1, 2 waited in that order and a, b, c were put: expected a b c, got %s %s %s; see %s, 'FIFO fairness: hand it over'",
+                  "getters 0, 1, 2 waited in that order and a, b, c were put: expected a b c, got %s %s %s; "
+                  KIT_LESSON(LESSON, "FIFO fairness: hand it over"),
                   j[0].rc == 0 ? str(j[0].item) : "(failed)", j[1].rc == 0 ? str(j[1].item) : "(failed)",
-                  j[2].rc == 0 ? str(j[2].item) : "(failed)", LESSON);
+                  j[2].rc == 0 ? str(j[2].item) : "(failed)");
     green_hub_destroy();
 }
 END_TEST
@@ -203,9 +189,10 @@ START_TEST(test_woken_getter_not_overtaken)
 
     ck_assert_msg(rc == -1,
                   "a getter was waiting when \"mine\" was put, but main, arriving later, took \"%s\" before it: "
-                  "hand the item to the first getter directly instead of pushing it; see %s, 'FIFO fairness: hand it over'",
-                  str(stolen), LESSON);
-    ck_assert_msg(j.rc == 0 && strcmp(j.item, "mine") == 0, "the waiting getter should get \"mine\", got %d (%s)", j.rc, why(j.rc, j.err));
+                  "hand the item to the first getter directly instead of pushing it; "
+                  KIT_LESSON(LESSON, "FIFO fairness: hand it over"),
+                  str(stolen));
+    ck_assert_msg(j.rc == 0 && strcmp(j.item, "mine") == 0, "the waiting getter should get \"mine\", got %d (%s)", j.rc, kit_why(j.rc, j.err));
     green_hub_destroy();
 }
 END_TEST
@@ -222,15 +209,17 @@ START_TEST(test_putters_served_in_order)
     int rc = ex_queue_put(q, "newcomer", 0);
     ex_queue_get(q, &b, 1.0);
     ex_queue_get(q, &c, 1.0);
-    join_free(g, 2);
+    kit_join_free(g, 2);
     ex_queue_free(q);
 
     ck_assert_msg(rc == -1,
                   "the slot freed by a get belongs to the first putter waiting, but a newcomer's put(q, item, 0) got it: "
-                  "move the first putter's item into the slot inside get; see %s, 'FIFO fairness: hand it over'", LESSON);
+                  "move the first putter's item into the slot inside get; "
+                  KIT_LESSON(LESSON, "FIFO fairness: hand it over"));
     ck_assert_msg(a && b && c && strcmp(a, "x") == 0 && strcmp(b, "p1") == 0 && strcmp(c, "p2") == 0,
-                  "expected x, p1, p2 (the putters in the order they waited), got %s, %s, %s; see %s, 'FIFO fairness: hand it over'",
-                  str(a), str(b), str(c), LESSON);
+                  "expected x, p1, p2 (the putters in the order they waited), got %s, %s, %s; "
+                  KIT_LESSON(LESSON, "FIFO fairness: hand it over"),
+                  str(a), str(b), str(c));
     ck_assert_msg(p[0].rc == 0 && p[1].rc == 0, "both waiting puts should return 0, got %d and %d", p[0].rc, p[1].rc);
     green_hub_destroy();
 }
@@ -239,26 +228,29 @@ END_TEST
 START_TEST(test_get_times_out)
 {
     ex_queue *q = ex_queue_new(2);
-    int before = pending_events();
+    int before = kit_pending_events();
     double t0 = green_now();
     void *item = NULL;
     int rc = ex_queue_get(q, &item, 0.1);
     int err = errno;
     double took = green_now() - t0;
-    int after = pending_events();
+    int after = kit_pending_events();
     int put = ex_queue_put(q, "later", 0);
     size_t len = ex_queue_len(q);
     ex_queue_free(q);
 
     ck_assert_msg(rc == -1 && err == ETIMEDOUT,
-                  "ex_queue_get(q, &item, 0.1) on an empty queue nobody fills should return -1 with ETIMEDOUT, got %d (%s); see %s, 'Timeouts and kills'",
-                  rc, why(rc, err), LESSON);
+                  "ex_queue_get(q, &item, 0.1) on an empty queue nobody fills should return -1 with ETIMEDOUT, got %d (%s); "
+                  KIT_LESSON(LESSON, "Timeouts and kills"),
+                  rc, kit_why(rc, err));
     ck_assert_msg(took >= 0.095 && took < 1.0, "the get with a 0.1 s timeout returned after %.3f s", took);
-    ck_assert_msg(after == before, "after the get timed out, %d event(s) are registered with libevent (%d before): free the timer; see %s, 'Timeouts and kills'",
-                  after, before, LESSON);
+    ck_assert_msg(after == before, "after the get timed out, %d event(s) are registered with libevent (%d before): free the timer; "
+                  KIT_LESSON(LESSON, "Timeouts and kills"),
+                  after, before);
     ck_assert_msg(put == 0 && len == 1,
-                  "after the getter timed out, a put should land in the queue (1 item), it holds %zu: a waiter that times out must leave the list; see %s, 'Timeouts and kills'",
-                  len, LESSON);
+                  "after the getter timed out, a put should land in the queue (1 item), it holds %zu: a waiter that times out must leave the list; "
+                  KIT_LESSON(LESSON, "Timeouts and kills"),
+                  len);
     green_hub_destroy();
 }
 END_TEST
@@ -277,12 +269,14 @@ START_TEST(test_put_times_out)
     ex_queue_free(q);
 
     ck_assert_msg(rc == -1 && err == ETIMEDOUT,
-                  "ex_queue_put(q, item, 0.1) on a full queue nobody reads should return -1 with ETIMEDOUT, got %d (%s); see %s, 'Timeouts and kills'",
-                  rc, why(rc, err), LESSON);
+                  "ex_queue_put(q, item, 0.1) on a full queue nobody reads should return -1 with ETIMEDOUT, got %d (%s); "
+                  KIT_LESSON(LESSON, "Timeouts and kills"),
+                  rc, kit_why(rc, err));
     ck_assert_msg(took >= 0.095 && took < 1.0, "the put with a 0.1 s timeout returned after %.3f s", took);
     ck_assert_msg(item && strcmp(item, "first") == 0 && len == 0,
-                  "a put that timed out must leave nothing behind: the next get should return \"first\" and empty the queue, got \"%s\" and %zu item(s) left; see %s, 'Timeouts and kills'",
-                  str(item), len, LESSON);
+                  "a put that timed out must leave nothing behind: the next get should return \"first\" and empty the queue, got \"%s\" and %zu item(s) left; "
+                  KIT_LESSON(LESSON, "Timeouts and kills"),
+                  str(item), len);
     green_hub_destroy();
 }
 END_TEST
@@ -304,10 +298,11 @@ START_TEST(test_timeout_zero_does_not_wait)
     ex_queue_free(q);
 
     ck_assert_msg(rc_get == -1 && err_get == ETIMEDOUT,
-                  "get with timeout 0 on an empty queue should return -1 with ETIMEDOUT at once, got %d (%s)", rc_get, why(rc_get, err_get));
+                  "get with timeout 0 on an empty queue should return -1 with ETIMEDOUT at once, got %d (%s)", rc_get, kit_why(rc_get, err_get));
     ck_assert_msg(rc_put == -1 && err_put == ETIMEDOUT,
-                  "put with timeout 0 on a full queue should return -1 with ETIMEDOUT at once, got %d (%s)", rc_put, why(rc_put, err_put));
-    ck_assert_msg(!yielded, "a timeout of 0 means: do not wait at all; yet another greenlet ran meanwhile; see %s, 'Timeouts and kills'", LESSON);
+                  "put with timeout 0 on a full queue should return -1 with ETIMEDOUT at once, got %d (%s)", rc_put, kit_why(rc_put, err_put));
+    ck_assert_msg(!yielded, "a timeout of 0 means: do not wait at all; yet another greenlet ran meanwhile; "
+                  KIT_LESSON(LESSON, "Timeouts and kills"));
     green_hub_destroy();
 }
 END_TEST
@@ -328,11 +323,13 @@ START_TEST(test_killed_getter)
     ex_queue_free(q);
 
     ck_assert_msg(j[0].rc == -1 && j[0].err == ECANCELED && took < 0.5,
-                  "a getter killed while waiting should return -1 with ECANCELED at once, got %d (%s) after %.3f s; see %s, 'Timeouts and kills'",
-                  j[0].rc, why(j[0].rc, j[0].err), took, LESSON);
+                  "a getter killed while waiting should return -1 with ECANCELED at once, got %d (%s) after %.3f s; "
+                  KIT_LESSON(LESSON, "Timeouts and kills"),
+                  j[0].rc, kit_why(j[0].rc, j[0].err), took);
     ck_assert_msg(j[1].rc == 0 && j[1].item && strcmp(j[1].item, "for the living") == 0,
-                  "after the first getter was killed, the item should go to the second, which got %d (%s): a killed waiter must leave the list; see %s, 'Timeouts and kills'",
-                  j[1].rc, why(j[1].rc, j[1].err), LESSON);
+                  "after the first getter was killed, the item should go to the second, which got %d (%s): a killed waiter must leave the list; "
+                  KIT_LESSON(LESSON, "Timeouts and kills"),
+                  j[1].rc, kit_why(j[1].rc, j[1].err));
     green_hub_destroy();
 }
 END_TEST
@@ -352,10 +349,12 @@ START_TEST(test_killed_putter)
     ex_queue_free(q);
 
     ck_assert_msg(p.rc == -1 && p.err == ECANCELED,
-                  "a putter killed while waiting should return -1 with ECANCELED, got %d (%s); see %s, 'Timeouts and kills'", p.rc, why(p.rc, p.err), LESSON);
+                  "a putter killed while waiting should return -1 with ECANCELED, got %d (%s); "
+                  KIT_LESSON(LESSON, "Timeouts and kills"), p.rc, kit_why(p.rc, p.err));
     ck_assert_msg(item && strcmp(item, "x") == 0 && len == 0,
-                  "the killed putter's item must not enter the queue: the get should return \"x\" and leave it empty, got \"%s\" and %zu item(s); see %s, 'Timeouts and kills'",
-                  str(item), len, LESSON);
+                  "the killed putter's item must not enter the queue: the get should return \"x\" and leave it empty, got \"%s\" and %zu item(s); "
+                  KIT_LESSON(LESSON, "Timeouts and kills"),
+                  str(item), len);
     green_hub_destroy();
 }
 END_TEST
@@ -363,20 +362,21 @@ END_TEST
 START_TEST(test_served_waiter_frees_its_timer)
 {
     ex_queue *q = ex_queue_new(1);
-    int before = pending_events();
+    int before = kit_pending_events();
     struct job j = { .q = q, .timeout = 5.0 };
     green_t *g = green_spawn(getter, &j);
     green_sleep(0);
     ex_queue_put(q, "quick", 0);
     green_join(g, 1.0);
     green_free(g);
-    int after = pending_events();
+    int after = kit_pending_events();
     ex_queue_free(q);
 
-    ck_assert_msg(j.rc == 0, "a getter with a 5 s timeout should get the item put meanwhile, got %d (%s)", j.rc, why(j.rc, j.err));
+    ck_assert_msg(j.rc == 0, "a getter with a 5 s timeout should get the item put meanwhile, got %d (%s)", j.rc, kit_why(j.rc, j.err));
     ck_assert_msg(after == before,
-                  "the getter was served, but its 5 s timer is still registered with libevent (%d events, %d before): free it whatever woke you; see %s, 'Timeouts and kills'",
-                  after, before, LESSON);
+                  "the getter was served, but its 5 s timer is still registered with libevent (%d events, %d before): free it whatever woke you; "
+                  KIT_LESSON(LESSON, "Timeouts and kills"),
+                  after, before);
     green_hub_destroy();
 }
 END_TEST
@@ -395,7 +395,8 @@ START_TEST(test_served_then_killed_keeps_the_item)
 
     ck_assert_msg(j.rc == 0 && j.item && strcmp(j.item, "handed over") == 0,
                   "an item handed to a getter that is killed before it runs must still be delivered (or it is lost: the queue holds %zu); got %d (%s): "
-                  "check `served` before the error; see %s, 'Timeouts and kills'", len, j.rc, why(j.rc, j.err), LESSON);
+                  "check `served` before the error; "
+                  KIT_LESSON(LESSON, "Timeouts and kills"), len, j.rc, kit_why(j.rc, j.err));
     green_hub_destroy();
 }
 END_TEST
@@ -439,7 +440,7 @@ START_TEST(test_many_producers_and_consumers)
         w[i] = (struct worker){ .q = q, .id = i };
         g[i] = green_spawn(i < PRODUCERS ? produce : consume, &w[i]);
     }
-    join_free(g, PRODUCERS + CONSUMERS);
+    kit_join_free(g, PRODUCERS + CONSUMERS);
     ex_queue_free(q);
 
     long n = 0, sum = 0, total = (long)PRODUCERS * PER_PRODUCER;

@@ -9,7 +9,6 @@
 #include "pool_spawn.h"
 
 #define LESSON "chapters/07-servers/README.md"
-#define SECTION "'Pool: bounding concurrency'"
 
 #define INT2P(i) ((void *)(intptr_t)(i))
 #define P2INT(p) ((int)(intptr_t)(p))
@@ -55,7 +54,7 @@ static void fill_pool(void)
 {
     ck_assert_msg(ex_pool_spawn(&pool, job, job_arg(50, 100)) != NULL,
                   "ex_pool_spawn into an empty pool of 1 should return the new greenlet, got "
-                  "NULL (%s); see %s, %s", strerror(errno), LESSON, SECTION);
+                  "NULL (%s); " KIT_LESSON(LESSON, "Pool: bounding concurrency"), strerror(errno));
 }
 
 /* A greenlet that spawns job(arg) into the pool, waiting if need be. */
@@ -70,12 +69,13 @@ START_TEST(test_runs_the_function)
     ex_pool_init(&pool, 2);
     green_t *g = ex_pool_spawn(&pool, job, job_arg(10, 7));
     ck_assert_msg(g != NULL, "ex_pool_spawn into an empty pool of 2 should return the new greenlet, "
-                  "got NULL (%s); see %s, %s", strerror(errno), LESSON, SECTION);
+                  "got NULL (%s); " KIT_LESSON(LESSON, "Pool: bounding concurrency"), strerror(errno));
     ck_assert_msg(wait_finished(1, 2.0) && order[0] == 7,
-                  "the greenlet should run fn(arg); see %s, %s", LESSON, SECTION);
+                  "the greenlet should run fn(arg); " KIT_LESSON(LESSON, "Pool: bounding concurrency"));
     ck_assert_msg(pool.running == 0, "after the job returned, pool.running should be back to 0, "
-                  "it is %d: the wrapper gives its slot up when fn returns; see %s, %s",
-                  pool.running, LESSON, SECTION);
+                  "it is %d: the wrapper gives its slot up when fn returns; "
+                  KIT_LESSON(LESSON, "Pool: bounding concurrency"),
+                  pool.running);
     green_hub_destroy();
 }
 END_TEST
@@ -108,14 +108,16 @@ START_TEST(test_at_most_n)
     while (spawned < 10 && ex_pool_spawn(&pool, job, job_arg(50, spawned)) != NULL)
         spawned++;
     ck_assert_msg(spawned == 10, "10 spawns one after the other into a pool of 3 should all succeed "
-                  "(waiting for a slot when it is full), spawn %d returned NULL (%s); see %s, %s",
-                  spawned, strerror(errno), LESSON, SECTION);
+                  "(waiting for a slot when it is full), spawn %d returned NULL (%s); "
+                  KIT_LESSON(LESSON, "Pool: bounding concurrency"),
+                  spawned, strerror(errno));
     int all = wait_finished(10, 3.0);
     double took = green_now() - t0;
     ck_assert_msg(all, "10 jobs spawned one after the other into a pool of 3 should all run, "
-                  "%d did; see %s, %s", finished, LESSON, SECTION);
+                  "%d did; " KIT_LESSON(LESSON, "Pool: bounding concurrency"), finished);
     ck_assert_msg(most == 3, "a pool of 3 should run at most 3 jobs at once (and here, 3), "
-                  "saw %d: wait while the pool is full; see %s, %s", most, LESSON, SECTION);
+                  "saw %d: wait while the pool is full; "
+                  KIT_LESSON(LESSON, "Pool: bounding concurrency"), most);
     ck_assert_msg(took >= 0.18 && took < 1.5, "10 jobs of 50 ms, 3 at a time, need 4 rounds "
                   "(200 ms), took %.3f s", took);
     for (int i = 0; i < 10; i++)
@@ -137,11 +139,11 @@ START_TEST(test_waiting_spawners_fifo)
     green_joinall(s, 5, 3.0);
     int all = wait_finished(6, 3.0);
     ck_assert_msg(all, "5 spawners waiting on a full pool of 1 should each get a slot in turn; "
-                  "%d of 6 jobs ran; see %s, %s", finished, LESSON, SECTION);
+                  "%d of 6 jobs ran; " KIT_LESSON(LESSON, "Pool: bounding concurrency"), finished);
     for (int i = 0; i < 5; i++)
         ck_assert_msg(order[i + 1] == i, "waiting spawners should be served first come, first "
-                      "served: slot %d went to spawner %d; see %s, %s",
-                      i, order[i + 1], LESSON, SECTION);
+                      "served: slot %d went to spawner %d; " KIT_LESSON(LESSON, "Pool: bounding concurrency"),
+                      i, order[i + 1]);
     ck_assert_int_eq(most, 1);
     for (int i = 0; i < 5; i++) {
         green_kill(s[i], 1.0);
@@ -173,7 +175,8 @@ START_TEST(test_no_barging)
     ck_assert_msg(norder == 3 && order[1] == 1 && order[2] == 2,
                   "the spawner that waited should get the freed slot before one that came later "
                   "but happened to run first (hand the slot over, do not just running--); "
-                  "order of starts: %d %d; see %s, %s", order[1], order[2], LESSON, SECTION);
+                  "order of starts: %d %d; "
+                  KIT_LESSON(LESSON, "Pool: bounding concurrency"), order[1], order[2]);
     ck_assert_int_eq(most, 1);
     green_kill(t, 1.0);
     green_kill(s, 1.0);
@@ -193,13 +196,14 @@ START_TEST(test_killed_spawner)
     green_sleep(0.01);            /* both wait now */
     green_kill(a, 1.0);
     ck_assert_msg(green_dead(a) && green_result(a) == NULL,
-                  "a spawner killed while waiting should return NULL (errno ECANCELED); see %s, %s",
-                  LESSON, SECTION);
+                  "a spawner killed while waiting should return NULL (errno ECANCELED); "
+                  KIT_LESSON(LESSON, "Pool: bounding concurrency"));
     green_join(b, 3.0);
     int all = wait_finished(2, 3.0);
     ck_assert_msg(all && green_result(b) != NULL && order[1] == 2,
                   "after a waiting spawner was killed, the next one should still get the slot "
-                  "(take the killed one's waiter off the queue); see %s, %s", LESSON, SECTION);
+                  "(take the killed one's waiter off the queue); "
+                  KIT_LESSON(LESSON, "Pool: bounding concurrency"));
     ck_assert_msg(pool.running == 0, "pool.running should be 0 at the end, is %d", pool.running);
     green_kill(b, 1.0);
     green_free(a);

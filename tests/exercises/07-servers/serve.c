@@ -18,11 +18,6 @@
 
 #define LESSON "chapters/07-servers/README.md"
 
-static const char *why(int rc, int err)
-{
-    return rc >= 0 ? "no error" : strerror(err);
-}
-
 /* ---- Counting accept calls -------------------------------------------- */
 
 /* The test program defines accept4() and accept() itself: the code under
@@ -80,8 +75,8 @@ static green_t *start(ex_handler handler, void *arg, int max)
      * instead of leaving the clients below to time out. */
     green_sleep(0);
     ck_assert_msg(serve_rc == -99, "ex_serve on a listening socket with no client yet should wait "
-                  "(green_wait_read), it returned %d (%s) at once; see %s, 'The accept loop'",
-                  serve_rc, why(serve_rc, serve_err), LESSON);
+                  "(green_wait_read), it returned %d (%s) at once; " KIT_LESSON(LESSON, "The accept loop"),
+                  serve_rc, kit_why(serve_rc, serve_err));
     return server;
 }
 
@@ -189,12 +184,12 @@ START_TEST(test_one_connection)
     int fd = connect_now();
     int ok = fd >= 0 && exchange(fd, "hello", "hello", 2.0);
     ck_assert_msg(ok, "a client sent \"hello\" and expected it echoed by the handler within 2 s, "
-                  "it was not: accept the connection and run the handler in a greenlet; see %s, "
-                  "'The accept loop'", LESSON);
+                  "it was not: accept the connection and run the handler in a greenlet; "
+                  KIT_LESSON(LESSON, "The accept loop"));
     close(fd);
     green_join(server, 2.0);
     ck_assert_msg(serve_rc == 1, "ex_serve(max 1) should return 1 after one connection, got %d (%s); "
-                  "see %s, 'The accept loop'", serve_rc, why(serve_rc, serve_err), LESSON);
+                  KIT_LESSON(LESSON, "The accept loop"), serve_rc, kit_why(serve_rc, serve_err));
     finish(server);
 }
 END_TEST
@@ -207,7 +202,7 @@ START_TEST(test_handler_gets_arg)
     ssize_t n = fd >= 0 ? recv_all(fd, back, 7, 2.0) : -1;
     ck_assert_msg(n == 7 && memcmp(back, "the arg", 7) == 0,
                   "the handler should be called with ex_serve's arg (it sends it back); "
-                  "the client got %zd byte(s); see %s, 'The accept loop'", n, LESSON);
+                  "the client got %zd byte(s); " KIT_LESSON(LESSON, "The accept loop"), n);
     close(fd);
     finish(server);
 }
@@ -234,13 +229,13 @@ START_TEST(test_a_greenlet_per_connection)
         clients[i] = green_spawn(slow_client, NULL);
     green_joinall(clients, 10, 5.0);
     ck_assert_msg(done_ok == 10, "10 clients of a handler that works 0.2 s: %d got their answer; "
-                  "see %s, 'The accept loop'", done_ok, LESSON);
+                  KIT_LESSON(LESSON, "The accept loop"), done_ok);
     /* What the lesson means, whatever the machine's speed: the handlers
      * overlap.  Run one after the other, never more than 1 is at work. */
     ck_assert_msg(most_busy >= 2, "10 clients of a handler that works 0.2 s: at most %d handler(s) "
                   "worked at the same time; they should overlap, each in its own greenlet, while "
-                  "the loop accepts the next client; see %s, 'A greenlet per connection'",
-                  most_busy, LESSON);
+                  "the loop accepts the next client; " KIT_LESSON(LESSON, "A greenlet per connection"),
+                  most_busy);
     for (int i = 0; i < 10; i++)
         green_free(clients[i]);
     finish(server);
@@ -255,7 +250,7 @@ START_TEST(test_fd_closed_after_handler)
     ssize_t n = fd >= 0 ? green_recv(fd, &c, 1, 2.0) : -2;
     ck_assert_msg(n == 0, "after the handler returns, the client should see the connection closed "
                   "(recv returns 0) within 2 s; got %zd: close fd when the handler returns; "
-                  "see %s, 'The accept loop'", n, LESSON);
+                  KIT_LESSON(LESSON, "The accept loop"), n);
     close(fd);
     finish(server);
 }
@@ -269,7 +264,7 @@ START_TEST(test_stops_after_max)
         fds[i] = connect_now();
     green_join(server, 2.0);
     ck_assert_msg(serve_rc == 3, "ex_serve(max 3) with 4 clients waiting should return 3, got %d (%s); "
-                  "see serve.h", serve_rc, why(serve_rc, serve_err));
+                  "see serve.h", serve_rc, kit_why(serve_rc, serve_err));
     ck_assert_msg(exchange(fds[0], "a", "a", 2.0) && exchange(fds[2], "c", "c", 2.0),
                   "the first 3 clients should be served even after ex_serve returned: their "
                   "greenlets live on");
@@ -290,8 +285,8 @@ START_TEST(test_killed_returns_ecanceled)
     ck_assert_msg(rc == 0 && green_now() - t0 < 1.0, "killing the accept loop should end it at once");
     ck_assert_msg(serve_rc == -1 && serve_err == ECANCELED,
                   "a killed ex_serve should return -1 with errno ECANCELED (its green_wait_read "
-                  "failed), got %d (%s); see %s, 'The accept loop'", serve_rc,
-                  why(serve_rc, serve_err), LESSON);
+                  "failed), got %d (%s); " KIT_LESSON(LESSON, "The accept loop"), serve_rc,
+                  kit_why(serve_rc, serve_err));
     finish(server);
 }
 END_TEST
@@ -306,7 +301,7 @@ START_TEST(test_not_a_listening_socket)
     int err = errno;
     ck_assert_msg(rc == -1 && err == EINVAL && green_now() - t0 < 1.0,
                   "ex_serve on a socket that does not listen should return -1 with accept's errno "
-                  "EINVAL at once, got %d (%s) after %.2f s; see serve.h", rc, why(rc, err),
+                  "EINVAL at once, got %d (%s) after %.2f s; see serve.h", rc, kit_why(rc, err),
                   green_now() - t0);
     close(fd);
     finish(server);
@@ -348,14 +343,14 @@ START_TEST(test_emfile_backs_off)
 
     ck_assert_msg(retries <= 20, "while accept fails with EMFILE, ex_serve called accept %d times "
                   "in 0.5 s: it must sleep (10 ms, then twice as long each time, up to 1 s), not "
-                  "retry at once; see %s, 'When accept fails: back off, never spin'", retries, LESSON);
+                  "retry at once; " KIT_LESSON(LESSON, "When accept fails: back off, never spin"), retries);
     ck_assert_msg(later_ok, "once descriptors are free again, ex_serve should serve new clients; "
-                  "see %s, 'When accept fails: back off, never spin'", LESSON);
+                  KIT_LESSON(LESSON, "When accept fails: back off, never spin"));
     /* Valgrind drops connections accepted above its descriptor limit. */
     if (!kit_valgrind())
         ck_assert_msg(early_ok, "a client that waited in the backlog during EMFILE should be served "
                       "once descriptors are free (within about a second: the back-off stays "
-                      "under 1 s); see %s, 'When accept fails: back off, never spin'", LESSON);
+                      "under 1 s); " KIT_LESSON(LESSON, "When accept fails: back off, never spin"));
     finish(server);
 }
 END_TEST

@@ -45,21 +45,10 @@ START_TEST(test_yields_once_per_every)
     ck_assert_msg(seen >= 90 && seen <= 110,
                   "while ex_crunch(10000, 100) ran, a ready greenlet got %d turns; expected about 100 "
                   "(one green_sleep(0) per 100 numbers: 0 means it never yields, 10000 that it yields after every number); "
-                  "see %s, 'A greenlet that never yields'", seen, LESSON);
+                  KIT_LESSON(LESSON, "A greenlet that never yields"), seen);
     green_hub_destroy();
 }
 END_TEST
-
-/* A greenlet that wants to wake every 10 ms and counts its wake-ups. */
-static int ticks;
-
-static void *ticker(void *arg)
-{
-    (void)arg;
-    while (!stop && green_sleep(0.01) == 0)
-        ticks++;
-    return NULL;
-}
 
 /* How long the test crunches at most, waiting for the ticker to wake 3
  * times: 30 ms of sleeps, with room for a slow or loaded machine. */
@@ -73,27 +62,25 @@ static void *ticker(void *arg)
  * that never yields keeps it asleep however long it runs. */
 START_TEST(test_sleeper_wakes_on_time)
 {
-    green_t *g = green_spawn(ticker, NULL);
+    green_t *g = kit_ticker_start(0.01);    /* wakes every 10 ms, counts */
     green_sleep(0.001);                 /* the ticker starts its first sleep */
     double t0 = green_now();
     int pieces = 0;
     long count = 3245;                  /* primes below 30,000 */
-    while (ticks < 3 && count == 3245 && green_now() - t0 < CRUNCH_BUDGET) {
+    while (kit_ticks() < 3 && count == 3245 && green_now() - t0 < CRUNCH_BUDGET) {
         count = ex_crunch(30000, 100);
         pieces++;
     }
     double took = green_now() - t0;
-    int seen = ticks;
-    stop = 1;
-    green_join(g, GREEN_FOREVER);
-    green_free(g);
+    int seen = kit_ticker_stop(g);
 
     ck_assert_msg(count == 3245, "ex_crunch(30000, 100) should count 3245 primes, got %ld%s; see crunch.h",
                   count, count == -1 ? (errno == ENOSYS ? " (ENOSYS: not implemented yet)" : " (errno set)") : "");
     ck_assert_msg(seen >= 3,
                   "a greenlet sleeping 10 ms at a time woke %d times in %.3f s of counting (%d calls of "
                   "ex_crunch(30000, 100)), expected 3: the count must yield (green_sleep(0)) so that the hub "
-                  "can wake sleepers; see %s, 'A greenlet that never yields'", seen, took, pieces, LESSON);
+                  "can wake sleepers; "
+                  KIT_LESSON(LESSON, "A greenlet that never yields"), seen, took, pieces);
     green_hub_destroy();
 }
 END_TEST
@@ -124,7 +111,8 @@ START_TEST(test_killed_cruncher_stops)
 
     ck_assert_msg(c.rc == -1 && c.err == ECANCELED,
                   "a greenlet killed during ex_crunch(2000000, 100) should get -1 with errno ECANCELED, got %ld (errno %s): "
-                  "stop when green_sleep(0) fails; see crunch.h and chapters/03-hub/README.md, 'Killing: ECANCELED and cleanup'",
+                  "stop when green_sleep(0) fails; read crunch.h; "
+                  KIT_LESSON("chapters/03-hub/README.md", "Killing: ECANCELED and cleanup"),
                   c.rc, c.rc == -1 ? strerror(c.err) : "not set");
     /* The cruncher stops within one piece of 100 numbers, microseconds;
      * 1 s is a bound any machine meets, and far below the whole count. */

@@ -96,8 +96,9 @@ START_TEST(test_passes_through)
                   r.resp.status, r.body);
     const char *type = green_response_header(&r.resp, "Content-Type");
     ck_assert_msg(type && strcmp(type, "text/plain") == 0,
-                  "the meter must keep the inner app's headers: Content-Type should be text/plain, got %s; see %s, 'Middleware'",
-                  type ? type : "none", LESSON);
+                  "the meter must keep the inner app's headers: Content-Type should be text/plain, got %s; "
+                  KIT_LESSON(LESSON, "Middleware"),
+                  type ? type : "none");
     green_wsgi_result_free(&r);
     call(&meter.app, &r, "GET", "/nope", NULL);
     ck_assert_msg(r.resp.code == 404, "the meter must keep the inner app's status: expected 404, got \"%s\"", r.resp.status);
@@ -119,8 +120,9 @@ START_TEST(test_request_count_header)
         call(&meter.app, &r, "GET", i == 2 ? "/stream?n=2" : "/", NULL);
         const char *got = green_response_header(&r.resp, "X-Request-Count");
         ck_assert_msg(got && strcmp(got, want) == 0,
-                      "request #%d: expected the header X-Request-Count: %s, got %s; see %s, 'Middleware'",
-                      i, want, got ? got : "no such header", LESSON);
+                      "request #%d: expected the header X-Request-Count: %s, got %s; "
+                      KIT_LESSON(LESSON, "Middleware"),
+                      i, want, got ? got : "no such header");
         ck_assert_msg(green_response_header(&r.resp, "Content-Type") != NULL,
                       "adding X-Request-Count must keep the other headers (Content-Type is gone)");
         green_wsgi_result_free(&r);
@@ -136,7 +138,7 @@ START_TEST(test_list_body_stays_list)
     call(&meter.app, &r, "GET", "/", NULL);
     ck_assert_msg(r.streamed == 0,
                   "a list body must be passed on as a list (the server needs its Content-Length), "
-                  "but the meter turned it into a generator; see %s, 'Wrapping a body'", LESSON);
+                  "but the meter turned it into a generator; " KIT_LESSON(LESSON, "Wrapping a body"));
     ck_assert_msg(meter.bytes == 13, "after \"Hello, World!\", meter.bytes should be 13, it is %lld", meter.bytes);
     green_wsgi_result_free(&r);
     call(&meter.app, &r, "POST", "/echo", "12345");
@@ -151,10 +153,11 @@ START_TEST(test_generator_still_streams)
     green_wsgi_result_t r;
     call(&meter.app, &r, "GET", "/stream?n=5", NULL);
     ck_assert_msg(r.streamed == 1,
-                  "a generator body must stay a generator through the meter (else it cannot stream); see %s, 'Wrapping a body'",
-                  LESSON);
-    ck_assert_msg(r.chunks == 5, "/stream?n=5 through the meter: expected 5 chunks, got %zu (buffering joins them); see %s, 'Wrapping a body'",
-                  r.chunks, LESSON);
+                  "a generator body must stay a generator through the meter (else it cannot stream); "
+                  KIT_LESSON(LESSON, "Wrapping a body"));
+    ck_assert_msg(r.chunks == 5, "/stream?n=5 through the meter: expected 5 chunks, got %zu (buffering joins them); "
+                  KIT_LESSON(LESSON, "Wrapping a body"),
+                  r.chunks);
     ck_assert_str_eq(r.body, "chunk 0\nchunk 1\nchunk 2\nchunk 3\nchunk 4\n");
     ck_assert_msg(meter.bytes == (long long)r.len, "meter.bytes should be %zu (the bytes of the 5 chunks), it is %lld",
                   r.len, meter.bytes);
@@ -170,7 +173,8 @@ START_TEST(test_counts_as_the_server_takes)
     ck_assert_msg(!green_body_is_list(&body), "the probe's generator body came back as a list body");
     ck_assert_msg(probe.steps == 0,
                   "the meter ran the inner generator %d times before the server asked for anything: "
-                  "never walk the body ahead of the server; see %s, 'Wrapping a body'", probe.steps, LESSON);
+                  "never walk the body ahead of the server; "
+                  KIT_LESSON(LESSON, "Wrapping a body"), probe.steps);
     ck_assert_msg(meter.bytes == 0, "nothing taken yet, but meter.bytes is %lld", meter.bytes);
     green_chunk_t c;
     ck_assert_int_eq(green_body_next(&body, &c), 1);
@@ -193,8 +197,9 @@ START_TEST(test_close_half_way)
     ck_assert_int_eq(green_body_next(&body, &c), 1);
     green_body_close(&body);                 /* the client went away */
     ck_assert_msg(probe.closed == 1,
-                  "closing the meter's body must close the inner body once, it was closed %d times; see %s, 'Wrapping a body'",
-                  probe.closed, LESSON);
+                  "closing the meter's body must close the inner body once, it was closed %d times; "
+                  KIT_LESSON(LESSON, "Wrapping a body"),
+                  probe.closed);
     ck_assert_msg(meter.bytes == 2, "a client that left after 2 bytes: meter.bytes should be 2, it is %lld", meter.bytes);
     green_body_close(&body);
     ck_assert_msg(probe.closed == 1, "a second close must not close the inner body again (closed %d times)", probe.closed);

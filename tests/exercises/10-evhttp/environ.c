@@ -115,7 +115,7 @@ static void must_succeed(const char *what)
 {
     ck_assert_msg(seen.calls, "the request %s never reached the server's callback (test setup)", what);
     ck_assert_msg(seen.rc == 0, "ex_environ_init failed for the request %s: returned %d, errno %s; it should "
-                  "return 0; see %s, 'Building the environ'", what, seen.rc, strerror(seen.err), LESSON);
+                  "return 0; " KIT_LESSON(LESSON, "Building the environ"), what, seen.rc, strerror(seen.err));
 }
 
 /* ---- ex_path_decode ------------------------------------------------- */
@@ -127,8 +127,8 @@ static void decodes(const char *in, const char *want)
     ssize_t n = ex_path_decode(in, out, sizeof out);
     ck_assert_msg(n == (ssize_t)strlen(want) && strcmp(out, want) == 0,
                   "ex_path_decode(\"%s\") should give \"%s\" (length %zu), got %zd \"%.*s\"; "
-                  "see %s, 'Percent-decoding the path'", in, want, strlen(want), n,
-                  n > 0 ? (int)n : 0, out, LESSON);
+                  KIT_LESSON(LESSON, "Percent-decoding the path"), in, want, strlen(want), n,
+                  n > 0 ? (int)n : 0, out);
 }
 
 START_TEST(test_decode)
@@ -149,8 +149,8 @@ static void refuses(const char *in, size_t size, int want_err)
     ssize_t n = ex_path_decode(in, out, size);
     ck_assert_msg(n == -1 && errno == want_err,
                   "ex_path_decode(\"%s\", out, %zu) should fail with %s, got %zd and errno %s; "
-                  "see %s, 'Percent-decoding the path'", in, size, strerror(want_err), n,
-                  strerror(errno), LESSON);
+                  KIT_LESSON(LESSON, "Percent-decoding the path"), in, size, strerror(want_err), n,
+                  strerror(errno));
 }
 
 START_TEST(test_decode_refuses)
@@ -162,8 +162,8 @@ START_TEST(test_decode_refuses)
     refuses("/toolong", 8, ENOSPC);
     char out[9];
     ck_assert_msg(ex_path_decode("/toolong", out, sizeof out) == 8,
-                  "\"/toolong\" and its NUL fit in 9 bytes: ex_path_decode should give 8; see %s, "
-                  "'Percent-decoding the path'", LESSON);
+                  "\"/toolong\" and its NUL fit in 9 bytes: ex_path_decode should give 8; "
+                  KIT_LESSON(LESSON, "Percent-decoding the path"));
 }
 END_TEST
 
@@ -181,8 +181,8 @@ START_TEST(test_methods)
         send_request(req);
         must_succeed(methods[i]);
         ck_assert_msg(strcmp(seen.method, methods[i]) == 0,
-                      "a %s request should give env.method \"%s\", got \"%s\"; see %s, "
-                      "'Building the environ'", methods[i], methods[i], seen.method, LESSON);
+                      "a %s request should give env.method \"%s\", got \"%s\"; "
+                      KIT_LESSON(LESSON, "Building the environ"), methods[i], methods[i], seen.method);
     }
     stop();
 }
@@ -194,18 +194,19 @@ START_TEST(test_path_and_query)
     send_request("GET /files/a%20b.txt?n=3&name=x%20y HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
     must_succeed("GET /files/a%20b.txt?n=3&name=x%20y");
     ck_assert_msg(strcmp(seen.path, "/files/a b.txt") == 0,
-                  "env.path should be the decoded path \"/files/a b.txt\", got \"%s\"; see %s, "
-                  "'Building the environ'", seen.path, LESSON);
+                  "env.path should be the decoded path \"/files/a b.txt\", got \"%s\"; "
+                  KIT_LESSON(LESSON, "Building the environ"), seen.path);
     ck_assert_msg(strcmp(seen.query, "n=3&name=x%20y") == 0,
                   "env.query should be the query as sent, \"n=3&name=x%%20y\" (not decoded: the "
-                  "app decodes each value), got \"%s\"; see %s, 'Building the environ'", seen.query, LESSON);
+                  "app decodes each value), got \"%s\"; "
+                  KIT_LESSON(LESSON, "Building the environ"), seen.query);
     ck_assert_msg(strcmp(seen.uri, "/files/a%20b.txt?n=3&name=x%20y") == 0,
-                  "env.uri should be the request target as sent, got \"%s\"; see %s, "
-                  "'Building the environ'", seen.uri, LESSON);
+                  "env.uri should be the request target as sent, got \"%s\"; "
+                  KIT_LESSON(LESSON, "Building the environ"), seen.uri);
     send_request("GET /plain HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
     must_succeed("GET /plain");
     ck_assert_msg(strcmp(seen.query, "") == 0, "without a '?', env.query should be \"\" (never "
-                  "NULL), got \"%s\"; see %s, 'Building the environ'", seen.query, LESSON);
+                  "NULL), got \"%s\"; " KIT_LESSON(LESSON, "Building the environ"), seen.query);
     ck_assert_str_eq(seen.path, "/plain");
     stop();
 }
@@ -218,8 +219,8 @@ START_TEST(test_bad_path_is_einval)
     ck_assert_msg(seen.calls, "the request never reached the server's callback (test setup)");
     ck_assert_msg(seen.rc == -1 && seen.err == EINVAL,
                   "a path with %%00 should make ex_environ_init fail with EINVAL (the server "
-                  "answers 400), got %d and errno %s; see %s, 'Percent-decoding the path'",
-                  seen.rc, strerror(seen.err), LESSON);
+                  "answers 400), got %d and errno %s; " KIT_LESSON(LESSON, "Percent-decoding the path"),
+                  seen.rc, strerror(seen.err));
     stop();
 }
 END_TEST
@@ -230,15 +231,15 @@ START_TEST(test_protocol_and_remote)
     send_request("GET / HTTP/1.0\r\n\r\n");
     must_succeed("GET / HTTP/1.0");
     ck_assert_msg(strcmp(seen.protocol, "HTTP/1.0") == 0, "an HTTP/1.0 request should give "
-                  "env.protocol \"HTTP/1.0\", got \"%s\"; see %s, 'Building the environ'",
-                  seen.protocol, LESSON);
+                  "env.protocol \"HTTP/1.0\", got \"%s\"; " KIT_LESSON(LESSON, "Building the environ"),
+                  seen.protocol);
     send_request("GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
     must_succeed("GET / HTTP/1.1");
     ck_assert_msg(strcmp(seen.protocol, "HTTP/1.1") == 0, "an HTTP/1.1 request should give "
                   "env.protocol \"HTTP/1.1\", got \"%s\"", seen.protocol);
     ck_assert_msg(strcmp(seen.remote, "127.0.0.1") == 0, "env.remote_addr should be the "
-                  "client's address, \"127.0.0.1\", got \"%s\"; see %s, 'Building the environ'",
-                  seen.remote, LESSON);
+                  "client's address, \"127.0.0.1\", got \"%s\"; " KIT_LESSON(LESSON, "Building the environ"),
+                  seen.remote);
     stop();
 }
 END_TEST
@@ -251,7 +252,7 @@ START_TEST(test_headers)
     const char *want = "Host: t\nX-Custom: forty two\nAccept: */*\nConnection: close\n";
     ck_assert_msg(seen.nheaders == 4 && strcmp(seen.headers, want) == 0,
                   "env.headers should hold the 4 headers in the order sent:\n%sgot %zu:\n%s"
-                  "see %s, 'Building the environ'", want, seen.nheaders, seen.headers, LESSON);
+                  KIT_LESSON(LESSON, "Building the environ"), want, seen.nheaders, seen.headers);
     ck_assert_msg(strcmp(seen.x_custom, "forty two") == 0,
                   "green_environ_get(env, \"HTTP_X_CUSTOM\") should find \"forty two\", got \"%s\"",
                   seen.x_custom);
@@ -265,9 +266,9 @@ START_TEST(test_body)
     send_request("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nConnection: close\r\n\r\nping");
     must_succeed("POST with a body of 4 bytes");
     ck_assert_msg(seen.content_length == 4, "Content-Length: 4 should give env.content_length 4, "
-                  "got %lld; see %s, 'Building the environ'", seen.content_length, LESSON);
+                  "got %lld; " KIT_LESSON(LESSON, "Building the environ"), seen.content_length);
     ck_assert_msg(strcmp(seen.body, "ping") == 0, "green_input_read(env.input) should give the "
-                  "body \"ping\", got \"%s\"; see %s, 'Building the environ'", seen.body, LESSON);
+                  "body \"ping\", got \"%s\"; " KIT_LESSON(LESSON, "Building the environ"), seen.body);
     send_request("GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
     must_succeed("GET without a body");
     ck_assert_msg(seen.content_length == -1, "without Content-Length, env.content_length should "

@@ -9,7 +9,7 @@
 #include "green.h"
 #include "chunked.h"
 
-#define LESSON "see chapters/11-http/README.md, 'Chunked responses'"
+#define SEE_CHUNKED KIT_LESSON("chapters/11-http/README.md", "Chunked responses")
 
 /* ---- ex_chunk_header ----------------------------------------------------- */
 
@@ -21,7 +21,7 @@ static void header_is(size_t len, const char *want)
     ck_assert_msg(n == (int)strlen(want) && strcmp(buf, want) == 0,
                   "ex_chunk_header(%zu) should write \"%.*s\\r\\n\" and return %d; "
                   "it returned %d and wrote \"%.*s\"; %s", len, (int)strlen(want) - 2, want,
-                  (int)strlen(want), n, n > 0 && n < 30 ? n : 0, buf, LESSON);
+                  (int)strlen(want), n, n > 0 && n < 30 ? n : 0, buf, SEE_CHUNKED);
 }
 
 START_TEST(test_header_hex)
@@ -40,7 +40,7 @@ START_TEST(test_header_too_small)
     int n = ex_chunk_header(255, buf, 4);       /* "ff\r\n" needs 5 with the NUL */
     ck_assert_msg(n == -1 && errno == ENOSPC, "ex_chunk_header(255) into 4 bytes should fail "
                   "with ENOSPC (the line and its NUL need 5), returned %d (%s); %s",
-                  n, strerror(errno), LESSON);
+                  n, strerror(errno), SEE_CHUNKED);
     n = ex_chunk_header(255, buf, 5);
     ck_assert_msg(n == 4, "ex_chunk_header(255) into 5 bytes fits exactly: expected 4, got %d", n);
 }
@@ -54,7 +54,7 @@ static void encodes(const green_chunk_t *chunks, size_t n, const char *want, con
     ssize_t len = ex_chunked_encode(chunks, n, out, sizeof out);
     ck_assert_msg(len == (ssize_t)strlen(want) && memcmp(out, want, strlen(want)) == 0,
                   "%s: expected %zu bytes \"%s\", got %zd bytes \"%.*s\" (\\r\\n shown as line breaks); %s",
-                  what, strlen(want), want, len, len > 0 ? (int)len : 0, out, LESSON);
+                  what, strlen(want), want, len, len > 0 ? (int)len : 0, out, SEE_CHUNKED);
 }
 
 START_TEST(test_encode_two_chunks)
@@ -73,7 +73,7 @@ START_TEST(test_encode_big_chunk_in_hex)
     ssize_t len = ex_chunked_encode(c, 1, out, sizeof out);
     ck_assert_msg(len == 5 + 300 + 2 + 5 && memcmp(out, "12c\r\n", 5) == 0,
                   "a 300-byte chunk's size line is \"12c\\r\\n\" (hex): got %zd bytes starting "
-                  "\"%.5s\"; %s", len, out, LESSON);
+                  "\"%.5s\"; %s", len, out, SEE_CHUNKED);
     ck_assert_msg(memcmp(out + 305, "\r\n0\r\n\r\n", 7) == 0, "after the data: CRLF, then the last chunk");
 }
 END_TEST
@@ -95,7 +95,7 @@ START_TEST(test_encode_too_small)
         errno = 0;
         ssize_t n = ex_chunked_encode(c, 1, out, size);
         ck_assert_msg(n == -1 && errno == ENOSPC, "encoding \"hello\" (15 bytes) into %zu bytes "
-                      "should fail with ENOSPC, returned %zd (%s); %s", size, n, strerror(errno), LESSON);
+                      "should fail with ENOSPC, returned %zd (%s); %s", size, n, strerror(errno), SEE_CHUNKED);
     }
     ck_assert_int_eq(ex_chunked_encode(c, 1, out, 15), 15);
 }
@@ -184,7 +184,7 @@ START_TEST(test_send_body)
     ck_assert_msg(send_rc == 0, "ex_chunked_send should return 0, returned %d", send_rc);
     ck_assert_msg(got == strlen(want) && memcmp(buf, want, got) == 0,
                   "a body of 3 chunks should go out as \"%s\", got \"%.*s\"; %s",
-                  want, (int)got, buf, LESSON);
+                  want, (int)got, buf, SEE_CHUNKED);
     close(pair[0]);
     close(pair[1]);
     green_hub_destroy();
@@ -204,7 +204,7 @@ START_TEST(test_send_streams)
                   "the first chunk should reach the client at once, while the generator "
                   "prepares the next: the client had %zu bytes (\"%.*s\") when the generator had made "
                   "%d chunk(s) (expected 1); send each chunk before calling green_body_next again; %s",
-                  got, (int)got, buf, made, LESSON);
+                  got, (int)got, buf, made, SEE_CHUNKED);
     ck_assert_int_eq(green_join(g, 3.0), 0);
     green_free(g);
     close(pair[0]);

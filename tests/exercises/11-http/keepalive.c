@@ -9,8 +9,8 @@
 #include "green.h"
 #include "keepalive.h"
 
-#define KEEP "see chapters/11-http/README.md, 'The keep-alive loop'"
-#define PIPE "see chapters/11-http/README.md, 'Pipelining'"
+#define KEEP KIT_LESSON("chapters/11-http/README.md", "The keep-alive loop")
+#define PIPE KIT_LESSON("chapters/11-http/README.md", "Pipelining")
 
 /* ---- ex_keep_alive ------------------------------------------------------- */
 

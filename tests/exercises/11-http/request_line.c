@@ -5,7 +5,7 @@
 #include "harness.h"
 #include "request_line.h"
 
-#define LESSON "chapters/11-http/README.md, 'Parsing a request line'"
+#define LESSON "chapters/11-http/README.md"
 #define HEADER "exercises/11-http/request_line/request_line.h"
 
 /* s[0..n), with control characters shown, for messages. */
@@ -45,8 +45,9 @@ static void expect_all(const char *const *lines, int n, int status, const char *
     for (int i = 0; i < n; i++) {
         struct ex_request_line rl;
         int r = parse(lines[i], strlen(lines[i]), &rl);
-        ck_assert_msg(r == status, "\"%s\" (%s) should give %d, got %d; see %s", show(lines[i], strlen(lines[i])),
-                      what, status, r, LESSON);
+        ck_assert_msg(r == status, "\"%s\" (%s) should give %d, got %d; "
+                      KIT_LESSON(LESSON, "Parsing a request line"), show(lines[i], strlen(lines[i])),
+                      what, status, r);
     }
 }
 
@@ -55,7 +56,8 @@ START_TEST(test_simple_get)
     const char *line = "GET /index.html HTTP/1.1";
     struct ex_request_line rl;
     int r = parse(line, strlen(line), &rl);
-    ck_assert_msg(r == 0, "\"%s\" is a good request line: expected 0, got %d; see %s", line, r, LESSON);
+    ck_assert_msg(r == 0, "\"%s\" is a good request line: expected 0, got %d; "
+                  KIT_LESSON(LESSON, "Parsing a request line"), line, r);
     ck_assert_msg(span_is(rl.method, rl.method_len, "GET") && span_is(rl.target, rl.target_len, "/index.html")
                   && rl.minor == 1, "for \"%s\" expected method \"GET\", target \"/index.html\", minor 1; got "
                   "\"%s\", \"%s\", %d; see %s", line, rl.method ? show(rl.method, rl.method_len) : "(NULL)",

@@ -1,10 +1,6 @@
 /*
- * fib.h - exercise 1 of chapter 1: a Fibonacci generator.
+ * fib.h - exercise 01-generators/fib: a Fibonacci generator.
  *
- * Read first: chapters/01-generators/README.md, sections "How the macros
- * work" and "State lives in a struct", then "Exercise: fib".
- *
- * WHAT TO DO
  * Fill in fib.c (look for TODO) so that, after
  *
  *     struct ex_fib f;
@@ -16,7 +12,7 @@
  *     0, 1, 1, 2, 3, 5, 8, 13, 21, 34, ...   (each number is the sum of
  *                                             the two before it)
  *
- * THE CONTRACT (the tests check each line)
+ * What it must do (the tests check each point)
  *   - Each yield hands out a `long *` that points at a long INSIDE the
  *     struct ex_fib (for instance &f->a), holding the number.  The caller
  *     reads it before resuming the generator again.
@@ -29,7 +25,7 @@
  *   - ex_fib_init may be called again on a used (or finished) struct: it
  *     starts over from 0.
  *
- * HINTS
+ * Hints
  *   - Model: the counter in the comment at the top of lib/gen.h, and
  *     counter_step in chapters/01-generators/locals.c.
  *   - Everything that must survive a yield goes in the struct below: how
@@ -41,6 +37,12 @@
  *     top.
  *   - Stuck?  Write the loop in Python first (a generator with `yield a`),
  *     then put every variable of it in the struct.
+ *
+ * Lesson: chapters/01-generators/README.md, "How the macros work",
+ *         "State lives in a struct", then "Exercise: fib".
+ * Tests:  tests/exercises/01-generators/fib.c
+ * Run:    make grade E=fib
+ * Stuck?  make hint E=fib (one more hint each time you ask)
  */
 #ifndef EX_FIB_H
 #define EX_FIB_H

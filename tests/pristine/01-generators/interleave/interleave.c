@@ -1,7 +1,5 @@
-/*
- * interleave.c - exercise: the round-robin scheduler.  The assignment is
- * in interleave.h.
- */
+/* interleave.c - exercise 01-generators/interleave.  Read interleave.h
+ * first. */
 #include <errno.h>
 
 #include "interleave.h"

@@ -55,7 +55,12 @@
  *     everywhere: test both.
  *   - ex_sendall only needs sockets: send(fd, p, left, MSG_NOSIGNAL).
  *
- * Tests: tests/exercises/04-io/sockio.c.  Run `make grade N=4`.
+ * Lesson: chapters/04-io/README.md, "The green socket pattern",
+ *         "Timeouts are deadlines", "When things go wrong", then
+ *         "Exercise: sockio".
+ * Tests:  tests/exercises/04-io/sockio.c
+ * Run:    make grade E=sockio
+ * Stuck?  make hint E=sockio (one more hint each time you ask)
  */
 #ifndef EX_SOCKIO_H
 #define EX_SOCKIO_H

@@ -36,7 +36,11 @@
  *     timeout 0), and wait again if it is not.
  *   - See chapters/05-patch/README.md, "Sockets and pipes without O_NONBLOCK".
  *
- * Tests: tests/exercises/05-patch/read.c.  Run `make grade N=5`.
+ * Lesson: chapters/05-patch/README.md,
+ *         "Sockets and pipes without O_NONBLOCK", then "Exercise: read".
+ * Tests:  tests/exercises/05-patch/read.c
+ * Run:    make grade E=read
+ * Stuck?  make hint E=read (one more hint each time you ask)
  */
 #ifndef EX_READ_H
 #define EX_READ_H

@@ -34,7 +34,11 @@
  *   - See chapters/05-patch/README.md, "Inside or outside a greenlet" and
  *     "Sleeping".
  *
- * Tests: tests/exercises/05-patch/usleep.c.  Run `make grade N=5`.
+ * Lesson: chapters/05-patch/README.md, "Inside or outside a greenlet",
+ *         "Sleeping", then "Exercise: usleep".
+ * Tests:  tests/exercises/05-patch/usleep.c
+ * Run:    make grade E=usleep
+ * Stuck?  make hint E=usleep (one more hint each time you ask)
  */
 #ifndef EX_USLEEP_H
 #define EX_USLEEP_H

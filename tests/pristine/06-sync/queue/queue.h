@@ -57,7 +57,11 @@
  *     deletes the timer however you were woken; it returns 0 when readied,
  *     or -1 with ETIMEDOUT, ECANCELED or EDEADLK.  You may use it instead.
  *
- * Tests: tests/exercises/06-sync/queue.c.  Run `make grade N=6`.
+ * Lesson: chapters/06-sync/README.md, "One pattern: a list of waiters",
+ *         "FIFO fairness: hand it over", then "Exercise: queue".
+ * Tests:  tests/exercises/06-sync/queue.c
+ * Run:    make grade E=queue
+ * Stuck?  make hint E=queue (one more hint each time you ask)
  */
 #ifndef EX_QUEUE_H
 #define EX_QUEUE_H

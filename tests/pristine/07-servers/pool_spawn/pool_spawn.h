@@ -22,7 +22,7 @@
  *            the spawners waiting for a slot, oldest first: each one is
  *            a struct ex_waiter on the waiting spawner's own stack.
  *
- * What to write (pool_spawn.c)
+ * The recipe, in pool_spawn.c
  *   1. the greenlet's function: spawn not fn itself but a wrapper that
  *      calls fn(arg) and then gives its slot up: if a spawner waits, take
  *      the first one off the queue, set its `granted`, and wake it
@@ -48,7 +48,11 @@
  *     be lost; lib/pool.c handles that case, you need not).
  *   - See chapters/07-servers/README.md, "Pool: bounding concurrency".
  *
- * Tests: tests/exercises/07-servers/pool_spawn.c.  Run `make grade N=7`.
+ * Lesson: chapters/07-servers/README.md, "Pool: bounding concurrency", then
+ *         "Exercise: pool_spawn".
+ * Tests:  tests/exercises/07-servers/pool_spawn.c
+ * Run:    make grade E=pool_spawn
+ * Stuck?  make hint E=pool_spawn (one more hint each time you ask)
  */
 #ifndef EX_POOL_SPAWN_H
 #define EX_POOL_SPAWN_H

@@ -42,7 +42,11 @@
  *   - See chapters/07-servers/README.md, "The accept loop" and "When
  *     accept fails: back off, never spin".
  *
- * Tests: tests/exercises/07-servers/serve.c.  Run `make grade N=7`.
+ * Lesson: chapters/07-servers/README.md, "The accept loop",
+ *         "When accept fails: back off, never spin", then "Exercise: serve".
+ * Tests:  tests/exercises/07-servers/serve.c
+ * Run:    make grade E=serve
+ * Stuck?  make hint E=serve (one more hint each time you ask)
  */
 #ifndef EX_SERVE_H
 #define EX_SERVE_H

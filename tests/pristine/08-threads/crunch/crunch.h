@@ -38,7 +38,11 @@
  *     of `every` numbers at most (times the hub's POLL_EVERY rounds, see
  *     README, "A greenlet that never yields"), instead of by the whole count.
  *
- * Tests: tests/exercises/08-threads/crunch.c.  Run `make grade N=8`.
+ * Lesson: chapters/08-threads/README.md, "A greenlet that never yields", then
+ *         "Exercise: crunch".
+ * Tests:  tests/exercises/08-threads/crunch.c
+ * Run:    make grade E=crunch
+ * Stuck?  make hint E=crunch (one more hint each time you ask)
  */
 #ifndef EX_CRUNCH_H
 #define EX_CRUNCH_H

@@ -41,7 +41,11 @@
  *   - start_response copies the strings you give it, so a header value
  *     may live on your stack.
  *
- * Tests: tests/exercises/09-wsgi/routes.c.  Run `make grade N=9`.
+ * Lesson: chapters/09-wsgi/README.md, "Routing: a 404 and a 405",
+ *         "Query parameters", then "Exercise: routes".
+ * Tests:  tests/exercises/09-wsgi/routes.c
+ * Run:    make grade E=routes
+ * Stuck?  make hint E=routes (one more hint each time you ask)
  */
 #ifndef EX_ROUTES_H
 #define EX_ROUTES_H

@@ -71,8 +71,11 @@
  *   - See chapters/10-evhttp/README.md, "Building the environ" and
  *     "Percent-decoding the path".
  *
- * Tests: tests/exercises/10-evhttp/environ.c (they start an evhttp server
- * inside the test and send it raw requests).  Run `make grade N=10`.
+ * Lesson: chapters/10-evhttp/README.md, "Building the environ",
+ *         "Percent-decoding the path", then "Exercise: environ".
+ * Tests:  tests/exercises/10-evhttp/environ.c
+ * Run:    make grade E=environ
+ * Stuck?  make hint E=environ (one more hint each time you ask)
  */
 #ifndef EX_ENVIRON_H
 #define EX_ENVIRON_H

@@ -65,7 +65,11 @@
  *   - See chapters/11-http/README.md, "The keep-alive loop" and
  *     "Pipelining".
  *
- * Tests: tests/exercises/11-http/keepalive.c.  Run `make grade N=11`.
+ * Lesson: chapters/11-http/README.md, "The keep-alive loop", "Pipelining",
+ *         then "Exercise: keepalive".
+ * Tests:  tests/exercises/11-http/keepalive.c
+ * Run:    make grade E=keepalive
+ * Stuck?  make hint E=keepalive (one more hint each time you ask)
  */
 #ifndef EX_KEEPALIVE_H
 #define EX_KEEPALIVE_H

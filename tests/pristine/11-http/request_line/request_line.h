@@ -54,7 +54,11 @@
  *     (-400) before the major digit (-505).
  *   - memcmp(a, b, n) compares n bytes without needing a NUL.
  *
- * Tests: tests/exercises/11-http/request_line.c.  Run `make grade N=11`.
+ * Lesson: chapters/11-http/README.md, "Parsing a request line", then
+ *         "Exercise: request_line".
+ * Tests:  tests/exercises/11-http/request_line.c
+ * Run:    make grade E=request_line
+ * Stuck?  make hint E=request_line (one more hint each time you ask)
  */
 #ifndef EX_REQUEST_LINE_H
 #define EX_REQUEST_LINE_H
