@@ -21,20 +21,9 @@
 #      "see %s, '...'" with the file as an argument): the grep below finds
 #      those, and names the line to change.
 #
-# LEGACY lists the test files not converted yet (other helpers were editing
-# them): the old forms there are still checked for 1 and 2, not for 3.
-# Convert a file to KIT_LESSON, then take it off the list.
-#
 # Usage: sh tests/check-lessons.sh        (from anywhere; exit 1 on a miss)
 
 cd "$(dirname "$0")/.." || exit 2
-
-LEGACY="tests/lib/http.c tests/lib/patch.c tests/lib/sync.c tests/lib/wsgi.c"
-
-is_legacy() {
-    case " $LEGACY " in *" $1 "*) return 0 ;; esac
-    return 1
-}
 
 # Every KIT_LESSON of file $1, one a line: FILE<TAB>LESSON<TAB>HEADING.  A
 # macro argument is replaced by its #define; an unknown one is left as its
@@ -74,54 +63,6 @@ kit_lessons() {
     }' "$1"
 }
 
-# The old forms, in a LEGACY file: FILE<TAB>LESSON<TAB>HEADING, as above.
-#   1. a literal:   "see chapters/01-generators/README.md, 'Exercise: fib'"
-#   2. LESSON:      "see %s, 'Event: wake everybody'", ..., LESSON);
-#   3. a macro:     #define SECTION "'Sockets and pipes without O_NONBLOCK'"
-#   4. spliced:     "(see " LESSON ", 'Sleeping')"
-# C joins adjacent string literals ("see %s, " "'The hub'"), and so does
-# this before it looks.
-old_citations() {
-    awk -v file="$1" -v q="'" '
-    { text = text $0 "\n" }
-    END {
-        gsub(/"[ \t\n]*"/, "", text)        # "a" "b" is "ab", as in C
-        lesson = ""
-        if (match(text, /#define LESSON "chapters\/[^"]*README\.md/))
-            lesson = substr(text, RSTART + 16, RLENGTH - 16)
-        heading = q "[^" q "%]*" q           # a quoted heading, not %s
-        t = text
-        while (match(t, "chapters/[0-9][0-9]-[a-z0-9-]*/README\\.md, " heading)) {
-            c = substr(t, RSTART, RLENGTH)
-            i = index(c, ", " q)
-            cite(substr(c, 1, i - 1), unquote(substr(c, i + 2)))
-            t = substr(t, RSTART + RLENGTH)
-        }
-        t = text
-        while (match(t, "see %s, " heading)) {
-            cite(lesson, unquote(substr(t, RSTART + 8, RLENGTH - 8)))
-            t = substr(t, RSTART + RLENGTH)
-        }
-        t = text
-        while (match(t, "see \" LESSON \", " heading)) {
-            cite(lesson, unquote(substr(t, RSTART + 16, RLENGTH - 16)))
-            t = substr(t, RSTART + RLENGTH)
-        }
-        t = text
-        while (match(t, "#define [A-Z_]+ \"" heading "\"")) {
-            c = substr(t, RSTART, RLENGTH - 1)
-            cite(lesson, unquote(substr(c, index(c, q))))
-            t = substr(t, RSTART + RLENGTH)
-        }
-    }
-    function unquote(s) { return substr(s, 2, length(s) - 2) }
-    function cite(lesson, heading) {
-        if (lesson == "")
-            lesson = "(no #define LESSON in this file)"
-        printf "%s\t%s\t%s\n", file, lesson, heading
-    }' "$1"
-}
-
 # The headings of a lesson, one a line, without the #s (code blocks skipped:
 # a shell comment in a ``` block is not a heading).
 headings() {
@@ -135,10 +76,6 @@ trap 'rm -f "$list" "$list.u" "$list.stray"' EXIT
 : > "$list.stray"
 # harness.h defines KIT_LESSON (its example cites nothing real).
 for f in $(find tests -name '*.[ch]' ! -path tests/harness.h | sort); do
-    if is_legacy "$f"; then
-        old_citations "$f"
-        continue
-    fi
     kit_lessons "$f"
     # 3. the one way: a citation written out, or with the file as a %s.
     grep -n -e "see %s, ['%]" -e "see chapters/[^ ]*README\.md, '" -e "see \" [A-Z_]* \", '" "$f" | while IFS=: read -r n _; do
@@ -178,6 +115,5 @@ if [ "$stray" -gt 0 ]; then
     status=1
 fi
 [ $status -eq 0 ] &&
-    echo "check-lessons: $total citations of $sections sections in $lessons lessons, every heading found" \
-         "(not yet KIT_LESSON: $LEGACY)"
+    echo "check-lessons: $total citations of $sections sections in $lessons lessons, every heading found"
 exit $status

@@ -634,7 +634,7 @@ START_TEST(test_echo_streams_any_size)
     echo_of(5 << 20, &e);
     ck_assert_msg(e.code == 200 && e.chunked,
                   "POST /echo of 5 MiB: expected a 200 streamed back (chunked), got %d%s; "
-                  "see chapters/11-http/README.md, 'Request bodies'", e.code, e.chunked ? "" : " not chunked");
+                  KIT_LESSON("chapters/11-http/README.md", "Request bodies"), e.code, e.chunked ? "" : " not chunked");
     ck_assert_msg(!e.mismatch && e.whole && e.bytes == 5 << 20,
                   "POST /echo of 5 MiB: expected the same 5,242,880 bytes back and the last chunk, "
                   "got %lld%s%s", e.bytes, e.mismatch ? ", then a wrong byte" : "",
@@ -1147,8 +1147,7 @@ static void assert_fair(const struct probe *p, const char *load, long per_conn)
                   "and %ld bytes of responses went out meanwhile (expected under %ld: a "
                   "quarter of one connection's, and under %.0f s)%s.  A greenlet whose sends "
                   "succeed (and whose next request is already buffered) never waits: it must "
-                  "still yield: see chapters/11-http/README.md, "
-                  "'Cooperative means every loop yields'",
+                  "still yield: " KIT_LESSON("chapters/11-http/README.md", "Cooperative means every loop yields"),
                   load, p->answered ? "was answered" : "got no answer", p->seconds,
                   p->bytes_during, per_conn / 4, bound,
                   p->flood_over ? " (a stream had ended, or the clients gave up, first)" : "");

@@ -138,7 +138,7 @@ START_TEST(test_outside_sleeps_are_the_originals)
 
     ck_assert_msg(!green_hub_active(),
                   "a patched call made outside any greenlet created a hub; it "
-                  "must only pass through; see %s, 'Inside or outside a greenlet'", LESSON);
+                  "must only pass through; " KIT_LESSON(LESSON, "Inside or outside a greenlet"));
 }
 END_TEST
 
@@ -178,8 +178,7 @@ START_TEST(test_outside_io_is_the_original)
     close(p[0]);
     close(p[1]);
     ck_assert_msg(!green_hub_active(),
-                  "a patched call made outside any greenlet created a hub; see %s, "
-                  "'Inside or outside a greenlet'", LESSON);
+                  "a patched call made outside any greenlet created a hub; " KIT_LESSON(LESSON, "Inside or outside a greenlet"));
 }
 END_TEST
 
@@ -212,8 +211,7 @@ START_TEST(test_calls_from_the_hub_pass_through)
     green_sleep(0.1);
     ck_assert_msg(r.slept == 0 && r.took >= 0.018,
                   "usleep(20000) in a libevent callback should block for real "
-                  "(the hub cannot wait): returned %d after %.1f ms; see %s, "
-                  "'Inside or outside a greenlet'", r.slept, r.took * 1e3, LESSON);
+                  "(the hub cannot wait): returned %d after %.1f ms; " KIT_LESSON(LESSON, "Inside or outside a greenlet"), r.slept, r.took * 1e3);
     ck_assert_msg(r.got, "write and read on a pipe in a libevent callback failed");
     green_hub_destroy();
 }
@@ -254,7 +252,7 @@ static void assert_overlap(const char *what, double took, double lo)
 {
     ck_assert_msg(took >= lo, "%s: expected at least %.0f ms, took %.1f ms", what, lo * 1e3, took * 1e3);
     ck_assert_msg(asleep_at_first_wake == 3, "%s: together, not one after the other: when the "
-                  "first woke, %d of the 3 were asleep (see " LESSON ", 'Sleeping')", what,
+                  "first woke, %d of the 3 were asleep (" KIT_LESSON(LESSON, "Sleeping") ")", what,
                   asleep_at_first_wake);
 }
 
@@ -387,8 +385,8 @@ START_TEST(test_pipe_read_waits_cooperatively)
     assert_took("read waiting for a writer that writes after 0.1 s", took, 0.095, 1.0);
     ck_assert_msg(ticks >= 2,
                   "while a greenlet waited in read(), another should have run: "
-                  "it ticked %d times in 0.1 s; see %s, 'Sockets and pipes without O_NONBLOCK'",
-                  ticks, LESSON);
+                  "it ticked %d times in 0.1 s; " KIT_LESSON(LESSON, "Sockets and pipes without O_NONBLOCK"),
+                  ticks);
     ck_assert_msg(is_blocking(p[0]) && is_blocking(p[1]),
                   "the pipe must stay blocking: the program never asked for O_NONBLOCK");
     close(p[0]);
@@ -478,8 +476,7 @@ START_TEST(test_nonblocking_and_disk_pass_through)
     run_greenlets(read_at_once, args, 1);
     ck_assert_msg(j.rc == -1 && j.err == EAGAIN,
                   "read on an empty O_NONBLOCK pipe in a greenlet should fail at once "
-                  "with EAGAIN (the program asked for that), got %zd (%s); see %s, "
-                  "'Inside or outside a greenlet'", j.rc, strerror(j.err), LESSON);
+                  "with EAGAIN (the program asked for that), got %zd (%s); " KIT_LESSON(LESSON, "Inside or outside a greenlet"), j.rc, strerror(j.err));
 
     FILE *f = tmpfile();
     ck_assert_msg(f != NULL, "test setup: tmpfile() failed");
@@ -692,8 +689,8 @@ START_TEST(test_poll_waits_for_any)
                   n, (unsigned)fds[0].revents, (unsigned)fds[1].revents);
     assert_took("poll waiting for a write 0.2 s later", took, 0.17, 1.0);
     ck_assert_msg(ticks >= 2, "while main waited in poll(), another greenlet should have "
-                  "run: it ticked %d times; see %s, 'poll: waiting for any of several'",
-                  ticks, LESSON);
+                  "run: it ticked %d times; " KIT_LESSON(LESSON, "poll: waiting for any of several"),
+                  ticks);
 
     t0 = green_now();
     t = start_ticker();
@@ -810,7 +807,7 @@ START_TEST(test_preload_greens_plain_sleeps)
                   "%.3f s, %d asleep", plain, plain_overlap);
     ck_assert_msg(patched >= 0.095 && patched_overlap == 3, "the same under LD_PRELOAD=libgreenpatch.so "
                   "should sleep together (0.1 s, all 3 asleep when the first wakes): %.3f s, %d asleep "
-                  "(see " LESSON ", 'Two ways to replace a function')", patched, patched_overlap);
+                  "(" KIT_LESSON(LESSON, "Two ways to replace a function") ")", patched, patched_overlap);
 }
 END_TEST
 

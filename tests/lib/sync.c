@@ -81,8 +81,8 @@ START_TEST(test_queue_unbounded_fifo)
     ck_assert_msg(q != NULL, "green_queue_new(0) failed");
     for (long i = 0; i < 1000; i++)
         ck_assert_msg(green_queue_put(q, INT2P(i), 0) == 0,
-                      "put #%ld into an unbounded queue failed: an unbounded queue never blocks; see %s, 'Queue: producer and consumer'",
-                      i, LESSON);
+                      "put #%ld into an unbounded queue failed: an unbounded queue never blocks; " KIT_LESSON(LESSON, "Queue: producer and consumer"),
+                      i);
     ck_assert_msg(green_queue_len(q) == 1000, "expected 1000 items, the queue holds %zu", green_queue_len(q));
     for (long i = 0; i < 1000; i++) {
         void *item = NULL;
@@ -119,15 +119,15 @@ START_TEST(test_queue_get_waits_for_put)
     green_free(g);
     int left = kit_pending_events();
 
-    ck_assert_msg(waited, "green_queue_get() on an empty queue returned (rc %d) instead of waiting; see %s, 'Queue: producer and consumer'",
-                  j.out.rc, LESSON);
+    ck_assert_msg(waited, "green_queue_get() on an empty queue returned (rc %d) instead of waiting; " KIT_LESSON(LESSON, "Queue: producer and consumer"),
+                  j.out.rc);
     ck_assert_msg(j.out.rc == 0 && j.out.value && strcmp(j.out.value, "hello") == 0,
-                  "the waiting getter should get \"hello\", got rc %d (%s); see %s, 'FIFO fairness: hand it over'",
-                  j.out.rc, kit_why(j.out.rc, j.out.err), LESSON);
+                  "the waiting getter should get \"hello\", got rc %d (%s); " KIT_LESSON(LESSON, "FIFO fairness: hand it over"),
+                  j.out.rc, kit_why(j.out.rc, j.out.err));
     ck_assert_msg(green_queue_len(q) == 0, "the item went to the waiting getter, yet the queue holds %zu", green_queue_len(q));
     ck_assert_msg(left == 0,
-                  "the getter was served before its 5 s timeout, yet %d event(s) are still registered with libevent: delete the timer whatever woke you; see %s, 'Timeouts and kills'",
-                  left, LESSON);
+                  "the getter was served before its 5 s timeout, yet %d event(s) are still registered with libevent: delete the timer whatever woke you; " KIT_LESSON(LESSON, "Timeouts and kills"),
+                  left);
     green_queue_free(q);
     green_hub_destroy();
 }
@@ -152,8 +152,8 @@ START_TEST(test_queue_getters_fifo)
     const char *want[] = { "a", "b", "c" };
     for (int i = 0; i < 3; i++)
         ck_assert_msg(j[i].out.rc == 0 && strcmp(j[i].out.value, want[i]) == 0,
-                      "getters 0, 1, 2 waited in that order, items a, b, c were put: getter %d should get \"%s\", got \"%s\"; see %s, 'FIFO fairness: hand it over'",
-                      i, want[i], j[i].out.rc == 0 ? (char *)j[i].out.value : "(nothing)", LESSON);
+                      "getters 0, 1, 2 waited in that order, items a, b, c were put: getter %d should get \"%s\", got \"%s\"; " KIT_LESSON(LESSON, "FIFO fairness: hand it over"),
+                      i, want[i], j[i].out.rc == 0 ? (char *)j[i].out.value : "(nothing)");
     ck_assert_str_eq(trace, "g0 g1 g2");
     green_queue_free(q);
     green_hub_destroy();
@@ -177,8 +177,8 @@ START_TEST(test_queue_woken_getter_not_overtaken)
 
     ck_assert_msg(rc == -1 && err == ETIMEDOUT,
                   "a getter was waiting when \"mine\" was put; a newcomer's green_queue_get(q, &item, 0) right after should find the queue empty (-1, ETIMEDOUT), "
-                  "got %d and \"%s\": the woken getter was overtaken; see %s, 'FIFO fairness: hand it over'",
-                  rc, rc == 0 ? (char *)stolen : "", LESSON);
+                  "got %d and \"%s\": the woken getter was overtaken; " KIT_LESSON(LESSON, "FIFO fairness: hand it over"),
+                  rc, rc == 0 ? (char *)stolen : "");
     ck_assert_msg(j.out.rc == 0 && strcmp(j.out.value, "mine") == 0, "the waiting getter should get \"mine\"");
     green_queue_free(q);
     green_hub_destroy();
@@ -214,11 +214,11 @@ START_TEST(test_queue_bounded_put_blocks)
 
     ck_assert_msg(before == 2 && len == 2,
                   "a producer putting 5 items into a queue of maxsize 2 that nobody reads should block after 2, "
-                  "it put %d and the queue holds %zu; see %s, 'Queue: producer and consumer'", before, len, LESSON);
+                  "it put %d and the queue holds %zu; " KIT_LESSON(LESSON, "Queue: producer and consumer"), before, len);
     ck_assert_msg(P2INT(item) == 0, "the first item out should be 0, got %ld", P2INT(item));
     ck_assert_msg(len_after_get == 2,
-                  "after one get, the blocked producer's item should take the freed slot at once (2 items), the queue holds %zu; see %s, 'FIFO fairness: hand it over'",
-                  len_after_get, LESSON);
+                  "after one get, the blocked producer's item should take the freed slot at once (2 items), the queue holds %zu; " KIT_LESSON(LESSON, "FIFO fairness: hand it over"),
+                  len_after_get);
     ck_assert_msg(after == 3, "one get should unblock the producer for exactly one more put: it has put %d (expected 3)", after);
     for (long i = 1; i < 5; i++) {
         ck_assert_int_eq(green_queue_get(q, &item, 1.0), 0);
@@ -252,10 +252,10 @@ START_TEST(test_queue_putters_fifo)
 
     ck_assert_msg(rc == -1 && err == ETIMEDOUT,
                   "the slot freed by a get belongs to the first waiting putter: a newcomer's put(q, item, 0) should fail with ETIMEDOUT, got %d (%s); "
-                  "see %s, 'FIFO fairness: hand it over'", rc, kit_why(rc, err), LESSON);
+                  KIT_LESSON(LESSON, "FIFO fairness: hand it over"), rc, kit_why(rc, err));
     ck_assert_msg(a && b && c && strcmp(a, "x") == 0 && strcmp(b, "p1") == 0 && strcmp(c, "p2") == 0,
-                  "expected x, p1, p2 (the putters in the order they waited), got %s, %s, %s; see %s, 'FIFO fairness: hand it over'",
-                  a ? (char *)a : "-", b ? (char *)b : "-", c ? (char *)c : "-", LESSON);
+                  "expected x, p1, p2 (the putters in the order they waited), got %s, %s, %s; " KIT_LESSON(LESSON, "FIFO fairness: hand it over"),
+                  a ? (char *)a : "-", b ? (char *)b : "-", c ? (char *)c : "-");
     ck_assert_msg(p[0].out.rc == 0 && p[1].out.rc == 0, "both waiting puts should succeed");
     green_queue_free(q);
     green_hub_destroy();
@@ -275,13 +275,13 @@ START_TEST(test_queue_get_timeout)
     green_queue_put(q, "later", 0);
 
     ck_assert_msg(rc == -1 && err == ETIMEDOUT,
-                  "get(q, &item, 0.1) on an empty queue should fail with ETIMEDOUT, got %d (%s); see %s, 'Timeouts and kills'", rc, kit_why(rc, err), LESSON);
+                  "get(q, &item, 0.1) on an empty queue should fail with ETIMEDOUT, got %d (%s); " KIT_LESSON(LESSON, "Timeouts and kills"), rc, kit_why(rc, err));
     ck_assert_msg(took >= 0.095 && took < 1.0, "get with a 0.1 s timeout returned after %.3f s", took);
-    ck_assert_msg(left == events, "the timed-out get left %d event(s) registered with libevent (%d before): undo the timer; see %s, 'Timeouts and kills'",
-                  left, events, LESSON);
+    ck_assert_msg(left == events, "the timed-out get left %d event(s) registered with libevent (%d before): undo the timer; " KIT_LESSON(LESSON, "Timeouts and kills"),
+                  left, events);
     ck_assert_msg(green_queue_len(q) == 1,
-                  "after the getter timed out, a put should go into the queue (1 item), it holds %zu: the getter must leave the waiter list; see %s, 'Timeouts and kills'",
-                  green_queue_len(q), LESSON);
+                  "after the getter timed out, a put should go into the queue (1 item), it holds %zu: the getter must leave the waiter list; " KIT_LESSON(LESSON, "Timeouts and kills"),
+                  green_queue_len(q));
     green_queue_free(q);
     green_hub_destroy();
 }
@@ -299,7 +299,7 @@ START_TEST(test_queue_put_timeout)
     green_queue_get(q, &item, 0);
 
     ck_assert_msg(rc == -1 && err == ETIMEDOUT,
-                  "put(q, item, 0.1) on a full queue should fail with ETIMEDOUT, got %d (%s); see %s, 'Timeouts and kills'", rc, kit_why(rc, err), LESSON);
+                  "put(q, item, 0.1) on a full queue should fail with ETIMEDOUT, got %d (%s); " KIT_LESSON(LESSON, "Timeouts and kills"), rc, kit_why(rc, err));
     ck_assert_msg(took >= 0.095 && took < 1.0, "put with a 0.1 s timeout returned after %.3f s", took);
     ck_assert_msg(strcmp(item, "first") == 0 && green_queue_len(q) == 0,
                   "the timed-out put must leave nothing behind: expected \"first\" then an empty queue, got \"%s\" and %zu item(s)",
@@ -329,7 +329,7 @@ START_TEST(test_queue_timeout_zero_never_waits)
 
     ck_assert_msg(rc_get == -1 && err_get == ETIMEDOUT, "get with timeout 0 on an empty queue: expected -1 ETIMEDOUT, got %d (%s)", rc_get, kit_why(rc_get, err_get));
     ck_assert_msg(rc_put == -1 && err_put == ETIMEDOUT, "put with timeout 0 on a full queue: expected -1 ETIMEDOUT, got %d (%s)", rc_put, kit_why(rc_put, err_put));
-    ck_assert_msg(!yielded, "a timeout of 0 must not wait at all, yet another greenlet ran meanwhile; see %s, 'Timeouts and kills'", LESSON);
+    ck_assert_msg(!yielded, "a timeout of 0 must not wait at all, yet another greenlet ran meanwhile; " KIT_LESSON(LESSON, "Timeouts and kills"));
     green_queue_free(q);
     green_hub_destroy();
 }
@@ -349,11 +349,11 @@ START_TEST(test_queue_kill_getter)
     green_sleep(0);
 
     ck_assert_msg(krc == 0 && j[0].out.rc == -1 && j[0].out.err == ECANCELED,
-                  "a getter killed while waiting should get -1 with ECANCELED, got %d (%s); see %s, 'Timeouts and kills'",
-                  j[0].out.rc, kit_why(j[0].out.rc, j[0].out.err), LESSON);
+                  "a getter killed while waiting should get -1 with ECANCELED, got %d (%s); " KIT_LESSON(LESSON, "Timeouts and kills"),
+                  j[0].out.rc, kit_why(j[0].out.rc, j[0].out.err));
     ck_assert_msg(j[1].out.rc == 0 && strcmp(j[1].out.value, "for the living") == 0,
-                  "after the first getter was killed, the item should go to the second one (rc %d): the killed waiter must leave the list; see %s, 'Timeouts and kills'",
-                  j[1].out.rc, LESSON);
+                  "after the first getter was killed, the item should go to the second one (rc %d): the killed waiter must leave the list; " KIT_LESSON(LESSON, "Timeouts and kills"),
+                  j[1].out.rc);
     green_queue_put(q, "kept", 0);
     ck_assert_msg(green_queue_len(q) == 1, "with no getter left, a put should stay in the queue, it holds %zu", green_queue_len(q));
     kit_join_free(g, 2);
@@ -375,8 +375,8 @@ START_TEST(test_queue_kill_putter)
     green_queue_get(q, &item, 0);
 
     ck_assert_msg(p.out.rc == -1 && p.out.err == ECANCELED,
-                  "a putter killed while waiting should get -1 with ECANCELED, got %d (%s); see %s, 'Timeouts and kills'",
-                  p.out.rc, kit_why(p.out.rc, p.out.err), LESSON);
+                  "a putter killed while waiting should get -1 with ECANCELED, got %d (%s); " KIT_LESSON(LESSON, "Timeouts and kills"),
+                  p.out.rc, kit_why(p.out.rc, p.out.err));
     ck_assert_msg(strcmp(item, "x") == 0 && green_queue_len(q) == 0,
                   "the killed putter's item must not enter the queue: expected \"x\" then empty, got \"%s\" and %zu item(s)",
                   (char *)item, green_queue_len(q));
@@ -403,7 +403,7 @@ START_TEST(test_queue_served_beats_timeout)
 
     ck_assert_msg(j.out.rc == 0 && strcmp(j.out.value, "just in time") == 0,
                   "an item handed to a getter must be delivered even if its timeout fired before it ran (got %d, %s): "
-                  "otherwise the item is lost; see %s, 'Timeouts and kills'", j.out.rc, kit_why(j.out.rc, j.out.err), LESSON);
+                  "otherwise the item is lost; " KIT_LESSON(LESSON, "Timeouts and kills"), j.out.rc, kit_why(j.out.rc, j.out.err));
     ck_assert_msg(green_queue_len(q) == 0, "the item was delivered, the queue should be empty");
     green_queue_free(q);
     green_hub_destroy();
@@ -421,8 +421,8 @@ START_TEST(test_queue_served_then_killed_keeps_item)
     green_free(g);
 
     ck_assert_msg(j.out.rc == 0 && strcmp(j.out.value, "handed over") == 0,
-                  "an item handed to a getter that is killed before it runs must still be delivered (got %d, %s); see %s, 'Timeouts and kills'",
-                  j.out.rc, kit_why(j.out.rc, j.out.err), LESSON);
+                  "an item handed to a getter that is killed before it runs must still be delivered (got %d, %s); " KIT_LESSON(LESSON, "Timeouts and kills"),
+                  j.out.rc, kit_why(j.out.rc, j.out.err));
     green_queue_free(q);
     green_hub_destroy();
 }
@@ -568,8 +568,8 @@ START_TEST(test_event_broadcast)
     int woke = j[0].out.returned + j[1].out.returned + j[2].out.returned;
     kit_join_free(g, 3);
 
-    ck_assert_msg(early == 0, "%d waiter(s) returned from green_event_wait() before the event was set; see %s, 'Event: wake everybody'", early, LESSON);
-    ck_assert_msg(woke == 3, "green_event_set() should wake every waiter at once, %d of 3 woke; see %s, 'Event: wake everybody'", woke, LESSON);
+    ck_assert_msg(early == 0, "%d waiter(s) returned from green_event_wait() before the event was set; " KIT_LESSON(LESSON, "Event: wake everybody"), early);
+    ck_assert_msg(woke == 3, "green_event_set() should wake every waiter at once, %d of 3 woke; " KIT_LESSON(LESSON, "Event: wake everybody"), woke);
     for (int i = 0; i < 3; i++)
         ck_assert_msg(j[i].out.rc == 0, "waiter %d: green_event_wait should return 0, got %d (%s)", i, j[i].out.rc, kit_why(j[i].out.rc, j[i].out.err));
     ck_assert_msg(strcmp(trace, "w0 w1 w2") == 0, "waiters should wake in the order they waited (w0 w1 w2), got %s", trace);
@@ -631,8 +631,8 @@ START_TEST(test_event_set_then_clear_still_wakes)
     kit_join_free(g, 2);
 
     ck_assert_msg(j[0].out.rc == 0 && j[1].out.rc == 0,
-                  "greenlets woken by green_event_set() must return 0 even if the event is cleared before they run, got %d and %d; see %s, 'Event: wake everybody'",
-                  j[0].out.rc, j[1].out.rc, LESSON);
+                  "greenlets woken by green_event_set() must return 0 even if the event is cleared before they run, got %d and %d; " KIT_LESSON(LESSON, "Event: wake everybody"),
+                  j[0].out.rc, j[1].out.rc);
     green_event_free(e);
     green_hub_destroy();
 }
@@ -674,8 +674,8 @@ START_TEST(test_event_woken_waiters_run_before_late_waiter)
 
     ck_assert_msg(rc == 0 && rc_after == 0, "waiting on a set event should return 0, got %d and %d", rc, rc_after);
     ck_assert_msg(strcmp(trace, "w0 w1 late0") == 0,
-                  "a greenlet that waits on an event already set must return after the waiters that green_event_set() woke (as in gevent): expected \"w0 w1 late0\", got \"%s\"; see %s, 'Event: wake everybody'",
-                  trace, LESSON);
+                  "a greenlet that waits on an event already set must return after the waiters that green_event_set() woke (as in gevent): expected \"w0 w1 late0\", got \"%s\"; " KIT_LESSON(LESSON, "Event: wake everybody"),
+                  trace);
     green_event_free(e);
     green_hub_destroy();
 }
@@ -721,8 +721,8 @@ START_TEST(test_async_value)
     ck_assert_msg(!ready_before, "a new AsyncResult should not be ready");
     for (int i = 0; i < 3; i++)
         ck_assert_msg(j[i].out.rc == 0 && j[i].out.value && strcmp(j[i].out.value, "42") == 0,
-                      "getter %d should get \"42\" from the setter, got %d (%s); see %s, 'AsyncResult: a value or an error'",
-                      i, j[i].out.rc, kit_why(j[i].out.rc, j[i].out.err), LESSON);
+                      "getter %d should get \"42\" from the setter, got %d (%s); " KIT_LESSON(LESSON, "AsyncResult: a value or an error"),
+                      i, j[i].out.rc, kit_why(j[i].out.rc, j[i].out.err));
     ck_assert_msg(green_async_ready(a), "after set, the result should be ready");
     void *v = NULL;
     ck_assert_msg(green_async_get(a, &v, 0) == 0 && strcmp(v, "42") == 0, "a later get should return the value at once");
@@ -743,8 +743,8 @@ START_TEST(test_async_error)
     green_free(g);
 
     ck_assert_msg(j.out.rc == -1 && j.out.err == EHOSTUNREACH,
-                  "after set_error(EHOSTUNREACH), get should return -1 with errno EHOSTUNREACH, got %d (%s); see %s, 'AsyncResult: a value or an error'",
-                  j.out.rc, kit_why(j.out.rc, j.out.err), LESSON);
+                  "after set_error(EHOSTUNREACH), get should return -1 with errno EHOSTUNREACH, got %d (%s); " KIT_LESSON(LESSON, "AsyncResult: a value or an error"),
+                  j.out.rc, kit_why(j.out.rc, j.out.err));
     ck_assert_msg(green_async_ready(a), "a result set with an error is ready");
     errno = 0;
     ck_assert_msg(green_async_get(a, NULL, 0) == -1 && errno == EHOSTUNREACH, "a later get should fail with the same error");
@@ -802,7 +802,7 @@ START_TEST(test_sem_counting)
     kit_join_free(g, 5);
 
     ck_assert_msg(done == 5, "all 5 workers should get through the semaphore, %d did", done);
-    ck_assert_msg(most_inside == 2, "a semaphore of 2 should let exactly 2 workers in at a time, saw %d; see %s, 'Semaphore and Lock'", most_inside, LESSON);
+    ck_assert_msg(most_inside == 2, "a semaphore of 2 should let exactly 2 workers in at a time, saw %d; " KIT_LESSON(LESSON, "Semaphore and Lock"), most_inside);
     ck_assert_msg(green_sem_value(s) == 2, "after every worker released it the semaphore should be back to 2, it is %u", green_sem_value(s));
     green_sem_free(s);
     green_hub_destroy();
@@ -842,7 +842,7 @@ START_TEST(test_sem_fifo_handoff)
     green_sem_release(s);
     kit_join_free(g, 3);
 
-    ck_assert_msg(rc == -1, "a permit released while greenlets wait belongs to the first of them; a newcomer's acquire(0) must fail; see %s, 'FIFO fairness: hand it over'", LESSON);
+    ck_assert_msg(rc == -1, "a permit released while greenlets wait belongs to the first of them; a newcomer's acquire(0) must fail; " KIT_LESSON(LESSON, "FIFO fairness: hand it over"));
     ck_assert_msg(strcmp(trace, "a0 a1 a2") == 0, "waiters should get permits in the order they waited (a0 a1 a2), got %s", trace);
     ck_assert_msg(green_sem_value(s) == 0, "every permit was handed over, the count should be 0, it is %u", green_sem_value(s));
     green_sem_free(s);
@@ -867,8 +867,8 @@ START_TEST(test_sem_timeout_and_kill)
     ck_assert_msg(rc0 == -1 && err0 == ETIMEDOUT, "acquire(0) with no permit: expected -1 ETIMEDOUT, got %d (%s)", rc0, kit_why(rc0, err0));
     ck_assert_msg(rc1 == -1 && err1 == ETIMEDOUT, "acquire(0.05) with no permit: expected -1 ETIMEDOUT, got %d (%s)", rc1, kit_why(rc1, err1));
     ck_assert_msg(j.out.rc == -1 && j.out.err == ECANCELED, "a killed acquirer should get -1 ECANCELED, got %d (%s)", j.out.rc, kit_why(j.out.rc, j.out.err));
-    ck_assert_msg(green_sem_value(s) == 1, "a release after the only waiter was killed should be counted (1), the value is %u: the killed waiter must leave the list; see %s, 'Timeouts and kills'",
-                  green_sem_value(s), LESSON);
+    ck_assert_msg(green_sem_value(s) == 1, "a release after the only waiter was killed should be counted (1), the value is %u: the killed waiter must leave the list; " KIT_LESSON(LESSON, "Timeouts and kills"),
+                  green_sem_value(s));
     green_sem_free(s);
     green_hub_destroy();
 }
@@ -909,8 +909,8 @@ START_TEST(test_lock_prevents_lost_update)
 
     ck_assert_msg(unlocked == 20, "test setup: without a lock both withdrawals should see 100 (balance 20), got %ld", unlocked);
     ck_assert_msg(balance == 20 && !green_lock_locked(l),
-                  "with the lock, the second withdrawal must see the first one's result; expected 20 and unlocked, got %ld; see %s, 'Semaphore and Lock'",
-                  balance, LESSON);
+                  "with the lock, the second withdrawal must see the first one's result; expected 20 and unlocked, got %ld; " KIT_LESSON(LESSON, "Semaphore and Lock"),
+                  balance);
     green_lock_free(l);
     green_hub_destroy();
 }
@@ -955,7 +955,7 @@ START_TEST(test_lock_basics)
     ck_assert_int_eq(green_lock_release(l), 0);   /* to l0, directly */
     rc = green_lock_acquire(l, 0);
     ck_assert_msg(rc == -1 && green_lock_locked(l),
-                  "a lock released while greenlets wait goes to the first of them: it stays locked and a newcomer's acquire(0) fails; see %s, 'FIFO fairness: hand it over'", LESSON);
+                  "a lock released while greenlets wait goes to the first of them: it stays locked and a newcomer's acquire(0) fails; " KIT_LESSON(LESSON, "FIFO fairness: hand it over"));
     green_sleep(0);
     ck_assert_int_eq(green_lock_release(l), 0);   /* l0 is done: to l1 */
     green_sleep(0);
@@ -994,8 +994,8 @@ START_TEST(test_local_per_greenlet)
     kit_join_free(g, 3);
 
     ck_assert_msg(got[0] && got[1] && got[2] && strcmp(got[0], "a") == 0 && strcmp(got[1], "b") == 0 && strcmp(got[2], "c") == 0,
-                  "three greenlets set the same key to a, b, c and read it back after waiting; got %s, %s, %s: each greenlet has its own value; see %s, 'Greenlet-local storage'",
-                  got[0] ? got[0] : "NULL", got[1] ? got[1] : "NULL", got[2] ? got[2] : "NULL", LESSON);
+                  "three greenlets set the same key to a, b, c and read it back after waiting; got %s, %s, %s: each greenlet has its own value; " KIT_LESSON(LESSON, "Greenlet-local storage"),
+                  got[0] ? got[0] : "NULL", got[1] ? got[1] : "NULL", got[2] ? got[2] : "NULL");
     ck_assert_msg(strcmp(green_local_get(key), "main's") == 0, "main's own value should be untouched by the others");
     green_local_set(key, NULL);
     green_hub_destroy();
@@ -1043,8 +1043,8 @@ START_TEST(test_local_destructor_at_death)
 
     ck_assert_msg(before == 0, "the destructor ran while the greenlet was still alive");
     ck_assert_msg(at_join == 1 && strcmp(destroyed_what, "request 7") == 0,
-                  "when a greenlet finishes, the key's destructor should run once with its value (before join returns); ran %d time(s) with \"%s\"; see %s, 'Greenlet-local storage'",
-                  at_join, destroyed_what, LESSON);
+                  "when a greenlet finishes, the key's destructor should run once with its value (before join returns); ran %d time(s) with \"%s\"; " KIT_LESSON(LESSON, "Greenlet-local storage"),
+                  at_join, destroyed_what);
     green_hub_destroy();
 }
 END_TEST
@@ -1104,8 +1104,8 @@ START_TEST(test_local_destructor_rounds)
     green_join(g, 1.0);
     green_free(g);
     ck_assert_msg(destroyed == 2,
-                  "expected 2 destructor calls (a NULL value is not destroyed; a value a destructor stores is), got %d; see %s, 'Greenlet-local storage'",
-                  destroyed, LESSON);
+                  "expected 2 destructor calls (a NULL value is not destroyed; a value a destructor stores is), got %d; " KIT_LESSON(LESSON, "Greenlet-local storage"),
+                  destroyed);
     green_hub_destroy();
 }
 END_TEST

@@ -36,8 +36,8 @@ static void assert_unchanged(const green_response_t *r, const char *what)
                   r->nheaders == 2 &&
                   strcmp(green_response_header(r, "X-A"), "1") == 0,
                   "after a refused start_response (%s) the response should be unchanged, "
-                  "got status '%s', %zu headers; see %s, 'start_response'",
-                  what, r->status, r->nheaders, LESSON);
+                  "got status '%s', %zu headers; " KIT_LESSON(LESSON, "start_response"),
+                  what, r->status, r->nheaders);
 }
 
 /* ---- start_response ----------------------------------------------------- */
@@ -246,8 +246,8 @@ START_TEST(test_environ_get)
     for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
         const char *v = green_environ_get(&env, pairs[i][0]);
         ck_assert_msg(v && strcmp(v, pairs[i][1]) == 0,
-                      "environ['%s'] should be '%s', got '%s'; see %s, 'The request: environ'",
-                      pairs[i][0], pairs[i][1], v ? v : "(NULL)", LESSON);
+                      "environ['%s'] should be '%s', got '%s'; " KIT_LESSON(LESSON, "The request: environ"),
+                      pairs[i][0], pairs[i][1], v ? v : "(NULL)");
     }
     static const char *const absent[] = {
         "HTTP_COOKIE", "HTTP_", "USER_AGENT", "request_method", "HTTP_USER-AGENT", "",
@@ -868,8 +868,8 @@ static void expect(const char *method, const char *uri, const char *body,
 {
     green_wsgi_result_t r;
     demo(&r, method, uri, body);
-    ck_assert_msg(r.resp.code == code, "%s %s: expected %d, got %d; see %s, 'The demo app'",
-                  method, uri, code, r.resp.code, LESSON);
+    ck_assert_msg(r.resp.code == code, "%s %s: expected %d, got %d; " KIT_LESSON(LESSON, "The demo app"),
+                  method, uri, code, r.resp.code);
     if (text)
         ck_assert_msg(strcmp(r.body, text) == 0, "%s %s: expected body '%s', got '%s'",
                       method, uri, text, r.body);
@@ -918,8 +918,8 @@ START_TEST(test_demo_echo)
     big[size] = '\0';
     demo(&r, "POST", "/echo", big);
     ck_assert_msg(r.resp.code == 200 && r.len == size && memcmp(r.body, big, size) == 0,
-                  "POST /echo of 3 MiB: expected 200 and the same 3 MiB back, got %d and %zu bytes; see %s, 'The demo app'",
-                  r.resp.code, r.len, LESSON);
+                  "POST /echo of 3 MiB: expected 200 and the same 3 MiB back, got %d and %zu bytes; " KIT_LESSON(LESSON, "The demo app"),
+                  r.resp.code, r.len);
     ck_assert_msg(r.streamed == 1 && r.chunks == size / DEMO_ECHO_PIECE,
                   "/echo should stream the body back in pieces of DEMO_ECHO_PIECE bytes: expected a generator "
                   "of %zu chunks, got streamed=%d and %zu chunk(s)", size / DEMO_ECHO_PIECE, r.streamed, r.chunks);
@@ -954,8 +954,8 @@ START_TEST(test_demo_echo_read_errors)
                   "/echo whose input fails after 'hello': expected 200 and 'hello', got %d and '%s'", resp.code, out);
     ck_assert_msg(green_body_error(&b) == ETIMEDOUT,
                   "/echo whose input fails half-way must end its body with green_chunk_failure(ETIMEDOUT) "
-                  "(the server then cuts the response); green_body_error says %d; see %s, 'The demo app'",
-                  green_body_error(&b), LESSON);
+                  "(the server then cuts the response); green_body_error says %d; " KIT_LESSON(LESSON, "The demo app"),
+                  green_body_error(&b));
     green_body_close(&b);
 
     /* Failing at the first read: nothing sent yet, so a status says why. */
