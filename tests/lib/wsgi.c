@@ -832,7 +832,7 @@ START_TEST(test_client_body_failure)
     int rc = green_wsgi_request(&app, "GET", "/", NULL, NULL, &r);
     ck_assert_msg(rc == -1 && errno == ETIMEDOUT,
                   "a body that failed half-way is no whole response: expected -1 and ETIMEDOUT, got %d and %s",
-                  rc, why(rc, errno));
+                  rc, kit_why(rc, errno));
     ck_assert_ptr_null(r.body);
     ck_assert_int_eq(r.resp.code, 200);
     green_hub_destroy();
