@@ -424,6 +424,7 @@ struct guard {
     struct bufferevent *sock;     /* the socket's, under the filter */
     struct event *kick;           /* flushes replies: see guard_kick */
     struct event *writable;       /* the same, once the socket can take more */
+    int kick_held, writable_held; /* each holds a reference on bev */
     int state;
     long long left;               /* GUARD_LENGTH: body bytes to pass */
     green_http_chunked_t chunks;  /* GUARD_CHUNKED: the decoder */
@@ -580,16 +581,47 @@ static void guard_unlist(struct guard *g)
  *     writes to the socket itself: what the kernel has not taken stays in
  *     the filter's output, and `writable` calls again when it can take
  *     more.  (The socket's bufferevent only reads.) */
+
+/* Flush the filter from the loop: evhttp has enabled writing by now.
+ * While one of our events is pending we hold a reference on the filter,
+ * so that libevent cannot free it under us; if evhttp has freed the
+ * connection meanwhile (freeing removes its callbacks), there is nothing
+ * left to write. */
+static void guard_flush(struct guard *g, int *held)
+{
+    bufferevent_event_cb alive = NULL;
+    bufferevent_getcb(g->bev, NULL, NULL, &alive, NULL);
+    if (alive)
+        bufferevent_flush(g->bev, EV_WRITE, BEV_NORMAL);
+    *held = 0;
+    bufferevent_decref(g->bev);   /* may free it: g is not used after */
+}
+
 static void guard_kick(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
     struct guard *g = arg;
-    bufferevent_event_cb alive = NULL;
-    /* evhttp may have freed the connection meanwhile (libevent frees
-     * the filter later): freeing removed evhttp's callbacks. */
-    bufferevent_getcb(g->bev, NULL, NULL, &alive, NULL);
-    if (alive)
-        bufferevent_flush(g->bev, EV_WRITE, BEV_NORMAL);
+    guard_flush(g, &g->kick_held);
+}
+
+static void guard_writable(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct guard *g = arg;
+    guard_flush(g, &g->writable_held);
+}
+
+/* Run `ev` soon (activate) or when the socket can take more (add). */
+static void guard_schedule(struct guard *g, struct event *ev, int *held, int activate)
+{
+    if (!*held) {
+        bufferevent_incref(g->bev);
+        *held = 1;
+    }
+    if (activate)
+        event_active(ev, EV_WRITE, 0);
+    else
+        event_add(ev, NULL);
 }
 
 static void guard_output_added(struct evbuffer *buf, const struct evbuffer_cb_info *info,
@@ -598,7 +630,7 @@ static void guard_output_added(struct evbuffer *buf, const struct evbuffer_cb_in
     (void)buf;
     struct guard *g = arg;
     if (info->n_added)
-        event_active(g->kick, EV_WRITE, 0);
+        guard_schedule(g, g->kick, &g->kick_held, 1);
 }
 
 static enum bufferevent_filter_result
@@ -619,9 +651,9 @@ guard_output(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
         /* The kernel is full: write again when it can take more. */
         if (!g->writable)
             g->writable = event_new(bufferevent_get_base(g->bev), fd, EV_WRITE,
-                                    guard_kick, g);
+                                    guard_writable, g);
         if (g->writable)
-            event_add(g->writable, NULL);
+            guard_schedule(g, g->writable, &g->writable_held, 0);
     }
     /* BEV_OK (progress) makes libevent call again at once while src is
      * not empty, and resets evhttp's write timeout; with no progress,
