@@ -18,6 +18,7 @@
  * connection; the evhttp_request itself is only touched again to reply.
  */
 #include "wsgi_evhttp.h"
+#include "http_parser.h"
 #include "hub.h"
 #include "io.h"
 #include "pool.h"
@@ -26,6 +27,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/http_struct.h>   /* req->major, req->minor: no getter in 2.1 */
@@ -48,6 +50,8 @@
 #define BACKOFF_MIN 0.01
 #define BACKOFF_MAX 1.0
 #define BURST_GAP 2.0
+
+struct guard;
 
 /* A request from evhttp's callback until its greenlet is done. */
 struct call {
@@ -80,6 +84,7 @@ struct green_evhttp {
     green_evhttp_t *next_server;  /* the list of servers accepting */
     unsigned long served;
     green_signal_t *signals;      /* close_on_signal's, on a list */
+    struct guard *refused;        /* connections whose guard said no */
 };
 
 static void say(const green_evhttp_t *srv, const char *fmt, ...)
@@ -385,6 +390,342 @@ static void *handle(void *arg)
     return NULL;
 }
 
+/* ---- The guard: framing checked before evhttp reads it --------------- */
+
+/* evhttp 2.1 reads a chunked body loosely: it never checks the CRLF that
+ * must follow a chunk's data (it skips empty lines and takes the next line
+ * for a size), so "5\r\nhelloabc\r\n" makes it wait for 0xabc more bytes
+ * until the idle timeout, and "5\r\nhello0\r\n\r\n" is a whole body to it;
+ * yet a valid chunk extension ("5;x=1") is a 413.  And 2.1 gives us no
+ * hook into a request before its body is read (see the lesson).  So the
+ * bytes of every connection pass through a filter of ours on their way to
+ * evhttp, a guard that frames each request with the kit's own parser
+ * (chapter 11's: green_http_parse_request for the head,
+ * green_http_chunked_feed for a chunked body) and hands evhttp only what
+ * it framed:
+ *   - a head, and a Content-Length body, as they came;
+ *   - a chunked body re-encoded plainly, "<hex>\r\n<data>\r\n" for each
+ *     piece of data and "0\r\n\r\n" at its end: no extension, no trailer,
+ *     nothing evhttp could read in another way.
+ * At the first byte that is not HTTP, the guard records the status to
+ * answer, drops the client's bytes from then on, and hands evhttp an end
+ * at once (a stand-in request, or "0\r\n\r\n" for a body), so that evhttp
+ * delivers a request now instead of waiting; on_request then refuses it
+ * before any greenlet runs, and evhttp_send_error closes the connection.
+ * (A request pipelined before the bad one may get the refusal too: the
+ * guard runs ahead of evhttp and does not know which request evhttp will
+ * deliver next.  Refusing it is safe; the connection ends anyway.) */
+enum { GUARD_HEAD, GUARD_LENGTH, GUARD_CHUNKED, GUARD_REFUSED };
+
+/* What evhttp reads once the head of a request was refused: the smallest
+ * request it delivers at once, for on_request to refuse. */
+#define STAND_IN "GET / HTTP/1.0\r\n\r\n"
+
+struct guard {
+    green_evhttp_t *srv;          /* NULL once the server is freed */
+    struct bufferevent *bev;      /* the filter: what evhttp reads from */
+    struct bufferevent *sock;     /* the socket's, under the filter */
+    struct event *kick;           /* flushes replies: see guard_kick */
+    struct event *writable;       /* the same, once the socket can take more */
+    int kick_held, writable_held; /* each holds a reference on bev */
+    int state;
+    long long left;               /* GUARD_LENGTH: body bytes to pass */
+    green_http_chunked_t chunks;  /* GUARD_CHUNKED: the decoder */
+    green_http_limits_t limits;   /* the server's, for the parser */
+    int status;                   /* GUARD_REFUSED: the answer */
+    int listed;                   /* on srv->refused */
+    struct guard *next;
+};
+
+/* evhttp 2.1 reads no body for HEAD and TRACE whatever the headers say:
+ * a body there would be read as the next request. */
+static int body_ignored(const green_http_request_t *req)
+{
+    return (req->method_len == 4 && memcmp(req->method, "HEAD", 4) == 0) ||
+           (req->method_len == 5 && memcmp(req->method, "TRACE", 5) == 0);
+}
+
+/* GUARD_HEAD: pass a whole head once it has come, and learn how its body
+ * is framed.  Returns 0 (go on), 1 (wait for more bytes) or -status. */
+static int guard_head(struct guard *g, struct evbuffer *src, struct evbuffer *dst)
+{
+    /* A head is at most max_head bytes: one byte more is enough for the
+     * parser to say 431, however long the buffer. */
+    size_t len = evbuffer_get_length(src);
+    if (len > g->limits.max_head + 1)
+        len = g->limits.max_head + 1;
+    const char *p = (const char *)evbuffer_pullup(src, (ev_ssize_t)len);
+    green_http_request_t req;
+    int n = p ? green_http_parse_request(p, len, &g->limits, &req) : -500;
+    if (n <= 0)
+        return n == 0 ? 1 : n;
+    int has_body = req.chunked || req.content_length > 0;
+    if (has_body && body_ignored(&req))
+        return -400;
+    evbuffer_remove_buffer(src, dst, (size_t)n);
+    if (req.chunked) {
+        green_http_chunked_init(&g->chunks, &g->limits);
+        g->state = GUARD_CHUNKED;
+    } else if (has_body) {
+        g->left = req.content_length;
+        g->state = GUARD_LENGTH;
+    }
+    return 0;
+}
+
+/* GUARD_LENGTH: pass the body's bytes as they are. */
+static int guard_length(struct guard *g, struct evbuffer *src, struct evbuffer *dst)
+{
+    size_t len = evbuffer_get_length(src);
+    size_t take = (unsigned long long)g->left < len ? (size_t)g->left : len;
+    evbuffer_remove_buffer(src, dst, take);
+    g->left -= (long long)take;
+    if (g->left == 0)
+        g->state = GUARD_HEAD;
+    return 0;
+}
+
+/* GUARD_CHUNKED: decode the first contiguous piece of src, re-encode the
+ * data found.  Returns 0 or -status. */
+static int guard_chunks(struct guard *g, struct evbuffer *src, struct evbuffer *dst)
+{
+    struct evbuffer_iovec v;
+    evbuffer_peek(src, -1, NULL, &v, 1);
+    const char *data;
+    size_t data_len;
+    ssize_t used = green_http_chunked_feed(&g->chunks, v.iov_base, v.iov_len,
+                                           v.iov_len, &data, &data_len);
+    if (used < 0)
+        return (int)used;
+    /* The data, if any, ends the bytes used: drop the framing before it. */
+    evbuffer_drain(src, (size_t)used - data_len);
+    if (data_len > 0) {
+        evbuffer_add_printf(dst, "%zx\r\n", data_len);
+        evbuffer_remove_buffer(src, dst, data_len);
+        evbuffer_add(dst, "\r\n", 2);
+    }
+    if (g->chunks.done) {
+        evbuffer_add(dst, "0\r\n\r\n", 5);
+        g->state = GUARD_HEAD;
+    }
+    return 0;
+}
+
+/* The client sent something that is not HTTP: see the top of this part. */
+static void guard_refuse(struct guard *g, int status, struct evbuffer *dst)
+{
+    if (g->state == GUARD_CHUNKED)
+        evbuffer_add(dst, "0\r\n\r\n", 5);
+    else
+        evbuffer_add(dst, STAND_IN, strlen(STAND_IN));
+    g->state = GUARD_REFUSED;
+    g->status = status;
+    if (g->srv) {
+        g->next = g->srv->refused;
+        g->srv->refused = g;
+        g->listed = 1;
+    }
+}
+
+/* The filter: libevent calls it with the bytes read from the socket (src)
+ * and what evhttp will read (dst). */
+static enum bufferevent_filter_result
+guard_input(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
+            enum bufferevent_flush_mode mode, void *arg)
+{
+    (void)limit, (void)mode;      /* evhttp sets no read watermark */
+    struct guard *g = arg;
+    size_t before = evbuffer_get_length(dst);
+    while (evbuffer_get_length(src) > 0) {
+        int rc = 0;
+        if (g->state == GUARD_HEAD)
+            rc = guard_head(g, src, dst);
+        else if (g->state == GUARD_LENGTH)
+            rc = guard_length(g, src, dst);
+        else if (g->state == GUARD_CHUNKED)
+            rc = guard_chunks(g, src, dst);
+        else                      /* refused: nothing more is read */
+            evbuffer_drain(src, evbuffer_get_length(src));
+        if (rc > 0)
+            break;                /* a head is not complete yet */
+        if (rc < 0)
+            guard_refuse(g, -rc, dst);
+    }
+    /* BEV_OK tells libevent there is something new for evhttp; it then
+     * calls us again while src is not empty, so with nothing new (a head
+     * still incomplete) we must say BEV_NEED_MORE, or it would loop. */
+    return evbuffer_get_length(dst) > before ? BEV_OK : BEV_NEED_MORE;
+}
+
+static void guard_unlist(struct guard *g)
+{
+    if (!g->listed || !g->srv)
+        return;
+    for (struct guard **p = &g->srv->refused; *p; p = &(*p)->next)
+        if (*p == g) {
+            *p = g->next;
+            break;
+        }
+    g->listed = 0;
+}
+
+/* ---- The guard: replies ---------------------------------------------- */
+
+/* Replies go out through the filter too, and libevent 2.1's filter has
+ * two habits evhttp does not expect:
+ *   - it moves evhttp's output to the socket's bufferevent when bytes are
+ *     added, if writing is enabled; evhttp adds a reply first and enables
+ *     writing after, and nothing looks again: the reply would sit there.
+ *     So a callback of ours on that output wakes `kick` (an event of the
+ *     loop, run after evhttp has returned), which flushes the filter;
+ *   - it tells evhttp "written" as soon as the bytes are with the socket's
+ *     bufferevent, before the kernel has them, and evhttp then closes a
+ *     "Connection: close" socket at once, losing them.  So guard_output
+ *     writes to the socket itself: what the kernel has not taken stays in
+ *     the filter's output, and `writable` calls again when it can take
+ *     more.  (The socket's bufferevent only reads.) */
+
+/* Flush the filter from the loop: evhttp has enabled writing by now.
+ * While one of our events is pending we hold a reference on the filter,
+ * so that libevent cannot free it under us; if evhttp has freed the
+ * connection meanwhile (freeing removes its callbacks), there is nothing
+ * left to write. */
+static void guard_flush(struct guard *g, int *held)
+{
+    bufferevent_event_cb alive = NULL;
+    bufferevent_getcb(g->bev, NULL, NULL, &alive, NULL);
+    if (alive)
+        bufferevent_flush(g->bev, EV_WRITE, BEV_NORMAL);
+    *held = 0;
+    bufferevent_decref(g->bev);   /* may free it: g is not used after */
+}
+
+static void guard_kick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct guard *g = arg;
+    guard_flush(g, &g->kick_held);
+}
+
+static void guard_writable(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct guard *g = arg;
+    guard_flush(g, &g->writable_held);
+}
+
+/* Run `ev` soon (activate) or when the socket can take more (add). */
+static void guard_schedule(struct guard *g, struct event *ev, int *held, int activate)
+{
+    if (!*held) {
+        bufferevent_incref(g->bev);
+        *held = 1;
+    }
+    if (activate)
+        event_active(ev, EV_WRITE, 0);
+    else
+        event_add(ev, NULL);
+}
+
+static void guard_output_added(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+                               void *arg)
+{
+    (void)buf;
+    struct guard *g = arg;
+    if (info->n_added)
+        guard_schedule(g, g->kick, &g->kick_held, 1);
+}
+
+static enum bufferevent_filter_result
+guard_output(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t limit,
+             enum bufferevent_flush_mode mode, void *arg)
+{
+    (void)dst, (void)limit, (void)mode;
+    struct guard *g = arg;
+    evutil_socket_t fd = bufferevent_getfd(g->sock);
+    int n = evbuffer_write(src, fd);
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        /* The client is gone: drop what it will never read.  The
+         * socket's read side tells evhttp. */
+        evbuffer_drain(src, evbuffer_get_length(src));
+        return BEV_OK;
+    }
+    if (evbuffer_get_length(src) > 0) {
+        /* The kernel is full: write again when it can take more. */
+        if (!g->writable)
+            g->writable = event_new(bufferevent_get_base(g->bev), fd, EV_WRITE,
+                                    guard_writable, g);
+        if (g->writable)
+            guard_schedule(g, g->writable, &g->writable_held, 0);
+    }
+    /* BEV_OK (progress) makes libevent call again at once while src is
+     * not empty, and resets evhttp's write timeout; with no progress,
+     * BEV_NEED_MORE, or it would call us forever. */
+    return n > 0 || evbuffer_get_length(src) == 0 ? BEV_OK : BEV_NEED_MORE;
+}
+
+/* libevent frees the filter with the connection (maybe later, from the
+ * loop), and calls this. */
+static void guard_free(void *arg)
+{
+    struct guard *g = arg;
+    guard_unlist(g);
+    event_free(g->kick);
+    if (g->writable)
+        event_free(g->writable);
+    free(g);
+}
+
+/* evhttp's bufferevent callback: the bufferevent for a new connection
+ * (evhttp gives it the socket afterwards).  NULL lets evhttp make its own,
+ * unguarded: only out of memory. */
+static struct bufferevent *guard_new(struct event_base *base, void *arg)
+{
+    green_evhttp_t *srv = arg;
+    struct guard *g = calloc(1, sizeof *g);
+    struct bufferevent *sock = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    struct event *kick = g ? event_new(base, -1, 0, guard_kick, g) : NULL;
+    if (kick && sock) {
+        g->kick = kick;
+        g->bev = bufferevent_filter_new(sock, guard_input, guard_output,
+                                        BEV_OPT_CLOSE_ON_FREE, guard_free, g);
+    }
+    if (!g || !g->bev || !evbuffer_add_cb(bufferevent_get_output(g->bev),
+                                          guard_output_added, g)) {
+        say(srv, "out of memory: a connection without the chunk guard");
+        if (g && g->bev)
+            bufferevent_free(g->bev);     /* frees sock and calls guard_free */
+        else {
+            if (sock)
+                bufferevent_free(sock);
+            if (kick)
+                event_free(kick);
+            free(g);
+        }
+        return NULL;
+    }
+    g->srv = srv;
+    g->sock = sock;
+    g->limits.max_head = srv->max_headers;
+    g->limits.max_body = (long long)srv->max_body;
+    return g->bev;
+}
+
+/* The status the guard recorded for this request's connection, or 0. */
+static int guard_refusal(green_evhttp_t *srv, struct evhttp_request *req)
+{
+    if (!srv->refused)            /* the usual case: nothing to look up */
+        return 0;
+    struct evhttp_connection *conn = evhttp_request_get_connection(req);
+    struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+    for (struct guard *g = srv->refused; g; g = g->next)
+        if (g->bev == bev) {
+            guard_unlist(g);
+            return g->status;
+        }
+    return 0;
+}
+
 /* ---- Framing evhttp lets through ------------------------------------- */
 
 /* The status for a request whose body evhttp may have framed wrongly, or
@@ -421,13 +762,14 @@ static void on_request(struct evhttp_request *req, void *arg)
         evhttp_send_error(req, 503, "Service Unavailable");
         return;
     }
-    int refusal = framing_refusal(req);
+    int refusal = guard_refusal(srv, req);
+    if (!refusal)
+        refusal = framing_refusal(req);
     if (refusal) {
         /* evhttp_send_error says "Connection: close" and closes once it
          * is written: what follows on the connection is never parsed. */
         will_send(srv, req);
-        evhttp_send_error(req, refusal, refusal == 400 ? "Bad Request"
-                                                       : "Not Implemented");
+        evhttp_send_error(req, refusal, green_http_reason(refusal));
         return;
     }
     struct call *c = calloc(1, sizeof *c);
@@ -574,6 +916,7 @@ int green_evhttp_start(green_evhttp_t *srv)
     if (!srv->http)
         goto err;
     evhttp_set_gencb(srv->http, on_request, srv);
+    evhttp_set_bevcb(srv->http, guard_new, srv);
     evhttp_set_max_headers_size(srv->http, (ev_ssize_t)srv->max_headers);
     evhttp_set_max_body_size(srv->http, (ev_ssize_t)srv->max_body);
     evhttp_set_timeout(srv->http, srv->timeout);
@@ -724,6 +1067,10 @@ void green_evhttp_free(green_evhttp_t *srv)
     if (srv->backoff_timer && hub)
         event_free(srv->backoff_timer);
     accepting_remove(srv);
+    /* libevent may free a connection's guard after us: it must not touch
+     * the list then. */
+    for (struct guard *g = srv->refused; g; g = g->next)
+        g->srv = NULL;
     if (srv->http && hub) {
         if (srv->bound)
             evhttp_del_accept_socket(srv->http, srv->bound);

@@ -35,9 +35,15 @@
  *     of the body actually produced;
  *   - no Server header, no default Content-Type (evhttp would add
  *     "text/html; charset=ISO-8859-1");
- *   - limits: a request whose headers are over max_headers bytes, or whose
- *     body is over max_body bytes, is refused by evhttp (413) without
- *     calling the application; a path whose percent-decoding holds a NUL
+ *   - every request is framed by chapter 11's parser before evhttp reads
+ *     it (a filter on each connection: "the guard"), so that evhttp 2.1's
+ *     loose chunked parsing cannot be used for smuggling: what that parser
+ *     refuses gets its status (400, 413, 431, 501, 505) and a close,
+ *     without calling the application; chunk extensions are ignored and
+ *     trailers dropped, as in chapter 11;
+ *   - limits: a request whose headers are over max_headers bytes (431), or
+ *     whose body is over max_body bytes (413), is refused without calling
+ *     the application; a path whose percent-decoding holds a NUL
  *     byte, or a bad escape, gets 400 from the adapter;
  *   - out of descriptors (EMFILE and kin), evhttp's listener would retry
  *     accept() at once, forever (100% CPU, a warning per try); the adapter

@@ -808,9 +808,8 @@ START_TEST(test_unknown_transfer_encoding_is_501)
 }
 END_TEST
 
-/* A guard: evhttp 2.1.12 reads trailers (the 413 reported for them came
- * from a chunk extension, "5;x=1", which evhttp cannot parse; see the
- * lesson). */
+/* A chunked body with a trailer is valid (the adapter's guard reads the
+ * trailer and drops it, as chapter 11 does). */
 START_TEST(test_chunked_with_trailer_is_200)
 {
     start_with(&demo_app, 0);
@@ -823,6 +822,112 @@ START_TEST(test_chunked_with_trailer_is_200)
                   "should be 200, got %d:\n%s", code, r.head);
     ck_assert_msg(r.len == 5 && memcmp(r.body, "hello", 5) == 0,
                   "/echo should send the body back, got '%s'", r.body);
+    finish();
+}
+END_TEST
+
+/* Chunk data that runs past its size: evhttp 2.1 alone never checks the
+ * CRLF after a chunk's data, so it waited for 0xAAAA more bytes until the
+ * idle timeout, answered 413, or took "hello0" for a whole body and ran
+ * the application.  The adapter's guard must answer 400 and close, at
+ * once, and the server must go on. */
+START_TEST(test_overrun_chunk_is_400)
+{
+    start_with(&demo_app, 0);
+    static const struct { const char *body, *what; } bad[] = {
+        { "5\r\nhelloAAAA\r\n0\r\n\r\n", "helloAAAA: hex after the data, read as a size" },
+        { "5\r\nhelloXXXX\r\n0\r\n\r\n", "helloXXXX: stray bytes after the data" },
+        { "5\r\nhello0\r\n\r\n", "hello0: no CRLF after the data" },
+        { "5\r\nhello\r\n\r\n0\r\n\r\n", "an empty line where a size goes" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char raw[256];
+        snprintf(raw, sizeof raw, "POST /echo HTTP/1.1\r\nHost: t\r\n"
+                 "Transfer-Encoding: chunked\r\n\r\n%s", bad[i].body);
+        struct reply r;
+        double t0 = green_now();
+        int closed = refused(raw, &r, 2.0);
+        double took = green_now() - t0;
+        ck_assert_msg(r.code == 400, "a chunk whose data runs past its size (%s) should "
+                      "give 400 at once (see chapters/10-evhttp/README.md, 'Ambiguous bodies: request smuggling'), got %d after "
+                      "%.1f s%s%s", bad[i].what, r.code, took,
+                      r.code < 0 ? ": no answer, evhttp is still waiting for the chunk" : ":\n",
+                      r.code < 0 ? "" : r.head);
+        ck_assert_msg(closed == 1, "after the 400 the server should close the "
+                      "connection (%s): %s", bad[i].what,
+                      closed == 0 ? "it sent more" : "it kept it open");
+        ck_assert_msg(took < 2.5, "the 400 should come at once (%s), it took %.1f s",
+                      bad[i].what, took);
+    }
+    struct reply r;
+    ck_assert_msg(ask("GET / HTTP/1.1\r\nHost: t\r\n\r\n", &r) == 200,
+                  "after refusing bad chunks, a new connection should be served");
+    finish();
+}
+END_TEST
+
+/* RFC 9112 section 7.1.1: a server ignores chunk extensions it does not
+ * know.  evhttp 2.1 alone answered 413 (its size parser stops at ';'). */
+START_TEST(test_chunk_extension_is_ignored)
+{
+    start_with(&demo_app, 0);
+    struct reply r;
+    const char *raw = "POST /echo HTTP/1.1\r\nHost: t\r\n"
+                      "Transfer-Encoding: chunked\r\n\r\n"
+                      "5;name=value\r\nhello\r\n6 ; x=\"y\"\r\n world\r\n0;last\r\n\r\n";
+    int code = ask(raw, &r);
+    ck_assert_msg(code == 200, "chunk extensions (\"5;name=value\") are valid HTTP/1.1 "
+                  "and should be ignored, got %d:\n%s", code, r.head);
+    ck_assert_msg(r.len == 11 && memcmp(r.body, "hello world", 11) == 0,
+                  "/echo should send the body back without the extensions, got '%s'", r.body);
+    finish();
+}
+END_TEST
+
+/* evhttp 2.1 reads no body for HEAD: with one, the body would be read as
+ * the next request.  Refused. */
+START_TEST(test_head_with_body_is_400)
+{
+    start_with(&demo_app, 0);
+    struct reply r;
+    const char *raw = "HEAD / HTTP/1.1\r\nHost: t\r\nContent-Length: 38\r\n\r\n"
+                      "GET /smuggled HTTP/1.1\r\nHost: t\r\n\r\n";
+    int closed = refused(raw, &r, 2.0);
+    ck_assert_msg(r.code == 400, "HEAD with a body should give 400 (evhttp would read "
+                  "the body as a request), got %d:\n%s", r.code, r.head);
+    ck_assert_msg(closed == 1, "after the 400 the server should close the connection: %s",
+                  closed == 0 ? "it sent more (the smuggled GET?)" : "it kept it open");
+    finish();
+}
+END_TEST
+
+/* Replies go out through the adapter's guard (a filter bufferevent): a
+ * client that reads a large reply slowly, for longer than the idle
+ * timeout but never stalling that long, must get all of it. */
+START_TEST(test_slow_reader_gets_whole_reply)
+{
+    start_limited(&demo_app, 0, 1);       /* 1 s idle timeout */
+    int fd = connect_server();
+    ck_assert_int_ge(fd, 0);
+    const char *req = "GET /stream?n=100000 HTTP/1.0\r\n\r\n";
+    ck_assert_int_ge(green_sendall(fd, req, strlen(req), IO_TIMEOUT), 0);
+    static char buf[8192];
+    char tail[16] = "";
+    size_t total = 0;
+    double t0 = green_now();
+    ssize_t n;
+    while ((n = green_recv(fd, buf, sizeof buf, IO_TIMEOUT)) > 0) {
+        total += (size_t)n;
+        size_t keep = (size_t)n < sizeof tail - 1 ? (size_t)n : sizeof tail - 1;
+        memmove(tail, tail + keep, sizeof tail - 1 - keep);
+        memcpy(tail + sizeof tail - 1 - keep, buf + n - keep, keep);
+        green_sleep(0.01);                /* about 0.8 MB/s: over 1 s */
+    }
+    close(fd);
+    double took = green_now() - t0;
+    ck_assert_msg(strstr(tail, "chunk 99999\n") != NULL, "a slow reader should get the "
+                  "whole reply (%zu bytes came in %.1f s, ending '%s'): the guard must "
+                  "write it out and keep the write timeout alive while it does", total, took, tail);
     finish();
 }
 END_TEST
@@ -848,6 +953,10 @@ static Suite *wsgi_evhttp_suite(void)
     tcase_add_test(tc, test_two_content_lengths_are_400);
     tcase_add_test(tc, test_unknown_transfer_encoding_is_501);
     tcase_add_test(tc, test_chunked_with_trailer_is_200);
+    tcase_add_test(tc, test_overrun_chunk_is_400);
+    tcase_add_test(tc, test_chunk_extension_is_ignored);
+    tcase_add_test(tc, test_head_with_body_is_400);
+    tcase_add_test(tc, test_slow_reader_gets_whole_reply);
     tcase_add_test(tc, test_client_hangs_up);
     tcase_add_test(tc, test_start_ignores_sigpipe);
     tcase_add_test(tc, test_graceful_stop);
