@@ -11,6 +11,7 @@
 #include "hub.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <event2/event.h>
 #include <stdio.h>
@@ -47,8 +48,6 @@ struct hub {
 
 static __thread struct hub *hub;
 
-void (*green_death_hook)(green_t *g);
-
 /* The value a timer's callback wakes its greenlet with, so a wait can tell
  * "time ran out" from "what I waited for happened". */
 static char timed_out_token;
@@ -65,6 +64,7 @@ static char timed_out_token;
 
 static void *hub_loop(void *unused);
 static void report_deadlock(struct hub *h);
+static void register_exit_hook(void);
 
 /* ---- The hub itself --------------------------------------------------- */
 
@@ -94,6 +94,7 @@ static struct hub *get_hub(void)
 {
     if (hub != NULL)
         return hub;
+    register_exit_hook();
     struct hub *h = calloc(1, sizeof *h);
     if (h == NULL || (h->base = new_base()) == NULL
         || (h->g = green_new(hub_loop, 0)) == NULL) {
@@ -456,26 +457,52 @@ static void wake_joiners(green_t *g)
 }
 
 /* What every spawned greenlet runs: the user's function, unless it was
- * killed before it started, then the bookkeeping of its death. */
+ * killed before it started.  Its death is the exit hook's business. */
 static void *spawned_main(void *unused)
 {
     (void)unused;
     green_t *self = green_current();
-    struct hub *h = hub;
-    void *result = NULL;
-
     disarm(self);                    /* spawn_later's timer */
-    if (!self->killed)
-        result = self->spawn_fn(self->spawn_arg);
-    if (green_death_hook)
-        green_death_hook(self);
-    wake_joiners(self);
+    if (self->killed)
+        return NULL;
+    return self->spawn_fn(self->spawn_arg);
+}
+
+/* The greenlet layer calls this as any greenlet ends (green_on_exit): wake
+ * whoever joins it, spawned or made with green_new, and count a spawned
+ * one out.  It still runs on g's stack; greenlet.c then switches to g's
+ * parent, the hub for a spawned one, which reaps it.  A greenlet freed
+ * before it finished (not running: g is not current) needs nothing here:
+ * green_free calls hub_release next. */
+static void hub_on_exit(green_t *g)
+{
+    struct hub *h = hub;
+    if (h == NULL || g != green_current())
+        return;
+    wake_joiners(g);
+    if (!g->hub_owned)
+        return;
     h->alive--;
-    if (self->queued)
-        unqueue(h, self);
-    self->ready_next = h->finished;  /* not queued any more: reuse the link */
-    h->finished = self;
-    return result;                   /* greenlet.c switches to the hub */
+    if (g->queued)
+        unqueue(h, g);
+    g->ready_next = h->finished;     /* not queued any more: reuse the link */
+    h->finished = g;
+}
+
+static void add_exit_hook(void)
+{
+    if (green_on_exit(hub_on_exit) != 0) {
+        fputs("green: cannot register the hub's exit hook: too many "
+              "green_on_exit hooks\n", stderr);
+        abort();
+    }
+}
+
+/* Once per process: the hook serves every thread's hub. */
+static void register_exit_hook(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, add_exit_hook);
 }
 
 /* Called by green_free() (and by green_hub_destroy for greenlets it does

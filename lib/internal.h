@@ -26,6 +26,7 @@ struct green {
     unsigned dead : 1;
     unsigned holds_parent : 1;  /* counted in parent->children */
     unsigned free_pending : 1;  /* green_free() was called; children live */
+    unsigned exited : 1;    /* its exit hooks ran (green_on_exit) */
     unsigned children;      /* greenlets whose parent this is, not yet dead */
     unsigned long id;
     char name[32];
@@ -53,11 +54,6 @@ struct green {
     void **locals;
     int nlocals;
 };
-
-/* Called by the hub for each spawned greenlet that finishes (its function
- * returned), before anyone joining it is woken: how a higher layer (sync.c's
- * greenlet-local storage) cleans up without the hub knowing it exists. */
-extern void (*green_death_hook)(green_t *g);
 
 /* The blocking detector (monitor.c): while green_monitor_on, the hub calls
  * green_monitor_note(g) before it switches to g and (NULL) after. */

@@ -474,11 +474,13 @@ static int destroy_round(green_t *g)
     return ran;
 }
 
-/* The hub calls this as each spawned greenlet finishes (green_death_hook),
- * still running on that greenlet; green_free() calls it for a greenlet
- * made with green_new() that has values. */
+/* The greenlet layer calls this as any greenlet ends (green_on_exit):
+ * still running on that greenlet when its function returned, or inside
+ * green_free() for one freed before that. */
 static void destroy_locals(green_t *g)
 {
+    if (g->locals == NULL)
+        return;
     for (int round = 0; round < DESTRUCTOR_ROUNDS; round++)
         if (destroy_round(g) == 0)
             break;
@@ -493,9 +495,12 @@ int green_local_new(void (*destructor)(void *))
         errno = EAGAIN;
         return -1;
     }
-    /* The hub knows nothing of this layer: it calls whatever hook is set.
-     * Programs that never use locals pay nothing. */
-    green_death_hook = destroy_locals;
+    /* The greenlet layer knows nothing of this one: it calls the hooks
+     * registered with it.  Programs that never use locals pay nothing. */
+    static int registered;
+    if (!registered && green_on_exit(destroy_locals) != 0)
+        return -1;
+    registered = 1;
     destructors[nkeys] = destructor;
     return nkeys++;
 }

@@ -99,7 +99,7 @@ awk 'NR == FNR { chapter[$1] = $2; where[$1] = $3; next }
 if [ -s "$tmp/report" ]; then
     sed 's/$/ a layer may only use the layers before it/' "$tmp/report"
     echo "check-layers: FAIL: $(wc -l <"$tmp/report") upward use(s).  A lower layer that"
-    echo "must call up takes a hook the upper layer registers (see green_hub_at_destroy)."
+    echo "must call up takes a hook the upper layer registers (green_on_exit in lib/greenlet.h)."
     exit 1
 fi
 echo "check-layers: $# objects, each uses only its own chapter and earlier ones"

@@ -273,6 +273,31 @@ START_TEST(test_join_returns_result)
 }
 END_TEST
 
+/* A greenlet made with green_new dies by returning to its parent, not to
+ * the hub; its joiners must be woken all the same (the hub's exit hook). */
+static void *join_it(void *arg)
+{
+    return green_join(arg, 1.0) == 0 ? "joined" : "not joined";
+}
+
+START_TEST(test_join_greenlet_not_spawned)
+{
+    green_t *plain = green_new(answer, 0);
+    green_t *joiner = green_spawn(join_it, plain);
+    green_sleep(0);                 /* the joiner starts waiting */
+    green_switch(plain, NULL);      /* plain returns 42 to main: it is dead */
+    green_join(joiner, 2.0);
+    ck_assert_msg(green_dead(joiner) && strcmp(green_result(joiner), "joined") == 0,
+                  "a greenlet joined a greenlet made with green_new, which then "
+                  "returned: expected the join to return 0 at once, got \"%s\"; "
+                  "see chapters/03-hub/README.md, 'Joining: join and joinall'",
+                  green_dead(joiner) ? (char *)green_result(joiner) : "still waiting");
+    green_free(joiner);
+    green_free(plain);
+    green_hub_destroy();
+}
+END_TEST
+
 static void *sleep_long(void *arg)
 {
     double seconds = arg ? *(double *)arg : 10.0;
@@ -1495,6 +1520,7 @@ static Suite *hub_suite(void)
     tc = kit_tcase("join");
     tcase_add_test(tc, test_join_returns_result);
     tcase_add_test(tc, test_join_times_out);
+    tcase_add_test(tc, test_join_greenlet_not_spawned);
     tcase_add_test(tc, test_many_joiners);
     tcase_add_test(tc, test_joinall_success);
     tcase_add_test(tc, test_joinall_one_overall_deadline);
