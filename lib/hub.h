@@ -147,6 +147,15 @@ int green_hub_wait(double timeout);
  * nothing could ever wake it.  Must not be called by the hub itself. */
 void *green_hub_switch(void);
 
+/* Watch this thread's hub: it calls fn(arg, g) just before it resumes
+ * greenlet g, and fn(arg, NULL) when g has handed control back.  fn runs
+ * on the hub, between two greenlets: it must be short and must not wait.
+ * One observer per hub (a hub per thread, each with its own); fn NULL
+ * removes it.  Returns 0, or -1 with errno EBUSY when another is set.
+ * The blocking detector below is one.  Python: greenlet.settrace(fn),
+ * which sees every switch. */
+int green_hub_observe(void (*fn)(void *arg, green_t *g), void *arg);
+
 /* The blocking detector (gevent's monitor thread).  Cooperative scheduling
  * has one failure mode threads do not: a greenlet that computes without
  * ever waiting holds the whole thread, and every other greenlet (timers,
@@ -155,10 +164,13 @@ void *green_hub_switch(void);
  * run for `threshold` seconds without yielding, prints once
  *     green: greenlet 'NAME' has held the loop for 0.52 s without yielding
  * to stderr.  It cannot stop the greenlet: it tells you where to add a
- * green_sleep(0).  Returns 0, or -1 with errno (EBUSY: already running). */
+ * green_sleep(0).  The watchdog observes the calling thread's hub only
+ * (green_hub_observe): each thread may start its own, and a busy thread
+ * does not hide a stalled one.  Returns 0, or -1 with errno (EBUSY: this
+ * hub already has a watchdog or another observer). */
 int green_monitor_start(double threshold);
 
-/* Stop the watchdog thread (if running) and wait for it to end. */
+/* Stop the calling thread's watchdog (if running) and wait for it to end. */
 void green_monitor_stop(void);
 
 /* Signals, gevent's signal_handler(): fn(signum, arg) runs on the hub,

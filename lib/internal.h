@@ -55,11 +55,6 @@ struct green {
     int nlocals;
 };
 
-/* The blocking detector (monitor.c): while green_monitor_on, the hub calls
- * green_monitor_note(g) before it switches to g and (NULL) after. */
-extern int green_monitor_on;
-void green_monitor_note(green_t *g);
-
 /* Call fn(arg) in green_hub_destroy, before the event base is freed: how a
  * layer that keeps libevent objects (io.c's DNS resolver) lets go of them.
  * At most 8 per thread. */

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1502,6 +1503,74 @@ START_TEST(test_budget_makes_a_busy_loop_yield)
 }
 END_TEST
 
+/* ---- The blocking detector: one per hub ------------------------------- */
+
+/* Two threads, a hub and a watchdog each.  Thread A runs a greenlet that
+ * computes for 0.5 s without yielding; thread B's greenlet yields all the
+ * time.  One counter for both hubs would keep moving with B's switches and
+ * hide A's stall; per hub, A's watchdog names the hog and B's is quiet. */
+static pthread_barrier_t both_watched;
+
+static void *hog(void *arg)
+{
+    (void)arg;
+    double end = green_now() + 0.5;
+    while (green_now() < end)
+        ;                               /* never yields */
+    return NULL;
+}
+
+static void *yielder(void *arg)
+{
+    (void)arg;
+    double end = green_now() + 0.7;
+    while (green_now() < end)
+        green_sleep(0);
+    return NULL;
+}
+
+static void *watched_thread(void *fn)
+{
+    long started = green_monitor_start(0.1) == 0;
+    pthread_barrier_wait(&both_watched);
+    green_t *g = green_spawn(fn, NULL);
+    green_set_name(g, fn == (void *)hog ? "hog-in-A" : "yielder-in-B");
+    green_join(g, GREEN_FOREVER);
+    green_free(g);
+    green_monitor_stop();
+    green_hub_destroy();
+    return INT2P(started);
+}
+
+START_TEST(test_monitor_per_hub)
+{
+    struct kit_capture cap;
+    char err[1024];
+    pthread_t a, b;
+    void *started_a, *started_b;
+    pthread_barrier_init(&both_watched, NULL, 2);
+    kit_capture_start(&cap);
+    pthread_create(&a, NULL, watched_thread, (void *)hog);
+    pthread_create(&b, NULL, watched_thread, (void *)yielder);
+    pthread_join(a, &started_a);
+    pthread_join(b, &started_b);
+    kit_capture_end(&cap, err, sizeof err);
+    pthread_barrier_destroy(&both_watched);
+    ck_assert_msg(started_a && started_b, "two threads each called "
+                  "green_monitor_start: expected both to get 0 (a watchdog "
+                  "per hub), got %s and %s", started_a ? "0" : "-1",
+                  started_b ? "0" : "-1");
+    ck_assert_msg(strstr(err, "'hog-in-A' has held the loop") != NULL,
+                  "thread A's greenlet computed 0.5 s without yielding while "
+                  "thread B's kept switching: expected A's watchdog to name "
+                  "'hog-in-A' (B's switches must not count for A's hub); "
+                  "stderr had: \"%s\"", err);
+    ck_assert_msg(strstr(err, "yielder-in-B") == NULL, "thread B's greenlet "
+                  "yielded all the time: expected no report of it, stderr "
+                  "had: \"%s\"", err);
+}
+END_TEST
+
 static Suite *hub_suite(void)
 {
     Suite *s = suite_create("lib/hub");
@@ -1567,6 +1636,13 @@ static Suite *hub_suite(void)
     tcase_add_test(tc, test_many_spawned);
     if (kit_can_fork())
         tcase_add_test(tc, test_crash_names_greenlet_and_dies);
+    suite_add_tcase(s, tc);
+
+    /* Where tests run without fork (qemu-user), clone() for a thread
+     * hangs just as fork() does. */
+    tc = kit_tcase("blocking detector");
+    if (kit_can_fork())
+        tcase_add_test(tc, test_monitor_per_hub);
     suite_add_tcase(s, tc);
     return s;
 }
