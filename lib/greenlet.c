@@ -170,8 +170,8 @@ static void report_crash(const green_t *g, int sig, const siginfo_t *info)
     }
     /* A spawned greenlet's fn is the hub's wrapper: name the user's. */
     msg_add(&m, ", while running its function at 0x");
-    msg_add_number(&m, (uintptr_t)(g->spawn_fn ? g->spawn_fn : g->fn), 16);
-    msg_add(&m, g->spawn_fn ? " (started by green_spawn)\n"
+    msg_add_number(&m, (uintptr_t)(g->reported_fn ? g->reported_fn : g->fn), 16);
+    msg_add(&m, g->reported_fn ? " (started by green_spawn)\n"
                             : " (started by green_switch)\n");
     msg_add(&m, "green: the debugger shows the line: gdb -ex run --args "
                 "PROGRAM, then bt\n");

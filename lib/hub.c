@@ -41,7 +41,7 @@ struct hub {
     int budget_used;                /* green_consume_budget: units spent */
     struct { long usec; const struct timeval *tv; } common[16];
     int ncommon;                    /* common timeouts made so far */
-    struct { void (*fn)(void *); void *arg; } at_destroy[8];
+    struct { void (*fn)(void *); void *arg; } at_destroy[GREEN_AT_DESTROY_MAX];
     int nat_destroy;
     void (*observer)(void *arg, green_t *g);   /* green_hub_observe */
     void *observer_arg;
@@ -118,24 +118,24 @@ green_t *green_hub(void) { return get_hub()->g; }
 
 static void enqueue(struct hub *h, green_t *g)
 {
-    g->ready_next = NULL;
+    g->sched.ready_next = NULL;
     if (h->ready_tail)
-        h->ready_tail->ready_next = g;
+        h->ready_tail->sched.ready_next = g;
     else
         h->ready_head = g;
     h->ready_tail = g;
     h->ready_len++;
-    g->queued = 1;
+    g->sched.queued = 1;
 }
 
 static green_t *dequeue(struct hub *h)
 {
     green_t *g = h->ready_head;
-    h->ready_head = g->ready_next;
+    h->ready_head = g->sched.ready_next;
     if (h->ready_head == NULL)
         h->ready_tail = NULL;
     h->ready_len--;
-    g->queued = 0;
+    g->sched.queued = 0;
     return g;
 }
 
@@ -144,17 +144,17 @@ static green_t *dequeue(struct hub *h)
 static void unqueue(struct hub *h, green_t *g)
 {
     green_t *prev = NULL;
-    for (green_t *q = h->ready_head; q; prev = q, q = q->ready_next) {
+    for (green_t *q = h->ready_head; q; prev = q, q = q->sched.ready_next) {
         if (q != g)
             continue;
         if (prev)
-            prev->ready_next = g->ready_next;
+            prev->sched.ready_next = g->sched.ready_next;
         else
-            h->ready_head = g->ready_next;
+            h->ready_head = g->sched.ready_next;
         if (h->ready_tail == g)
             h->ready_tail = prev;
         h->ready_len--;
-        g->queued = 0;
+        g->sched.queued = 0;
         return;
     }
 }
@@ -162,10 +162,10 @@ static void unqueue(struct hub *h, green_t *g)
 void green_ready(green_t *g, void *value)
 {
     struct hub *h = get_hub();
-    if (g->queued || g->dead || g == h->g)
+    if (g->sched.queued || g->dead || g == h->g)
         return;
-    g->wake_value = value;
-    g->wake_error = 0;
+    g->sched.wake_value = value;
+    g->sched.wake_error = 0;
     enqueue(h, g);
 }
 
@@ -177,9 +177,9 @@ static void reap_finished(struct hub *h)
 {
     while (h->finished) {
         green_t *g = h->finished;
-        h->finished = g->ready_next;
+        h->finished = g->sched.ready_next;
         green_release_stack(g);
-        if (g->detached)
+        if (g->sched.detached)
             green_free(g);
     }
 }
@@ -193,7 +193,7 @@ static void run_ready(struct hub *h)
         if (h->observer)
             h->observer(h->observer_arg, g);
         h->turns++;                 /* g starts a turn: a fresh budget */
-        green_switch(g, g->wake_value);
+        green_switch(g, g->sched.wake_value);
         if (h->observer)
             h->observer(h->observer_arg, NULL);
         reap_finished(h);
@@ -258,7 +258,7 @@ static int park(const char *what, void **value)
               "event callback\n", stderr);
         abort();
     }
-    if (self->killed) {
+    if (self->sched.killed) {
         /* Yield once anyway: a killed greenlet that ignores ECANCELED and
          * loops would otherwise spin forever without letting anyone run. */
         green_ready(self, NULL);
@@ -266,17 +266,17 @@ static int park(const char *what, void **value)
         errno = ECANCELED;
         return -1;
     }
-    self->waiting_on = what;
+    self->sched.waiting_on = what;
     void *v = switch_to_hub(h, self);
-    self->waiting_on = NULL;
-    self->waiting_for = NULL;
-    if (self->killed) {
+    self->sched.waiting_on = NULL;
+    self->sched.waiting_for = NULL;
+    if (self->sched.killed) {
         errno = ECANCELED;
         return -1;
     }
-    if (self->wake_error) {
-        errno = self->wake_error;
-        self->wake_error = 0;
+    if (self->sched.wake_error) {
+        errno = self->sched.wake_error;
+        self->sched.wake_error = 0;
         return -1;
     }
     if (value)
@@ -337,10 +337,10 @@ static void hub_release(green_t *g);
 static void enlist(struct hub *h, green_t *g)
 {
     g->release = hub_release;
-    g->all_prev = NULL;
-    g->all_next = h->all;
+    g->sched.all_prev = NULL;
+    g->sched.all_next = h->all;
     if (h->all)
-        h->all->all_prev = g;
+        h->all->sched.all_prev = g;
     h->all = g;
 }
 
@@ -350,9 +350,9 @@ static void enlist(struct hub *h, green_t *g)
 static int arm(green_t *g, int fd, short what, double timeout)
 {
     struct hub *h = get_hub();
-    if (g->ev == NULL) {
-        g->ev = malloc(event_get_struct_event_size());
-        if (g->ev == NULL) {
+    if (g->sched.ev == NULL) {
+        g->sched.ev = malloc(event_get_struct_event_size());
+        if (g->sched.ev == NULL) {
             fputs("green: out of memory for an event\n", stderr);
             abort();
         }
@@ -360,16 +360,16 @@ static int arm(green_t *g, int fd, short what, double timeout)
             enlist(h, g);
     }
     struct timeval tv;
-    if (event_assign(g->ev, h->base, fd, what, on_event, g) != 0
-        || event_add(g->ev, timeout >= 0 ? timeout_for(h, timeout, &tv) : NULL) != 0)
+    if (event_assign(g->sched.ev, h->base, fd, what, on_event, g) != 0
+        || event_add(g->sched.ev, timeout >= 0 ? timeout_for(h, timeout, &tv) : NULL) != 0)
         return -1;
     return 0;
 }
 
 static void disarm(green_t *g)
 {
-    if (g->ev)
-        event_del(g->ev);
+    if (g->sched.ev)
+        event_del(g->sched.ev);
 }
 
 int green_hub_wait(double timeout)
@@ -453,9 +453,9 @@ int green_wait_write(int fd, double timeout)
 
 static void wake_joiners(green_t *g)
 {
-    for (struct green_joiner *j = g->joiners; j; j = j->next)
+    for (struct green_joiner *j = g->sched.joiners; j; j = j->next)
         green_ready(j->waiter, NULL);
-    g->joiners = NULL;
+    g->sched.joiners = NULL;
 }
 
 /* What every spawned greenlet runs: the user's function, unless it was
@@ -465,9 +465,9 @@ static void *spawned_main(void *unused)
     (void)unused;
     green_t *self = green_current();
     disarm(self);                    /* spawn_later's timer */
-    if (self->killed)
+    if (self->sched.killed)
         return NULL;
-    return self->spawn_fn(self->spawn_arg);
+    return self->sched.spawn_fn(self->sched.spawn_arg);
 }
 
 /* The greenlet layer calls this as any greenlet ends (green_on_exit): wake
@@ -482,12 +482,12 @@ static void hub_on_exit(green_t *g)
     if (h == NULL || g != green_current())
         return;
     wake_joiners(g);
-    if (!g->hub_owned)
+    if (!g->sched.hub_owned)
         return;
     h->alive--;
-    if (g->queued)
+    if (g->sched.queued)
         unqueue(h, g);
-    g->ready_next = h->finished;     /* not queued any more: reuse the link */
+    g->sched.ready_next = h->finished;     /* not queued any more: reuse the link */
     h->finished = g;
 }
 
@@ -512,20 +512,20 @@ static void register_exit_hook(void)
 static void hub_release(green_t *g)
 {
     struct hub *h = hub;
-    if (g->queued)
+    if (g->sched.queued)
         unqueue(h, g);
-    if (g->all_prev)
-        g->all_prev->all_next = g->all_next;
+    if (g->sched.all_prev)
+        g->sched.all_prev->sched.all_next = g->sched.all_next;
     else
-        h->all = g->all_next;
-    if (g->all_next)
-        g->all_next->all_prev = g->all_prev;
-    if (g->hub_owned && !g->dead)
+        h->all = g->sched.all_next;
+    if (g->sched.all_next)
+        g->sched.all_next->sched.all_prev = g->sched.all_prev;
+    if (g->sched.hub_owned && !g->dead)
         h->alive--;
-    if (g->ev) {
-        event_del(g->ev);
-        free(g->ev);
-        g->ev = NULL;
+    if (g->sched.ev) {
+        event_del(g->sched.ev);
+        free(g->sched.ev);
+        g->sched.ev = NULL;
     }
 }
 
@@ -536,9 +536,10 @@ static green_t *spawn_new(green_fn fn, void *arg)
     if (g == NULL)
         return NULL;
     green_set_parent(g, h->g);
-    g->spawn_fn = fn;
-    g->spawn_arg = arg;
-    g->hub_owned = 1;
+    g->sched.spawn_fn = fn;
+    g->reported_fn = fn;         /* a crash names fn, not spawned_main */
+    g->sched.spawn_arg = arg;
+    g->sched.hub_owned = 1;
     enlist(h, g);
     h->alive++;
     return g;
@@ -565,13 +566,13 @@ green_t *green_spawn_later(double seconds, green_fn fn, void *arg)
 
 void green_detach(green_t *g)
 {
-    g->detached = 1;
+    g->sched.detached = 1;
     /* Dead and already reaped: nobody else will free it. */
     if (g->dead && g->stack.guard == NULL)
         green_free(g);
 }
 
-int green_killed(const green_t *g) { return g->killed; }
+int green_killed(const green_t *g) { return g->sched.killed; }
 
 /* ---- Joining and killing ---------------------------------------------- */
 
@@ -584,7 +585,7 @@ double green_now(void)
 
 static void unlink_joiner(green_t *g, struct green_joiner *j)
 {
-    for (struct green_joiner **p = &g->joiners; *p; p = &(*p)->next) {
+    for (struct green_joiner **p = &g->sched.joiners; *p; p = &(*p)->next) {
         if (*p == j) {
             *p = j->next;
             return;
@@ -601,15 +602,15 @@ int green_join(green_t *g, double timeout)
         errno = EDEADLK;      /* it would wait for itself forever */
         return -1;
     }
-    struct green_joiner me = { self, g->joiners };
-    g->joiners = &me;
+    struct green_joiner me = { self, g->sched.joiners };
+    g->sched.joiners = &me;
     if (timeout >= 0)
         arm(self, -1, 0, timeout);
 
     int rc = 0;
     while (!g->dead) {
         void *why = NULL;
-        self->waiting_for = g;
+        self->sched.waiting_for = g;
         if (park("green_join", &why) != 0) {
             rc = -1;
             break;
@@ -646,14 +647,14 @@ int green_joinall(green_t **gs, int n, double timeout)
  * taken off the ready queue (or its spawn_later timer is cancelled). */
 static void die_unstarted(struct hub *h, green_t *g)
 {
-    if (g->queued)
+    if (g->sched.queued)
         unqueue(h, g);
     disarm(g);
     g->dead = 1;
     h->alive--;
     wake_joiners(g);
     green_release_stack(g);
-    if (g->detached)
+    if (g->sched.detached)
         green_free(g);
 }
 
@@ -665,8 +666,8 @@ int green_kill(green_t *g, double timeout)
     }
     if (g->dead)
         return 0;
-    g->killed = 1;
-    if (!g->started && g->spawn_fn) {
+    g->sched.killed = 1;
+    if (!g->started && g->sched.spawn_fn) {
         die_unstarted(hub, g);
         return 0;
     }
@@ -682,7 +683,7 @@ static const char *state_of(const green_t *g)
         return "dead";
     if (g == green_current())
         return "running";
-    if (g->queued)
+    if (g->sched.queued)
         return "ready";
     if (!g->started)
         return "not started";
@@ -692,10 +693,10 @@ static const char *state_of(const green_t *g)
 static void describe(FILE *out, const green_t *g)
 {
     fprintf(out, "  %-20s %-12s", g->name, state_of(g));
-    if (g->waiting_on && !g->queued && !g->dead) {
-        fprintf(out, " in %s", g->waiting_on);
-        if (g->waiting_for)
-            fprintf(out, "('%s')", g->waiting_for->name);
+    if (g->sched.waiting_on && !g->sched.queued && !g->dead) {
+        fprintf(out, " in %s", g->sched.waiting_on);
+        if (g->sched.waiting_for)
+            fprintf(out, "('%s')", g->sched.waiting_for->name);
     }
     fputc('\n', out);
 }
@@ -705,7 +706,7 @@ void green_dump(void)
     struct hub *h = get_hub();
     fprintf(stderr, "green: greenlets of this thread:\n");
     describe(stderr, h->g->main);
-    for (green_t *g = h->all; g; g = g->all_next)
+    for (green_t *g = h->all; g; g = g->sched.all_next)
         if (g != h->g->main)
             describe(stderr, g);
 }
@@ -720,12 +721,12 @@ static void report_deadlock(struct hub *h)
     fprintf(stderr, "green: deadlock: every greenlet is waiting and nothing "
                     "can wake any of them:\n");
     describe(stderr, main);
-    for (green_t *g = h->all; g; g = g->all_next)
-        if (g != main && !g->dead && !g->queued && g->started)
+    for (green_t *g = h->all; g; g = g->sched.all_next)
+        if (g != main && !g->dead && !g->sched.queued && g->started)
             describe(stderr, g);
     fprintf(stderr, "green: main's wait fails with EDEADLK\n");
     green_ready(main, NULL);
-    main->wake_error = EDEADLK;
+    main->sched.wake_error = EDEADLK;
 }
 
 /* ---- Observers ---------------------------------------------------------- */
@@ -747,15 +748,16 @@ int green_hub_observe(void (*fn)(void *arg, green_t *g), void *arg)
 
 /* ---- The end ---------------------------------------------------------- */
 
-void green_hub_at_destroy(void (*fn)(void *arg), void *arg)
+int green_hub_at_destroy(void (*fn)(void *arg), void *arg)
 {
     struct hub *h = get_hub();
-    if (h->nat_destroy == 8) {
-        fputs("green: too many green_hub_at_destroy callbacks\n", stderr);
-        abort();
+    if (h->nat_destroy == GREEN_AT_DESTROY_MAX) {
+        errno = EAGAIN;
+        return -1;
     }
     h->at_destroy[h->nat_destroy].fn = fn;
     h->at_destroy[h->nat_destroy++].arg = arg;
+    return 0;
 }
 
 /* How long green_hub_destroy waits for killed greenlets to unwind. */
@@ -770,9 +772,9 @@ void green_hub_destroy(void)
         fputs("green: green_hub_destroy must be called from main\n", stderr);
         return;
     }
-    for (green_t *g = h->all; g; g = g->all_next) {
-        if (g->hub_owned && !g->dead) {
-            g->killed = 1;
+    for (green_t *g = h->all; g; g = g->sched.all_next) {
+        if (g->sched.hub_owned && !g->dead) {
+            g->sched.killed = 1;
             green_ready(g, NULL);
         }
     }
@@ -787,7 +789,7 @@ void green_hub_destroy(void)
      * event base about to be freed. */
     while (h->all) {
         green_t *g = h->all;
-        if (g->hub_owned) {
+        if (g->sched.hub_owned) {
             green_free(g);
         } else {
             hub_release(g);

@@ -202,6 +202,16 @@ const char *green_signal_name(int signum);
  * stderr: the first thing to look at when a program seems stuck. */
 void green_dump(void);
 
+/* Call fn(arg) in green_hub_destroy, after every greenlet is gone and
+ * before the event base is freed, in the order registered.  For a layer
+ * that keeps libevent objects of its own on this hub (io.h's DNS
+ * resolver): they belong to the base, and must be freed before
+ * it.  fn must not wait.  At most GREEN_AT_DESTROY_MAX per hub.  Returns
+ * 0, or -1 with errno EAGAIN when all are taken.  Python: the nearest is
+ * atexit.register, per hub instead of per process. */
+#define GREEN_AT_DESTROY_MAX 8
+int green_hub_at_destroy(void (*fn)(void *arg), void *arg);
+
 /* Kill every greenlet of this thread's hub that is still alive, wait for
  * them to unwind, free them and the hub.  Call it at the end of main (or a
  * test) so that leak checkers see a clean exit.  Must be called from the

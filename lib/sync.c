@@ -448,7 +448,7 @@ int green_lock_locked(const green_lock_t *l) { return l->sem.value == 0; }
 
 /* ---- Greenlet-local storage --------------------------------------------- */
 
-/* A key is an index into every greenlet's `locals` array (internal.h),
+/* A key is an index into every greenlet's `sync.locals` array (internal.h),
  * which grows on the first green_local_set() that needs it.  Keys are few
  * and made at start-up, like pthread keys: a fixed table is enough. */
 static void (*destructors[GREEN_LOCALS_MAX])(void *);
@@ -463,11 +463,11 @@ static int nkeys;
 static int destroy_round(green_t *g)
 {
     int ran = 0;
-    for (int k = 0; k < g->nlocals; k++) {
-        void *value = g->locals[k];
+    for (int k = 0; k < g->sync.nlocals; k++) {
+        void *value = g->sync.locals[k];
         if (value == NULL || destructors[k] == NULL)
             continue;
-        g->locals[k] = NULL;   /* first: the destructor may look again */
+        g->sync.locals[k] = NULL;   /* first: the destructor may look again */
         destructors[k](value);
         ran++;
     }
@@ -479,14 +479,14 @@ static int destroy_round(green_t *g)
  * green_free() for one freed before that. */
 static void destroy_locals(green_t *g)
 {
-    if (g->locals == NULL)
+    if (g->sync.locals == NULL)
         return;
     for (int round = 0; round < DESTRUCTOR_ROUNDS; round++)
         if (destroy_round(g) == 0)
             break;
-    free(g->locals);
-    g->locals = NULL;
-    g->nlocals = 0;
+    free(g->sync.locals);
+    g->sync.locals = NULL;
+    g->sync.nlocals = 0;
 }
 
 int green_local_new(void (*destructor)(void *))
@@ -508,22 +508,22 @@ int green_local_new(void (*destructor)(void *))
 void *green_local_get(int key)
 {
     green_t *self = green_current();
-    if (key < 0 || key >= self->nlocals)
+    if (key < 0 || key >= self->sync.nlocals)
         return NULL;
-    return self->locals[key];
+    return self->sync.locals[key];
 }
 
 /* Make room in g's array for every key made so far. */
 static int grow_locals(green_t *g)
 {
-    void **locals = realloc(g->locals, (size_t)nkeys * sizeof *locals);
+    void **locals = realloc(g->sync.locals, (size_t)nkeys * sizeof *locals);
     if (locals == NULL) {
         errno = ENOMEM;
         return -1;
     }
-    memset(locals + g->nlocals, 0, (size_t)(nkeys - g->nlocals) * sizeof *locals);
-    g->locals = locals;
-    g->nlocals = nkeys;
+    memset(locals + g->sync.nlocals, 0, (size_t)(nkeys - g->sync.nlocals) * sizeof *locals);
+    g->sync.locals = locals;
+    g->sync.nlocals = nkeys;
     return 0;
 }
 
@@ -534,8 +534,8 @@ int green_local_set(int key, void *value)
         errno = EINVAL;
         return -1;
     }
-    if (key >= self->nlocals && grow_locals(self) != 0)
+    if (key >= self->sync.nlocals && grow_locals(self) != 0)
         return -1;
-    self->locals[key] = value;
+    self->sync.locals[key] = value;
     return 0;
 }

@@ -1204,6 +1204,41 @@ START_TEST(test_destroy_kills_live_greenlets)
 }
 END_TEST
 
+/* green_hub_at_destroy: how a layer with libevent objects of its own (the
+ * DNS resolver) lets go of them before the event base goes. */
+static int at_destroy_calls;
+static int base_still_there;
+
+static void count_at_destroy(void *arg)
+{
+    at_destroy_calls++;
+    base_still_there += (arg == green_hub_base());
+}
+
+START_TEST(test_at_destroy_runs_once_before_base)
+{
+    struct event_base *base = green_hub_base();
+    ck_assert_msg(green_hub_at_destroy(count_at_destroy, base) == 0,
+                  "green_hub_at_destroy: expected 0, got -1 (%s)", strerror(errno));
+    int more = 0;
+    while (green_hub_at_destroy(count_at_destroy, base) == 0)
+        more++;
+    ck_assert_msg(errno == EAGAIN && more == GREEN_AT_DESTROY_MAX - 1,
+                  "registering past GREEN_AT_DESTROY_MAX (%d): expected -1 "
+                  "with errno EAGAIN after %d more, got errno %d after %d",
+                  GREEN_AT_DESTROY_MAX, GREEN_AT_DESTROY_MAX - 1, errno, more);
+    ck_assert_msg(at_destroy_calls == 0, "the callbacks must wait for "
+                  "green_hub_destroy, %d ran before", at_destroy_calls);
+    green_hub_destroy();
+    ck_assert_msg(at_destroy_calls == GREEN_AT_DESTROY_MAX
+                  && base_still_there == GREEN_AT_DESTROY_MAX,
+                  "green_hub_destroy: expected each of the %d callbacks to run "
+                  "once, while the hub's event base still existed; %d ran, "
+                  "%d of them with the base there", GREEN_AT_DESTROY_MAX,
+                  at_destroy_calls, base_still_there);
+}
+END_TEST
+
 START_TEST(test_hub_again_after_destroy)
 {
     green_t *g = green_spawn(say, "first");
@@ -1633,6 +1668,7 @@ static Suite *hub_suite(void)
     tcase_add_test(tc, test_detach_frees);
     tcase_add_test(tc, test_destroy_kills_live_greenlets);
     tcase_add_test(tc, test_hub_again_after_destroy);
+    tcase_add_test(tc, test_at_destroy_runs_once_before_base);
     tcase_add_test(tc, test_many_spawned);
     if (kit_can_fork())
         tcase_add_test(tc, test_crash_names_greenlet_and_dies);
