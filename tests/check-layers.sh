@@ -12,8 +12,9 @@
 # symbol defined in a later chapter fails the check.  Objects of one chapter
 # may use each other (ctx, stack and greenlet do).  Symbols no object
 # defines (libc's, libevent's) are not the library's business.
-# What nm cannot see: a file that reads a struct field of a later layer
-# (lib/internal.h splits the greenlet record by layer for that reason).
+# What nm cannot see, a field of the greenlet record, is checked on the
+# sources: lib/internal.h gives each layer its named part (sched: chapter
+# 3, sync: chapter 6), and a file of an earlier chapter must not name it.
 #
 #   sh tests/check-layers.sh --selftest OBJECT...
 # proves the check can fail: it passes on OBJECT..., then fails once a
@@ -86,6 +87,19 @@ for o in "$@"; do
     # Lines "symbol chapter source", then "source chapter symbol".
     $NM --defined-only -g "$o" | awk -v c="$chapter" -v s="$src" 'NF == 3 { print $3, c, s }' >>"$tmp/defined"
     $NM -u "$o" | awk -v c="$chapter" -v s="$src" '{ print s, c, $NF }' >>"$tmp/needed"
+done
+
+# The record's parts: "g->sched.queued" in a chapter 2 file is an upward use
+# too.  Lines "source chapter part", like the needs above.
+for o in "$@"; do
+    src=$(source_of "$o")
+    for part in sched:3 sync:6; do
+        if [ "$(chapter_of "$o")" -lt "${part#*:}" ] && [ -f "$src" ] \
+           && grep -q -- "[>.]${part%:*}\." "$src"; then
+            echo "$src $(chapter_of "$o") g->${part%:*}" >>"$tmp/needed"
+            echo "g->${part%:*} ${part#*:} lib/internal.h" >>"$tmp/defined"
+        fi
+    done
 done
 
 # Every need met by a later chapter is a broken promise: say which.
