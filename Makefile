@@ -212,9 +212,17 @@ $(B)/grade/$(1): tests/exercises/$(1).c $(call sources_in,exercises/$(1)) $(call
 endef
 $(foreach e,$(EXERCISES),$(eval $(call EXERCISE_RULE,$(e))))
 
+# First the layer rule of lib/green.h (tests/check-layers.sh: nm on each
+# object), then the tests.
 test: lib $(LIB_TESTS) $(SOLUTION_TESTS) $(STUB_TESTS)
+	@sh tests/check-layers.sh $(LIB_OBJS) $(wildcard $(PATCH_WRAP))
 	@VALGRIND=$(VALGRIND) RUNNER="$(RUNNER)" LIB_TESTS="$(LIB_TESTS)" \
 	  sh tests/run-tests.sh $(B) $(EXERCISES)
+
+# Proof that the layer check above can fail (tests/check-layers.sh).
+.PHONY: check-layers-selftest
+check-layers-selftest: $(LIB_OBJS)
+	@CC="$(CC)" sh tests/check-layers.sh --selftest $(LIB_OBJS)
 
 # The tests, cross-compiled for AArch64 and run under qemu-user: proof that
 # the AArch64 switch works (make deps-cross installs the tools).  Without

@@ -1,19 +1,26 @@
 /*
  * green.h - the whole library, one include.
  *
- * Layers, each built only on the ones before it (read them in this order):
- *   gen.h       stackless generators            (chapter 1)
- *   ctx.h       machine context switch, stacks   (chapter 2)
- *   greenlet.h  stackful coroutines, switch      (chapter 2)
- *   hub.h       the scheduler on libevent        (chapter 3)
- *   io.h        green sockets, name resolution   (chapter 4)
+ * Layers, one per chapter, each built only on the ones before it (read
+ * them in this order):
+ *   gen.h       stackless generators                     (chapter 1)
+ *   ctx.h       machine context switch, stacks            (chapter 2)
+ *   greenlet.h  stackful coroutines, switch, exit hooks   (chapter 2)
+ *   hub.h       the scheduler on libevent, its observer
+ *               and the blocking detector (monitor.c)     (chapter 3)
+ *   io.h        green sockets, name resolution            (chapter 4)
+ *   lib/patch/  greening blocking calls: a library of its own (chapter 5)
  *   sync.h      Event, AsyncResult, Queue, Semaphore, local (chapter 6)
- *   pool.h      Group and Pool                  (chapter 7)
- *   server.h    StreamServer                    (chapter 7)
- *   wsgi.h      the WSGI-style interface         (chapter 9)
- *   wsgi_evhttp.h  any app on libevent's evhttp   (chapter 10)
- *   http_parser.h, http.h  the HTTP/1.1 server   (chapter 11)
- * (The patch layer of chapter 5, lib/patch/, is a library of its own.)
+ *   pool.h      Group and Pool                            (chapter 7)
+ *   server.h    StreamServer                              (chapter 7)
+ *   wsgi.h      the WSGI-style interface                  (chapter 9)
+ *   wsgi_evhttp.h  any app on libevent's evhttp            (chapter 10)
+ *   http_parser.h, http.h  the HTTP/1.1 server            (chapter 11)
+ * "Built only on the ones before it" is checked, not hoped: `make test`
+ * runs tests/check-layers.sh, which fails when a file needs a symbol of a
+ * later chapter.  A lower layer that must hear from an upper one offers a
+ * hook the upper one registers (green_on_exit, green_hub_observe,
+ * green_hub_at_destroy); files of one chapter may use each other.
  */
 #ifndef GREEN_H
 #define GREEN_H

@@ -170,8 +170,8 @@ static void report_crash(const green_t *g, int sig, const siginfo_t *info)
     }
     /* A spawned greenlet's fn is the hub's wrapper: name the user's. */
     msg_add(&m, ", while running its function at 0x");
-    msg_add_number(&m, (uintptr_t)(g->spawn_fn ? g->spawn_fn : g->fn), 16);
-    msg_add(&m, g->spawn_fn ? " (started by green_spawn)\n"
+    msg_add_number(&m, (uintptr_t)(g->reported_fn ? g->reported_fn : g->fn), 16);
+    msg_add(&m, g->reported_fn ? " (started by green_spawn)\n"
                             : " (started by green_switch)\n");
     msg_add(&m, "green: the debugger shows the line: gdb -ex run --args "
                 "PROGRAM, then bt\n");
@@ -303,6 +303,40 @@ void green_release_stack(green_t *g)
         stack_put(&g->stack);
 }
 
+/* ---- Exit hooks: how the layers above learn that a greenlet ended ----- */
+
+/* Registered rarely (once per layer), read at every greenlet's end: a
+ * mutex for the writers, and a count published with release order so a
+ * reader that sees the count sees the hooks below it, without a lock. */
+static void (*exit_hooks[GREEN_EXIT_HOOKS])(green_t *g);
+static int nexit_hooks;
+static pthread_mutex_t exit_hooks_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int green_on_exit(void (*fn)(green_t *g))
+{
+    int rc = 0;
+    pthread_mutex_lock(&exit_hooks_lock);
+    int n = __atomic_load_n(&nexit_hooks, __ATOMIC_RELAXED);
+    if (n == GREEN_EXIT_HOOKS) {
+        errno = EAGAIN;
+        rc = -1;
+    } else {
+        exit_hooks[n] = fn;
+        __atomic_store_n(&nexit_hooks, n + 1, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&exit_hooks_lock);
+    return rc;
+}
+
+/* g ends: tell every layer that asked, once. */
+static void run_exit_hooks(green_t *g)
+{
+    g->exited = 1;
+    int n = __atomic_load_n(&nexit_hooks, __ATOMIC_ACQUIRE);
+    for (int i = 0; i < n; i++)
+        exit_hooks[i](g);
+}
+
 /* ---- Life and death of a greenlet ------------------------------------- */
 
 /* A dead greenlet may still be needed as a parent: when its child dies, the
@@ -337,6 +371,7 @@ static void greenlet_main(void *arg, void *value)
     green_t *g = arg;
     void *result = g->fn(value);
 
+    run_exit_hooks(g);
     g->result = result;
     g->dead = 1;
     green_t *p = g->parent;
@@ -442,10 +477,8 @@ void green_free(green_t *g)
                 g == g->main ? "a main greenlet" : "running");
         return;
     }
-    /* Greenlet-local values of a greenlet that was not spawned (spawned ones
-     * were cleaned up when they finished). */
-    if (g->locals && green_death_hook)
-        green_death_hook(g);
+    if (!g->exited)
+        run_exit_hooks(g);  /* freed before its function returned */
     if (g->release)
         g->release(g);
     g->release = NULL;

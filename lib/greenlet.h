@@ -92,6 +92,22 @@ const char *green_name(const green_t *g);
 /* The usable size of g's stack in bytes (0 for a main greenlet). */
 size_t green_stack_size(const green_t *g);
 
+/* Call fn(g) for every greenlet g that ends, in every thread: once its
+ * function has returned, on g's own stack (g is still green_current(), not
+ * yet dead, and its result not yet handed to its parent), or, for one freed
+ * before its function returned, inside green_free(g), on the freeing
+ * greenlet's stack.  Each greenlet ends once; a main greenlet never does.
+ * Hooks run in the order they were registered and must not switch or wait:
+ * g is on its way out.  Returns 0, or -1 with errno EAGAIN when all
+ * GREEN_EXIT_HOOKS are taken.  Register at start-up, once per layer.
+ * Why a hook: this layer comes first, and must not know who is built on
+ * it; the hub (which wakes whoever joins g) and greenlet-local storage
+ * (which destroys g's values) register here instead of being called by
+ * name.  (gevent.local does the same with a weak reference to each
+ * greenlet, whose callback runs when the greenlet goes away.) */
+#define GREEN_EXIT_HOOKS 8
+int green_on_exit(void (*fn)(green_t *g));
+
 /* Free g and its stack.  g must not be running, and must not be used
  * afterwards.  Freeing a suspended greenlet abandons its call chain (no
  * cleanup runs): the hub's green_kill() is the clean way to stop one.

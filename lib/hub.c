@@ -11,6 +11,7 @@
 #include "hub.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <event2/event.h>
 #include <stdio.h>
@@ -40,14 +41,14 @@ struct hub {
     int budget_used;                /* green_consume_budget: units spent */
     struct { long usec; const struct timeval *tv; } common[16];
     int ncommon;                    /* common timeouts made so far */
-    struct { void (*fn)(void *); void *arg; } at_destroy[8];
+    struct { void (*fn)(void *); void *arg; } at_destroy[GREEN_AT_DESTROY_MAX];
     int nat_destroy;
+    void (*observer)(void *arg, green_t *g);   /* green_hub_observe */
+    void *observer_arg;
 };
 #define COMMON_TIMEOUTS 16
 
 static __thread struct hub *hub;
-
-void (*green_death_hook)(green_t *g);
 
 /* The value a timer's callback wakes its greenlet with, so a wait can tell
  * "time ran out" from "what I waited for happened". */
@@ -65,6 +66,7 @@ static char timed_out_token;
 
 static void *hub_loop(void *unused);
 static void report_deadlock(struct hub *h);
+static void register_exit_hook(void);
 
 /* ---- The hub itself --------------------------------------------------- */
 
@@ -94,6 +96,7 @@ static struct hub *get_hub(void)
 {
     if (hub != NULL)
         return hub;
+    register_exit_hook();
     struct hub *h = calloc(1, sizeof *h);
     if (h == NULL || (h->base = new_base()) == NULL
         || (h->g = green_new(hub_loop, 0)) == NULL) {
@@ -115,24 +118,24 @@ green_t *green_hub(void) { return get_hub()->g; }
 
 static void enqueue(struct hub *h, green_t *g)
 {
-    g->ready_next = NULL;
+    g->sched.ready_next = NULL;
     if (h->ready_tail)
-        h->ready_tail->ready_next = g;
+        h->ready_tail->sched.ready_next = g;
     else
         h->ready_head = g;
     h->ready_tail = g;
     h->ready_len++;
-    g->queued = 1;
+    g->sched.queued = 1;
 }
 
 static green_t *dequeue(struct hub *h)
 {
     green_t *g = h->ready_head;
-    h->ready_head = g->ready_next;
+    h->ready_head = g->sched.ready_next;
     if (h->ready_head == NULL)
         h->ready_tail = NULL;
     h->ready_len--;
-    g->queued = 0;
+    g->sched.queued = 0;
     return g;
 }
 
@@ -141,17 +144,17 @@ static green_t *dequeue(struct hub *h)
 static void unqueue(struct hub *h, green_t *g)
 {
     green_t *prev = NULL;
-    for (green_t *q = h->ready_head; q; prev = q, q = q->ready_next) {
+    for (green_t *q = h->ready_head; q; prev = q, q = q->sched.ready_next) {
         if (q != g)
             continue;
         if (prev)
-            prev->ready_next = g->ready_next;
+            prev->sched.ready_next = g->sched.ready_next;
         else
-            h->ready_head = g->ready_next;
+            h->ready_head = g->sched.ready_next;
         if (h->ready_tail == g)
             h->ready_tail = prev;
         h->ready_len--;
-        g->queued = 0;
+        g->sched.queued = 0;
         return;
     }
 }
@@ -159,10 +162,10 @@ static void unqueue(struct hub *h, green_t *g)
 void green_ready(green_t *g, void *value)
 {
     struct hub *h = get_hub();
-    if (g->queued || g->dead || g == h->g)
+    if (g->sched.queued || g->dead || g == h->g)
         return;
-    g->wake_value = value;
-    g->wake_error = 0;
+    g->sched.wake_value = value;
+    g->sched.wake_error = 0;
     enqueue(h, g);
 }
 
@@ -174,9 +177,9 @@ static void reap_finished(struct hub *h)
 {
     while (h->finished) {
         green_t *g = h->finished;
-        h->finished = g->ready_next;
+        h->finished = g->sched.ready_next;
         green_release_stack(g);
-        if (g->detached)
+        if (g->sched.detached)
             green_free(g);
     }
 }
@@ -187,12 +190,12 @@ static void run_ready(struct hub *h)
 {
     for (int n = h->ready_len; n > 0 && h->ready_head; n--) {
         green_t *g = dequeue(h);
-        if (green_monitor_on)
-            green_monitor_note(g);
+        if (h->observer)
+            h->observer(h->observer_arg, g);
         h->turns++;                 /* g starts a turn: a fresh budget */
-        green_switch(g, g->wake_value);
-        if (green_monitor_on)
-            green_monitor_note(NULL);
+        green_switch(g, g->sched.wake_value);
+        if (h->observer)
+            h->observer(h->observer_arg, NULL);
         reap_finished(h);
     }
 }
@@ -255,7 +258,7 @@ static int park(const char *what, void **value)
               "event callback\n", stderr);
         abort();
     }
-    if (self->killed) {
+    if (self->sched.killed) {
         /* Yield once anyway: a killed greenlet that ignores ECANCELED and
          * loops would otherwise spin forever without letting anyone run. */
         green_ready(self, NULL);
@@ -263,17 +266,17 @@ static int park(const char *what, void **value)
         errno = ECANCELED;
         return -1;
     }
-    self->waiting_on = what;
+    self->sched.waiting_on = what;
     void *v = switch_to_hub(h, self);
-    self->waiting_on = NULL;
-    self->waiting_for = NULL;
-    if (self->killed) {
+    self->sched.waiting_on = NULL;
+    self->sched.waiting_for = NULL;
+    if (self->sched.killed) {
         errno = ECANCELED;
         return -1;
     }
-    if (self->wake_error) {
-        errno = self->wake_error;
-        self->wake_error = 0;
+    if (self->sched.wake_error) {
+        errno = self->sched.wake_error;
+        self->sched.wake_error = 0;
         return -1;
     }
     if (value)
@@ -334,10 +337,10 @@ static void hub_release(green_t *g);
 static void enlist(struct hub *h, green_t *g)
 {
     g->release = hub_release;
-    g->all_prev = NULL;
-    g->all_next = h->all;
+    g->sched.all_prev = NULL;
+    g->sched.all_next = h->all;
     if (h->all)
-        h->all->all_prev = g;
+        h->all->sched.all_prev = g;
     h->all = g;
 }
 
@@ -347,9 +350,9 @@ static void enlist(struct hub *h, green_t *g)
 static int arm(green_t *g, int fd, short what, double timeout)
 {
     struct hub *h = get_hub();
-    if (g->ev == NULL) {
-        g->ev = malloc(event_get_struct_event_size());
-        if (g->ev == NULL) {
+    if (g->sched.ev == NULL) {
+        g->sched.ev = malloc(event_get_struct_event_size());
+        if (g->sched.ev == NULL) {
             fputs("green: out of memory for an event\n", stderr);
             abort();
         }
@@ -357,16 +360,16 @@ static int arm(green_t *g, int fd, short what, double timeout)
             enlist(h, g);
     }
     struct timeval tv;
-    if (event_assign(g->ev, h->base, fd, what, on_event, g) != 0
-        || event_add(g->ev, timeout >= 0 ? timeout_for(h, timeout, &tv) : NULL) != 0)
+    if (event_assign(g->sched.ev, h->base, fd, what, on_event, g) != 0
+        || event_add(g->sched.ev, timeout >= 0 ? timeout_for(h, timeout, &tv) : NULL) != 0)
         return -1;
     return 0;
 }
 
 static void disarm(green_t *g)
 {
-    if (g->ev)
-        event_del(g->ev);
+    if (g->sched.ev)
+        event_del(g->sched.ev);
 }
 
 int green_hub_wait(double timeout)
@@ -452,32 +455,58 @@ int green_wait_write(int fd, double timeout)
 
 static void wake_joiners(green_t *g)
 {
-    for (struct green_joiner *j = g->joiners; j; j = j->next)
+    for (struct green_joiner *j = g->sched.joiners; j; j = j->next)
         green_ready(j->waiter, NULL);
-    g->joiners = NULL;
+    g->sched.joiners = NULL;
 }
 
 /* What every spawned greenlet runs: the user's function, unless it was
- * killed before it started, then the bookkeeping of its death. */
+ * killed before it started.  Its death is the exit hook's business. */
 static void *spawned_main(void *unused)
 {
     (void)unused;
     green_t *self = green_current();
-    struct hub *h = hub;
-    void *result = NULL;
-
     disarm(self);                    /* spawn_later's timer */
-    if (!self->killed)
-        result = self->spawn_fn(self->spawn_arg);
-    if (green_death_hook)
-        green_death_hook(self);
-    wake_joiners(self);
+    if (self->sched.killed)
+        return NULL;
+    return self->sched.spawn_fn(self->sched.spawn_arg);
+}
+
+/* The greenlet layer calls this as any greenlet ends (green_on_exit): wake
+ * whoever joins it, spawned or made with green_new, and count a spawned
+ * one out.  It still runs on g's stack; greenlet.c then switches to g's
+ * parent, the hub for a spawned one, which reaps it.  A greenlet freed
+ * before it finished (not running: g is not current) needs nothing here:
+ * green_free calls hub_release next. */
+static void hub_on_exit(green_t *g)
+{
+    struct hub *h = hub;
+    if (h == NULL || g != green_current())
+        return;
+    wake_joiners(g);
+    if (!g->sched.hub_owned)
+        return;
     h->alive--;
-    if (self->queued)
-        unqueue(h, self);
-    self->ready_next = h->finished;  /* not queued any more: reuse the link */
-    h->finished = self;
-    return result;                   /* greenlet.c switches to the hub */
+    if (g->sched.queued)
+        unqueue(h, g);
+    g->sched.ready_next = h->finished;     /* not queued any more: reuse the link */
+    h->finished = g;
+}
+
+static void add_exit_hook(void)
+{
+    if (green_on_exit(hub_on_exit) != 0) {
+        fputs("green: cannot register the hub's exit hook: too many "
+              "green_on_exit hooks\n", stderr);
+        abort();
+    }
+}
+
+/* Once per process: the hook serves every thread's hub. */
+static void register_exit_hook(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, add_exit_hook);
 }
 
 /* Called by green_free() (and by green_hub_destroy for greenlets it does
@@ -485,20 +514,20 @@ static void *spawned_main(void *unused)
 static void hub_release(green_t *g)
 {
     struct hub *h = hub;
-    if (g->queued)
+    if (g->sched.queued)
         unqueue(h, g);
-    if (g->all_prev)
-        g->all_prev->all_next = g->all_next;
+    if (g->sched.all_prev)
+        g->sched.all_prev->sched.all_next = g->sched.all_next;
     else
-        h->all = g->all_next;
-    if (g->all_next)
-        g->all_next->all_prev = g->all_prev;
-    if (g->hub_owned && !g->dead)
+        h->all = g->sched.all_next;
+    if (g->sched.all_next)
+        g->sched.all_next->sched.all_prev = g->sched.all_prev;
+    if (g->sched.hub_owned && !g->dead)
         h->alive--;
-    if (g->ev) {
-        event_del(g->ev);
-        free(g->ev);
-        g->ev = NULL;
+    if (g->sched.ev) {
+        event_del(g->sched.ev);
+        free(g->sched.ev);
+        g->sched.ev = NULL;
     }
 }
 
@@ -509,9 +538,10 @@ static green_t *spawn_new(green_fn fn, void *arg)
     if (g == NULL)
         return NULL;
     green_set_parent(g, h->g);
-    g->spawn_fn = fn;
-    g->spawn_arg = arg;
-    g->hub_owned = 1;
+    g->sched.spawn_fn = fn;
+    g->reported_fn = fn;         /* a crash names fn, not spawned_main */
+    g->sched.spawn_arg = arg;
+    g->sched.hub_owned = 1;
     enlist(h, g);
     h->alive++;
     return g;
@@ -538,13 +568,13 @@ green_t *green_spawn_later(double seconds, green_fn fn, void *arg)
 
 void green_detach(green_t *g)
 {
-    g->detached = 1;
+    g->sched.detached = 1;
     /* Dead and already reaped: nobody else will free it. */
     if (g->dead && g->stack.guard == NULL)
         green_free(g);
 }
 
-int green_killed(const green_t *g) { return g->killed; }
+int green_killed(const green_t *g) { return g->sched.killed; }
 
 /* ---- Joining and killing ---------------------------------------------- */
 
@@ -557,7 +587,7 @@ double green_now(void)
 
 static void unlink_joiner(green_t *g, struct green_joiner *j)
 {
-    for (struct green_joiner **p = &g->joiners; *p; p = &(*p)->next) {
+    for (struct green_joiner **p = &g->sched.joiners; *p; p = &(*p)->next) {
         if (*p == j) {
             *p = j->next;
             return;
@@ -574,15 +604,15 @@ int green_join(green_t *g, double timeout)
         errno = EDEADLK;      /* it would wait for itself forever */
         return -1;
     }
-    struct green_joiner me = { self, g->joiners };
-    g->joiners = &me;
+    struct green_joiner me = { self, g->sched.joiners };
+    g->sched.joiners = &me;
     if (timeout >= 0)
         arm(self, -1, 0, timeout);
 
     int rc = 0;
     while (!g->dead) {
         void *why = NULL;
-        self->waiting_for = g;
+        self->sched.waiting_for = g;
         if (park("green_join", &why) != 0) {
             rc = -1;
             break;
@@ -619,14 +649,14 @@ int green_joinall(green_t **gs, int n, double timeout)
  * taken off the ready queue (or its spawn_later timer is cancelled). */
 static void die_unstarted(struct hub *h, green_t *g)
 {
-    if (g->queued)
+    if (g->sched.queued)
         unqueue(h, g);
     disarm(g);
     g->dead = 1;
     h->alive--;
     wake_joiners(g);
     green_release_stack(g);
-    if (g->detached)
+    if (g->sched.detached)
         green_free(g);
 }
 
@@ -638,8 +668,8 @@ int green_kill(green_t *g, double timeout)
     }
     if (g->dead)
         return 0;
-    g->killed = 1;
-    if (!g->started && g->spawn_fn) {
+    g->sched.killed = 1;
+    if (!g->started && g->sched.spawn_fn) {
         die_unstarted(hub, g);
         return 0;
     }
@@ -655,7 +685,7 @@ static const char *state_of(const green_t *g)
         return "dead";
     if (g == green_current())
         return "running";
-    if (g->queued)
+    if (g->sched.queued)
         return "ready";
     if (!g->started)
         return "not started";
@@ -665,10 +695,10 @@ static const char *state_of(const green_t *g)
 static void describe(FILE *out, const green_t *g)
 {
     fprintf(out, "  %-20s %-12s", g->name, state_of(g));
-    if (g->waiting_on && !g->queued && !g->dead) {
-        fprintf(out, " in %s", g->waiting_on);
-        if (g->waiting_for)
-            fprintf(out, "('%s')", g->waiting_for->name);
+    if (g->sched.waiting_on && !g->sched.queued && !g->dead) {
+        fprintf(out, " in %s", g->sched.waiting_on);
+        if (g->sched.waiting_for)
+            fprintf(out, "('%s')", g->sched.waiting_for->name);
     }
     fputc('\n', out);
 }
@@ -678,7 +708,7 @@ void green_dump(void)
     struct hub *h = get_hub();
     fprintf(stderr, "green: greenlets of this thread:\n");
     describe(stderr, h->g->main);
-    for (green_t *g = h->all; g; g = g->all_next)
+    for (green_t *g = h->all; g; g = g->sched.all_next)
         if (g != h->g->main)
             describe(stderr, g);
 }
@@ -693,25 +723,43 @@ static void report_deadlock(struct hub *h)
     fprintf(stderr, "green: deadlock: every greenlet is waiting and nothing "
                     "can wake any of them:\n");
     describe(stderr, main);
-    for (green_t *g = h->all; g; g = g->all_next)
-        if (g != main && !g->dead && !g->queued && g->started)
+    for (green_t *g = h->all; g; g = g->sched.all_next)
+        if (g != main && !g->dead && !g->sched.queued && g->started)
             describe(stderr, g);
     fprintf(stderr, "green: main's wait fails with EDEADLK\n");
     green_ready(main, NULL);
-    main->wake_error = EDEADLK;
+    main->sched.wake_error = EDEADLK;
+}
+
+/* ---- Observers ---------------------------------------------------------- */
+
+/* The hub calls its observer by pointer, so it needs nothing of who
+ * watches (the blocking detector, monitor.c, is one): a test of a pointer
+ * per switch when nobody does. */
+int green_hub_observe(void (*fn)(void *arg, green_t *g), void *arg)
+{
+    struct hub *h = get_hub();
+    if (fn && h->observer) {
+        errno = EBUSY;
+        return -1;
+    }
+    h->observer = fn;
+    h->observer_arg = fn ? arg : NULL;
+    return 0;
 }
 
 /* ---- The end ---------------------------------------------------------- */
 
-void green_hub_at_destroy(void (*fn)(void *arg), void *arg)
+int green_hub_at_destroy(void (*fn)(void *arg), void *arg)
 {
     struct hub *h = get_hub();
-    if (h->nat_destroy == 8) {
-        fputs("green: too many green_hub_at_destroy callbacks\n", stderr);
-        abort();
+    if (h->nat_destroy == GREEN_AT_DESTROY_MAX) {
+        errno = EAGAIN;
+        return -1;
     }
     h->at_destroy[h->nat_destroy].fn = fn;
     h->at_destroy[h->nat_destroy++].arg = arg;
+    return 0;
 }
 
 /* How long green_hub_destroy waits for killed greenlets to unwind. */
@@ -726,9 +774,9 @@ void green_hub_destroy(void)
         fputs("green: green_hub_destroy must be called from main\n", stderr);
         return;
     }
-    for (green_t *g = h->all; g; g = g->all_next) {
-        if (g->hub_owned && !g->dead) {
-            g->killed = 1;
+    for (green_t *g = h->all; g; g = g->sched.all_next) {
+        if (g->sched.hub_owned && !g->dead) {
+            g->sched.killed = 1;
             green_ready(g, NULL);
         }
     }
@@ -743,7 +791,7 @@ void green_hub_destroy(void)
      * event base about to be freed. */
     while (h->all) {
         green_t *g = h->all;
-        if (g->hub_owned) {
+        if (g->sched.hub_owned) {
             green_free(g);
         } else {
             hub_release(g);

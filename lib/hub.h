@@ -152,6 +152,15 @@ int green_hub_wait(double timeout);
  * nothing could ever wake it.  Must not be called by the hub itself. */
 void *green_hub_switch(void);
 
+/* Watch this thread's hub: it calls fn(arg, g) just before it resumes
+ * greenlet g, and fn(arg, NULL) when g has handed control back.  fn runs
+ * on the hub, between two greenlets: it must be short and must not wait.
+ * One observer per hub (a hub per thread, each with its own); fn NULL
+ * removes it.  Returns 0, or -1 with errno EBUSY when another is set.
+ * The blocking detector below is one.  Python: greenlet.settrace(fn),
+ * which sees every switch. */
+int green_hub_observe(void (*fn)(void *arg, green_t *g), void *arg);
+
 /* The blocking detector (gevent's monitor thread).  Cooperative scheduling
  * has one failure mode threads do not: a greenlet that computes without
  * ever waiting holds the whole thread, and every other greenlet (timers,
@@ -160,10 +169,13 @@ void *green_hub_switch(void);
  * run for `threshold` seconds without yielding, prints once
  *     green: greenlet 'NAME' has held the loop for 0.52 s without yielding
  * to stderr.  It cannot stop the greenlet: it tells you where to add a
- * green_sleep(0).  Returns 0, or -1 with errno (EBUSY: already running). */
+ * green_sleep(0).  The watchdog observes the calling thread's hub only
+ * (green_hub_observe): each thread may start its own, and a busy thread
+ * does not hide a stalled one.  Returns 0, or -1 with errno (EBUSY: this
+ * hub already has a watchdog or another observer). */
 int green_monitor_start(double threshold);
 
-/* Stop the watchdog thread (if running) and wait for it to end. */
+/* Stop the calling thread's watchdog (if running) and wait for it to end. */
 void green_monitor_stop(void);
 
 /* Signals, gevent's signal_handler(): fn(signum, arg) runs on the hub,
@@ -194,6 +206,16 @@ const char *green_signal_name(int signum);
 /* Print every greenlet the hub knows (name, state, what it waits for) to
  * stderr: the first thing to look at when a program seems stuck. */
 void green_dump(void);
+
+/* Call fn(arg) in green_hub_destroy, after every greenlet is gone and
+ * before the event base is freed, in the order registered.  For a layer
+ * that keeps libevent objects of its own on this hub (io.h's DNS
+ * resolver): they belong to the base, and must be freed before
+ * it.  fn must not wait.  At most GREEN_AT_DESTROY_MAX per hub.  Returns
+ * 0, or -1 with errno EAGAIN when all are taken.  Python: the nearest is
+ * atexit.register, per hub instead of per process. */
+#define GREEN_AT_DESTROY_MAX 8
+int green_hub_at_destroy(void (*fn)(void *arg), void *arg);
 
 /* Kill every greenlet of this thread's hub that is still alive, wait for
  * them to unwind, free them and the hub.  Call it at the end of main (or a

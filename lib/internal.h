@@ -1,10 +1,20 @@
 /*
- * internal.h - private: the greenlet record, shared by greenlet.c and hub.c.
+ * internal.h - private: the greenlet record, and the greenlet layer's calls
+ * that only the hub makes.
  *
- * Users see green_t as an opaque type.  The fields below the line belong to
- * the hub layer: greenlet.c never reads them, it only frees the record
- * after calling `release` (set by the hub so it can unlink the greenlet),
- * and its crash report names a spawned greenlet's `spawn_fn`.
+ * Users see green_t as an opaque type.  One record per greenlet, in three
+ * parts, one per layer, each written only by its own layer's file:
+ *   the fields at the top   chapter 2, greenlet.c: the greenlet itself;
+ *   sched                   chapter 3, hub.c: the scheduler's bookkeeping;
+ *   sync                    chapter 6, sync.c: greenlet-local values.
+ * A layer may read the parts below it (the hub reads `dead`, `name`, ...),
+ * never those above: greenlet.c knows neither `sched` nor `sync`, and
+ * learns of the layers above only through hooks they register (`release`
+ * here, green_on_exit in greenlet.h).  The top fields stay unprefixed
+ * because chapter 2's code is read line by line: g->parent, not
+ * g->core.parent.  Why one record and not three: a greenlet is allocated
+ * once, by green_new, and a hub with 10,000 greenlets would otherwise make
+ * 10,000 more allocations and chase a pointer at every switch.
  */
 #ifndef GREEN_INTERNAL_H
 #define GREEN_INTERNAL_H
@@ -15,25 +25,8 @@
 struct event;
 struct green_joiner;
 
-struct green {
-    green_ctx ctx;
-    green_stack stack;      /* stack.guard == NULL: a main greenlet */
-    green_fn fn;
-    green_t *parent;
-    green_t *main;          /* the main greenlet of g's thread */
-    void *result;
-    unsigned started : 1;
-    unsigned dead : 1;
-    unsigned holds_parent : 1;  /* counted in parent->children */
-    unsigned free_pending : 1;  /* green_free() was called; children live */
-    unsigned children;      /* greenlets whose parent this is, not yet dead */
-    unsigned long id;
-    char name[32];
-    void (*release)(green_t *g);   /* called by green_free, if set */
-    green_t *resumer;       /* if set, the only greenlet that may switch to
-                               this one (the hub, while it is parked) */
-
-    /* ---- owned by the hub layer (hub.c) ---- */
+/* Chapter 3, hub.c: what the scheduler keeps per greenlet. */
+struct green_sched {
     green_t *ready_next;    /* link in the ready queue */
     green_t *all_prev, *all_next;  /* link in the hub's list of greenlets */
     void *wake_value;       /* what green_hub_switch will return */
@@ -46,28 +39,44 @@ struct green {
     const green_t *waiting_for;  /* ...and on whom, when it joins */
     struct green_joiner *joiners;  /* who waits for this greenlet to die */
     struct event *ev;       /* this greenlet's one timer/fd event */
-    green_fn spawn_fn;
-    void *spawn_arg;
+    green_fn spawn_fn;      /* green_spawn's fn and arg: spawned_main runs */
+    void *spawn_arg;        /* them */
+};
 
-    /* ---- owned by the sync layer (sync.c): greenlet-local values ---- */
-    void **locals;
+/* Chapter 6, sync.c: greenlet-local storage (green_local_*). */
+struct green_sync {
+    void **locals;          /* indexed by key; NULL until the first set */
     int nlocals;
 };
 
-/* Called by the hub for each spawned greenlet that finishes (its function
- * returned), before anyone joining it is woken: how a higher layer (sync.c's
- * greenlet-local storage) cleans up without the hub knowing it exists. */
-extern void (*green_death_hook)(green_t *g);
+struct green {
+    /* ---- chapter 2, greenlet.c ---- */
+    green_ctx ctx;
+    green_stack stack;      /* stack.guard == NULL: a main greenlet */
+    green_fn fn;
+    green_t *parent;
+    green_t *main;          /* the main greenlet of g's thread */
+    void *result;
+    unsigned started : 1;
+    unsigned dead : 1;      /* also set by the hub, for a spawned greenlet
+                               killed before it ever ran */
+    unsigned holds_parent : 1;  /* counted in parent->children */
+    unsigned free_pending : 1;  /* green_free() was called; children live */
+    unsigned exited : 1;    /* its exit hooks ran (green_on_exit) */
+    unsigned children;      /* greenlets whose parent this is, not yet dead */
+    unsigned long id;
+    char name[32];
+    /* Set by a layer above, for this layer to call or obey: */
+    void (*release)(green_t *g);   /* called by green_free, if set */
+    green_t *resumer;       /* if set, the only greenlet that may switch to
+                               this one (the hub, while it is parked) */
+    green_fn reported_fn;   /* what a crash report names when fn is only a
+                               wrapper around it (the hub's spawned
+                               greenlets); NULL: fn itself */
 
-/* The blocking detector (monitor.c): while green_monitor_on, the hub calls
- * green_monitor_note(g) before it switches to g and (NULL) after. */
-extern int green_monitor_on;
-void green_monitor_note(green_t *g);
-
-/* Call fn(arg) in green_hub_destroy, before the event base is freed: how a
- * layer that keeps libevent objects (io.c's DNS resolver) lets go of them.
- * At most 8 per thread. */
-void green_hub_at_destroy(void (*fn)(void *arg), void *arg);
+    struct green_sched sched;   /* chapter 3 */
+    struct green_sync sync;     /* chapter 6 */
+};
 
 /* Give g's stack back (to a per-thread cache) as soon as g is dead, long
  * before its record is freed: the stack is most of a greenlet's memory. */

@@ -14,7 +14,6 @@
  * killed while it yields loses no data: the call fails with ECANCELED
  * before it has read or written anything.
  */
-#include "internal.h"
 #include "hub.h"
 #include "io.h"
 
@@ -281,7 +280,12 @@ static struct evdns_base *dns(void)
             return NULL;
         evdns_base_load_hosts(dns_base, NULL);
     }
-    green_hub_at_destroy(dns_free, NULL);
+    if (green_hub_at_destroy(dns_free, NULL) != 0) {
+        evdns_base_free(dns_base, 0);   /* it would outlive the hub */
+        dns_base = NULL;
+        errno = EAGAIN;
+        return NULL;
+    }
     return dns_base;
 }
 

@@ -1,10 +1,11 @@
 /*
- * monitor.c - layer 4: the blocking detector.  See green_monitor_start in
- * hub.h.  A watchdog thread beside the hub's thread: the hub ticks a
- * counter at every switch (green_monitor_note, called from hub.c), and the
- * watchdog complains when the counter stops moving while a greenlet runs.
+ * monitor.c - the blocking detector (chapter 3).  See green_monitor_start
+ * in hub.h.  A watchdog thread beside the hub's thread: the hub's observer
+ * (green_hub_observe) ticks a counter at every switch, and the watchdog
+ * complains when the counter stops moving while a greenlet runs.  The hub
+ * knows nothing of it; each hub has its own, so two threads never share a
+ * counter.
  */
-#include "internal.h"
 #include "hub.h"
 
 #include <errno.h>
@@ -23,7 +24,7 @@ static struct timespec to_timespec(double seconds)
     return ts;
 }
 
-/* The blocking detector's view of the hub, shared with its thread: a tick
+/* The blocking detector's view of one hub, shared with its thread: a tick
  * per switch, and who runs now (NULL while the hub itself runs).  Two
  * relaxed atomic stores per switch, and only while a monitor is on. */
 struct monitor {
@@ -33,13 +34,17 @@ struct monitor {
     _Atomic(green_t *) running;
     atomic_int stop;
 };
-static struct monitor *monitor;
-int green_monitor_on;
+/* The calling thread's watchdog, for green_monitor_stop: one per hub, and
+ * a hub per thread. */
+static __thread struct monitor *monitor;
 
-void green_monitor_note(green_t *g)
+/* The hub's observer: called by the hub before it resumes g, and with
+ * NULL when g hands control back. */
+static void note_switch(void *arg, green_t *g)
 {
-    atomic_store_explicit(&monitor->running, g, memory_order_relaxed);
-    atomic_fetch_add_explicit(&monitor->ticks, 1, memory_order_release);
+    struct monitor *m = arg;
+    atomic_store_explicit(&m->running, g, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->ticks, 1, memory_order_release);
 }
 
 /* The watchdog: if the tick has not moved for `threshold` while a greenlet
@@ -66,9 +71,8 @@ static void *monitor_main(void *arg)
         double held = green_now() - since;
         if (g == NULL || reported || held < m->threshold)
             continue;
-        char name[sizeof g->name];
-        memcpy(name, g->name, sizeof name);
-        name[sizeof name - 1] = '\0';
+        char name[32];      /* a name keeps 31 characters (greenlet.h) */
+        snprintf(name, sizeof name, "%.31s", green_name(g));
         if (atomic_load(&m->ticks) != seen)
             continue;
         fprintf(stderr, "green: greenlet '%s' has held the loop for %.2f s "
@@ -88,16 +92,18 @@ int green_monitor_start(double threshold)
     if (m == NULL)
         return -1;
     m->threshold = threshold > 0.001 ? threshold : 0.001;
-    monitor = m;
-    green_monitor_on = 1;
+    if (green_hub_observe(note_switch, m) != 0) {
+        free(m);
+        return -1;
+    }
     int rc = pthread_create(&m->thread, NULL, monitor_main, m);
     if (rc != 0) {
-        green_monitor_on = 0;
-        monitor = NULL;
+        green_hub_observe(NULL, NULL);
         free(m);
         errno = rc;
         return -1;
     }
+    monitor = m;
     return 0;
 }
 
@@ -106,7 +112,8 @@ void green_monitor_stop(void)
     struct monitor *m = monitor;
     if (m == NULL)
         return;
-    green_monitor_on = 0;
+    if (green_hub_active())     /* not after green_hub_destroy: no new hub */
+        green_hub_observe(NULL, NULL);
     atomic_store(&m->stop, 1);
     pthread_join(m->thread, NULL);
     monitor = NULL;

@@ -448,7 +448,7 @@ int green_lock_locked(const green_lock_t *l) { return l->sem.value == 0; }
 
 /* ---- Greenlet-local storage --------------------------------------------- */
 
-/* A key is an index into every greenlet's `locals` array (internal.h),
+/* A key is an index into every greenlet's `sync.locals` array (internal.h),
  * which grows on the first green_local_set() that needs it.  Keys are few
  * and made at start-up, like pthread keys: a fixed table is enough. */
 static void (*destructors[GREEN_LOCALS_MAX])(void *);
@@ -463,28 +463,30 @@ static int nkeys;
 static int destroy_round(green_t *g)
 {
     int ran = 0;
-    for (int k = 0; k < g->nlocals; k++) {
-        void *value = g->locals[k];
+    for (int k = 0; k < g->sync.nlocals; k++) {
+        void *value = g->sync.locals[k];
         if (value == NULL || destructors[k] == NULL)
             continue;
-        g->locals[k] = NULL;   /* first: the destructor may look again */
+        g->sync.locals[k] = NULL;   /* first: the destructor may look again */
         destructors[k](value);
         ran++;
     }
     return ran;
 }
 
-/* The hub calls this as each spawned greenlet finishes (green_death_hook),
- * still running on that greenlet; green_free() calls it for a greenlet
- * made with green_new() that has values. */
+/* The greenlet layer calls this as any greenlet ends (green_on_exit):
+ * still running on that greenlet when its function returned, or inside
+ * green_free() for one freed before that. */
 static void destroy_locals(green_t *g)
 {
+    if (g->sync.locals == NULL)
+        return;
     for (int round = 0; round < DESTRUCTOR_ROUNDS; round++)
         if (destroy_round(g) == 0)
             break;
-    free(g->locals);
-    g->locals = NULL;
-    g->nlocals = 0;
+    free(g->sync.locals);
+    g->sync.locals = NULL;
+    g->sync.nlocals = 0;
 }
 
 int green_local_new(void (*destructor)(void *))
@@ -493,9 +495,12 @@ int green_local_new(void (*destructor)(void *))
         errno = EAGAIN;
         return -1;
     }
-    /* The hub knows nothing of this layer: it calls whatever hook is set.
-     * Programs that never use locals pay nothing. */
-    green_death_hook = destroy_locals;
+    /* The greenlet layer knows nothing of this one: it calls the hooks
+     * registered with it.  Programs that never use locals pay nothing. */
+    static int registered;
+    if (!registered && green_on_exit(destroy_locals) != 0)
+        return -1;
+    registered = 1;
     destructors[nkeys] = destructor;
     return nkeys++;
 }
@@ -503,22 +508,22 @@ int green_local_new(void (*destructor)(void *))
 void *green_local_get(int key)
 {
     green_t *self = green_current();
-    if (key < 0 || key >= self->nlocals)
+    if (key < 0 || key >= self->sync.nlocals)
         return NULL;
-    return self->locals[key];
+    return self->sync.locals[key];
 }
 
 /* Make room in g's array for every key made so far. */
 static int grow_locals(green_t *g)
 {
-    void **locals = realloc(g->locals, (size_t)nkeys * sizeof *locals);
+    void **locals = realloc(g->sync.locals, (size_t)nkeys * sizeof *locals);
     if (locals == NULL) {
         errno = ENOMEM;
         return -1;
     }
-    memset(locals + g->nlocals, 0, (size_t)(nkeys - g->nlocals) * sizeof *locals);
-    g->locals = locals;
-    g->nlocals = nkeys;
+    memset(locals + g->sync.nlocals, 0, (size_t)(nkeys - g->sync.nlocals) * sizeof *locals);
+    g->sync.locals = locals;
+    g->sync.nlocals = nkeys;
     return 0;
 }
 
@@ -529,8 +534,8 @@ int green_local_set(int key, void *value)
         errno = EINVAL;
         return -1;
     }
-    if (key >= self->nlocals && grow_locals(self) != 0)
+    if (key >= self->sync.nlocals && grow_locals(self) != 0)
         return -1;
-    self->locals[key] = value;
+    self->sync.locals[key] = value;
     return 0;
 }

@@ -176,11 +176,11 @@ int green_lock_locked(const green_lock_t *l);
 /* ---- Greenlet-local storage ---------------------------------------------- */
 
 /* Make a key: a slot that every greenlet has its own value for (NULL until
- * it sets one), like pthread_key_create.  When a spawned greenlet's
- * function returns, `destructor` (if not NULL) is called with each non-NULL
- * value it left under the key; a destructor should not wait.  A greenlet
- * made with green_new() has its values destroyed when it is green_free()d;
- * the main greenlet's values are never destroyed.
+ * it sets one), like pthread_key_create.  When a greenlet's function
+ * returns, `destructor` (if not NULL) is called with each non-NULL value
+ * it left under the key, on that greenlet; a destructor must not wait.  A
+ * greenlet freed before its function returned has its values destroyed by
+ * green_free(); the main greenlet's values are never destroyed.
  * Keys are shared by all threads and never deleted; make them at start-up,
  * before several threads use the library (green_local_new is not
  * thread-safe).  Returns the key (>= 0), or -1 with errno EAGAIN when all

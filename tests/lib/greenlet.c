@@ -378,6 +378,58 @@ START_TEST(test_switch_to_dead)
 }
 END_TEST
 
+/* The greenlet layer's exit hooks (green_on_exit): how the hub and
+ * greenlet-local storage learn of a death without this layer knowing them. */
+static green_t *exited[4];
+static int nexited, exited_while_running;
+
+static void note_exit(green_t *g)
+{
+    if (nexited < 4)
+        exited[nexited++] = g;
+    exited_while_running += (g == green_current() && !green_dead(g));
+}
+
+static void *park_in_main(void *arg)
+{
+    (void)arg;
+    green_switch(green_parent(green_current()), NULL);
+    return NULL;
+}
+
+START_TEST(test_exit_hooks)
+{
+    ck_assert_msg(green_on_exit(note_exit) == 0, "green_on_exit: expected 0, "
+                  "got -1 (%s)", strerror(errno));
+    green_t *done = green_new(nothing, 0);
+    green_switch(done, NULL);
+    ck_assert_msg(nexited == 1 && exited[0] == done && exited_while_running == 1,
+                  "a greenlet whose function returned: expected its exit hook "
+                  "called once, on its own stack (it still running, not yet "
+                  "dead); got %d call(s), %d of them so; see "
+                  "chapters/02-greenlets/README.md, 'Parents, return values "
+                  "and death'", nexited, exited_while_running);
+    green_free(done);
+    ck_assert_msg(nexited == 1, "green_free of a greenlet that ended: the hook "
+                  "ran already, expected no second call, got %d calls", nexited);
+
+    green_t *parked = green_new(park_in_main, 0);
+    green_switch(parked, NULL);
+    green_free(parked);             /* its function never returns */
+    ck_assert_msg(nexited == 2 && exited[1] == parked,
+                  "a greenlet freed before its function returned: expected "
+                  "its exit hook called in green_free, got %d call(s) in all",
+                  nexited);
+
+    int full = 0;
+    while (green_on_exit(note_exit) == 0)
+        full++;
+    ck_assert_msg(errno == EAGAIN && full < GREEN_EXIT_HOOKS, "registering "
+                  "past GREEN_EXIT_HOOKS (%d): expected -1 with errno EAGAIN, "
+                  "got errno %d after %d more", GREEN_EXIT_HOOKS, errno, full);
+}
+END_TEST
+
 /* a creates b and starts it; b comes back to a; a dies.  Then main resumes
  * b, whose parent a is dead: b's result goes to a's parent, main. */
 static green_t *orphan;
@@ -862,6 +914,9 @@ static Suite *greenlet_suite(void)
     tcase_add_test(tc, test_new_too_big);
     tcase_add_test(tc, test_free_suspended);
     tcase_add_test(tc, test_many_greenlets);
+    /* Hooks are process-wide and stay: only in a test process of its own. */
+    if (kit_can_fork())
+        tcase_add_test(tc, test_exit_hooks);
     suite_add_tcase(s, tc);
 
     tc = kit_tcase("stacks");

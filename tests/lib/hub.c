@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -269,6 +270,31 @@ START_TEST(test_join_returns_result)
                   "again to return 0");
     assert_took("joining a dead greenlet", now() - t0, 0.0, 0.1);
     green_free(g);
+    green_hub_destroy();
+}
+END_TEST
+
+/* A greenlet made with green_new dies by returning to its parent, not to
+ * the hub; its joiners must be woken all the same (the hub's exit hook). */
+static void *join_it(void *arg)
+{
+    return green_join(arg, 1.0) == 0 ? "joined" : "not joined";
+}
+
+START_TEST(test_join_greenlet_not_spawned)
+{
+    green_t *plain = green_new(answer, 0);
+    green_t *joiner = green_spawn(join_it, plain);
+    green_sleep(0);                 /* the joiner starts waiting */
+    green_switch(plain, NULL);      /* plain returns 42 to main: it is dead */
+    green_join(joiner, 2.0);
+    ck_assert_msg(green_dead(joiner) && strcmp(green_result(joiner), "joined") == 0,
+                  "a greenlet joined a greenlet made with green_new, which then "
+                  "returned: expected the join to return 0 at once, got \"%s\"; "
+                  "see chapters/03-hub/README.md, 'Joining: join and joinall'",
+                  green_dead(joiner) ? (char *)green_result(joiner) : "still waiting");
+    green_free(joiner);
+    green_free(plain);
     green_hub_destroy();
 }
 END_TEST
@@ -1178,6 +1204,41 @@ START_TEST(test_destroy_kills_live_greenlets)
 }
 END_TEST
 
+/* green_hub_at_destroy: how a layer with libevent objects of its own (the
+ * DNS resolver) lets go of them before the event base goes. */
+static int at_destroy_calls;
+static int base_still_there;
+
+static void count_at_destroy(void *arg)
+{
+    at_destroy_calls++;
+    base_still_there += (arg == green_hub_base());
+}
+
+START_TEST(test_at_destroy_runs_once_before_base)
+{
+    struct event_base *base = green_hub_base();
+    ck_assert_msg(green_hub_at_destroy(count_at_destroy, base) == 0,
+                  "green_hub_at_destroy: expected 0, got -1 (%s)", strerror(errno));
+    int more = 0;
+    while (green_hub_at_destroy(count_at_destroy, base) == 0)
+        more++;
+    ck_assert_msg(errno == EAGAIN && more == GREEN_AT_DESTROY_MAX - 1,
+                  "registering past GREEN_AT_DESTROY_MAX (%d): expected -1 "
+                  "with errno EAGAIN after %d more, got errno %d after %d",
+                  GREEN_AT_DESTROY_MAX, GREEN_AT_DESTROY_MAX - 1, errno, more);
+    ck_assert_msg(at_destroy_calls == 0, "the callbacks must wait for "
+                  "green_hub_destroy, %d ran before", at_destroy_calls);
+    green_hub_destroy();
+    ck_assert_msg(at_destroy_calls == GREEN_AT_DESTROY_MAX
+                  && base_still_there == GREEN_AT_DESTROY_MAX,
+                  "green_hub_destroy: expected each of the %d callbacks to run "
+                  "once, while the hub's event base still existed; %d ran, "
+                  "%d of them with the base there", GREEN_AT_DESTROY_MAX,
+                  at_destroy_calls, base_still_there);
+}
+END_TEST
+
 START_TEST(test_hub_again_after_destroy)
 {
     green_t *g = green_spawn(say, "first");
@@ -1477,6 +1538,74 @@ START_TEST(test_budget_makes_a_busy_loop_yield)
 }
 END_TEST
 
+/* ---- The blocking detector: one per hub ------------------------------- */
+
+/* Two threads, a hub and a watchdog each.  Thread A runs a greenlet that
+ * computes for 0.5 s without yielding; thread B's greenlet yields all the
+ * time.  One counter for both hubs would keep moving with B's switches and
+ * hide A's stall; per hub, A's watchdog names the hog and B's is quiet. */
+static pthread_barrier_t both_watched;
+
+static void *hog(void *arg)
+{
+    (void)arg;
+    double end = green_now() + 0.5;
+    while (green_now() < end)
+        ;                               /* never yields */
+    return NULL;
+}
+
+static void *yielder(void *arg)
+{
+    (void)arg;
+    double end = green_now() + 0.7;
+    while (green_now() < end)
+        green_sleep(0);
+    return NULL;
+}
+
+static void *watched_thread(void *fn)
+{
+    long started = green_monitor_start(0.1) == 0;
+    pthread_barrier_wait(&both_watched);
+    green_t *g = green_spawn(fn, NULL);
+    green_set_name(g, fn == (void *)hog ? "hog-in-A" : "yielder-in-B");
+    green_join(g, GREEN_FOREVER);
+    green_free(g);
+    green_monitor_stop();
+    green_hub_destroy();
+    return INT2P(started);
+}
+
+START_TEST(test_monitor_per_hub)
+{
+    struct kit_capture cap;
+    char err[1024];
+    pthread_t a, b;
+    void *started_a, *started_b;
+    pthread_barrier_init(&both_watched, NULL, 2);
+    kit_capture_start(&cap);
+    pthread_create(&a, NULL, watched_thread, (void *)hog);
+    pthread_create(&b, NULL, watched_thread, (void *)yielder);
+    pthread_join(a, &started_a);
+    pthread_join(b, &started_b);
+    kit_capture_end(&cap, err, sizeof err);
+    pthread_barrier_destroy(&both_watched);
+    ck_assert_msg(started_a && started_b, "two threads each called "
+                  "green_monitor_start: expected both to get 0 (a watchdog "
+                  "per hub), got %s and %s", started_a ? "0" : "-1",
+                  started_b ? "0" : "-1");
+    ck_assert_msg(strstr(err, "'hog-in-A' has held the loop") != NULL,
+                  "thread A's greenlet computed 0.5 s without yielding while "
+                  "thread B's kept switching: expected A's watchdog to name "
+                  "'hog-in-A' (B's switches must not count for A's hub); "
+                  "stderr had: \"%s\"", err);
+    ck_assert_msg(strstr(err, "yielder-in-B") == NULL, "thread B's greenlet "
+                  "yielded all the time: expected no report of it, stderr "
+                  "had: \"%s\"", err);
+}
+END_TEST
+
 static Suite *hub_suite(void)
 {
     Suite *s = suite_create("lib/hub");
@@ -1495,6 +1624,7 @@ static Suite *hub_suite(void)
     tc = kit_tcase("join");
     tcase_add_test(tc, test_join_returns_result);
     tcase_add_test(tc, test_join_times_out);
+    tcase_add_test(tc, test_join_greenlet_not_spawned);
     tcase_add_test(tc, test_many_joiners);
     tcase_add_test(tc, test_joinall_success);
     tcase_add_test(tc, test_joinall_one_overall_deadline);
@@ -1538,9 +1668,17 @@ static Suite *hub_suite(void)
     tcase_add_test(tc, test_detach_frees);
     tcase_add_test(tc, test_destroy_kills_live_greenlets);
     tcase_add_test(tc, test_hub_again_after_destroy);
+    tcase_add_test(tc, test_at_destroy_runs_once_before_base);
     tcase_add_test(tc, test_many_spawned);
     if (kit_can_fork())
         tcase_add_test(tc, test_crash_names_greenlet_and_dies);
+    suite_add_tcase(s, tc);
+
+    /* Where tests run without fork (qemu-user), clone() for a thread
+     * hangs just as fork() does. */
+    tc = kit_tcase("blocking detector");
+    if (kit_can_fork())
+        tcase_add_test(tc, test_monitor_per_hub);
     suite_add_tcase(s, tc);
     return s;
 }
