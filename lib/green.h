@@ -14,8 +14,11 @@
  *   pool.h      Group and Pool                            (chapter 7)
  *   server.h    StreamServer                              (chapter 7)
  *   wsgi.h      the WSGI-style interface                  (chapter 9)
+ *   http_parser.h  a strict HTTP/1.x request parser: it needs nothing
+ *               of the kit; chapter 11 explains it, and chapter 10's
+ *               guard already frames requests with it
  *   wsgi_evhttp.h  any app on libevent's evhttp            (chapter 10)
- *   http_parser.h, http.h  the HTTP/1.1 server            (chapter 11)
+ *   http.h      the cooperative HTTP/1.1 server           (chapter 11)
  * "Built only on the ones before it" is checked, not hoped: `make test`
  * runs tests/check-layers.sh, which fails when a file needs a symbol of a
  * later chapter.  A lower layer that must hear from an upper one offers a
@@ -34,8 +37,8 @@
 #include "pool.h"
 #include "server.h"
 #include "wsgi.h"
-#include "wsgi_evhttp.h"
 #include "http_parser.h"
+#include "wsgi_evhttp.h"
 #include "http.h"
 
 #endif

@@ -24,6 +24,10 @@ set -u
 NM=${NM:-nm}
 
 # ---- Each object's chapter (lib/green.h lists the same order) ----------
+# One file is placed by what it needs, not where it is taught: the request
+# parser is a pure function of bytes that needs nothing of the kit.
+# Chapter 11 explains it, but chapter 10's guard already frames requests
+# with it, so its layer sits between chapters 9 and 10 ("9.5").
 chapter_of() {
     case $(basename "$1") in
     gen.*)                              echo 1 ;;
@@ -34,8 +38,9 @@ chapter_of() {
     sync.*)                             echo 6 ;;
     pool.*|server.*)                    echo 7 ;;
     wsgi.*)                             echo 9 ;;
+    http_parser.*)                      echo 9.5 ;;  # see below
     wsgi_evhttp.*)                      echo 10 ;;
-    http_parser.*|http.*)               echo 11 ;;
+    http.*)                             echo 11 ;;
     *)                                  echo unknown ;;
     esac
 }
@@ -94,7 +99,8 @@ done
 for o in "$@"; do
     src=$(source_of "$o")
     for part in sched:3 sync:6; do
-        if [ "$(chapter_of "$o")" -lt "${part#*:}" ] && [ -f "$src" ] \
+        if awk -v a="$(chapter_of "$o")" -v b="${part#*:}" 'BEGIN { exit !(a < b) }' \
+           && [ -f "$src" ] \
            && grep -q -- "[>.]${part%:*}\." "$src"; then
             echo "$src $(chapter_of "$o") g->${part%:*}" >>"$tmp/needed"
             echo "g->${part%:*} ${part#*:} lib/internal.h" >>"$tmp/defined"
@@ -105,7 +111,7 @@ done
 # Every need met by a later chapter is a broken promise: say which.
 awk 'NR == FNR { chapter[$1] = $2; where[$1] = $3; next }
      ($3 in chapter) && chapter[$3] > $2 {
-         printf "check-layers: %s (chapter %d) uses %s, defined in %s (chapter %d):\n",
+         printf "check-layers: %s (chapter %s) uses %s, defined in %s (chapter %s):\n",
                 $1, $2, $3, where[$3], chapter[$3]
          broken++
      }
