@@ -46,7 +46,7 @@ LDLIBS    = $(EVENT_LIBS) -lpthread -lm
 
 # ---- The library ---------------------------------------------------------
 # Every lib/*.c is part of the library, but for the back ends picked below.
-LIB_HEADERS := $(filter-out lib/internal.h lib/ctx_backend.h,$(wildcard lib/*.h))
+LIB_HEADERS := $(filter-out lib/internal.h lib/ctx_backend.h lib/wait.h,$(wildcard lib/*.h))
 LIB_SRCS    := $(filter-out lib/ctx_asm.c lib/ctx_ucontext.c,$(wildcard lib/*.c))
 ifeq ($(CTX),ucontext)
 LIB_SRCS    += lib/ctx_ucontext.c

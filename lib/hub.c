@@ -6,6 +6,10 @@
  * those events put greenlets back in the ready queue.  A greenlet that
  * waits always does three things: arm an event (or join a list), switch
  * to the hub (park), disarm the event whatever woke it.
+ *
+ * The list is the one of wait.h, written here once ("Lists of waiters"
+ * below) for the hub's joiners and for every layer above: sync.c's
+ * primitives and pool.c's groups wait in it too.
  */
 #include "internal.h"
 #include "hub.h"
@@ -18,13 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-/* Someone waiting for a greenlet to die (green_join).  It lives on the
- * waiter's stack, for exactly as long as the wait. */
-struct green_joiner {
-    green_t *waiter;
-    struct green_joiner *next;
-};
 
 struct hub {
     green_t *g;                     /* the hub greenlet itself */
@@ -269,7 +266,6 @@ static int park(const char *what, void **value)
     self->sched.waiting_on = what;
     void *v = switch_to_hub(h, self);
     self->sched.waiting_on = NULL;
-    self->sched.waiting_for = NULL;
     if (self->sched.killed) {
         errno = ECANCELED;
         return -1;
@@ -372,19 +368,31 @@ static void disarm(green_t *g)
         event_del(g->sched.ev);
 }
 
-int green_hub_wait(double timeout)
+/* Every timed wait of the kit ends here: arm our event (fd -1: a timer
+ * alone; timeout negative: no timer), park, and disarm it whatever woke
+ * us, or an event left behind would end our next, unrelated wait.
+ * Returns 0, or -1 with errno ETIMEDOUT, ECANCELED, EDEADLK, or EBADF
+ * (libevent refused fd).  `name` is for green_dump(). */
+static int wait_fd(int fd, short what, double timeout, const char *name)
 {
     green_t *self = green_current();
     void *why = NULL;
-    if (timeout >= 0 && arm(self, -1, 0, timeout) != 0)
+    if ((fd >= 0 || timeout >= 0) && arm(self, fd, what, timeout) != 0) {
+        errno = EBADF;
         return -1;
-    int rc = park("green_hub_wait", &why);
+    }
+    int rc = park(name, &why);
     disarm(self);
     if (rc == 0 && why == TIMED_OUT) {
         errno = ETIMEDOUT;
         return -1;
     }
     return rc;
+}
+
+int green_hub_wait(double timeout)
+{
+    return wait_fd(-1, 0, timeout, "green_hub_wait");
 }
 
 int green_sleep(double seconds)
@@ -424,23 +432,6 @@ int green_consume_budget(void)
     return green_sleep(0);      /* back in the ready queue: a new turn */
 }
 
-static int wait_fd(int fd, short what, double timeout, const char *name)
-{
-    green_t *self = green_current();
-    void *why = NULL;
-    if (arm(self, fd, what, timeout) != 0) {
-        errno = EBADF;
-        return -1;
-    }
-    int rc = park(name, &why);
-    disarm(self);
-    if (rc == 0 && why == TIMED_OUT) {
-        errno = ETIMEDOUT;
-        return -1;
-    }
-    return rc;
-}
-
 int green_wait_read(int fd, double timeout)
 {
     return wait_fd(fd, EV_READ, timeout, "green_wait_read");
@@ -451,13 +442,118 @@ int green_wait_write(int fd, double timeout)
     return wait_fd(fd, EV_WRITE, timeout, "green_wait_write");
 }
 
+/* ---- Lists of waiters (wait.h) ------------------------------------------ */
+
+static void waitlist_append(struct green__waitlist *l, struct green__waiter *w)
+{
+    w->next = NULL;
+    w->prev = l->tail;
+    if (l->tail)
+        l->tail->next = w;
+    else
+        l->head = w;
+    l->tail = w;
+    w->on = l;
+}
+
+/* Take w off whichever list it is on, if any. */
+static void waitlist_leave(struct green__waiter *w)
+{
+    struct green__waitlist *l = w->on;
+    if (l == NULL)
+        return;
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        l->head = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    else
+        l->tail = w->prev;
+    w->on = NULL;
+}
+
+/* The loop re-parks when we were readied for some other reason (a stray
+ * green_ready), with what is left of the one deadline.  When it ends, w
+ * leaves its list whatever woke it: the list it waited in if nobody served
+ * it, the `woken` list if it was served (we run now: nobody need wait for
+ * us).  `served` is checked after the wait, not its return value, because
+ * green_ready() of a greenlet already ready does nothing: the first
+ * wake-up wins the value, so a timer that fires just after a waker served
+ * us cannot take back what we were handed. */
+int green__wait(struct green__waitlist *l, struct green__waiter *w,
+                double timeout, const char *what)
+{
+    if (timeout == 0) {
+        errno = ETIMEDOUT;
+        return -1;
+    }
+    double deadline = green__deadline(timeout);
+    w->g = green_current();
+    w->served = 0;
+    waitlist_append(l, w);
+    int rc = 0;
+    while (!w->served && rc == 0)
+        rc = wait_fd(-1, 0, green__time_left(deadline), what);
+    waitlist_leave(w);
+    return w->served ? 0 : rc;
+}
+
+/* Off the list first, so that nobody else can serve it; `served` tells it
+ * when it runs that it got what it waited for. */
+static void serve(struct green__waiter *w)
+{
+    waitlist_leave(w);
+    w->served = 1;
+    green_ready(w->g, NULL);
+}
+
+struct green__waiter *green__wake_one(struct green__waitlist *l)
+{
+    struct green__waiter *w = l->head;
+    if (w)
+        serve(w);
+    return w;
+}
+
+void green__wake_all(struct green__waitlist *l, struct green__waitlist *woken)
+{
+    struct green__waiter *w;
+    while ((w = l->head) != NULL) {
+        serve(w);
+        if (woken)
+            waitlist_append(woken, w);
+    }
+}
+
+/* One yield is enough: the served waiters are in the ready queue already,
+ * and green_sleep(0) puts us behind them. */
+int green__wait_turn(const struct green__waitlist *woken, double timeout)
+{
+    return woken->head && timeout != 0 ? green_sleep(0) : 0;
+}
+
+void green__waitlist_forget(struct green__waitlist *woken)
+{
+    while (woken->head)
+        waitlist_leave(woken->head);
+}
+
+void green__waitlist_check_empty(const struct green__waitlist *l,
+                                 const char *what)
+{
+    if (l->head == NULL)
+        return;
+    fprintf(stderr, "green: %s: greenlet '%s' still waits on it\n", what,
+            green_name(l->head->g));
+    abort();
+}
+
 /* ---- Spawning and dying ----------------------------------------------- */
 
 static void wake_joiners(green_t *g)
 {
-    for (struct green_joiner *j = g->sched.joiners; j; j = j->next)
-        green_ready(j->waiter, NULL);
-    g->sched.joiners = NULL;
+    green__wake_all(&g->sched.joiners, NULL);
 }
 
 /* What every spawned greenlet runs: the user's function, unless it was
@@ -585,14 +681,19 @@ double green_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void unlink_joiner(green_t *g, struct green_joiner *j)
+/* A negative deadline stands for "never": green_now() is never negative
+ * (the monotonic clock counts from boot), so no real moment is lost. */
+double green__deadline(double timeout)
 {
-    for (struct green_joiner **p = &g->sched.joiners; *p; p = &(*p)->next) {
-        if (*p == j) {
-            *p = j->next;
-            return;
-        }
-    }
+    return timeout < 0 ? GREEN_FOREVER : green_now() + timeout;
+}
+
+double green__time_left(double deadline)
+{
+    if (deadline < 0)
+        return GREEN_FOREVER;
+    double left = deadline - green_now();
+    return left > 0 ? left : 0;
 }
 
 int green_join(green_t *g, double timeout)
@@ -604,44 +705,21 @@ int green_join(green_t *g, double timeout)
         errno = EDEADLK;      /* it would wait for itself forever */
         return -1;
     }
-    struct green_joiner me = { self, g->sched.joiners };
-    g->sched.joiners = &me;
-    if (timeout >= 0)
-        arm(self, -1, 0, timeout);
-
-    int rc = 0;
-    while (!g->dead) {
-        void *why = NULL;
-        self->sched.waiting_for = g;
-        if (park("green_join", &why) != 0) {
-            rc = -1;
-            break;
-        }
-        if (why == TIMED_OUT && !g->dead) {
-            errno = ETIMEDOUT;
-            rc = -1;
-            break;
-        }
-    }
-    disarm(self);
-    if (!g->dead)
-        unlink_joiner(g, &me);
+    /* g's death serves its joiners (wake_joiners): a join is one wait in
+     * g's list.  waiting_for lets green_dump() say whom we join. */
+    struct green__waiter me = { 0 };
+    self->sched.waiting_for = g;
+    int rc = green__wait(&g->sched.joiners, &me, timeout, "green_join");
+    self->sched.waiting_for = NULL;
     return rc;
 }
 
 int green_joinall(green_t **gs, int n, double timeout)
 {
-    double deadline = green_now() + timeout;
-    for (int i = 0; i < n; i++) {
-        double left = GREEN_FOREVER;
-        if (timeout >= 0) {
-            left = deadline - green_now();
-            if (left < 0)
-                left = 0;
-        }
-        if (green_join(gs[i], left) != 0)
+    double deadline = green__deadline(timeout);   /* one for all n joins */
+    for (int i = 0; i < n; i++)
+        if (green_join(gs[i], green__time_left(deadline)) != 0)
             return -1;
-    }
     return 0;
 }
 
@@ -780,8 +858,8 @@ void green_hub_destroy(void)
             green_ready(g, NULL);
         }
     }
-    double deadline = green_now() + DESTROY_GRACE;
-    while (h->alive > 0 && green_now() < deadline)
+    double deadline = green__deadline(DESTROY_GRACE);
+    while (h->alive > 0 && green__time_left(deadline) > 0)
         green_sleep(0);
     if (h->alive > 0)
         fprintf(stderr, "green: %d greenlet(s) ignored being killed; their "

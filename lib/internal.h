@@ -21,9 +21,9 @@
 
 #include "greenlet.h"
 #include "ctx.h"
+#include "wait.h"
 
 struct event;
-struct green_joiner;
 
 /* Chapter 3, hub.c: what the scheduler keeps per greenlet. */
 struct green_sched {
@@ -37,7 +37,7 @@ struct green_sched {
     unsigned hub_owned : 1; /* spawned: the hub frees it at destroy */
     const char *waiting_on; /* for green_dump: what it waits for */
     const green_t *waiting_for;  /* ...and on whom, when it joins */
-    struct green_joiner *joiners;  /* who waits for this greenlet to die */
+    struct green__waitlist joiners;  /* who waits for this greenlet to die */
     struct event *ev;       /* this greenlet's one timer/fd event */
     green_fn spawn_fn;      /* green_spawn's fn and arg: spawned_main runs */
     void *spawn_arg;        /* them */

@@ -4,7 +4,8 @@
  * Every call here has the same shape: try the system call on a
  * non-blocking descriptor; if the kernel says EAGAIN, wait on the hub for
  * the descriptor to become ready and try again.  The deadline is computed
- * once, so retries share one timeout.
+ * once, so retries share one timeout (green__deadline, in the hub's
+ * wait.h, with every other wait of the kit).
  *
  * And every call first spends a unit of the greenlet's budget (hub.h):
  * a client that reads as fast as we write, or writes as fast as we read,
@@ -16,6 +17,7 @@
  */
 #include "hub.h"
 #include "io.h"
+#include "wait.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -29,22 +31,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* ---- Deadlines -------------------------------------------------------- */
-
-static double deadline_of(double timeout)
-{
-    return timeout < 0 ? -1.0 : green_now() + timeout;
-}
-
-/* What is left of a deadline, as a timeout for the next wait. */
-static double time_left(double deadline)
-{
-    if (deadline < 0)
-        return GREEN_FOREVER;
-    double left = deadline - green_now();
-    return left > 0 ? left : 0;
-}
 
 static int would_block(void)
 {
@@ -96,7 +82,7 @@ int green_connect(int fd, const struct sockaddr *addr, socklen_t len, double tim
 
 int green_accept(int fd, struct sockaddr *addr, socklen_t *len, double timeout)
 {
-    double deadline = deadline_of(timeout);
+    double deadline = green__deadline(timeout);
     for (;;) {
         int conn = accept4(fd, addr, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (conn >= 0)
@@ -105,14 +91,14 @@ int green_accept(int fd, struct sockaddr *addr, socklen_t *len, double timeout)
             continue;
         if (!would_block())
             return -1;
-        if (green_wait_read(fd, time_left(deadline)) != 0)
+        if (green_wait_read(fd, green__time_left(deadline)) != 0)
             return -1;
     }
 }
 
 ssize_t green_recv(int fd, void *buf, size_t n, double timeout)
 {
-    double deadline = deadline_of(timeout);
+    double deadline = green__deadline(timeout);
     if (green_consume_budget() != 0)
         return -1;
     for (;;) {
@@ -123,7 +109,7 @@ ssize_t green_recv(int fd, void *buf, size_t n, double timeout)
             continue;
         if (!would_block())
             return -1;
-        if (green_wait_read(fd, time_left(deadline)) != 0)
+        if (green_wait_read(fd, green__time_left(deadline)) != 0)
             return -1;
     }
 }
@@ -140,7 +126,7 @@ static ssize_t send_some(int fd, const void *buf, size_t n)
 
 ssize_t green_send(int fd, const void *buf, size_t n, double timeout)
 {
-    double deadline = deadline_of(timeout);
+    double deadline = green__deadline(timeout);
     if (green_consume_budget() != 0)
         return -1;
     for (;;) {
@@ -151,18 +137,18 @@ ssize_t green_send(int fd, const void *buf, size_t n, double timeout)
             continue;
         if (!would_block())
             return -1;
-        if (green_wait_write(fd, time_left(deadline)) != 0)
+        if (green_wait_write(fd, green__time_left(deadline)) != 0)
             return -1;
     }
 }
 
 ssize_t green_sendall(int fd, const void *buf, size_t n, double timeout)
 {
-    double deadline = deadline_of(timeout);
+    double deadline = green__deadline(timeout);
     const char *p = buf;
     size_t done = 0;
     while (done < n) {
-        ssize_t sent = green_send(fd, p + done, n - done, time_left(deadline));
+        ssize_t sent = green_send(fd, p + done, n - done, green__time_left(deadline));
         if (sent < 0)
             return -1;
         done += (size_t)sent;
@@ -174,7 +160,7 @@ ssize_t green_sendall(int fd, const void *buf, size_t n, double timeout)
 
 int green_tcp_connect(const char *host, const char *port, double timeout)
 {
-    double deadline = deadline_of(timeout);
+    double deadline = green__deadline(timeout);
     struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
     struct addrinfo *list;
     int rc = green_getaddrinfo(host, port, &hints, &list, timeout);
@@ -188,7 +174,7 @@ int green_tcp_connect(const char *host, const char *port, double timeout)
         fd = green_socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
         if (fd < 0)
             continue;
-        if (green_connect(fd, ai->ai_addr, ai->ai_addrlen, time_left(deadline)) == 0)
+        if (green_connect(fd, ai->ai_addr, ai->ai_addrlen, green__time_left(deadline)) == 0)
             break;
         int saved = errno;
         close(fd);
@@ -346,10 +332,10 @@ int green_getaddrinfo(const char *node, const char *service,
         evdns_getaddrinfo(d, node, service, hints, on_resolved, l);
     /* req is NULL when the answer was known at once (a literal address,
      * /etc/hosts): the callback has already run. */
-    double deadline = deadline_of(timeout);
+    double deadline = green__deadline(timeout);
     l->waiting = 1;
     while (!l->done) {
-        if (green_hub_wait(time_left(deadline)) != 0) {
+        if (green_hub_wait(green__time_left(deadline)) != 0) {
             int err = errno;
             if (l->done) {                /* answered as we gave up */
                 green_freeaddrinfo((struct addrinfo *)l->ai);

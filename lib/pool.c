@@ -4,9 +4,10 @@
  * A group is a list of member records.  Each member greenlet runs
  * member_main(), a wrapper that calls the user's function and then takes
  * the member out of the list (finish): the group learns of every death
- * without polling.  finish() is also where waiters are woken, following
- * hub.h's pattern: a waiter puts a node on one of the group's lists, parks
- * (green_hub_wait), and takes the node off again whatever woke it.
+ * without polling.  finish() is also where waiters are woken.  They wait
+ * in the hub's list of waiters (wait.h), the one green_join and sync.c
+ * use: a node on one of the group's lists, a park, the node off again
+ * whatever woke it, all in green__wait.
  *
  *   changed  greenlets in green_group_join / green_group_kill: woken at
  *            every death, each checks whether the group is empty enough;
@@ -19,6 +20,7 @@
  * stays until that call is done with it.
  */
 #include "pool.h"
+#include "wait.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -39,21 +41,14 @@ struct member {
     struct member *prev, *next;
 };
 
-/* A greenlet waiting on the group; it lives on the waiter's stack. */
-struct waiter {
-    green_t *g;
-    int granted;                /* slots: a slot was handed to us */
-    struct waiter *next;
-};
-
 struct green_group {
     struct member *head, *tail; /* living members, in spawn order */
     struct member *dead;        /* finished; greenlets not freed yet */
     int size;                   /* living members */
     int limit;                  /* pools: at most this many; 0: no limit */
     int reserved;               /* slots handed to spawners not yet back */
-    struct waiter *changed;     /* joiners and killers */
-    struct waiter *slots_head, *slots_tail;  /* spawners, FIFO */
+    struct green__waitlist changed;  /* joiners and killers */
+    struct green__waitlist slots;    /* spawners of a full pool, FIFO */
 };
 
 /* Python's Pool is a Group with a limit; so is ours. */
@@ -61,27 +56,12 @@ struct green_pool {
     struct green_group group;
 };
 
-/* ---- Deadlines (one per call, shared by its waits) -------------------- */
-
-static double deadline_of(double timeout)
-{
-    return timeout < 0 ? -1.0 : green_now() + timeout;
-}
-
-static double time_left(double deadline)
-{
-    if (deadline < 0)
-        return GREEN_FOREVER;
-    double left = deadline - green_now();
-    return left > 0 ? left : 0;
-}
-
 /* ---- Waking waiters --------------------------------------------------- */
 
+/* Every joiner and killer looks again at the group's size. */
 static void wake_changed(struct green_group *gr)
 {
-    for (struct waiter *w = gr->changed; w; w = w->next)
-        green_ready(w->g, NULL);
+    green__wake_all(&gr->changed, NULL);
 }
 
 /* Hand every free slot to the spawner at the head of the queue.  The slot
@@ -89,14 +69,9 @@ static void wake_changed(struct green_group *gr)
  * take the slot from under it (that would break first come, first served). */
 static void grant_slots(struct green_group *gr)
 {
-    while (gr->slots_head && gr->size + gr->reserved < gr->limit) {
-        struct waiter *w = gr->slots_head;
-        gr->slots_head = w->next;
-        if (gr->slots_head == NULL)
-            gr->slots_tail = NULL;
-        w->granted = 1;
+    while (gr->slots.head && gr->size + gr->reserved < gr->limit) {
+        green__wake_one(&gr->slots);
         gr->reserved++;
-        green_ready(w->g, NULL);
     }
 }
 
@@ -211,28 +186,19 @@ static struct member *find_self(struct green_group *gr)
 /* ---- Waiting for the group to empty ----------------------------------- */
 
 /* Park until the next death in the group (or the deadline).  Returns 0 or
- * -1 with errno, like green_hub_wait. */
-static int wait_changed(struct green_group *gr, double deadline)
+ * -1 with errno, like green__wait. */
+static int wait_changed(struct green_group *gr, double deadline,
+                        const char *what)
 {
-    struct waiter w = { green_current(), 0, gr->changed };
-    gr->changed = &w;
-    int rc = green_hub_wait(time_left(deadline));
-    int err = errno;
-    for (struct waiter **p = &gr->changed; *p; p = &(*p)->next) {
-        if (*p == &w) {
-            *p = w.next;
-            break;
-        }
-    }
-    errno = err;
-    return rc;
+    struct green__waiter w = { 0 };
+    return green__wait(&gr->changed, &w, green__time_left(deadline), what);
 }
 
 /* Kill, with green_kill, every member not killed yet but `self`.  Returns
- * how many it killed.  Each green_kill waits a little (one turn of the
- * hub), so the members are first collected in an array: the list may
- * change meanwhile.  `busy` keeps their greenlets from being freed while
- * we still look at them. */
+ * how many it killed.  green_kill(g, 0) does not wait, but it may finish
+ * a member (one killed before it started), which takes it out of the list
+ * we walk: so the members are first collected in an array.  `busy` keeps
+ * their greenlets from being freed while we still look at them. */
 static int kill_some(struct green_group *gr, struct member *self)
 {
     int n = 0;
@@ -335,11 +301,11 @@ int green_group_size(const green_group_t *group)
 
 int green_group_join(green_group_t *group, double timeout)
 {
-    double deadline = deadline_of(timeout);
+    double deadline = green__deadline(timeout);   /* one for all our waits */
     int keep = find_self(group) ? 1 : 0;
     int rc = 0;
     while (group->size > keep && rc == 0)
-        rc = wait_changed(group, deadline);
+        rc = wait_changed(group, deadline, "green_group_join");
     int err = errno;
     reap(group);
     errno = err;
@@ -348,7 +314,7 @@ int green_group_join(green_group_t *group, double timeout)
 
 int green_group_kill(green_group_t *group, double timeout)
 {
-    double deadline = deadline_of(timeout);
+    double deadline = green__deadline(timeout);
     struct member *self = find_self(group);
     int keep = self ? 1 : 0;
     int rc = 0;
@@ -359,7 +325,7 @@ int green_group_kill(green_group_t *group, double timeout)
             ;
         if (group->size <= keep || rc != 0)
             break;
-        rc = wait_changed(group, deadline);
+        rc = wait_changed(group, deadline, "green_group_kill");
     }
     int err = errno;
     reap(group);
@@ -413,56 +379,21 @@ green_pool_t *green_pool_new(int size)
     return pool;
 }
 
-/* Take w out of the queue of spawners, if it is still there (a spawner
- * that gave up; grant_slots takes out those it serves). */
-static void unlink_slot(struct green_group *gr, struct waiter *w)
-{
-    struct waiter *prev = NULL;
-    for (struct waiter *q = gr->slots_head; q; prev = q, q = q->next) {
-        if (q != w)
-            continue;
-        if (prev)
-            prev->next = w->next;
-        else
-            gr->slots_head = w->next;
-        if (gr->slots_tail == w)
-            gr->slots_tail = prev;
-        return;
-    }
-}
-
 /* Queue up behind the spawners already waiting, and park until a dying
  * member hands us its slot (grant_slots).  Returns 0 with the slot
- * reserved for us, or -1 with errno. */
+ * reserved for us, or -1 with errno (killed before any slot came: one
+ * that came first wins over the kill, as in every wait of green__wait). */
 static int wait_for_slot(struct green_group *gr)
 {
-    struct waiter w = { green_current(), 0, NULL };
-    if (gr->slots_tail)
-        gr->slots_tail->next = &w;
-    else
-        gr->slots_head = &w;
-    gr->slots_tail = &w;
-
-    int rc = 0;
-    while (!w.granted && rc == 0)
-        rc = green_hub_wait(GREEN_FOREVER);  /* 0 without a slot: woken by
-                                                someone else, wait again */
-    int err = errno;
-    unlink_slot(gr, &w);
-    if (rc != 0 && w.granted) {
-        /* Killed just as a slot came: pass the slot on. */
-        gr->reserved--;
-        grant_slots(gr);
-    }
-    errno = err;
-    return rc;
+    struct green__waiter w = { 0 };
+    return green__wait(&gr->slots, &w, GREEN_FOREVER, "green_pool_spawn");
 }
 
 green_t *green_pool_spawn(green_pool_t *pool, green_fn fn, void *arg)
 {
     struct green_group *gr = &pool->group;
     reap(gr);
-    if (gr->limit > 0 && (gr->slots_head || gr->size + gr->reserved >= gr->limit)) {
+    if (gr->limit > 0 && (gr->slots.head || gr->size + gr->reserved >= gr->limit)) {
         if (wait_for_slot(gr) != 0)
             return NULL;
         gr->reserved--;         /* the slot is ours: spawn_member fills it */

@@ -4,146 +4,30 @@
  *
  * Everything here is one idea, used five times: a greenlet that must wait
  * for another puts a node on the object's list of waiters and parks
- * (green_hub_wait); the greenlet that changes the object takes the first
+ * (green__wait); the greenlet that changes the object takes the first
  * node off the list, hands it what it waited for, and readies it
- * (green_ready).  The node lives on the waiter's own stack, for exactly as
- * long as the wait: no allocation, like struct green_joiner in hub.c.
+ * (green__wake_one).  The list is the hub's (wait.h, hub.c): the one
+ * green_join waits in, so every wait of the kit is served in the same
+ * order, by the same rules, written once.  What stays here is what each
+ * object hands over, and when.
  */
 #include "internal.h"
 #include "sync.h"
+#include "wait.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- Waiters ------------------------------------------------------------ */
-
-struct waiter {
-    green_t *g;
-    struct waiter *prev, *next;
-    void *item;     /* a queue's item: handed to a getter, offered by a putter */
-    int served;     /* whoever woke us gave us what we waited for */
-};
-
-/* A FIFO of waiters, doubly linked so a waiter that gives up (timeout,
- * kill) can leave from the middle in O(1). */
-struct waitlist {
-    struct waiter *head, *tail;
-};
-
-static void wl_append(struct waitlist *l, struct waiter *w)
-{
-    w->next = NULL;
-    w->prev = l->tail;
-    if (l->tail)
-        l->tail->next = w;
-    else
-        l->head = w;
-    l->tail = w;
-}
-
-static void wl_remove(struct waitlist *l, struct waiter *w)
-{
-    if (w->prev)
-        w->prev->next = w->next;
-    else
-        l->head = w->next;
-    if (w->next)
-        w->next->prev = w->prev;
-    else
-        l->tail = w->prev;
-}
-
-/* The first waiter, taken off the list, or NULL. */
-static struct waiter *wl_pop(struct waitlist *l)
-{
-    struct waiter *w = l->head;
-    if (w)
-        wl_remove(l, w);
-    return w;
-}
-
-/* Wake a waiter that got what it waited for.  It is off the list already,
- * so nobody else can serve it, and `served` tells it, when it runs, that
- * it must not give up even if its timer fired meanwhile (green_ready of a
- * greenlet already in the ready queue does nothing: the first wake-up
- * wins, so the value it wakes with cannot tell). */
-static void serve(struct waiter *w)
-{
-    w->served = 1;
-    green_ready(w->g, w);
-}
-
-/* An object must not go while greenlets wait on it: their nodes point
- * into it, and they would wake (on a timeout) to touch freed memory. */
-static void check_no_waiters(const struct waitlist *l, const char *what)
-{
-    if (l->head == NULL)
-        return;
-    fprintf(stderr, "green: %s: greenlet '%s' still waits on it\n", what,
-            green_name(l->head->g));
-    abort();
-}
-
-/* ---- Waiting, with a timeout -------------------------------------------- */
-
-/* Park until served, for at most `timeout` seconds (negative: no limit).
- * green_hub_wait() arms the hub's timer for us and undoes it however we
- * are woken.  Returns 0, or -1 with errno. */
-static int park_until_served(struct waiter *w, double timeout)
-{
-    double deadline = green_now() + timeout;
-    while (!w->served) {
-        double left = timeout < 0 ? GREEN_FOREVER : deadline - green_now();
-        if (timeout >= 0 && left <= 0) {
-            errno = ETIMEDOUT;
-            return -1;
-        }
-        int rc = green_hub_wait(left);
-        if (w->served)
-            return 0;     /* served wins over a timer or kill that came later */
-        if (rc != 0)
-            return -1;    /* ETIMEDOUT, ECANCELED or EDEADLK */
-        /* Readied by somebody else, for some other reason: wait on. */
-    }
-    return 0;
-}
-
-/* The whole pattern: join the list, park, leave the list if not served
- * (whoever serves a waiter takes it off the list).  The caller has found
- * that it must wait; a timeout of 0 means it must not. */
-static int wait_in(struct waitlist *l, struct waiter *w, double timeout)
-{
-    if (timeout == 0) {
-        errno = ETIMEDOUT;
-        return -1;
-    }
-    w->g = green_current();
-    w->served = 0;
-    wl_append(l, w);
-    int rc = park_until_served(w, timeout);
-    if (rc != 0)
-        wl_remove(l, w);
-    return rc;
-}
-
 /* ---- Event ---------------------------------------------------------------- */
 
 struct green_event {
     int flag;
-    struct waitlist waiters;
-    struct waitlist woken;  /* served by set(), not yet back from their wait */
+    struct green__waitlist waiters;
+    struct green__waitlist woken;  /* served by set(), not yet back from
+                                      their wait (green__wait_turn) */
 };
-
-/* Nodes still on `woken` when the event goes: their greenlets must not
- * touch it when they run (served = 2 tells them). */
-static void forget_woken(green_event_t *e)
-{
-    struct waiter *w;
-    while ((w = wl_pop(&e->woken)) != NULL)
-        w->served = 2;
-}
 
 green_event_t *green_event_new(void)
 {
@@ -154,19 +38,15 @@ void green_event_free(green_event_t *e)
 {
     if (e == NULL)
         return;
-    check_no_waiters(&e->waiters, "green_event_free");
-    forget_woken(e);
+    green__waitlist_check_empty(&e->waiters, "green_event_free");
+    green__waitlist_forget(&e->woken);
     free(e);
 }
 
 void green_event_set(green_event_t *e)
 {
     e->flag = 1;
-    struct waiter *w;
-    while ((w = wl_pop(&e->waiters)) != NULL) {
-        serve(w);
-        wl_append(&e->woken, w);
-    }
+    green__wake_all(&e->waiters, &e->woken);
 }
 
 void green_event_clear(green_event_t *e) { e->flag = 0; }
@@ -175,17 +55,13 @@ int green_event_is_set(const green_event_t *e) { return e->flag; }
 
 /* A greenlet that finds the flag set while the waiters that set() woke
  * have not run yet must not overtake them (gevent issue 1520): they waited
- * first.  One yield is enough: they are in the ready queue already, and
- * green_ready() puts us behind them.  A poll (timeout 0) never yields. */
+ * first.  green__wait_turn lets them run first. */
 int green_event_wait(green_event_t *e, double timeout)
 {
     if (e->flag)
-        return e->woken.head && timeout != 0 ? green_sleep(0) : 0;
-    struct waiter me = { 0 };
-    int rc = wait_in(&e->waiters, &me, timeout);
-    if (me.served == 1)
-        wl_remove(&e->woken, &me);   /* we ran: nobody need wait for us */
-    return rc;
+        return green__wait_turn(&e->woken, timeout);
+    struct green__waiter me = { 0 };
+    return green__wait(&e->waiters, &me, timeout, "green_event_wait");
 }
 
 /* ---- AsyncResult: an Event with a value ------------------------------- */
@@ -205,8 +81,8 @@ void green_async_free(green_async_t *a)
 {
     if (a == NULL)
         return;
-    check_no_waiters(&a->ready.waiters, "green_async_free");
-    forget_woken(&a->ready);
+    green__waitlist_check_empty(&a->ready.waiters, "green_async_free");
+    green__waitlist_forget(&a->ready.woken);
     free(a);
 }
 
@@ -249,7 +125,7 @@ struct green_queue {
     void **items;
     size_t cap, head, len;
     size_t maxsize;           /* 0: unbounded */
-    struct waitlist getters, putters;
+    struct green__waitlist getters, putters;
 };
 
 green_queue_t *green_queue_new(size_t maxsize)
@@ -274,8 +150,8 @@ void green_queue_free(green_queue_t *q)
 {
     if (q == NULL)
         return;
-    check_no_waiters(&q->getters, "green_queue_free");
-    check_no_waiters(&q->putters, "green_queue_free");
+    green__waitlist_check_empty(&q->getters, "green_queue_free");
+    green__waitlist_check_empty(&q->putters, "green_queue_free");
     free(q->items);
     free(q);
 }
@@ -324,17 +200,16 @@ static void *pop(green_queue_t *q)
 
 int green_queue_put(green_queue_t *q, void *item, double timeout)
 {
-    struct waiter *getter = wl_pop(&q->getters);
+    struct green__waiter *getter = green__wake_one(&q->getters);
     if (getter) {            /* the buffer is empty: give it to them */
-        getter->item = item;
-        serve(getter);
+        getter->item = item; /* it reads it when it runs, after us */
         return 0;
     }
     if (!full(q))
         return push(q, item);
     /* Full: wait for a getter to move our item into the slot it frees. */
-    struct waiter me = { .item = item };
-    return wait_in(&q->putters, &me, timeout);
+    struct green__waiter me = { .item = item };
+    return green__wait(&q->putters, &me, timeout, "green_queue_put");
 }
 
 int green_queue_get(green_queue_t *q, void **item, double timeout)
@@ -343,15 +218,13 @@ int green_queue_get(green_queue_t *q, void **item, double timeout)
         *item = pop(q);
         /* The slot just freed belongs to the first putter waiting:
          * fill it now, before any newcomer can. */
-        struct waiter *putter = wl_pop(&q->putters);
-        if (putter) {
+        struct green__waiter *putter = green__wake_one(&q->putters);
+        if (putter)
             push(q, putter->item);   /* cannot fail: a bounded buffer */
-            serve(putter);
-        }
         return 0;
     }
-    struct waiter me = { 0 };
-    if (wait_in(&q->getters, &me, timeout) != 0)
+    struct green__waiter me = { 0 };
+    if (green__wait(&q->getters, &me, timeout, "green_queue_get") != 0)
         return -1;
     *item = me.item;
     return 0;
@@ -363,7 +236,7 @@ int green_queue_get(green_queue_t *q, void **item, double timeout)
  * with waiters hands its permit to the first of them. */
 struct green_sem {
     unsigned value;
-    struct waitlist waiters;
+    struct green__waitlist waiters;
 };
 
 static void sem_init(green_sem_t *s, unsigned value)
@@ -384,7 +257,7 @@ void green_sem_free(green_sem_t *s)
 {
     if (s == NULL)
         return;
-    check_no_waiters(&s->waiters, "green_sem_free");
+    green__waitlist_check_empty(&s->waiters, "green_sem_free");
     free(s);
 }
 
@@ -394,17 +267,14 @@ int green_sem_acquire(green_sem_t *s, double timeout)
         s->value--;
         return 0;
     }
-    struct waiter me = { 0 };
-    return wait_in(&s->waiters, &me, timeout);
+    struct green__waiter me = { 0 };
+    return green__wait(&s->waiters, &me, timeout, "green_sem_acquire");
 }
 
 void green_sem_release(green_sem_t *s)
 {
-    struct waiter *w = wl_pop(&s->waiters);
-    if (w)
-        serve(w);
-    else
-        s->value++;
+    if (green__wake_one(&s->waiters) == NULL)
+        s->value++;      /* nobody waits: keep the permit for later */
 }
 
 unsigned green_sem_value(const green_sem_t *s) { return s->value; }
@@ -425,7 +295,7 @@ void green_lock_free(green_lock_t *l)
 {
     if (l == NULL)
         return;
-    check_no_waiters(&l->sem.waiters, "green_lock_free");
+    green__waitlist_check_empty(&l->sem.waiters, "green_lock_free");
     free(l);
 }
 
