@@ -306,6 +306,45 @@ static void *sleep_long(void *arg)
     return NULL;
 }
 
+/* A joiner readied by someone else (a stray green_ready) must wait on,
+ * with what is left of its one deadline: neither return early nor lose its
+ * timer and wait forever (lib/wait.h: green__wait re-parks). */
+struct stray_join {
+    green_t *target;
+    int rc, err;
+    double took;
+};
+
+static void *join_timed(void *arg)
+{
+    struct stray_join *st = arg;
+    double t0 = now();
+    st->rc = green_join(st->target, 0.1);
+    st->err = errno;
+    st->took = now() - t0;
+    return NULL;
+}
+
+START_TEST(test_join_stray_wakeup_keeps_deadline)
+{
+    struct stray_join st = { .target = green_spawn(sleep_long, NULL) };
+    green_t *joiner = green_spawn(join_timed, &st);
+    green_sleep(0.03);
+    green_ready(joiner, NULL);            /* stray: the target is alive */
+    ck_assert_int_eq(green_join(joiner, 2.0), 0);
+    ck_assert_msg(st.rc == -1 && st.err == ETIMEDOUT,
+                  "a join(0.1) woken by a stray green_ready at 30 ms should "
+                  "wait on and time out: expected -1 ETIMEDOUT, got %d (%s); "
+                  "see chapters/03-hub/README.md, 'Joining: join and joinall'",
+                  st.rc, strerror(st.err));
+    assert_took("join(g, 0.1) with a stray wake-up", st.took, 0.095, 0.5);
+    green_free(joiner);
+    green_kill(st.target, 1.0);
+    green_free(st.target);
+    green_hub_destroy();
+}
+END_TEST
+
 START_TEST(test_join_times_out)
 {
     green_t *g = green_spawn(sleep_long, NULL);
@@ -1624,6 +1663,7 @@ static Suite *hub_suite(void)
     tc = kit_tcase("join");
     tcase_add_test(tc, test_join_returns_result);
     tcase_add_test(tc, test_join_times_out);
+    tcase_add_test(tc, test_join_stray_wakeup_keeps_deadline);
     tcase_add_test(tc, test_join_greenlet_not_spawned);
     tcase_add_test(tc, test_many_joiners);
     tcase_add_test(tc, test_joinall_success);

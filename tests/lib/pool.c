@@ -396,6 +396,33 @@ START_TEST(test_pool_no_barging)
 }
 END_TEST
 
+/* The slot is handed over as the member dies; the spawner is killed before
+ * it runs.  Served wins (lib/wait.h, as for a Queue's item): it spawns in
+ * its slot, and the pool's count of reserved slots comes back to zero. */
+START_TEST(test_pool_spawner_served_then_killed)
+{
+    reset_counts();
+    shared_pool = green_pool_new(1);
+    green_t *m = green_pool_spawn(shared_pool, job, job_arg(20, 100));
+    green_t *a = green_spawn(spawner, job_arg(10, 1));
+    green_sleep(0);                       /* a waits for a slot */
+    ck_assert_int_eq(green_join(m, 5.0), 0);  /* m dies: its slot goes to a */
+    green_kill(a, 1.0);                   /* before a ran again */
+    ck_assert_msg(green_dead(a) && green_result(a) != NULL,
+                  "a spawner handed a slot, then killed before it ran, keeps "
+                  "the slot and spawns (served wins over a later kill)");
+    ck_assert_int_eq(green_pool_join(shared_pool, 5.0), 0);
+    ck_assert_int_eq(norder, 2);
+    ck_assert_msg(green_pool_free_count(shared_pool) == 1,
+                  "every member is done: expected 1 free slot, got %d (a slot "
+                  "reserved for the killed spawner was never given back)",
+                  green_pool_free_count(shared_pool));
+    green_free(a);
+    green_pool_free(shared_pool);
+    green_hub_destroy();
+}
+END_TEST
+
 START_TEST(test_pool_spawner_killed_while_waiting)
 {
     reset_counts();
@@ -547,6 +574,7 @@ static Suite *pool_suite(void)
     tcase_add_test(tc, test_pool_spawners_fifo);
     tcase_add_test(tc, test_pool_no_barging);
     tcase_add_test(tc, test_pool_spawner_killed_while_waiting);
+    tcase_add_test(tc, test_pool_spawner_served_then_killed);
     tcase_add_test(tc, test_pool_free_count);
     tcase_add_test(tc, test_pool_kill);
     suite_add_tcase(s, tc);

@@ -874,6 +874,45 @@ START_TEST(test_sem_timeout_and_kill)
 }
 END_TEST
 
+/* The list of waiters is one FIFO for every primitive (lib/wait.h): a
+ * waiter killed from the middle leaves it, and the ones behind keep their
+ * order; a waiter served just before it is killed keeps its permit (served
+ * wins), so no permit is lost or counted twice. */
+START_TEST(test_sem_wake_order_under_kill)
+{
+    green_sem_t *s = green_sem_new(0);
+    struct sjob j[4];
+    green_t *g[4];
+    trace[0] = '\0';
+    for (int i = 0; i < 4; i++) {
+        j[i] = (struct sjob){ .s = s, .timeout = GREEN_FOREVER, .out.id = i };
+        g[i] = green_spawn(sem_acquirer, &j[i]);
+    }
+    green_sleep(0);                        /* a0 a1 a2 a3 wait, in order */
+    green_kill(g[1], 1.0);                 /* from the middle */
+    green_sem_release(s);                  /* serves a0 ... */
+    green_kill(g[0], 1.0);                 /* ... killed before it ran */
+    green_sem_release(s);
+    green_sem_release(s);
+    kit_join_free(g, 4);
+
+    ck_assert_msg(j[1].out.rc == -1 && j[1].out.err == ECANCELED,
+                  "a waiter killed before any release should get -1 ECANCELED, got %d (%s)",
+                  j[1].out.rc, kit_why(j[1].out.rc, j[1].out.err));
+    ck_assert_msg(j[0].out.rc == 0,
+                  "a waiter handed a permit, then killed before it ran, keeps the permit (served wins over a later kill), got %d (%s); " KIT_LESSON(LESSON, "Timeouts and kills"),
+                  j[0].out.rc, kit_why(j[0].out.rc, j[0].out.err));
+    ck_assert_msg(strcmp(trace, "a0 a2 a3") == 0,
+                  "after a kill from the middle, the others should get permits in the order they waited (a0 a2 a3), got %s; " KIT_LESSON(LESSON, "FIFO fairness: hand it over"),
+                  trace);
+    ck_assert_msg(green_sem_value(s) == 0,
+                  "three releases, three permits handed over: the count should be 0, it is %u (a killed waiter must leave the list, a served one must not give its permit back)",
+                  green_sem_value(s));
+    green_sem_free(s);
+    green_hub_destroy();
+}
+END_TEST
+
 /* Read, wait, write back: the lost update of 'Why greenlets need
  * synchronization', and the lock that prevents it. */
 static long balance;
@@ -1148,6 +1187,7 @@ static Suite *sync_suite(void)
     tcase_add_test(tc, test_sem_counting);
     tcase_add_test(tc, test_sem_fifo_handoff);
     tcase_add_test(tc, test_sem_timeout_and_kill);
+    tcase_add_test(tc, test_sem_wake_order_under_kill);
     tcase_add_test(tc, test_lock_prevents_lost_update);
     tcase_add_test(tc, test_lock_basics);
     suite_add_tcase(s, tc);
