@@ -291,7 +291,7 @@ START_TEST(test_join_greenlet_not_spawned)
     ck_assert_msg(green_dead(joiner) && strcmp(green_result(joiner), "joined") == 0,
                   "a greenlet joined a greenlet made with green_new, which then "
                   "returned: expected the join to return 0 at once, got \"%s\"; "
-                  "see chapters/03-hub/README.md, 'Joining: join and joinall'",
+                  KIT_LESSON("chapters/03-hub/README.md", "Joining: join and joinall"),
                   green_dead(joiner) ? (char *)green_result(joiner) : "still waiting");
     green_free(joiner);
     green_free(plain);
@@ -335,7 +335,7 @@ START_TEST(test_join_stray_wakeup_keeps_deadline)
     ck_assert_msg(st.rc == -1 && st.err == ETIMEDOUT,
                   "a join(0.1) woken by a stray green_ready at 30 ms should "
                   "wait on and time out: expected -1 ETIMEDOUT, got %d (%s); "
-                  "see chapters/03-hub/README.md, 'Joining: join and joinall'",
+                  KIT_LESSON("chapters/03-hub/README.md", "Joining: join and joinall"),
                   st.rc, strerror(st.err));
     assert_took("join(g, 0.1) with a stray wake-up", st.took, 0.095, 0.5);
     green_free(joiner);
