@@ -54,12 +54,18 @@
  *     What the client wrote (the request line) is escaped as nginx does:
  *     '"', '\', control bytes and bytes >= 0x7f become "\xHH", so a
  *     client cannot forge a field or a line.
- *   - At most `max_connections` open at once (by default what
+ *   - At most `server.max_connections` open at once (by default what
  *     RLIMIT_NOFILE allows, less a reserve): past it, no accept until one
  *     closes, so a flood of held connections cannot take all the memory
  *     or every descriptor.
  *   - A graceful stop: no new connections, idle keep-alive connections
  *     closed at once, requests in flight finished within a grace period.
+ *   - A connection handed to another protocol after a 101 response
+ *     (green_http_takeover: chapter 13's WebSocket upgrade).
+ *
+ * Its life (listening, the cap on connections, the back-off when out of
+ * descriptors, signals, the graceful stop) is chapter 7's core: a
+ * green_server_t, server.h.
  *
  * Errors, C style: -1 with errno.
  */
@@ -69,9 +75,11 @@
 #include <time.h>
 
 #include "http_parser.h"
+#include "server.h"
 #include "wsgi.h"
 
-/* Options.  Zero everywhere means the defaults (shown). */
+/* Options, in the style of all three servers (server.h): zero everywhere
+ * means the defaults (shown); a negative time means no limit. */
 typedef struct green_http_options {
     green_http_limits_t limits;  /* the parser's limits (http_parser.h),
                                     but max_body is no limit by default
@@ -97,13 +105,9 @@ typedef struct green_http_options {
     const char *static_prefix;   /* "/static/": the URL they live under */
     int access_log_fd;           /* where the access log goes: 2 for
                                     stderr, a file's fd; 0 or -1: none */
-    int backlog;                 /* 1024 (server.h) */
-    int max_connections;         /* RLIMIT_NOFILE's soft limit (read at
-                                    start) - 64: the most connections open
-                                    at once; at the cap the server stops
-                                    accepting (clients wait in the
-                                    backlog) until one closes (server.h's
-                                    pool).  -1: no cap */
+    green_server_options_t server;  /* chapter 7's core: backlog and
+                                    max_connections (by default what
+                                    RLIMIT_NOFILE allows, less 64) */
 } green_http_options_t;
 
 typedef struct green_http_server green_http_server_t;
@@ -140,6 +144,20 @@ int green_http_server_close_on_signal(green_http_server_t *srv, int signum);
  * access log.  Returns how many connections had to be killed, or -1 with
  * errno.  Python: server.stop(timeout=grace). */
 int green_http_server_stop(green_http_server_t *srv, double grace);
+
+/* Take this request's connection over once its response is written: the
+ * contract of server.h's green_takeover_fn (fn runs in the connection's
+ * greenlet, with the bytes the client sent after this request; the server
+ * closes fd when fn returns; a graceful stop waits for fn, then kills it).
+ * Call it from the application, which answers "101 Switching Protocols"
+ * with its own Upgrade and Connection headers (both are sent as the
+ * application gave them); the response should have no body.  A request
+ * body the application left unread is drained first (up to max_drain;
+ * past it the connection closes and fn is not called).  Returns 0, or -1
+ * with errno EINVAL when env is not a request of this server (chapter
+ * 10's evhttp cannot hand a connection over).  Chapter 13's WebSocket
+ * upgrade is built on this. */
+int green_http_takeover(green_environ_t *env, green_takeover_fn fn, void *arg);
 
 /* Requests answered so far (all connections). */
 unsigned long green_http_server_requests(const green_http_server_t *srv);

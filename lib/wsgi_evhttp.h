@@ -50,6 +50,12 @@
  *     stops accepting for 10 ms, doubling to 1 s, as chapter 7's
  *     StreamServer does, and says so once per burst on stderr.
  *
+ * Its life is chapter 7's core (server.h): the core binds and listens,
+ * and evhttp accepts on the core's socket (evhttp reads its connections
+ * in callbacks of its own, so it keeps its accept); the states, the
+ * signals, the back-off and the graceful stop are the core's, and each
+ * request's greenlet is work of the core (green_server_spawn).
+ *
  * Errors, C style: -1 with errno (see hub.h).  Messages go to stderr,
  * prefixed "evhttp HOST:PORT:".
  */
@@ -58,29 +64,42 @@
 
 #include <stddef.h>
 
+#include "http_parser.h"
+#include "server.h"
 #include "wsgi.h"
 
 typedef struct green_evhttp green_evhttp_t;
 
-/* Defaults of green_evhttp_set_limits(). */
+/* Defaults of green_evhttp_options_t. */
 #define GREEN_EVHTTP_MAX_HEADERS (8 * 1024)      /* request line + headers */
 #define GREEN_EVHTTP_MAX_BODY    (1024 * 1024)   /* request body */
-#define GREEN_EVHTTP_TIMEOUT     60              /* idle connection, seconds */
+#define GREEN_EVHTTP_TIMEOUT     60.0            /* idle connection, seconds */
+
+/* Options, in the style of all three servers (server.h): zero everywhere
+ * means the defaults (shown); a negative time means no limit. */
+typedef struct green_evhttp_options {
+    green_http_limits_t limits;  /* the guard's parser limits (chapter
+                                    11's, http_parser.h); max_head (8 KiB:
+                                    request line and headers, 431) and
+                                    max_body (1 MiB: the request body,
+                                    413) are evhttp's too */
+    double idle_timeout;         /* 60 s: how long a connection may stay
+                                    idle (or send a request that slowly)
+                                    before evhttp closes it */
+    green_server_options_t server;  /* chapter 7's core: backlog (1024);
+                                    max_connections must stay 0 (evhttp
+                                    accepts by itself and 2.1 has no cap:
+                                    EINVAL) */
+} green_evhttp_options_t;
 
 /* A server for host:port (host NULL or "" = every address, port "0" = a
- * port the kernel picks) that will run `app` for every request.  Nothing
- * happens until green_evhttp_start().  Returns NULL with errno ENOMEM.
+ * port the kernel picks) that will run `app` for every request.  opt may
+ * be NULL (all defaults); it is copied.  Nothing happens until
+ * green_evhttp_start().  Returns NULL with errno ENOMEM or EINVAL.
  * Python: gevent.wsgi.WSGIServer((host, port), app). */
 green_evhttp_t *green_evhttp_new(const char *host, const char *port,
-                                 green_app_t *app);
-
-/* Limits, before green_evhttp_start() (else -1 with errno EBUSY):
- * max_headers bytes of request line and headers, max_body bytes of
- * request body (both: over it, evhttp answers 413), and `timeout` seconds
- * a connection may stay idle (or send a request that slowly) before
- * evhttp closes it.  0 keeps a default.  Returns 0. */
-int green_evhttp_set_limits(green_evhttp_t *srv, size_t max_headers,
-                            size_t max_body, int timeout);
+                                 green_app_t *app,
+                                 const green_evhttp_options_t *opt);
 
 /* Listen (backlog 1024) and attach evhttp to the hub's event_base
  * (green_hub_base()).  Returns at once: requests are served while the

@@ -33,7 +33,7 @@ int main(int argc, char **argv)
         }
     }
 
-    green_evhttp_t *srv = green_evhttp_new(host, port, &demo_app);
+    green_evhttp_t *srv = green_evhttp_new(host, port, &demo_app, NULL);
     if (!srv || green_evhttp_start(srv) < 0) {
         fprintf(stderr, "server: cannot listen on %s:%s: %s\n", host, port,
                 strerror(errno));

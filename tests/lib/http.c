@@ -1221,7 +1221,7 @@ static void check_cap(int cap, const char *how)
 START_TEST(test_connection_cap)
 {
     /* Settable. */
-    green_http_options_t opt = { .max_connections = 4 };
+    green_http_options_t opt = { .server.max_connections = 4 };
     start_with(&demo_app, &opt);
     check_cap(4, "max_connections = 4");
     finish();

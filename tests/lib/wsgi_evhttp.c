@@ -27,11 +27,12 @@
 static green_evhttp_t *srv;
 static char port[16];
 
-static void start_limited(green_app_t *app, size_t max_body, int timeout)
+static void start_limited(green_app_t *app, size_t max_body, double timeout)
 {
-    srv = green_evhttp_new("127.0.0.1", "0", app);
+    green_evhttp_options_t opt = { .limits.max_body = (long long)max_body,
+                                   .idle_timeout = timeout };
+    srv = green_evhttp_new("127.0.0.1", "0", app, &opt);
     ck_assert_ptr_nonnull(srv);
-    ck_assert_int_eq(green_evhttp_set_limits(srv, 0, max_body, timeout), 0);
     int rc = green_evhttp_start(srv);
     ck_assert_msg(rc == 0, "green_evhttp_start on 127.0.0.1:0 failed: %s", strerror(errno));
     ck_assert_msg(green_evhttp_port(srv) > 0, "green_evhttp_port should give the port the kernel chose");
