@@ -87,8 +87,7 @@ struct green_http_server {
     struct static_app statics;
     green_http_options_t opt;   /* defaults filled in */
     char *host;
-    char port[16];              /* SERVER_PORT, known at start */
-    int started;                /* our part of the start is done */
+    const char *port;           /* SERVER_PORT, in the core's label */
     unsigned long requests;
     struct conn *conns;         /* every open connection, for stop */
 
@@ -151,6 +150,22 @@ struct conn {
     green_takeover_fn takeover; /* green_http_takeover's, after the response */
     void *takeover_arg;
 };
+
+/* Has the server stopped accepting?  Then every response says
+ * "Connection: close", and an idle connection closes. */
+static int closing(const green_http_server_t *srv)
+{
+    return green_server_state(srv->tcp) >= GREEN_SERVER_CLOSING;
+}
+
+/* SERVER_PORT: the port the core listens on, from its "HOST:PORT" label
+ * (set at start, kept after the socket is closed). */
+static const char *server_port(green_http_server_t *srv)
+{
+    if (!srv->port)
+        srv->port = strrchr(green_server_label(srv->tcp), ':') + 1;
+    return srv->port;
+}
 
 /* ---- 1. The clock and the access log ---------------------------------------- */
 
@@ -277,6 +292,11 @@ static void log_request(struct conn *c, const char *request, int code)
     green_http_server_t *srv = c->srv;
     if (!srv->log)
         return;
+    if (!srv->flusher && !closing(srv)) {
+        srv->flusher = green_spawn(log_flusher, srv);
+        if (srv->flusher)
+            green_set_name(srv->flusher, "access log");
+    }
     char line[1200], bytes[24] = "-", quoted[900];
     log_escape(quoted, sizeof quoted, request ? request : "-");
     if (c->body_sent > 0)
@@ -332,13 +352,6 @@ static int head_too_long(const struct conn *c)
     const green_http_limits_t *l = &c->srv->opt.limits;
     return c->len > l->max_head ||
            (!c->line_seen && c->len > l->max_request_line + 2);
-}
-
-/* Has the server stopped accepting?  Then every response says
- * "Connection: close", and an idle connection closes. */
-static int closing(const green_http_server_t *srv)
-{
-    return green_server_state(srv->tcp) >= GREEN_SERVER_CLOSING;
 }
 
 /* When a head that begins now must have ended (header_timeout). */
@@ -639,7 +652,7 @@ static int make_environ(struct conn *c)
         .protocol = r->minor == 0 ? "HTTP/1.0" : "HTTP/1.1",
         .remote_addr = c->remote,
         .server_name = c->srv->host,
-        .server_port = c->srv->port,
+        .server_port = server_port(c->srv),
         .content_length = r->chunked ? -1 : r->content_length,
         .headers = c->headers,
         .nheaders = r->nheaders,
@@ -1386,6 +1399,47 @@ static int setup_static(green_http_server_t *srv, green_app_t *app)
     return 0;
 }
 
+/* Wake every connection that waits for its next request: shutdown() makes
+ * its green_recv() return 0, and its loop ends as if the client had
+ * closed.  Connections in the middle of a request are left alone: they
+ * see the server closing when their response is out, and say "Connection: close". */
+static void close_idle(green_http_server_t *srv)
+{
+    for (struct conn *c = srv->conns; c; c = c->next)
+        if (c->idle)
+            shutdown(c->fd, SHUT_RDWR);
+}
+
+/* The core stops accepting (a stop, a signal): idle connections close
+ * now, the others after their response. */
+static void on_close(void *arg)
+{
+    close_idle(arg);
+}
+
+/* The graceful stop is over: the last lines of the access log go out. */
+static void on_stopped(void *arg)
+{
+    green_http_server_t *srv = arg;
+    if (srv->flusher) {
+        green_kill(srv->flusher, 1.0);
+        green_free(srv->flusher);
+        srv->flusher = NULL;
+    }
+    if (srv->log)
+        log_flush(srv);
+}
+
+static const green_server_hooks_t http_hooks = {
+    .close = on_close,
+    .stopped = on_stopped,
+};
+
+green_server_t *green_http_server_core(green_http_server_t *srv)
+{
+    return srv->tcp;
+}
+
 green_http_server_t *green_http_server_new(const char *host, const char *port,
                                            green_app_t *app,
                                            const green_http_options_t *opt)
@@ -1400,6 +1454,7 @@ green_http_server_t *green_http_server_new(const char *host, const char *port,
     srv->tcp = green_server_new(host, port, handle_connection, srv, &srv->opt.server);
     if (!srv->host || !srv->tcp || setup_static(srv, app) < 0)
         goto err;
+    green_server_set_hooks(srv->tcp, &http_hooks, srv);
     if (srv->opt.access_log_fd >= 0 && !(srv->log = malloc(LOG_BUF)))
         goto err;
     return srv;
@@ -1408,71 +1463,6 @@ err:;
     green_http_server_free(srv);
     errno = err;
     return NULL;
-}
-
-int green_http_server_start(green_http_server_t *srv)
-{
-    /* sendfile() has no MSG_NOSIGNAL: a client that went away mid-file
-     * would raise SIGPIPE, whose default action ends the process.  Servers
-     * ignore it (Python does from the start) and read EPIPE instead. */
-    struct sigaction sa;
-    if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
-        signal(SIGPIPE, SIG_IGN);
-    if (green_server_start(srv->tcp) < 0)
-        return -1;
-    snprintf(srv->port, sizeof srv->port, "%d", green_server_port(srv->tcp));
-    if (srv->log) {
-        srv->flusher = green_spawn(log_flusher, srv);
-        if (srv->flusher)
-            green_set_name(srv->flusher, "access log");
-    }
-    srv->started = 1;
-    return 0;
-}
-
-int green_http_server_port(const green_http_server_t *srv)
-{
-    return green_server_port(srv->tcp);
-}
-
-int green_http_server_serve_forever(green_http_server_t *srv)
-{
-    if (!srv->started && green_http_server_start(srv) < 0)
-        return -1;
-    return green_server_serve_forever(srv->tcp);
-}
-
-int green_http_server_close_on_signal(green_http_server_t *srv, int signum)
-{
-    return green_server_close_on_signal(srv->tcp, signum);
-}
-
-/* Wake every connection that waits for its next request: shutdown() makes
- * its green_recv() return 0, and its loop ends as if the client had
- * closed.  Connections in the middle of a request are left alone: they
- * see the server closing when their response is out, and say "Connection: close". */
-static void close_idle(green_http_server_t *srv)
-{
-    for (struct conn *c = srv->conns; c; c = c->next)
-        if (c->idle)
-            shutdown(c->fd, SHUT_RDWR);
-}
-
-int green_http_server_stop(green_http_server_t *srv, double grace)
-{
-    if (!srv->started)
-        return 0;
-    green_server_close(srv->tcp);       /* no new connections */
-    close_idle(srv);
-    int killed = green_server_stop(srv->tcp, grace);
-    if (srv->flusher) {
-        green_kill(srv->flusher, 1.0);
-        green_free(srv->flusher);
-        srv->flusher = NULL;
-    }
-    if (srv->log)
-        log_flush(srv);
-    return killed;
 }
 
 unsigned long green_http_server_requests(const green_http_server_t *srv)
@@ -1484,9 +1474,7 @@ void green_http_server_free(green_http_server_t *srv)
 {
     if (!srv)
         return;
-    if (srv->started && green_hub_active())
-        green_http_server_stop(srv, 0);
-    green_server_free(srv->tcp);
+    green_server_free(srv->tcp);   /* stops it first: on_stopped runs */
     if (srv->statics.prefix)    /* set up: the folder is open */
         close(srv->statics.dir_fd);
     free(srv->statics.prefix);

@@ -121,29 +121,16 @@ green_http_server_t *green_http_server_new(const char *host, const char *port,
                                            green_app_t *app,
                                            const green_http_options_t *opt);
 
-/* Listen and start accepting (returns at once; the server runs while the
- * caller waits on the hub).  Returns 0, or -1 with errno (EADDRINUSE...). */
-int green_http_server_start(green_http_server_t *srv);
-
-/* The port the server listens on, or -1 before _start. */
-int green_http_server_port(const green_http_server_t *srv);
-
-/* Start if needed, then wait until the server stops accepting (a signal
- * registered with _close_on_signal, or _stop from another greenlet).
- * Call green_http_server_stop() next.  Returns 0, or -1 with errno.
- * Python: server.serve_forever(). */
-int green_http_server_serve_forever(green_http_server_t *srv);
-
-/* On signal `signum` (SIGINT, SIGTERM), stop accepting: serve_forever
- * returns.  Returns 0, or -1 with errno. */
-int green_http_server_close_on_signal(green_http_server_t *srv, int signum);
-
-/* Stop gracefully: stop accepting, close the idle keep-alive connections,
- * let the requests in flight finish within `grace` seconds (their
- * responses say "Connection: close"), kill what is left, and flush the
- * access log.  Returns how many connections had to be killed, or -1 with
- * errno.  Python: server.stop(timeout=grace). */
-int green_http_server_stop(green_http_server_t *srv, double grace);
+/* The server's life is chapter 7's core: start, stop and the rest are
+ * green_server_* calls (server.h) on this, as for every server of the
+ * kit.  What they add here:
+ *   green_server_close (a signal with green_server_close_on_signal):
+ *     idle keep-alive connections are closed at once, the others after
+ *     their response, which says "Connection: close";
+ *   green_server_stop(core, grace): the requests in flight get `grace`
+ *     seconds, what is left is killed, and the access log is flushed.
+ *     Python: server.stop(timeout=grace). */
+green_server_t *green_http_server_core(green_http_server_t *srv);
 
 /* Take this request's connection over once its response is written: the
  * contract of server.h's green_takeover_fn (fn runs in the connection's

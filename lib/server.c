@@ -77,7 +77,9 @@ struct green_server {
     const char *name;           /* "server", or the acceptor's name */
     green_handler_fn handler;   /* accept loop's servers */
     void *arg;
-    const green_server_acceptor_t *acc;  /* servers that accept by themselves */
+    const green_server_hooks_t *hooks;  /* a server built on the core's */
+    void *hooks_arg;
+    int accepts_itself;         /* hooks->start stands in for accept_loop */
     green_server_options_t opt;
     int fd;                     /* the listening socket, or -1 */
     green_pool_t *pool;         /* the handlers, or the acceptor's work */
@@ -249,8 +251,8 @@ static void stop_accepting(green_server_t *srv)
     srv->closing = 1;
     if (green_event_is_set(srv->closed))
         return;
-    if (srv->acc && srv->started)
-        srv->acc->close(srv->arg);
+    if (srv->hooks && srv->hooks->close && srv->started)
+        srv->hooks->close(srv->hooks_arg);
     if (srv->fd >= 0)
         close(srv->fd);
     srv->fd = -1;
@@ -342,18 +344,19 @@ green_server_t *green_server_new(const char *host, const char *port,
     return srv;
 }
 
-green_server_t *green_server_new_acceptor(const char *host, const char *port,
-                                          const green_server_acceptor_t *acc,
-                                          void *arg,
-                                          const green_server_options_t *opt)
+int green_server_set_hooks(green_server_t *srv, const green_server_hooks_t *hooks,
+                           void *arg)
 {
-    green_server_t *srv = server_new(host, port, opt);
-    if (srv) {
-        srv->acc = acc;
-        srv->arg = arg;
-        srv->name = acc->name;
+    if (srv->started) {
+        errno = EBUSY;
+        return -1;
     }
-    return srv;
+    srv->hooks = hooks;
+    srv->hooks_arg = arg;
+    srv->accepts_itself = hooks->start != NULL;
+    if (hooks->name)
+        srv->name = hooks->name;
+    return 0;
 }
 
 /* The default cap on connections: what the descriptors allow, less
@@ -376,8 +379,8 @@ static int default_max_connections(void)
 /* Begin accepting on srv->fd: our accept loop, or the acceptor's. */
 static int start_accepting(green_server_t *srv)
 {
-    if (srv->acc)
-        return srv->acc->start(srv->fd, srv->arg);
+    if (srv->accepts_itself)
+        return srv->hooks->start(srv->fd, srv->hooks_arg);
     srv->acceptor = green_spawn(accept_loop, srv);
     if (srv->acceptor == NULL)
         return -1;
@@ -391,9 +394,17 @@ int green_server_start(green_server_t *srv)
         errno = EBUSY;
         return -1;
     }
+    /* Writing to a connection the client has closed raises SIGPIPE, whose
+     * default action ends the process: sendfile() (chapter 11) and
+     * evhttp's writev() (chapter 10: slowhttptest's slow-read attack
+     * killed the server so, exit status 141) have no MSG_NOSIGNAL.
+     * Servers ignore it, as Python does from the start, and read EPIPE. */
+    struct sigaction sa;
+    if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
+        signal(SIGPIPE, SIG_IGN);
     /* A server that accepts by itself spawns from callbacks: no cap. */
-    int cap = srv->acc ? 0 : srv->opt.max_connections;
-    if (cap == 0 && !srv->acc)
+    int cap = srv->accepts_itself ? 0 : srv->opt.max_connections;
+    if (cap == 0 && !srv->accepts_itself)
         cap = default_max_connections();
     srv->pool = green_pool_new(cap);
     if (srv->pool == NULL)
@@ -499,8 +510,8 @@ int green_server_stop(green_server_t *srv, double grace)
         if (!c->started)
             drop_conn(srv, c);
     }
-    if (srv->acc && srv->acc->stopped)
-        srv->acc->stopped(srv->arg);
+    if (srv->hooks && srv->hooks->stopped)
+        srv->hooks->stopped(srv->hooks_arg);
     green_signal_cancel_all(&srv->signals);
     srv->stopped = 1;
     return killed;
@@ -508,7 +519,7 @@ int green_server_stop(green_server_t *srv, double grace)
 
 green_t *green_server_spawn(green_server_t *srv, green_fn fn, void *arg)
 {
-    if (!srv->started) {
+    if (!srv->started || !srv->accepts_itself) {
         errno = EINVAL;
         return NULL;
     }

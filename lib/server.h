@@ -163,35 +163,42 @@ void green_server_free(green_server_t *srv);
 typedef void (*green_takeover_fn)(int fd, const char *data, size_t len,
                                   void *arg);
 
-/* ---- Servers that accept by themselves (chapter 10) -------------------- *
- * evhttp accepts connections itself, in libevent callbacks.  Such a server
- * still takes its whole life from this core: the listening socket (bind,
- * listen, the port, closing it), the states, the signals, the back-off
- * when accept fails for want of descriptors, and the graceful stop, which
- * waits for the greenlets spawned with green_server_spawn(). */
-typedef struct green_server_acceptor {
-    const char *name;           /* prefixes messages: "evhttp" */
-    /* Start accepting on the listening socket fd (the core keeps owning
-     * it).  0, or -1 with errno. */
+/* ---- Servers built on the core (chapters 10 and 11) ------------------- *
+ * A server built on the core takes its whole life from it: the listening
+ * socket (bind, listen, the port, closing it), the states, the signals,
+ * the back-off when accept fails for want of descriptors, and the
+ * graceful stop.  Its users call green_server_start, _serve_forever,
+ * _close_on_signal, _stop... on the core it gives them
+ * (green_http_server_core, green_evhttp_core), and it adds what it needs
+ * with hooks.  evhttp (chapter 10) accepts connections itself, in
+ * libevent callbacks: its `start` hook stands in for the accept loop, and
+ * its requests' greenlets are spawned with green_server_spawn() so that
+ * the graceful stop waits for them. */
+typedef struct green_server_hooks {
+    const char *name;           /* prefixes messages ("evhttp"); NULL:
+                                   "server" */
+    /* NULL: the core's accept loop calls the handler.  Else: accept on
+     * the listening socket fd from now on (the core keeps owning it).  0,
+     * or -1 with errno. */
     int (*start)(int fd, void *arg);
-    /* Stop accepting: the core closes fd right after.  Never waits (it
-     * may run in a signal's callback). */
+    /* The server stops accepting (the core closes the socket next).
+     * Never waits: it may run in a signal's callback.  May be NULL. */
     void (*close)(void *arg);
     /* At the end of green_server_stop(), once the work is done or killed:
-     * finish what is left (may wait). */
+     * finish what is left (may wait).  May be NULL. */
     void (*stopped)(void *arg);
-} green_server_acceptor_t;
+} green_server_hooks_t;
 
-/* A server whose connections acc accepts; acc must outlive it. */
-green_server_t *green_server_new_acceptor(const char *host, const char *port,
-                                          const green_server_acceptor_t *acc,
-                                          void *arg,
-                                          const green_server_options_t *opt);
+/* Give srv its hooks (they must outlive it) and their arg, before
+ * green_server_start() (else -1 with errno EBUSY).  Returns 0. */
+int green_server_set_hooks(green_server_t *srv, const green_server_hooks_t *hooks,
+                           void *arg);
 
-/* Spawn fn(arg) as work of the server: green_server_stop() waits for it
- * within its grace, then kills it; green_server_active() counts it.  Never
- * waits (such a server has no cap), so it may be called from a libevent
- * callback.  Returns the greenlet, or NULL with errno. */
+/* Spawn fn(arg) as work of a server with a `start` hook:
+ * green_server_stop() waits for it within its grace, then kills it;
+ * green_server_active() counts it.  Never waits (such a server has no
+ * cap), so it may be called from a libevent callback.  Returns the
+ * greenlet, or NULL with errno (EINVAL: not started). */
 green_t *green_server_spawn(green_server_t *srv, green_fn fn, void *arg);
 
 /* An accept() failed with err.  Returns how long to stop accepting, in

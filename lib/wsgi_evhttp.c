@@ -58,7 +58,7 @@ struct call {
 
 /* The server's life (listening socket, states, signals, back-off, the
  * graceful stop) is chapter 7's core, srv->core: evhttp only accepts on
- * the core's socket, through the acceptor callbacks of the last part. */
+ * the core's socket, through the hooks of the last part. */
 struct green_evhttp {
     green_server_t *core;         /* chapter 7's core: the server's life */
     green_evhttp_options_t opt;   /* defaults filled in */
@@ -860,13 +860,6 @@ static void configure(green_evhttp_t *srv)
 static int acceptor_start(int fd, void *arg)
 {
     green_evhttp_t *srv = arg;
-    /* evhttp writes with writev(), which raises SIGPIPE on a connection
-     * the client has closed: slowhttptest's slow-read attack killed the
-     * server so (exit status 141).  Ignore it, as chapter 11's server and
-     * Python do, and evhttp reads EPIPE and closes that connection. */
-    struct sigaction sa;
-    if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
-        signal(SIGPIPE, SIG_IGN);
     snprintf(srv->port_str, sizeof srv->port_str, "%d", green_socket_port(fd));
     struct evconnlistener *lev = NULL;
     srv->http = evhttp_new(green_hub_base());
@@ -926,7 +919,7 @@ static void acceptor_stopped(void *arg)
         green_event_wait(srv->flushed, FLUSH_GRACE);
 }
 
-static const green_server_acceptor_t evhttp_acceptor = {
+static const green_server_hooks_t evhttp_hooks = {
     .name = "evhttp",
     .start = acceptor_start,
     .close = acceptor_close,
@@ -964,51 +957,21 @@ green_evhttp_t *green_evhttp_new(const char *host, const char *port,
     }
     srv->server_name = strdup(host && *host ? host : "0.0.0.0");
     srv->flushed = green_event_new();
-    srv->core = green_server_new_acceptor(host, port, &evhttp_acceptor, srv,
-                                          &srv->opt.server);
+    srv->core = green_server_new(host, port, NULL, NULL, &srv->opt.server);
     if (!srv->server_name || !srv->flushed || !srv->core) {
         green_evhttp_free(srv);
         errno = ENOMEM;
         return NULL;
     }
+    green_server_set_hooks(srv->core, &evhttp_hooks, srv);
     srv->app = app;
     green_event_set(srv->flushed);
     return srv;
 }
 
-int green_evhttp_start(green_evhttp_t *srv)
+green_server_t *green_evhttp_core(green_evhttp_t *srv)
 {
-    return green_server_start(srv->core);
-}
-
-int green_evhttp_port(const green_evhttp_t *srv)
-{
-    return green_server_port(srv->core);
-}
-
-int green_evhttp_serve_forever(green_evhttp_t *srv)
-{
-    return green_server_serve_forever(srv->core);
-}
-
-void green_evhttp_close(green_evhttp_t *srv)
-{
-    green_server_close(srv->core);
-}
-
-int green_evhttp_stop(green_evhttp_t *srv, double grace)
-{
-    return green_server_stop(srv->core, grace);
-}
-
-int green_evhttp_close_on_signal(green_evhttp_t *srv, int signum)
-{
-    return green_server_close_on_signal(srv->core, signum);
-}
-
-int green_evhttp_active(const green_evhttp_t *srv)
-{
-    return green_server_active(srv->core);
+    return srv->core;
 }
 
 unsigned long green_evhttp_served(const green_evhttp_t *srv)
