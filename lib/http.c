@@ -10,7 +10,8 @@
  *   6. static files, an application wrapped around the user's;
  *   7. the keep-alive loop: one greenlet per connection, one request after
  *      the other;
- *   8. the server's life: start, stop gracefully, free.
+ *   8. the server's life: chapter 7's core (server.h) with two hooks, and
+ *      free.
  *
  * One greenlet per connection (server.h) makes the code sequential: every
  * "wait" below (green_recv, green_wait_write, the application's own

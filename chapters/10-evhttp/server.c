@@ -35,7 +35,7 @@ int main(int argc, char **argv)
 
     green_evhttp_t *srv = green_evhttp_new(host, port, &demo_app, NULL);
     /* Its life (listen, signals, stop) is chapter 7's core's. */
-    green_server_t *core = srv ? core : NULL;
+    green_server_t *core = srv ? green_evhttp_core(srv) : NULL;
     if (!core || green_server_start(core) < 0) {
         fprintf(stderr, "server: cannot listen on %s:%s: %s\n", host, port,
                 strerror(errno));

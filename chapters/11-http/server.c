@@ -40,7 +40,7 @@ int main(int argc, char **argv)
 
     green_http_server_t *srv = green_http_server_new(host, port, &demo_app, &opt);
     /* Its life (listen, signals, stop) is chapter 7's core's. */
-    green_server_t *core = srv ? core : NULL;
+    green_server_t *core = srv ? green_http_server_core(srv) : NULL;
     if (!core || green_server_start(core) < 0) {
         fprintf(stderr, "server: cannot serve on %s:%s: %s\n", host, port, strerror(errno));
         return 1;

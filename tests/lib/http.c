@@ -1724,7 +1724,8 @@ static void expect_bytes(struct client *c, const char *want, const char *what)
     size_t n = strlen(want);
     int rc = need(c, n);
     ck_assert_msg(rc == 0 && memcmp(c->buf, want, n) == 0, "after the upgrade, %s: expected "
-                  "\"%s\", got \"%.*s\"%s (lesson: \"Taking a connection over\")", what, want,
+                  "\"%s\", got \"%.*s\"%s; "
+                  KIT_LESSON("chapters/11-http/README.md", "Taking a connection over"), what, want,
                   (int)c->len, c->buf, rc < 0 ? " and then the end of the connection" : "");
     consume(c, n);
 }

@@ -850,8 +850,8 @@ START_TEST(test_overrun_chunk_is_400)
         int closed = refused(raw, &r, 2.0);
         double took = green_now() - t0;
         ck_assert_msg(r.code == 400, "a chunk whose data runs past its size (%s) should "
-                      "give 400 at once (see chapters/10-evhttp/README.md, 'Ambiguous bodies: request smuggling'), got %d after "
-                      "%.1f s%s%s", bad[i].what, r.code, took,
+                      "give 400 at once (" KIT_LESSON("chapters/10-evhttp/README.md",
+                      "Ambiguous bodies: request smuggling") "), got %d after %.1f s%s%s", bad[i].what, r.code, took,
                       r.code < 0 ? ": no answer, evhttp is still waiting for the chunk" : ":\n",
                       r.code < 0 ? "" : r.head);
         ck_assert_msg(closed == 1, "after the 400 the server should close the "
