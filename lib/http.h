@@ -42,7 +42,7 @@
  *   - Timeouts: `idle_timeout` between requests, `header_timeout` for a
  *     whole request head (a Slowloris client that sends a byte a second
  *     is closed), `body_timeout` for each read of a body, `send_timeout`
- *     for each write.
+ *     for each write (each one negative: no limit).
  *   - Static files: GET and HEAD under `static_prefix` are served from
  *     `static_dir` with sendfile(), Content-Type by extension,
  *     Last-Modified and 304 on If-Modified-Since; ".." and anything that

@@ -3,7 +3,7 @@
  * design.  See wsgi_evhttp.h.
  *
  * Two kinds of code run here:
- *   - evhttp's callbacks (on_request, on_complete, on_signal) run in the
+ *   - evhttp's callbacks (on_request, on_complete, on_accept_error) run in the
  *     hub, inside libevent's loop: they must never wait.  on_request only
  *     spawns a greenlet;
  *   - a greenlet per request (handle) does everything that may wait: it
@@ -33,7 +33,6 @@
 #include <event2/http_struct.h>   /* req->major, req->minor: no getter in 2.1 */
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
