@@ -114,9 +114,9 @@ typedef struct green_http_server green_http_server_t;
 
 /* A server for host:port (port "0": the kernel picks) that serves `app`
  * (which must outlive the server).  opt may be NULL (all defaults); it is
- * copied, the strings too.  Nothing happens until _start.  Returns NULL
- * with errno (ENOMEM; ENOENT: the static folder does not exist).  Python:
- * pywsgi.WSGIServer((host, port), app). */
+ * copied, the strings too.  Nothing happens until green_server_start() on
+ * its core.  Returns NULL with errno (ENOMEM; ENOENT: the static folder
+ * does not exist).  Python: pywsgi.WSGIServer((host, port), app). */
 green_http_server_t *green_http_server_new(const char *host, const char *port,
                                            green_app_t *app,
                                            const green_http_options_t *opt);
@@ -129,7 +129,8 @@ green_http_server_t *green_http_server_new(const char *host, const char *port,
  *     their response, which says "Connection: close";
  *   green_server_stop(core, grace): the requests in flight get `grace`
  *     seconds, what is left is killed, and the access log is flushed.
- *     Python: server.stop(timeout=grace). */
+ *     Python: server.stop(timeout=grace).
+ * The core belongs to srv: free srv (which frees it), never the core. */
 green_server_t *green_http_server_core(green_http_server_t *srv);
 
 /* Take this request's connection over once its response is written: the

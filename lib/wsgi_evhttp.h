@@ -95,7 +95,8 @@ typedef struct green_evhttp_options {
 /* A server for host:port (host NULL or "" = every address, port "0" = a
  * port the kernel picks) that will run `app` for every request.  opt may
  * be NULL (all defaults); it is copied.  Nothing happens until
- * green_evhttp_start().  Returns NULL with errno ENOMEM or EINVAL.
+ * green_server_start() on its core.  Returns NULL with errno ENOMEM or
+ * EINVAL.
  * Python: gevent.wsgi.WSGIServer((host, port), app). */
 green_evhttp_t *green_evhttp_new(const char *host, const char *port,
                                  green_app_t *app,
@@ -117,7 +118,8 @@ green_evhttp_t *green_evhttp_new(const char *host, const char *port,
  *     still sent) and wait up to 1 s more; requests that arrive
  *     afterwards get 503.  From a greenlet that may wait, not from an
  *     application;
- *   green_server_active: requests in progress (their greenlets alive). */
+ *   green_server_active: requests in progress (their greenlets alive).
+ * The core belongs to srv: free srv (which frees it), never the core. */
 green_server_t *green_evhttp_core(green_evhttp_t *srv);
 
 /* Responses sent since the start (by the application, or a 500/400 of

@@ -34,8 +34,8 @@ static void start_limited(green_app_t *app, size_t max_body, double timeout)
     srv = green_evhttp_new("127.0.0.1", "0", app, &opt);
     ck_assert_ptr_nonnull(srv);
     int rc = green_server_start(green_evhttp_core(srv));
-    ck_assert_msg(rc == 0, "green_evhttp_start on 127.0.0.1:0 failed: %s", strerror(errno));
-    ck_assert_msg(green_server_port(green_evhttp_core(srv)) > 0, "green_evhttp_port should give the port the kernel chose");
+    ck_assert_msg(rc == 0, "green_server_start on 127.0.0.1:0 (evhttp) failed: %s", strerror(errno));
+    ck_assert_msg(green_server_port(green_evhttp_core(srv)) > 0, "green_server_port should give the port the kernel chose");
     snprintf(port, sizeof port, "%d", green_server_port(green_evhttp_core(srv)));
 }
 
