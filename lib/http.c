@@ -10,7 +10,8 @@
  *   6. static files, an application wrapped around the user's;
  *   7. the keep-alive loop: one greenlet per connection, one request after
  *      the other;
- *   8. the server's life: start, stop gracefully, free.
+ *   8. the server's life: chapter 7's core (server.h) with two hooks, and
+ *      free.
  *
  * One greenlet per connection (server.h) makes the code sequential: every
  * "wait" below (green_recv, green_wait_write, the application's own
@@ -28,14 +29,12 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/sendfile.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -65,8 +64,6 @@
  * destroy our error response before the client has read it. */
 #define LINGER_SECONDS         1.0
 #define LINGER_BYTES           (256 * 1024)
-/* Descriptors kept out of the default cap on connections (section 8). */
-#define FD_RESERVE             64
 /* The access log's buffer: written when full, and once a second. */
 #define LOG_BUF                (64 * 1024)
 #define LOG_EVERY              1.0
@@ -90,8 +87,7 @@ struct green_http_server {
     struct static_app statics;
     green_http_options_t opt;   /* defaults filled in */
     char *host;
-    char port[16];              /* SERVER_PORT, known at start */
-    int started, stopping, stopped;
+    const char *port;           /* SERVER_PORT, in the core's label */
     unsigned long requests;
     struct conn *conns;         /* every open connection, for stop */
 
@@ -151,7 +147,25 @@ struct conn {
     int keep_alive;
     int linger;                 /* close slowly: the client may be sending */
     long long body_sent;        /* body bytes sent, for the access log */
+    green_takeover_fn takeover; /* green_http_takeover's, after the response */
+    void *takeover_arg;
 };
+
+/* Has the server stopped accepting?  Then every response says
+ * "Connection: close", and an idle connection closes. */
+static int closing(const green_http_server_t *srv)
+{
+    return green_server_state(srv->tcp) >= GREEN_SERVER_CLOSING;
+}
+
+/* SERVER_PORT: the port the core listens on, from its "HOST:PORT" label
+ * (set at start, kept after the socket is closed). */
+static const char *server_port(green_http_server_t *srv)
+{
+    if (!srv->port)
+        srv->port = strrchr(green_server_label(srv->tcp), ':') + 1;
+    return srv->port;
+}
 
 /* ---- 1. The clock and the access log ---------------------------------------- */
 
@@ -278,6 +292,11 @@ static void log_request(struct conn *c, const char *request, int code)
     green_http_server_t *srv = c->srv;
     if (!srv->log)
         return;
+    if (!srv->flusher && !closing(srv)) {
+        srv->flusher = green_spawn(log_flusher, srv);
+        if (srv->flusher)
+            green_set_name(srv->flusher, "access log");
+    }
     char line[1200], bytes[24] = "-", quoted[900];
     log_escape(quoted, sizeof quoted, request ? request : "-");
     if (c->body_sent > 0)
@@ -335,6 +354,12 @@ static int head_too_long(const struct conn *c)
            (!c->line_seen && c->len > l->max_request_line + 2);
 }
 
+/* When a head that begins now must have ended (header_timeout). */
+static double head_deadline(const green_http_server_t *srv)
+{
+    return green_now() + srv->opt.header_timeout;
+}
+
 /* Wait for a whole request head at buf[0].  Returns its length (> 0);
  * 0 to close the connection quietly (the client closed or reset, it sent
  * nothing for idle_timeout, the server is stopping); or -status for an
@@ -346,7 +371,7 @@ static int read_head(struct conn *c)
 {
     green_http_server_t *srv = c->srv;
     size_t max_head = srv->opt.limits.max_head;
-    double deadline = c->len ? green_now() + srv->opt.header_timeout : 0;
+    double deadline = c->len ? head_deadline(srv) : 0;
 
     for (;;) {
         if (c->len > 0 && (head_complete(c) || head_too_long(c))) {
@@ -362,10 +387,12 @@ static int read_head(struct conn *c)
 
         double wait;
         if (c->len == 0) {
-            if (srv->stopping && c->served > 0)
+            if (closing(srv) && c->served > 0)
                 return 0;       /* stopping: an idle connection just closes */
             c->idle = 1;        /* stop may close us while we wait here */
             wait = srv->opt.idle_timeout;
+        } else if (srv->opt.header_timeout < 0) {
+            wait = GREEN_FOREVER;
         } else {
             wait = deadline - green_now();
             if (wait <= 0)
@@ -378,7 +405,7 @@ static int read_head(struct conn *c)
         if (n <= 0)
             return 0;
         if (c->len == 0)
-            deadline = green_now() + srv->opt.header_timeout;
+            deadline = head_deadline(srv);
         c->len += (size_t)n;
     }
 }
@@ -625,7 +652,7 @@ static int make_environ(struct conn *c)
         .protocol = r->minor == 0 ? "HTTP/1.0" : "HTTP/1.1",
         .remote_addr = c->remote,
         .server_name = c->srv->host,
-        .server_port = c->srv->port,
+        .server_port = server_port(c->srv),
         .content_length = r->chunked ? -1 : r->content_length,
         .headers = c->headers,
         .nheaders = r->nheaders,
@@ -725,6 +752,13 @@ static int ours(const char *name)
            strcasecmp(name, "Date") == 0;
 }
 
+/* A connection being taken over keeps the application's Connection
+ * header ("Upgrade"): it is not ours to frame any more. */
+static int upgrading(const struct conn *c, const char *name)
+{
+    return c->takeover && strcasecmp(name, "Connection") == 0;
+}
+
 /* The status line and headers.  No Server header: naming the software
  * and its version only helps an attacker pick an exploit (article 004). */
 static void format_head(struct conn *c, struct head *h, enum framing f,
@@ -736,7 +770,7 @@ static void format_head(struct conn *c, struct head *h, enum framing f,
     put(h, c->resp.status);
     put(h, "\r\n");
     for (size_t i = 0; i < c->resp.nheaders; i++)
-        if (!ours(c->resp.headers[i].name))
+        if (!ours(c->resp.headers[i].name) || upgrading(c, c->resp.headers[i].name))
             put_header(h, c->resp.headers[i].name, c->resp.headers[i].value);
     put_header(h, "Date", c->srv->date);
     if (f == FRAME_LENGTH) {
@@ -745,7 +779,9 @@ static void format_head(struct conn *c, struct head *h, enum framing f,
     } else if (f == FRAME_CHUNKED) {
         put_header(h, "Transfer-Encoding", "chunked");
     }
-    if (!c->keep_alive)
+    if (c->takeover)
+        ;                       /* the application's "Connection: Upgrade" */
+    else if (!c->keep_alive)
         put_header(h, "Connection", "close");
     else if (c->req.minor == 0)
         put_header(h, "Connection", "keep-alive");
@@ -889,7 +925,7 @@ static enum framing choose_framing(struct conn *c, const green_body_t *body)
     const char *conn_header = green_response_header(&c->resp, "Connection");
     int echoing = !green_body_is_list(body) && c->req.minor >= 1 &&
                   c->body_reading && !c->body_error;
-    c->keep_alive = c->req.keep_alive && !c->srv->stopping &&
+    c->keep_alive = c->req.keep_alive && !closing(c->srv) &&
                     !(conn_header && strcasecmp(conn_header, "close") == 0) &&
                     (echoing || !drain_hopeless(c));
     if (bodiless(c))
@@ -1128,7 +1164,7 @@ static int app_failed(struct conn *c, green_body_t *body)
 {
     green_body_close(body);
     return send_simple(c, 500, c->req.keep_alive && !drain_hopeless(c) &&
-                                   !c->srv->stopping);
+                                   !closing(c->srv));
 }
 
 /* Call the application and send what it returns.  Returns 0, or -1 when
@@ -1152,6 +1188,35 @@ static int call_app(struct conn *c)
     return rc;
 }
 
+int green_http_takeover(green_environ_t *env, green_takeover_fn fn, void *arg)
+{
+    /* env->input is the first member of our struct conn, and its read is
+     * ours: anything else is some other server's request. */
+    if (env == NULL || fn == NULL || env->input == NULL ||
+        env->input->read != input_read) {
+        errno = EINVAL;
+        return -1;
+    }
+    struct conn *c = (struct conn *)env->input;
+    c->takeover = fn;
+    c->takeover_arg = arg;
+    return 0;
+}
+
+/* The response is out: the connection now belongs to the protocol the
+ * application asked for (server.h's green_takeover_fn).  What the client
+ * sent after this request's body (the new protocol's first bytes, maybe)
+ * moves to the front of the buffer and goes with it.  Returns 0: HTTP is
+ * over on this connection. */
+static int hand_over(struct conn *c)
+{
+    if (drain_body(c) < 0)
+        return 0;               /* its body never ended: nothing to hand */
+    next_request(c);
+    c->takeover(c->fd, c->buf, c->len, c->takeover_arg);
+    return 0;
+}
+
 /* Serve the request whose head is buf[0..head_len).  Returns 1 to keep
  * the connection for the next request, 0 to close it. */
 static int serve_request(struct conn *c, int head_len)
@@ -1159,6 +1224,7 @@ static int serve_request(struct conn *c, int head_len)
     green_http_server_t *srv = c->srv;
     int rc;
     c->body_sent = 0;
+    c->takeover = NULL;
     if (room_for_body(c, head_len) < 0)
         return 0;
     begin_body(c, head_len);
@@ -1181,6 +1247,8 @@ static int serve_request(struct conn *c, int head_len)
     }
     if (rc < 0)
         return 0;               /* the connection is broken */
+    if (c->takeover)
+        return hand_over(c);
     if (!c->keep_alive || drain_body(c) < 0) {
         /* Closing with body bytes unread: close slowly, or the reset
          * they cause could destroy the response we just sent. */
@@ -1299,10 +1367,11 @@ static void fill_defaults(green_http_options_t *o)
     if (!l->max_head)         l->max_head = DEFAULT_MAX_HEAD;
     if (!l->max_headers)      l->max_headers = GREEN_HTTP_MAX_HEADERS;
     if (!l->max_body)         l->max_body = LLONG_MAX;   /* no limit: see http.h */
-    if (o->idle_timeout <= 0)   o->idle_timeout = DEFAULT_IDLE_TIMEOUT;
-    if (o->header_timeout <= 0) o->header_timeout = DEFAULT_HEADER_TIMEOUT;
-    if (o->body_timeout <= 0)   o->body_timeout = DEFAULT_BODY_TIMEOUT;
-    if (o->send_timeout <= 0)   o->send_timeout = DEFAULT_SEND_TIMEOUT;
+    /* Times: 0 is the default, negative is forever (server.h). */
+    if (o->idle_timeout == 0)   o->idle_timeout = DEFAULT_IDLE_TIMEOUT;
+    if (o->header_timeout == 0) o->header_timeout = DEFAULT_HEADER_TIMEOUT;
+    if (o->body_timeout == 0)   o->body_timeout = DEFAULT_BODY_TIMEOUT;
+    if (o->send_timeout == 0)   o->send_timeout = DEFAULT_SEND_TIMEOUT;
     if (o->max_drain <= 0)      o->max_drain = DEFAULT_MAX_DRAIN;
     if (!o->static_prefix)      o->static_prefix = "/static/";
     if (o->access_log_fd <= 0)  o->access_log_fd = -1;
@@ -1330,6 +1399,47 @@ static int setup_static(green_http_server_t *srv, green_app_t *app)
     return 0;
 }
 
+/* Wake every connection that waits for its next request: shutdown() makes
+ * its green_recv() return 0, and its loop ends as if the client had
+ * closed.  Connections in the middle of a request are left alone: they
+ * see the server closing when their response is out, and say "Connection: close". */
+static void close_idle(green_http_server_t *srv)
+{
+    for (struct conn *c = srv->conns; c; c = c->next)
+        if (c->idle)
+            shutdown(c->fd, SHUT_RDWR);
+}
+
+/* The core stops accepting (a stop, a signal): idle connections close
+ * now, the others after their response. */
+static void on_close(void *arg)
+{
+    close_idle(arg);
+}
+
+/* The graceful stop is over: the last lines of the access log go out. */
+static void on_stopped(void *arg)
+{
+    green_http_server_t *srv = arg;
+    if (srv->flusher) {
+        green_kill(srv->flusher, 1.0);
+        green_free(srv->flusher);
+        srv->flusher = NULL;
+    }
+    if (srv->log)
+        log_flush(srv);
+}
+
+static const green_server_hooks_t http_hooks = {
+    .close = on_close,
+    .stopped = on_stopped,
+};
+
+green_server_t *green_http_server_core(green_http_server_t *srv)
+{
+    return srv->tcp;
+}
+
 green_http_server_t *green_http_server_new(const char *host, const char *port,
                                            green_app_t *app,
                                            const green_http_options_t *opt)
@@ -1341,12 +1451,11 @@ green_http_server_t *green_http_server_new(const char *host, const char *port,
         srv->opt = *opt;
     fill_defaults(&srv->opt);
     srv->host = strdup(host && *host ? host : "0.0.0.0");
-    srv->tcp = green_server_new(host, port, handle_connection, srv);
+    srv->tcp = green_server_new(host, port, handle_connection, srv, &srv->opt.server);
     if (!srv->host || !srv->tcp || setup_static(srv, app) < 0)
         goto err;
+    green_server_set_hooks(srv->tcp, &http_hooks, srv);
     if (srv->opt.access_log_fd >= 0 && !(srv->log = malloc(LOG_BUF)))
-        goto err;
-    if (srv->opt.backlog > 0 && green_server_set_backlog(srv->tcp, srv->opt.backlog) < 0)
         goto err;
     return srv;
 err:;
@@ -1354,99 +1463,6 @@ err:;
     green_http_server_free(srv);
     errno = err;
     return NULL;
-}
-
-/* The default cap on open connections: what the descriptors allow, less
- * FD_RESERVE for the listening socket, the log, the hub, the static files
- * being sent and the application's own files (a server whose clients
- * mostly download files should set max_connections to half: each such
- * connection holds two descriptors).  Past the cap the server stops
- * accepting (clients wait in the backlog) instead of running into EMFILE,
- * and memory stays bounded: each connection costs a greenlet and a
- * buffer, and a flood of held connections would otherwise take them until
- * the descriptors ran out.  Read at start, not at new: a program may raise
- * its limit in between. */
-static int default_max_connections(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return 0;               /* unknown: no cap, EMFILE backs off */
-    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > INT_MAX)
-        rl.rlim_cur = INT_MAX;
-    long room = (long)rl.rlim_cur - FD_RESERVE;
-    return room < 1 ? 1 : (int)room;
-}
-
-int green_http_server_start(green_http_server_t *srv)
-{
-    /* sendfile() has no MSG_NOSIGNAL: a client that went away mid-file
-     * would raise SIGPIPE, whose default action ends the process.  Servers
-     * ignore it (Python does from the start) and read EPIPE instead. */
-    struct sigaction sa;
-    if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
-        signal(SIGPIPE, SIG_IGN);
-    int cap = srv->opt.max_connections;
-    if (cap == 0)
-        cap = default_max_connections();
-    if (cap > 0 && green_server_set_pool(srv->tcp, cap) < 0)
-        return -1;
-    if (green_server_start(srv->tcp) < 0)
-        return -1;
-    snprintf(srv->port, sizeof srv->port, "%d", green_server_port(srv->tcp));
-    if (srv->log) {
-        srv->flusher = green_spawn(log_flusher, srv);
-        if (srv->flusher)
-            green_set_name(srv->flusher, "access log");
-    }
-    srv->started = 1;
-    return 0;
-}
-
-int green_http_server_port(const green_http_server_t *srv)
-{
-    return green_server_port(srv->tcp);
-}
-
-int green_http_server_serve_forever(green_http_server_t *srv)
-{
-    if (!srv->started && green_http_server_start(srv) < 0)
-        return -1;
-    return green_server_serve_forever(srv->tcp);
-}
-
-int green_http_server_close_on_signal(green_http_server_t *srv, int signum)
-{
-    return green_server_close_on_signal(srv->tcp, signum);
-}
-
-/* Wake every connection that waits for its next request: shutdown() makes
- * its green_recv() return 0, and its loop ends as if the client had
- * closed.  Connections in the middle of a request are left alone: they
- * see `stopping` when their response is out, and say "Connection: close". */
-static void close_idle(green_http_server_t *srv)
-{
-    for (struct conn *c = srv->conns; c; c = c->next)
-        if (c->idle)
-            shutdown(c->fd, SHUT_RDWR);
-}
-
-int green_http_server_stop(green_http_server_t *srv, double grace)
-{
-    if (!srv->started || srv->stopped)
-        return 0;
-    srv->stopping = 1;
-    green_server_close(srv->tcp);       /* no new connections */
-    close_idle(srv);
-    int killed = green_server_stop(srv->tcp, grace);
-    if (srv->flusher) {
-        green_kill(srv->flusher, 1.0);
-        green_free(srv->flusher);
-        srv->flusher = NULL;
-    }
-    if (srv->log)
-        log_flush(srv);
-    srv->stopped = 1;
-    return killed;
 }
 
 unsigned long green_http_server_requests(const green_http_server_t *srv)
@@ -1458,9 +1474,7 @@ void green_http_server_free(green_http_server_t *srv)
 {
     if (!srv)
         return;
-    if (srv->started && !srv->stopped && green_hub_active())
-        green_http_server_stop(srv, 0);
-    green_server_free(srv->tcp);
+    green_server_free(srv->tcp);   /* stops it first: on_stopped runs */
     if (srv->statics.prefix)    /* set up: the folder is open */
         close(srv->statics.dir_fd);
     free(srv->statics.prefix);

@@ -42,7 +42,7 @@
  *   - Timeouts: `idle_timeout` between requests, `header_timeout` for a
  *     whole request head (a Slowloris client that sends a byte a second
  *     is closed), `body_timeout` for each read of a body, `send_timeout`
- *     for each write.
+ *     for each write (each one negative: no limit).
  *   - Static files: GET and HEAD under `static_prefix` are served from
  *     `static_dir` with sendfile(), Content-Type by extension,
  *     Last-Modified and 304 on If-Modified-Since; ".." and anything that
@@ -54,12 +54,18 @@
  *     What the client wrote (the request line) is escaped as nginx does:
  *     '"', '\', control bytes and bytes >= 0x7f become "\xHH", so a
  *     client cannot forge a field or a line.
- *   - At most `max_connections` open at once (by default what
+ *   - At most `server.max_connections` open at once (by default what
  *     RLIMIT_NOFILE allows, less a reserve): past it, no accept until one
  *     closes, so a flood of held connections cannot take all the memory
  *     or every descriptor.
  *   - A graceful stop: no new connections, idle keep-alive connections
  *     closed at once, requests in flight finished within a grace period.
+ *   - A connection handed to another protocol after a 101 response
+ *     (green_http_takeover: chapter 13's WebSocket upgrade).
+ *
+ * Its life (listening, the cap on connections, the back-off when out of
+ * descriptors, signals, the graceful stop) is chapter 7's core: a
+ * green_server_t, server.h.
  *
  * Errors, C style: -1 with errno.
  */
@@ -69,9 +75,11 @@
 #include <time.h>
 
 #include "http_parser.h"
+#include "server.h"
 #include "wsgi.h"
 
-/* Options.  Zero everywhere means the defaults (shown). */
+/* Options, in the style of all three servers (server.h): zero everywhere
+ * means the defaults (shown); a negative time means no limit. */
 typedef struct green_http_options {
     green_http_limits_t limits;  /* the parser's limits (http_parser.h),
                                     but max_body is no limit by default
@@ -97,49 +105,47 @@ typedef struct green_http_options {
     const char *static_prefix;   /* "/static/": the URL they live under */
     int access_log_fd;           /* where the access log goes: 2 for
                                     stderr, a file's fd; 0 or -1: none */
-    int backlog;                 /* 1024 (server.h) */
-    int max_connections;         /* RLIMIT_NOFILE's soft limit (read at
-                                    start) - 64: the most connections open
-                                    at once; at the cap the server stops
-                                    accepting (clients wait in the
-                                    backlog) until one closes (server.h's
-                                    pool).  -1: no cap */
+    green_server_options_t server;  /* chapter 7's core: backlog and
+                                    max_connections (by default what
+                                    RLIMIT_NOFILE allows, less 64) */
 } green_http_options_t;
 
 typedef struct green_http_server green_http_server_t;
 
 /* A server for host:port (port "0": the kernel picks) that serves `app`
  * (which must outlive the server).  opt may be NULL (all defaults); it is
- * copied, the strings too.  Nothing happens until _start.  Returns NULL
- * with errno (ENOMEM; ENOENT: the static folder does not exist).  Python:
- * pywsgi.WSGIServer((host, port), app). */
+ * copied, the strings too.  Nothing happens until green_server_start() on
+ * its core.  Returns NULL with errno (ENOMEM; ENOENT: the static folder
+ * does not exist).  Python: pywsgi.WSGIServer((host, port), app). */
 green_http_server_t *green_http_server_new(const char *host, const char *port,
                                            green_app_t *app,
                                            const green_http_options_t *opt);
 
-/* Listen and start accepting (returns at once; the server runs while the
- * caller waits on the hub).  Returns 0, or -1 with errno (EADDRINUSE...). */
-int green_http_server_start(green_http_server_t *srv);
+/* The server's life is chapter 7's core: start, stop and the rest are
+ * green_server_* calls (server.h) on this, as for every server of the
+ * kit.  What they add here:
+ *   green_server_close (a signal with green_server_close_on_signal):
+ *     idle keep-alive connections are closed at once, the others after
+ *     their response, which says "Connection: close";
+ *   green_server_stop(core, grace): the requests in flight get `grace`
+ *     seconds, what is left is killed, and the access log is flushed.
+ *     Python: server.stop(timeout=grace).
+ * The core belongs to srv: free srv (which frees it), never the core. */
+green_server_t *green_http_server_core(green_http_server_t *srv);
 
-/* The port the server listens on, or -1 before _start. */
-int green_http_server_port(const green_http_server_t *srv);
-
-/* Start if needed, then wait until the server stops accepting (a signal
- * registered with _close_on_signal, or _stop from another greenlet).
- * Call green_http_server_stop() next.  Returns 0, or -1 with errno.
- * Python: server.serve_forever(). */
-int green_http_server_serve_forever(green_http_server_t *srv);
-
-/* On signal `signum` (SIGINT, SIGTERM), stop accepting: serve_forever
- * returns.  Returns 0, or -1 with errno. */
-int green_http_server_close_on_signal(green_http_server_t *srv, int signum);
-
-/* Stop gracefully: stop accepting, close the idle keep-alive connections,
- * let the requests in flight finish within `grace` seconds (their
- * responses say "Connection: close"), kill what is left, and flush the
- * access log.  Returns how many connections had to be killed, or -1 with
- * errno.  Python: server.stop(timeout=grace). */
-int green_http_server_stop(green_http_server_t *srv, double grace);
+/* Take this request's connection over once its response is written: the
+ * contract of server.h's green_takeover_fn (fn runs in the connection's
+ * greenlet, with the bytes the client sent after this request; the server
+ * closes fd when fn returns; a graceful stop waits for fn, then kills it).
+ * Call it from the application, which answers "101 Switching Protocols"
+ * with its own Upgrade and Connection headers (both are sent as the
+ * application gave them); the response should have no body.  A request
+ * body the application left unread is drained first (up to max_drain;
+ * past it the connection closes and fn is not called).  Returns 0, or -1
+ * with errno EINVAL when env is not a request of this server (chapter
+ * 10's evhttp cannot hand a connection over).  Chapter 13's WebSocket
+ * upgrade is built on this. */
+int green_http_takeover(green_environ_t *env, green_takeover_fn fn, void *arg);
 
 /* Requests answered so far (all connections). */
 unsigned long green_http_server_requests(const green_http_server_t *srv);

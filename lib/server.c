@@ -7,6 +7,10 @@
  *   - a handler greenlet per connection, spawned into the server's pool
  *     (handle: the user's handler, then close the socket);
  *   - whoever starts and stops the server (main, usually).
+ * It is also the core of chapters 10 and 11: their servers take the
+ * listening socket, the states, the signals, the back-off and the
+ * graceful stop from here.  evhttp accepts by itself: for it, an
+ * acceptor's callbacks stand in for the accept loop (see server.h).
  * The accept loop only ever waits in three places (the listening socket,
  * a back-off sleep, a full pool), and green_server_close() stops it by
  * setting `closing` and waking it wherever it waits: every wait is
@@ -14,18 +18,25 @@
  */
 #include "server.h"
 #include "io.h"
+#include "sync.h"
 
 #include <errno.h>
 #include <event2/event.h>
+#include <limits.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define DEFAULT_BACKLOG 1024
+/* Descriptors kept out of the default cap on connections: the listening
+ * socket, the hub, log files, the files a handler opens (see
+ * default_max_connections). */
+#define FD_RESERVE 64
 /* Back-off after running out of descriptors or memory: 10 ms, doubling
  * to 1 s.  Short enough to notice freed descriptors soon, long enough
  * that a server out of descriptors does not burn the CPU. */
@@ -51,20 +62,35 @@ struct conn {
     struct conn *prev, *next;
 };
 
+/* A run of accepts failing for want of descriptors or memory. */
+struct burst {
+    int failures;               /* in a row */
+    double started;             /* when the first of them failed */
+    double backoff;             /* the next sleep */
+    int said;                   /* this burst has been reported */
+    double said_at;             /* when a burst was last reported */
+};
+
 struct green_server {
     char *host, *port;
     char label[96];             /* "HOST:PORT", for messages */
-    green_handler_fn handler;
+    const char *name;           /* "server", or the acceptor's name */
+    green_handler_fn handler;   /* accept loop's servers */
     void *arg;
-    int backlog;
-    int pool_size;
+    const green_server_hooks_t *hooks;  /* a server built on the core's */
+    void *hooks_arg;
+    int accepts_itself;         /* hooks->start stands in for accept_loop */
+    green_server_options_t opt;
     int fd;                     /* the listening socket, or -1 */
-    green_pool_t *pool;         /* the handlers */
+    green_pool_t *pool;         /* the handlers, or the acceptor's work */
     green_t *acceptor;          /* the accept loop */
+    green_event_t *closed;      /* set when it stops accepting */
     int started, closing, stopped;
     int acceptor_waits_for_slot;
     struct conn *conns;         /* accepted, handler not returned */
     unsigned long accepted;
+    struct burst burst;
+    unsigned long accept_errors;  /* for want of descriptors or memory */
     green_signal_t *signals;      /* close_on_signal's, on a list */
 };
 
@@ -72,7 +98,7 @@ static void say(const green_server_t *srv, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "server %s: ", srv->label);
+    fprintf(stderr, "%s %s: ", srv->name, srv->label);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
@@ -147,7 +173,7 @@ static void start_handler(green_server_t *srv, int fd,
     }
 }
 
-/* ---- The accept loop -------------------------------------------------- */
+/* ---- Accept errors ---------------------------------------------------- */
 
 /* Errors that say "this one connection failed, the next may not": a
  * client that reset before we accepted it, a signal, and the network
@@ -164,7 +190,7 @@ static int retry_at_once(int err)
  * system-wide, ENFILE) or kernel memory.  Retrying at once would fail
  * again at once, and the listening socket stays readable (the client is
  * still in the backlog), so waiting for it to be readable would not wait
- * at all: sleep instead. */
+ * at all: stop accepting for a while instead. */
 static const char *resource_error(int err)
 {
     switch (err) {
@@ -176,20 +202,13 @@ static const char *resource_error(int err)
     }
 }
 
-/* A run of accepts failing for want of descriptors or memory. */
-struct burst {
-    int failures;               /* in a row */
-    double started;             /* when the first of them failed */
-    double backoff;             /* the next sleep */
-    int said;                   /* this burst has been reported */
-    double said_at;             /* when a burst was last reported */
-};
-
 /* accept failed with EMFILE & co.: report the burst (once, and at most
  * once a second: a server at its limit fails, recovers and fails again
- * all the time), then sleep, a little longer each time. */
-static int back_off(green_server_t *srv, struct burst *b, int err, const char *name)
+ * all the time), and back off a little longer each time. */
+static double back_off(green_server_t *srv, int err, const char *name)
 {
+    struct burst *b = &srv->burst;
+    srv->accept_errors++;
     if (b->failures++ == 0)
         b->started = green_now();
     if (!b->said && green_now() - b->said_at >= LOG_EVERY) {
@@ -201,12 +220,23 @@ static int back_off(green_server_t *srv, struct burst *b, int err, const char *n
     b->backoff = b->backoff == 0 ? BACKOFF_MIN : b->backoff * 2;
     if (b->backoff > BACKOFF_MAX)
         b->backoff = BACKOFF_MAX;
-    return green_sleep(b->backoff);
+    return b->backoff;
 }
 
-/* An accept worked: the burst, if any, is over. */
-static void burst_over(green_server_t *srv, struct burst *b)
+double green_server_accept_failed(green_server_t *srv, int err)
 {
+    const char *name = resource_error(err);
+    if (retry_at_once(err))
+        return 0;
+    if (name != NULL)
+        return back_off(srv, err, name);
+    say(srv, "accept: %s; no longer accepting", strerror(err));
+    return -1;
+}
+
+void green_server_accept_ok(green_server_t *srv)
+{
+    struct burst *b = &srv->burst;
     if (b->said)
         say(srv, "accepting again after %d failed accept(s) in %.2f s",
             b->failures, green_now() - b->started);
@@ -214,10 +244,29 @@ static void burst_over(green_server_t *srv, struct burst *b)
     b->backoff = 0;
 }
 
+/* Close the listening socket: new clients are refused from now on, and
+ * those still in the backlog are reset by the kernel. */
+static void stop_accepting(green_server_t *srv)
+{
+    srv->closing = 1;
+    if (green_event_is_set(srv->closed))
+        return;
+    if (srv->hooks && srv->hooks->close && srv->started)
+        srv->hooks->close(srv->hooks_arg);
+    if (srv->fd >= 0)
+        close(srv->fd);
+    srv->fd = -1;
+    if (srv->accept_errors)
+        say(srv, "%lu accept(s) failed (out of descriptors or memory)",
+            srv->accept_errors);
+    green_event_set(srv->closed);
+}
+
+/* ---- The accept loop -------------------------------------------------- */
+
 static void *accept_loop(void *arg)
 {
     green_server_t *srv = arg;
-    struct burst burst = { .said_at = -LOG_EVERY };
     int batch = 0, rc = 0;
 
     while (!srv->closing && rc == 0) {
@@ -233,7 +282,7 @@ static void *accept_loop(void *arg)
         int fd = accept4(srv->fd, (struct sockaddr *)&peer, &len,
                          SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
-            burst_over(srv, &burst);
+            green_server_accept_ok(srv);
             start_handler(srv, fd, &peer, len);
             if (++batch == ACCEPT_BATCH) {   /* let the new handlers run */
                 batch = 0;
@@ -241,69 +290,101 @@ static void *accept_loop(void *arg)
             }
             continue;
         }
-        int err = errno;
-        const char *name = resource_error(err);
         batch = 0;
-        if (err == EAGAIN || err == EWOULDBLOCK) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
             rc = green_wait_read(srv->fd, GREEN_FOREVER);    /* nobody yet */
-        } else if (retry_at_once(err)) {
             continue;
-        } else if (name != NULL) {
-            rc = back_off(srv, &burst, err, name);
-        } else {
-            say(srv, "accept: %s; no longer accepting", strerror(err));
-            break;
         }
+        double pause = green_server_accept_failed(srv, errno);
+        if (pause < 0)
+            break;
+        if (pause > 0)
+            rc = green_sleep(pause);
     }
-    /* New clients are refused from now on; those still in the backlog
-     * are reset by the kernel. */
-    close(srv->fd);
-    srv->fd = -1;
+    stop_accepting(srv);
     return NULL;
 }
 
 /* ---- Life cycle ------------------------------------------------------- */
 
-green_server_t *green_server_new(const char *host, const char *port,
-                                 green_handler_fn handler, void *arg)
+static green_server_t *server_new(const char *host, const char *port,
+                                  const green_server_options_t *opt)
 {
     green_server_t *srv = calloc(1, sizeof *srv);
     if (srv == NULL)
         return NULL;
     srv->host = strdup(host ? host : "");
     srv->port = strdup(port ? port : "0");
-    if (srv->host == NULL || srv->port == NULL) {
-        free(srv->host);
-        free(srv->port);
-        free(srv);
+    srv->closed = green_event_new();
+    if (srv->host == NULL || srv->port == NULL || srv->closed == NULL) {
+        green_server_free(srv);
         errno = ENOMEM;
         return NULL;
     }
     snprintf(srv->label, sizeof srv->label, "%s:%s", srv->host, srv->port);
-    srv->handler = handler;
-    srv->arg = arg;
-    srv->backlog = DEFAULT_BACKLOG;
+    srv->name = "server";
+    if (opt)
+        srv->opt = *opt;
+    if (srv->opt.backlog <= 0)
+        srv->opt.backlog = DEFAULT_BACKLOG;
     srv->fd = -1;
+    srv->burst.said_at = -LOG_EVERY;
     return srv;
 }
 
-int green_server_set_backlog(green_server_t *srv, int backlog)
+green_server_t *green_server_new(const char *host, const char *port,
+                                 green_handler_fn handler, void *arg,
+                                 const green_server_options_t *opt)
+{
+    green_server_t *srv = server_new(host, port, opt);
+    if (srv) {
+        srv->handler = handler;
+        srv->arg = arg;
+    }
+    return srv;
+}
+
+int green_server_set_hooks(green_server_t *srv, const green_server_hooks_t *hooks,
+                           void *arg)
 {
     if (srv->started) {
         errno = EBUSY;
         return -1;
     }
-    srv->backlog = backlog;
+    srv->hooks = hooks;
+    srv->hooks_arg = arg;
+    srv->accepts_itself = hooks->start != NULL;
+    if (hooks->name)
+        srv->name = hooks->name;
     return 0;
 }
 
-int green_server_set_pool(green_server_t *srv, int size)
+/* The default cap on connections: what the descriptors allow, less
+ * FD_RESERVE.  Past the cap the server stops accepting (clients wait in
+ * the backlog) instead of running into EMFILE, and memory stays bounded:
+ * each connection costs a greenlet and a buffer, and a flood of held
+ * connections would otherwise take them until the descriptors ran out.
+ * Read at start, not at new: a program may raise its limit in between. */
+static int default_max_connections(void)
 {
-    if (srv->started) {
-        errno = EBUSY;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 0;               /* unknown: no cap, EMFILE backs off */
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > INT_MAX)
+        rl.rlim_cur = INT_MAX;
+    long room = (long)rl.rlim_cur - FD_RESERVE;
+    return room < 1 ? 1 : (int)room;
+}
+
+/* Begin accepting on srv->fd: our accept loop, or the acceptor's. */
+static int start_accepting(green_server_t *srv)
+{
+    if (srv->accepts_itself)
+        return srv->hooks->start(srv->fd, srv->hooks_arg);
+    srv->acceptor = green_spawn(accept_loop, srv);
+    if (srv->acceptor == NULL)
         return -1;
-    }
-    srv->pool_size = size;
+    green_set_name(srv->acceptor, "accept loop");
     return 0;
 }
 
@@ -313,18 +394,28 @@ int green_server_start(green_server_t *srv)
         errno = EBUSY;
         return -1;
     }
-    srv->pool = green_pool_new(srv->pool_size);
+    /* Writing to a connection the client has closed raises SIGPIPE, whose
+     * default action ends the process: sendfile() (chapter 11) and
+     * evhttp's writev() (chapter 10: slowhttptest's slow-read attack
+     * killed the server so, exit status 141) have no MSG_NOSIGNAL.
+     * Servers ignore it, as Python does from the start, and read EPIPE. */
+    struct sigaction sa;
+    if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
+        signal(SIGPIPE, SIG_IGN);
+    /* A server that accepts by itself spawns from callbacks: no cap. */
+    int cap = srv->accepts_itself ? 0 : srv->opt.max_connections;
+    if (cap == 0 && !srv->accepts_itself)
+        cap = default_max_connections();
+    srv->pool = green_pool_new(cap);
     if (srv->pool == NULL)
         return -1;
-    srv->fd = green_tcp_listen(srv->host, srv->port, srv->backlog);
+    srv->fd = green_tcp_listen(srv->host, srv->port, srv->opt.backlog);
     if (srv->fd < 0)
         goto err;
     snprintf(srv->label, sizeof srv->label, "%s:%d", srv->host,
              green_socket_port(srv->fd));
-    srv->acceptor = green_spawn(accept_loop, srv);
-    if (srv->acceptor == NULL)
+    if (start_accepting(srv) < 0)
         goto err;
-    green_set_name(srv->acceptor, "accept loop");
     srv->started = 1;
     return 0;
 err:;
@@ -343,11 +434,16 @@ int green_server_port(const green_server_t *srv)
     return srv->fd >= 0 ? green_socket_port(srv->fd) : -1;
 }
 
+const char *green_server_label(const green_server_t *srv)
+{
+    return srv->label;
+}
+
 int green_server_serve_forever(green_server_t *srv)
 {
     if (!srv->started && green_server_start(srv) != 0)
         return -1;
-    return green_join(srv->acceptor, GREEN_FOREVER);
+    return green_event_wait(srv->closed, GREEN_FOREVER);
 }
 
 void green_server_close(green_server_t *srv)
@@ -355,10 +451,22 @@ void green_server_close(green_server_t *srv)
     if (srv->closing)
         return;
     srv->closing = 1;
-    /* Wherever the accept loop waits, this wakes it; it then sees
-     * `closing` and ends. */
+    /* Our accept loop may be waiting on the socket: wake it, and it closes
+     * the socket itself once its wait is over (closing a descriptor that
+     * is still being waited on would leave libevent a stale event). */
     if (srv->acceptor && !green_dead(srv->acceptor))
         green_ready(srv->acceptor, NULL);
+    else
+        stop_accepting(srv);
+}
+
+green_server_state_t green_server_state(const green_server_t *srv)
+{
+    if (srv->stopped)
+        return GREEN_SERVER_STOPPED;
+    if (srv->closing)
+        return GREEN_SERVER_CLOSING;
+    return srv->started ? GREEN_SERVER_STARTED : GREEN_SERVER_NEW;
 }
 
 /* Is the caller one of our handlers? */
@@ -370,24 +478,31 @@ static int called_by_handler(const green_server_t *srv)
     return 0;
 }
 
+/* Wait for the work within `grace` seconds, then kill what is left.
+ * Returns how many were killed, or -1. */
+static int finish_work(green_server_t *srv, double grace)
+{
+    if (green_pool_join(srv->pool, grace) == 0)
+        return 0;
+    if (errno != ETIMEDOUT)
+        return -1;
+    int killed = green_pool_size(srv->pool) - called_by_handler(srv);
+    say(srv, "%d handler(s) still running after %.1f s: killing them",
+        killed, grace);
+    return green_pool_kill(srv->pool, KILL_GRACE) == 0 ? killed : -1;
+}
+
 int green_server_stop(green_server_t *srv, double grace)
 {
-    if (!srv->started)
+    if (!srv->started || srv->stopped)
         return 0;
     green_server_close(srv);
-    if (!green_dead(srv->acceptor) && green_join(srv->acceptor, GREEN_FOREVER) != 0)
+    if (srv->acceptor && !green_dead(srv->acceptor) &&
+        green_join(srv->acceptor, GREEN_FOREVER) != 0)
         return -1;
-
-    int killed = 0;
-    if (green_pool_join(srv->pool, grace) != 0) {
-        if (errno != ETIMEDOUT)
-            return -1;
-        killed = green_pool_size(srv->pool) - called_by_handler(srv);
-        say(srv, "%d handler(s) still running after %.1f s: killing them",
-            killed, grace);
-        if (green_pool_kill(srv->pool, KILL_GRACE) != 0)
-            return -1;
-    }
+    int killed = finish_work(srv, grace);
+    if (killed < 0)
+        return -1;
     /* Handlers killed before they started never ran handle(): close their
      * sockets here. */
     for (struct conn *c = srv->conns, *next; c; c = next) {
@@ -395,9 +510,20 @@ int green_server_stop(green_server_t *srv, double grace)
         if (!c->started)
             drop_conn(srv, c);
     }
+    if (srv->hooks && srv->hooks->stopped)
+        srv->hooks->stopped(srv->hooks_arg);
     green_signal_cancel_all(&srv->signals);
     srv->stopped = 1;
     return killed;
+}
+
+green_t *green_server_spawn(green_server_t *srv, green_fn fn, void *arg)
+{
+    if (!srv->started || !srv->accepts_itself) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return green_pool_spawn(srv->pool, fn, arg);
 }
 
 static void on_signal(int signum, void *arg)
@@ -453,6 +579,8 @@ void green_server_free(green_server_t *srv)
     }
     if (srv->fd >= 0)
         close(srv->fd);
+    if (srv->closed)
+        green_event_free(srv->closed);
     free(srv->host);
     free(srv->port);
     free(srv);

@@ -3,7 +3,7 @@
  * design.  See wsgi_evhttp.h.
  *
  * Two kinds of code run here:
- *   - evhttp's callbacks (on_request, on_complete, on_signal) run in the
+ *   - evhttp's callbacks (on_request, on_complete, on_accept_error) run in the
  *     hub, inside libevent's loop: they must never wait.  on_request only
  *     spawns a greenlet;
  *   - a greenlet per request (handle) does everything that may wait: it
@@ -21,7 +21,7 @@
 #include "http_parser.h"
 #include "hub.h"
 #include "io.h"
-#include "pool.h"
+#include "server.h"
 #include "sync.h"
 
 #include <ctype.h>
@@ -33,7 +33,6 @@
 #include <event2/http_struct.h>   /* req->major, req->minor: no getter in 2.1 */
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,15 +40,9 @@
 #include <strings.h>
 #include <unistd.h>
 
-#define BACKLOG 1024
-#define KILL_GRACE 1.0            /* killed greenlets get this long to unwind */
 #define FLUSH_GRACE 1.0           /* replies sent get this long to go out */
-/* Out of descriptors: stop accepting for 10 ms, twice as long after each
- * failure in a row, at most 1 s (chapter 7's back-off).  Failures more
- * than BURST_GAP apart start a new burst. */
-#define BACKOFF_MIN 0.01
-#define BACKOFF_MAX 1.0
-#define BURST_GAP 2.0
+/* evhttp has no "no timeout": a negative idle_timeout is a year. */
+#define FOREVER_SECONDS (365 * 24 * 3600)
 
 struct guard;
 
@@ -62,28 +55,23 @@ struct call {
     struct call *prev, *next;
 };
 
+/* The server's life (listening socket, states, signals, back-off, the
+ * graceful stop) is chapter 7's core, srv->core: evhttp only accepts on
+ * the core's socket, through the hooks of the last part. */
 struct green_evhttp {
-    char *host, *port;
-    char label[96];               /* "HOST:PORT", for messages */
+    green_server_t *core;         /* chapter 7's core: the server's life */
+    green_evhttp_options_t opt;   /* defaults filled in */
+    char *server_name;            /* SERVER_NAME */
     char port_str[8];             /* SERVER_PORT */
     green_app_t *app;
-    size_t max_headers, max_body;
-    int timeout;
     struct evhttp *http;
-    struct evhttp_bound_socket *bound;  /* the listening socket, or NULL */
-    int port_num;
-    green_group_t *group;         /* a greenlet per request in progress */
-    green_event_t *closed;        /* set when it stops accepting */
+    struct evhttp_bound_socket *bound;  /* evhttp's listener, or NULL */
     green_event_t *flushed;       /* set when no reply is left to write */
     int unsent;                   /* replies handed to evhttp, not written */
-    int started, closing, stopped;
     struct event *backoff_timer;  /* re-enables accepting */
-    double backoff, last_error;   /* the current burst of accept errors */
-    unsigned long accept_errors;
     struct call *calls;
     green_evhttp_t *next_server;  /* the list of servers accepting */
     unsigned long served;
-    green_signal_t *signals;      /* close_on_signal's, on a list */
     struct guard *refused;        /* connections whose guard said no */
 };
 
@@ -91,7 +79,7 @@ static void say(const green_evhttp_t *srv, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "evhttp %s: ", srv->label);
+    fprintf(stderr, "evhttp %s: ", green_server_label(srv->core));
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
@@ -240,7 +228,7 @@ static int request_init(struct request *r, struct evhttp_request *req,
         evhttp_connection_get_peer(conn, &addr, &port);
     snprintf(r->remote, sizeof r->remote, "%s", addr ? addr : "");
     env->remote_addr = r->remote;
-    env->server_name = srv->host[0] ? srv->host : "0.0.0.0";
+    env->server_name = srv->server_name;
     env->server_port = srv->port_str;
 
     const char *length = green_environ_header(env, "Content-Length");
@@ -316,7 +304,8 @@ static void send_response(struct call *c, struct evbuffer *out)
         snprintf(length, sizeof length, "%zu", evbuffer_get_length(out));
         evhttp_add_header(headers, "Content-Length", length);
     }
-    if (srv->closing)             /* stopping: clients should go away */
+    if (green_server_state(srv->core) >= GREEN_SERVER_CLOSING)
+        /* stopping: clients should go away */
         evhttp_add_header(headers, "Connection", "close");
     /* evhttp 2.1 sends whatever body it is given, even to a HEAD. */
     if (evhttp_request_get_command(c->req) == EVHTTP_REQ_HEAD)
@@ -706,8 +695,8 @@ static struct bufferevent *guard_new(struct event_base *base, void *arg)
     }
     g->srv = srv;
     g->sock = sock;
-    g->limits.max_head = srv->max_headers;
-    g->limits.max_body = (long long)srv->max_body;
+    g->limits = srv->opt.limits;
+    green_server_accept_ok(srv->core);  /* a burst of failures is over */
     return g->bev;
 }
 
@@ -758,7 +747,7 @@ static int framing_refusal(struct evhttp_request *req)
 static void on_request(struct evhttp_request *req, void *arg)
 {
     green_evhttp_t *srv = arg;
-    if (srv->stopped) {
+    if (green_server_state(srv->core) == GREEN_SERVER_STOPPED) {
         evhttp_send_error(req, 503, "Service Unavailable");
         return;
     }
@@ -777,7 +766,7 @@ static void on_request(struct evhttp_request *req, void *arg)
     if (c) {
         c->srv = srv;
         c->req = req;
-        g = green_group_spawn(srv->group, handle, c);
+        g = green_server_spawn(srv->core, handle, c);
     }
     if (!g) {
         say(srv, "out of memory: 503");
@@ -798,8 +787,10 @@ static void on_request(struct evhttp_request *req, void *arg)
  * out of descriptors (EMFILE), the client stays in the backlog, the
  * socket stays readable, and the loop spins, printing "Error from
  * accept() call" hundreds of thousands of times a second.  With an error
- * callback of ours it calls us instead: we stop accepting for a while,
- * and the clients wait in the kernel's backlog meanwhile. */
+ * callback of ours it calls us instead, and the core says how long to
+ * stop accepting (chapter 7's back-off); the clients wait in the kernel's
+ * backlog meanwhile.  We are in a callback: a timer re-enables the
+ * listener, where the accept loop of chapter 7 would sleep. */
 static void on_backoff_over(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd, (void)what;
@@ -830,96 +821,29 @@ static void on_accept_error(struct evconnlistener *listener, void *arg)
         srv = srv->next_server;
     if (!srv)
         return;
-    int err = EVUTIL_SOCKET_ERROR();
-    double now = green_now();
-    if (now - srv->last_error > BURST_GAP) {
-        srv->backoff = 0;
-        say(srv, "accept: %s; backing off, new clients wait in the backlog",
-            strerror(err));
+    double pause = green_server_accept_failed(srv->core, EVUTIL_SOCKET_ERROR());
+    if (pause < 0) {
+        green_server_close(srv->core);
+    } else if (pause > 0) {
+        evconnlistener_disable(listener);
+        struct timeval tv = { (time_t)pause,
+                              (suseconds_t)((pause - (time_t)pause) * 1e6) };
+        evtimer_add(srv->backoff_timer, &tv);
     }
-    srv->last_error = now;
-    srv->accept_errors++;
-    srv->backoff = srv->backoff == 0 ? BACKOFF_MIN : srv->backoff * 2;
-    if (srv->backoff > BACKOFF_MAX)
-        srv->backoff = BACKOFF_MAX;
-    evconnlistener_disable(listener);
-    struct timeval tv = { (time_t)srv->backoff,
-                          (suseconds_t)((srv->backoff - (time_t)srv->backoff) * 1e6) };
-    evtimer_add(srv->backoff_timer, &tv);
 }
 
-/* ---- Life cycle ------------------------------------------------------- */
+/* ---- The acceptor: evhttp on the core's listening socket --------------- */
 
-green_evhttp_t *green_evhttp_new(const char *host, const char *port,
-                                 green_app_t *app)
+/* Set evhttp up as the options say. */
+static void configure(green_evhttp_t *srv)
 {
-    green_evhttp_t *srv = calloc(1, sizeof *srv);
-    if (!srv)
-        return NULL;
-    srv->host = strdup(host ? host : "");
-    srv->port = strdup(port ? port : "0");
-    srv->group = green_group_new();
-    srv->closed = green_event_new();
-    srv->flushed = green_event_new();
-    if (!srv->host || !srv->port || !srv->group || !srv->closed || !srv->flushed) {
-        green_evhttp_free(srv);
-        errno = ENOMEM;
-        return NULL;
-    }
-    snprintf(srv->label, sizeof srv->label, "%s:%s", srv->host, srv->port);
-    srv->app = app;
-    srv->max_headers = GREEN_EVHTTP_MAX_HEADERS;
-    srv->max_body = GREEN_EVHTTP_MAX_BODY;
-    srv->timeout = GREEN_EVHTTP_TIMEOUT;
-    srv->port_num = -1;
-    green_event_set(srv->flushed);
-    return srv;
-}
-
-int green_evhttp_set_limits(green_evhttp_t *srv, size_t max_headers,
-                            size_t max_body, int timeout)
-{
-    if (srv->started) {
-        errno = EBUSY;
-        return -1;
-    }
-    if (max_headers)
-        srv->max_headers = max_headers;
-    if (max_body)
-        srv->max_body = max_body;
-    if (timeout > 0)
-        srv->timeout = timeout;
-    return 0;
-}
-
-int green_evhttp_start(green_evhttp_t *srv)
-{
-    if (srv->started) {
-        errno = EBUSY;
-        return -1;
-    }
-    /* evhttp writes with writev(), which raises SIGPIPE on a connection
-     * the client has closed: slowhttptest's slow-read attack killed the
-     * server so (exit status 141).  Ignore it, as chapter 11's server and
-     * Python do, and evhttp reads EPIPE and closes that connection. */
-    struct sigaction sa;
-    if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
-        signal(SIGPIPE, SIG_IGN);
-    int fd = green_tcp_listen(srv->host, srv->port, BACKLOG);
-    if (fd < 0)
-        return -1;
-    srv->port_num = green_socket_port(fd);
-    snprintf(srv->port_str, sizeof srv->port_str, "%d", srv->port_num);
-    snprintf(srv->label, sizeof srv->label, "%s:%d", srv->host, srv->port_num);
-
-    srv->http = evhttp_new(green_hub_base());
-    if (!srv->http)
-        goto err;
+    double idle = srv->opt.idle_timeout < 0 ? FOREVER_SECONDS : srv->opt.idle_timeout;
+    struct timeval tv = { (time_t)idle, (suseconds_t)((idle - (time_t)idle) * 1e6) };
     evhttp_set_gencb(srv->http, on_request, srv);
     evhttp_set_bevcb(srv->http, guard_new, srv);
-    evhttp_set_max_headers_size(srv->http, (ev_ssize_t)srv->max_headers);
-    evhttp_set_max_body_size(srv->http, (ev_ssize_t)srv->max_body);
-    evhttp_set_timeout(srv->http, srv->timeout);
+    evhttp_set_max_headers_size(srv->http, (ev_ssize_t)srv->opt.limits.max_head);
+    evhttp_set_max_body_size(srv->http, (ev_ssize_t)srv->opt.limits.max_body);
+    evhttp_set_timeout_tv(srv->http, &tv);
     /* No "Content-Type: text/html; charset=ISO-8859-1" the app did not
      * ask for; and every method reaches the app (it answers 404 or 405). */
     evhttp_set_default_content_type(srv->http, NULL);
@@ -927,77 +851,59 @@ int green_evhttp_start(green_evhttp_t *srv)
         EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
         EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT |
         EVHTTP_REQ_PATCH);
+}
+
+/* The core listens on fd: evhttp accepts on it from now on.  The
+ * listener is ours, without LEV_OPT_CLOSE_ON_FREE: the core keeps the
+ * socket and closes it (backlog 0: it listens already). */
+static int acceptor_start(int fd, void *arg)
+{
+    green_evhttp_t *srv = arg;
+    snprintf(srv->port_str, sizeof srv->port_str, "%d", green_socket_port(fd));
+    struct evconnlistener *lev = NULL;
+    srv->http = evhttp_new(green_hub_base());
     srv->backoff_timer = evtimer_new(green_hub_base(), on_backoff_over, srv);
-    if (!srv->backoff_timer)
-        goto err;
-    /* From here on evhttp owns fd (it closes it). */
-    srv->bound = evhttp_accept_socket_with_handle(srv->http, fd);
-    if (!srv->bound)
-        goto err;
-    evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(srv->bound),
-                                on_accept_error);
+    if (srv->http && srv->backoff_timer)
+        lev = evconnlistener_new(green_hub_base(), NULL, NULL, 0, 0, fd);
+    if (lev)
+        srv->bound = evhttp_bind_listener(srv->http, lev);
+    if (!srv->bound) {
+        if (lev)
+            evconnlistener_free(lev);
+        if (srv->backoff_timer)
+            event_free(srv->backoff_timer);
+        if (srv->http)
+            evhttp_free(srv->http);
+        srv->backoff_timer = NULL;
+        srv->http = NULL;
+        errno = ENOMEM;
+        return -1;
+    }
+    configure(srv);
+    evconnlistener_set_error_cb(lev, on_accept_error);
     srv->next_server = accepting;
     accepting = srv;
-    srv->started = 1;
     return 0;
-err:
-    close(fd);
-    if (srv->backoff_timer)
-        event_free(srv->backoff_timer);
-    srv->backoff_timer = NULL;
-    if (srv->http)
-        evhttp_free(srv->http);
-    srv->http = NULL;
-    srv->port_num = -1;
-    errno = ENOMEM;
-    return -1;
 }
 
-int green_evhttp_port(const green_evhttp_t *srv)
+/* The core stops accepting (it closes the socket next). */
+static void acceptor_close(void *arg)
 {
-    return srv->bound ? srv->port_num : -1;
-}
-
-int green_evhttp_serve_forever(green_evhttp_t *srv)
-{
-    if (!srv->started && green_evhttp_start(srv) != 0)
-        return -1;
-    return green_event_wait(srv->closed, GREEN_FOREVER);
-}
-
-void green_evhttp_close(green_evhttp_t *srv)
-{
-    if (srv->closing)
-        return;
-    srv->closing = 1;
+    green_evhttp_t *srv = arg;
     if (srv->bound) {
-        evhttp_del_accept_socket(srv->http, srv->bound);   /* closes the fd */
+        evhttp_del_accept_socket(srv->http, srv->bound);  /* the socket stays */
         srv->bound = NULL;
         accepting_remove(srv);
     }
     if (srv->backoff_timer)
         evtimer_del(srv->backoff_timer);
-    if (srv->accept_errors)
-        say(srv, "%lu accept(s) failed (out of descriptors or memory)",
-            srv->accept_errors);
-    green_event_set(srv->closed);
 }
 
-int green_evhttp_stop(green_evhttp_t *srv, double grace)
+/* The graceful stop's end: the requests are answered or their greenlets
+ * killed. */
+static void acceptor_stopped(void *arg)
 {
-    if (!srv->started || srv->stopped)
-        return 0;
-    green_evhttp_close(srv);
-    int killed = 0;
-    if (green_group_join(srv->group, grace) != 0) {
-        if (errno != ETIMEDOUT)
-            return -1;
-        killed = green_group_size(srv->group);
-        say(srv, "%d request(s) still running after %.1f s: killing them",
-            killed, grace);
-        if (green_group_kill(srv->group, KILL_GRACE) != 0)
-            return -1;
-    }
+    green_evhttp_t *srv = arg;
     /* Greenlets killed before they started never ran handle(): answer
      * their requests here. */
     for (struct call *c = srv->calls, *next; c; c = next) {
@@ -1008,30 +914,63 @@ int green_evhttp_stop(green_evhttp_t *srv, double grace)
         }
     }
     /* The last replies are with evhttp: let the loop write them out. */
-    if (!green_event_is_set(srv->flushed) &&
-        green_event_wait(srv->flushed, FLUSH_GRACE) != 0 && errno != ETIMEDOUT)
+    if (!green_event_is_set(srv->flushed))
+        green_event_wait(srv->flushed, FLUSH_GRACE);
+}
+
+static const green_server_hooks_t evhttp_hooks = {
+    .name = "evhttp",
+    .start = acceptor_start,
+    .close = acceptor_close,
+    .stopped = acceptor_stopped,
+};
+
+/* ---- Life cycle: chapter 7's core ------------------------------------- */
+
+/* Zero means "the default", for each option; max_connections is not
+ * ours to apply (evhttp accepts, and 2.1 has no cap). */
+static int fill_defaults(green_evhttp_options_t *o)
+{
+    if (!o->limits.max_head)  o->limits.max_head = GREEN_EVHTTP_MAX_HEADERS;
+    if (!o->limits.max_body)  o->limits.max_body = GREEN_EVHTTP_MAX_BODY;
+    if (o->idle_timeout == 0) o->idle_timeout = GREEN_EVHTTP_TIMEOUT;
+    if (o->server.max_connections != 0) {
+        errno = EINVAL;
         return -1;
-    green_signal_cancel_all(&srv->signals);
-    srv->stopped = 1;
-    return killed;
+    }
+    return 0;
 }
 
-static void on_signal(int signum, void *arg)
+green_evhttp_t *green_evhttp_new(const char *host, const char *port,
+                                 green_app_t *app,
+                                 const green_evhttp_options_t *opt)
 {
-    green_evhttp_t *srv = arg;
-    if (!srv->closing)
-        say(srv, "caught %s: no longer accepting", green_signal_name(signum));
-    green_evhttp_close(srv);
+    green_evhttp_t *srv = calloc(1, sizeof *srv);
+    if (!srv)
+        return NULL;
+    if (opt)
+        srv->opt = *opt;
+    if (fill_defaults(&srv->opt) < 0) {
+        free(srv);
+        return NULL;
+    }
+    srv->server_name = strdup(host && *host ? host : "0.0.0.0");
+    srv->flushed = green_event_new();
+    srv->core = green_server_new(host, port, NULL, NULL, &srv->opt.server);
+    if (!srv->server_name || !srv->flushed || !srv->core) {
+        green_evhttp_free(srv);
+        errno = ENOMEM;
+        return NULL;
+    }
+    green_server_set_hooks(srv->core, &evhttp_hooks, srv);
+    srv->app = app;
+    green_event_set(srv->flushed);
+    return srv;
 }
 
-int green_evhttp_close_on_signal(green_evhttp_t *srv, int signum)
+green_server_t *green_evhttp_core(green_evhttp_t *srv)
 {
-    return green_signal_add(&srv->signals, signum, on_signal, srv);
-}
-
-int green_evhttp_active(const green_evhttp_t *srv)
-{
-    return srv->group ? green_group_size(srv->group) : 0;
+    return srv->core;
 }
 
 unsigned long green_evhttp_served(const green_evhttp_t *srv)
@@ -1044,13 +983,10 @@ void green_evhttp_free(green_evhttp_t *srv)
     if (!srv)
         return;
     int hub = green_hub_active();
-    if (hub) {
-        if (srv->started && !srv->stopped)
-            green_evhttp_stop(srv, 0);
-        green_signal_cancel_all(&srv->signals);
-    }
-    if (srv->group)
-        green_group_free(srv->group);      /* kills any left, waits 1 s */
+    /* Stops the server first (grace 0) if it runs, kills any greenlet
+     * left and waits 1 s for it. */
+    if (srv->core)
+        green_server_free(srv->core);
     /* Greenlets that ignored being killed outlive us: their requests go
      * with evhttp below, so they must not answer them. */
     for (struct call *c = srv->calls, *next; c; c = next) {
@@ -1076,11 +1012,8 @@ void green_evhttp_free(green_evhttp_t *srv)
             evhttp_del_accept_socket(srv->http, srv->bound);
         evhttp_free(srv->http);        /* closes every connection */
     }
-    if (srv->closed)
-        green_event_free(srv->closed);
     if (srv->flushed)
         green_event_free(srv->flushed);
-    free(srv->host);
-    free(srv->port);
+    free(srv->server_name);
     free(srv);
 }

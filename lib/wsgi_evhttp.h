@@ -50,6 +50,12 @@
  *     stops accepting for 10 ms, doubling to 1 s, as chapter 7's
  *     StreamServer does, and says so once per burst on stderr.
  *
+ * Its life is chapter 7's core (server.h): the core binds and listens,
+ * and evhttp accepts on the core's socket (evhttp reads its connections
+ * in callbacks of its own, so it keeps its accept); the states, the
+ * signals, the back-off and the graceful stop are the core's, and each
+ * request's greenlet is work of the core (green_server_spawn).
+ *
  * Errors, C style: -1 with errno (see hub.h).  Messages go to stderr,
  * prefixed "evhttp HOST:PORT:".
  */
@@ -58,75 +64,67 @@
 
 #include <stddef.h>
 
+#include "http_parser.h"
+#include "server.h"
 #include "wsgi.h"
 
 typedef struct green_evhttp green_evhttp_t;
 
-/* Defaults of green_evhttp_set_limits(). */
+/* Defaults of green_evhttp_options_t. */
 #define GREEN_EVHTTP_MAX_HEADERS (8 * 1024)      /* request line + headers */
 #define GREEN_EVHTTP_MAX_BODY    (1024 * 1024)   /* request body */
-#define GREEN_EVHTTP_TIMEOUT     60              /* idle connection, seconds */
+#define GREEN_EVHTTP_TIMEOUT     60.0            /* idle connection, seconds */
+
+/* Options, in the style of all three servers (server.h): zero everywhere
+ * means the defaults (shown); a negative time means no limit. */
+typedef struct green_evhttp_options {
+    green_http_limits_t limits;  /* the guard's parser limits (chapter
+                                    11's, http_parser.h); max_head (8 KiB:
+                                    request line and headers, 431) and
+                                    max_body (1 MiB: the request body,
+                                    413) are evhttp's too */
+    double idle_timeout;         /* 60 s: how long a connection may stay
+                                    idle (or send a request that slowly)
+                                    before evhttp closes it */
+    green_server_options_t server;  /* chapter 7's core: backlog (1024);
+                                    max_connections must stay 0 (evhttp
+                                    accepts by itself and 2.1 has no cap:
+                                    EINVAL) */
+} green_evhttp_options_t;
 
 /* A server for host:port (host NULL or "" = every address, port "0" = a
- * port the kernel picks) that will run `app` for every request.  Nothing
- * happens until green_evhttp_start().  Returns NULL with errno ENOMEM.
+ * port the kernel picks) that will run `app` for every request.  opt may
+ * be NULL (all defaults); it is copied.  Nothing happens until
+ * green_server_start() on its core.  Returns NULL with errno ENOMEM or
+ * EINVAL.
  * Python: gevent.wsgi.WSGIServer((host, port), app). */
 green_evhttp_t *green_evhttp_new(const char *host, const char *port,
-                                 green_app_t *app);
+                                 green_app_t *app,
+                                 const green_evhttp_options_t *opt);
 
-/* Limits, before green_evhttp_start() (else -1 with errno EBUSY):
- * max_headers bytes of request line and headers, max_body bytes of
- * request body (both: over it, evhttp answers 413), and `timeout` seconds
- * a connection may stay idle (or send a request that slowly) before
- * evhttp closes it.  0 keeps a default.  Returns 0. */
-int green_evhttp_set_limits(green_evhttp_t *srv, size_t max_headers,
-                            size_t max_body, int timeout);
+/* The server's life is chapter 7's core: start, stop and the rest are
+ * green_server_* calls (server.h) on this, as for every server of the
+ * kit.  What they mean for evhttp:
+ *   green_server_start: listen and attach evhttp to the hub's event_base
+ *     (green_hub_base()); requests are served while the caller waits on
+ *     the hub.  Python: server.start();
+ *   green_server_close (a signal with green_server_close_on_signal):
+ *     the listening socket is closed; requests in progress go on, and
+ *     connections already open are still served (keep-alive), but every
+ *     response from now on says "Connection: close";
+ *   green_server_stop(core, grace): stop accepting, wait up to `grace`
+ *     seconds for the requests in progress, then kill the greenlets still
+ *     running (their waits fail with ECANCELED; whatever they return is
+ *     still sent) and wait up to 1 s more; requests that arrive
+ *     afterwards get 503.  From a greenlet that may wait, not from an
+ *     application;
+ *   green_server_active: requests in progress (their greenlets alive).
+ * The core belongs to srv: free srv (which frees it), never the core. */
+green_server_t *green_evhttp_core(green_evhttp_t *srv);
 
-/* Listen (backlog 1024) and attach evhttp to the hub's event_base
- * (green_hub_base()).  Returns at once: requests are served while the
- * caller (and everybody else) waits on the hub.  Returns 0, or -1 with
- * errno (EADDRINUSE, EACCES, ENOMEM, EBUSY: started already).
- * Python: server.start(). */
-int green_evhttp_start(green_evhttp_t *srv);
-
-/* The port the server listens on (useful with port "0"), or -1 before
- * green_evhttp_start() and after it stopped accepting. */
-int green_evhttp_port(const green_evhttp_t *srv);
-
-/* Start the server if it is not started, then wait until it stops
- * accepting (green_evhttp_close, green_evhttp_stop, a signal).  Requests
- * may still be running when it returns: call green_evhttp_stop() next.
- * Returns 0, or -1 with errno (the start failed; ECANCELED).
- * Python: server.serve_forever(). */
-int green_evhttp_serve_forever(green_evhttp_t *srv);
-
-/* Stop accepting connections: the listening socket is closed (new clients
- * are refused).  Requests in progress go on, and connections already open
- * are still served (keep-alive), but every response from now on says
- * "Connection: close".  Never waits: it may be called from a libevent
- * callback.  Python: server.close(). */
-void green_evhttp_close(green_evhttp_t *srv);
-
-/* Stop gracefully: stop accepting, wait up to `grace` seconds for the
- * requests in progress to be answered, then kill the greenlets still
- * running (their waits fail with ECANCELED; whatever they return is still
- * sent) and wait up to 1 s more.  Requests that arrive afterwards get 503.
- * Returns how many greenlets had to be killed, or -1 with errno ETIMEDOUT
- * (some ignored being killed), ECANCELED or EDEADLK.  Must be called from
- * a greenlet that may wait, not from an application.
- * Python: server.stop(timeout=grace). */
-int green_evhttp_stop(green_evhttp_t *srv, double grace);
-
-/* On signal `signum` (SIGINT, SIGTERM), call green_evhttp_close(), on
- * the hub (hub.h's green_signal_handler).  Returns 0, or -1 with errno
- * (EINVAL). */
-int green_evhttp_close_on_signal(green_evhttp_t *srv, int signum);
-
-/* Requests in progress (their greenlets alive), and responses sent since
- * the start (by the application, or a 500/400 of the adapter; not the
- * errors evhttp answers by itself, such as 400 for a malformed request
- * or 413). */
-int green_evhttp_active(const green_evhttp_t *srv);
+/* Responses sent since the start (by the application, or a 500/400 of
+ * the adapter; not the errors evhttp answers by itself, such as 400 for
+ * a malformed request or 413). */
 unsigned long green_evhttp_served(const green_evhttp_t *srv);
 
 /* Free the server, stopping it first (grace 0) if it runs; open

@@ -95,7 +95,7 @@ int main(int argc, char **argv)
         if (strcmp(argv[i], "--host") == 0)      host = argv[i + 1];
         else if (strcmp(argv[i], "--port") == 0) port = argv[i + 1];
     }
-    green_server_t *srv = green_server_new(host, port, chat, NULL);
+    green_server_t *srv = green_server_new(host, port, chat, NULL, NULL);
     if (green_server_start(srv) < 0) {
         perror("chat: cannot listen");
         return 1;

@@ -49,9 +49,11 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--pool") == 0)    pool = atoi(argv[i + 1]);
     }
 
-    green_server_t *srv = green_server_new(host, port, echo, NULL);
-    green_server_set_backlog(srv, backlog);   /* the kernel's queue of new clients */
-    green_server_set_pool(srv, pool);         /* 0: no limit on handlers */
+    green_server_options_t opt = {
+        .backlog = backlog,                   /* the kernel's queue of new clients */
+        .max_connections = pool ? pool : -1,  /* --pool 0: no limit on handlers */
+    };
+    green_server_t *srv = green_server_new(host, port, echo, NULL, &opt);
     if (green_server_start(srv) < 0) {
         fprintf(stderr, "echo: cannot listen on %s:%s: %s\n", host, port, strerror(errno));
         return 1;

@@ -33,20 +33,22 @@ int main(int argc, char **argv)
         }
     }
 
-    green_evhttp_t *srv = green_evhttp_new(host, port, &demo_app);
-    if (!srv || green_evhttp_start(srv) < 0) {
+    green_evhttp_t *srv = green_evhttp_new(host, port, &demo_app, NULL);
+    /* Its life (listen, signals, stop) is chapter 7's core's. */
+    green_server_t *core = srv ? green_evhttp_core(srv) : NULL;
+    if (!core || green_server_start(core) < 0) {
         fprintf(stderr, "server: cannot listen on %s:%s: %s\n", host, port,
                 strerror(errno));
         return 1;
     }
     /* A signal is one more event on the hub: it closes the server. */
-    green_evhttp_close_on_signal(srv, SIGINT);
-    green_evhttp_close_on_signal(srv, SIGTERM);
-    printf("listening on http://%s:%d\n", host, green_evhttp_port(srv));
+    green_server_close_on_signal(core, SIGINT);
+    green_server_close_on_signal(core, SIGTERM);
+    printf("listening on http://%s:%d\n", host, green_server_port(core));
     fflush(stdout);               /* tools wait for the line above */
 
-    green_evhttp_serve_forever(srv);              /* until a signal */
-    int killed = green_evhttp_stop(srv, 2.0);     /* requests get 2 s */
+    green_server_serve_forever(core);                /* until a signal */
+    int killed = green_server_stop(core, 2.0);          /* requests get 2 s */
     printf("server: %lu response(s) sent, %d request(s) killed at stop\n",
            green_evhttp_served(srv), killed < 0 ? 0 : killed);
     green_evhttp_free(srv);

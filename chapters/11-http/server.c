@@ -39,18 +39,20 @@ int main(int argc, char **argv)
     }
 
     green_http_server_t *srv = green_http_server_new(host, port, &demo_app, &opt);
-    if (!srv || green_http_server_start(srv) < 0) {
+    /* Its life (listen, signals, stop) is chapter 7's core's. */
+    green_server_t *core = srv ? green_http_server_core(srv) : NULL;
+    if (!core || green_server_start(core) < 0) {
         fprintf(stderr, "server: cannot serve on %s:%s: %s\n", host, port, strerror(errno));
         return 1;
     }
     /* A signal is one more event on the hub: the server stops accepting. */
-    green_http_server_close_on_signal(srv, SIGINT);
-    green_http_server_close_on_signal(srv, SIGTERM);
-    printf("listening on http://%s:%d\n", host, green_http_server_port(srv));
+    green_server_close_on_signal(core, SIGINT);
+    green_server_close_on_signal(core, SIGTERM);
+    printf("listening on http://%s:%d\n", host, green_server_port(core));
     fflush(stdout);             /* tools wait for the line above */
 
-    green_http_server_serve_forever(srv);                /* until a signal */
-    int killed = green_http_server_stop(srv, 5.0);       /* in flight: 5 s */
+    green_server_serve_forever(core);                /* until a signal */
+    int killed = green_server_stop(core, 5.0);          /* in flight: 5 s */
     printf("server: %lu request(s) served, %d connection(s) cut at stop\n",
            green_http_server_requests(srv), killed < 0 ? 0 : killed);
     green_http_server_free(srv);

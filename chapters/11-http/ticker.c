@@ -54,9 +54,9 @@ static green_app_t app = { hello_world };
 int main(void)
 {
     green_http_server_t *srv = green_http_server_new("127.0.0.1", "0", &app, NULL);
-    green_http_server_start(srv);
+    green_server_start(green_http_server_core(srv));
     char port[16];
-    snprintf(port, sizeof port, "%d", green_http_server_port(srv));
+    snprintf(port, sizeof port, "%d", green_server_port(green_http_server_core(srv)));
 
     /* The client: one request, then print what arrives, when it does. */
     int fd = green_tcp_connect("127.0.0.1", port, 2.0);
@@ -75,7 +75,7 @@ int main(void)
             break;
     }
     green_close(fd);
-    green_http_server_stop(srv, 1.0);
+    green_server_stop(green_http_server_core(srv), 1.0);
     green_http_server_free(srv);
     green_hub_destroy();
     return 0;

@@ -51,8 +51,8 @@ static void start_with(green_app_t *app, green_http_options_t *opt)
 {
     srv = green_http_server_new("127.0.0.1", "0", app, opt);
     ck_assert_msg(srv != NULL, "green_http_server_new failed: %s", strerror(errno));
-    ck_assert_msg(green_http_server_start(srv) == 0, "start failed: %s", strerror(errno));
-    snprintf(port, sizeof port, "%d", green_http_server_port(srv));
+    ck_assert_msg(green_server_start(green_http_server_core(srv)) == 0, "start failed: %s", strerror(errno));
+    snprintf(port, sizeof port, "%d", green_server_port(green_http_server_core(srv)));
 }
 
 static void start(void)
@@ -62,7 +62,7 @@ static void start(void)
 
 static void finish(void)
 {
-    int rc = green_http_server_stop(srv, 2.0);
+    int rc = green_server_stop(green_http_server_core(srv), 2.0);
     ck_assert_msg(rc == 0, "stop should find no connection to kill, killed %d", rc);
     green_http_server_free(srv);
     green_hub_destroy();
@@ -201,7 +201,7 @@ static int reply_of(struct client *c, struct reply *r, int head_only)
     consume(c, head_len);
     if (sscanf(r->head, "HTTP/1.%*d %d", &r->code) != 1)
         return -1;
-    if (head_only || r->code == 100 || r->code == 304 || r->code == 204)
+    if (head_only || r->code < 200 || r->code == 304 || r->code == 204)
         return 0;
     const char *te = header(r, "Transfer-Encoding");
     if (te && strcmp(te, "chunked") == 0)
@@ -1221,7 +1221,7 @@ static void check_cap(int cap, const char *how)
 START_TEST(test_connection_cap)
 {
     /* Settable. */
-    green_http_options_t opt = { .max_connections = 4 };
+    green_http_options_t opt = { .server.max_connections = 4 };
     start_with(&demo_app, &opt);
     check_cap(4, "max_connections = 4");
     finish();
@@ -1611,7 +1611,7 @@ START_TEST(test_graceful_stop)
     green_t *g = green_spawn(slow_request, NULL);
     green_sleep(0.1);               /* the slow request is in flight */
     double t0 = green_now();
-    int killed = green_http_server_stop(srv, 3.0);
+    int killed = green_server_stop(green_http_server_core(srv), 3.0);
     double t = green_now() - t0;
     ck_assert_msg(killed == 0, "the in-flight request should finish within the grace period, "
                   "%d connection(s) killed", killed);
@@ -1625,6 +1625,169 @@ START_TEST(test_graceful_stop)
     hang_up(idle);
     int fd = green_tcp_connect("127.0.0.1", port, 1.0);
     ck_assert_msg(fd < 0, "after stop, new connections should be refused");
+    green_http_server_free(srv);
+    green_hub_destroy();
+}
+END_TEST
+
+/* ---- Stopping on a signal: the core's path, as for the other servers --------- */
+
+static void *raise_later(void *unused)
+{
+    (void)unused;
+    green_sleep(0.05);
+    raise(SIGUSR1);
+    return NULL;
+}
+
+START_TEST(test_close_on_signal)
+{
+    start();
+    green_server_t *core = green_http_server_core(srv);
+    struct client *idle = dial();
+    get(idle, "GET / HTTP/1.1\r\nHost: t\r\n\r\n", 0);     /* now idle, kept alive */
+    ck_assert_int_eq(green_server_close_on_signal(core, SIGUSR1), 0);
+    green_t *g = green_spawn(raise_later, NULL);
+    struct kit_capture cap;
+    char err[512];
+    kit_capture_start(&cap);
+    int rc = green_server_serve_forever(core);
+    kit_capture_end(&cap, err, sizeof err);
+    ck_assert_msg(rc == 0, "serve_forever should return 0 after the signal, got %d (%s)",
+                  rc, kit_why(rc, errno));
+    ck_assert_msg(strstr(err, "caught SIGUSR1"), "the core should say it caught the signal; "
+                  "stderr:\n%s", err);
+    ck_assert_msg(green_server_state(core) == GREEN_SERVER_CLOSING,
+                  "after the signal the server is closing (no longer accepting), not stopped");
+    ck_assert_msg(closed_within(idle, 0.5), "the idle keep-alive connection should be closed "
+                  "as soon as the server stops accepting");
+    hang_up(idle);
+    ck_assert_int_eq(green_join(g, T), 0);
+    green_free(g);
+    finish();                   /* green_server_stop: chapters 7 and 10 stop so too */
+}
+END_TEST
+
+/* ---- Taking a connection over (server.h's green_takeover_fn) ----------------- *
+ * A request "Upgrade: echo" is answered 101, then the same socket speaks
+ * a line-echo protocol: what chapter 13's WebSocket upgrade does. */
+
+/* The new protocol: every line the client sends comes back.  data holds
+ * what the client sent right after its request, in the same write. */
+static void line_echo(int fd, const char *data, size_t len, void *arg)
+{
+    (void)arg;
+    char buf[4096];
+    size_t have = len < sizeof buf ? len : sizeof buf;
+    memcpy(buf, data, have);
+    for (;;) {
+        char *nl;
+        while ((nl = memchr(buf, '\n', have)) != NULL) {
+            size_t n = (size_t)(nl - buf) + 1;
+            if (green_sendall(fd, buf, n, T) < 0)
+                return;
+            memmove(buf, buf + n, have - n);
+            have -= n;
+        }
+        if (have == sizeof buf)
+            return;             /* a line too long for this toy protocol */
+        ssize_t got = green_recv(fd, buf + have, sizeof buf - have, T);
+        if (got <= 0)
+            return;             /* the client left, or the server stops */
+        have += (size_t)got;
+    }
+}
+
+/* /upgrade with "Connection: Upgrade" and "Upgrade: echo" switches to
+ * line_echo; anything else is the demo application's. */
+static green_body_t upgrade_call(green_app_t *self, green_environ_t *env,
+                                 green_response_t *resp)
+{
+    (void)self;
+    const char *upgrade = green_environ_header(env, "Upgrade");
+    const char *connection = green_environ_header(env, "Connection");
+    if (strcmp(env->path, "/upgrade") != 0 || !upgrade || strcmp(upgrade, "echo") != 0 ||
+        !connection || !strcasestr(connection, "upgrade"))
+        return green_app_call(&demo_app, env, resp);
+    if (green_http_takeover(env, line_echo, NULL) < 0)
+        return green_app_call(&demo_app, env, resp);          /* 404: a failure */
+    green_header_t h[] = { { "Upgrade", "echo" }, { "Connection", "Upgrade" } };
+    green_start_response(resp, "101 Switching Protocols", h, 2);
+    return green_body_empty();
+}
+
+static green_app_t upgrade_app = { upgrade_call };
+
+/* Wait for `want` at the start of c->buf, and take it off. */
+static void expect_bytes(struct client *c, const char *want, const char *what)
+{
+    size_t n = strlen(want);
+    int rc = need(c, n);
+    ck_assert_msg(rc == 0 && memcmp(c->buf, want, n) == 0, "after the upgrade, %s: expected "
+                  "\"%s\", got \"%.*s\"%s; "
+                  KIT_LESSON("chapters/11-http/README.md", "Taking a connection over"), what, want,
+                  (int)c->len, c->buf, rc < 0 ? " and then the end of the connection" : "");
+    consume(c, n);
+}
+
+/* Upgrade a new connection; "first\n" and the start of a second line
+ * travel in the same write as the request. */
+static struct client *upgraded(void)
+{
+    struct client *c = dial();
+    says(c, "GET /upgrade HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\n"
+            "Upgrade: echo\r\n\r\nfirst\nsec");
+    struct reply r;
+    ck_assert_msg(reply_of(c, &r, 0) == 0 && r.code == 101,
+                  "GET /upgrade with Upgrade: echo should be answered 101, got %d", r.code);
+    const char *up = header(&r, "Upgrade");
+    ck_assert_msg(up && strcmp(up, "echo") == 0, "the 101 should say Upgrade: echo:\n%s", r.head);
+    const char *conn = header(&r, "Connection");
+    ck_assert_msg(conn && strcmp(conn, "Upgrade") == 0,
+                  "the 101 should carry the application's Connection: Upgrade, got %s:\n%s",
+                  conn ? conn : "none", r.head);
+    ck_assert_msg(!header(&r, "Content-Length") && !header(&r, "Transfer-Encoding"),
+                  "a 101 has no body, so no framing header:\n%s", r.head);
+    return c;
+}
+
+START_TEST(test_takeover)
+{
+    start_with(&upgrade_app, NULL);
+    struct client *c = upgraded();
+    expect_bytes(c, "first\n", "the line sent in the same write as the request should "
+                 "come back (the server must hand over the bytes it had read)");
+    says(c, "ond\n");
+    expect_bytes(c, "second\n", "a line begun in the request's write and ended later");
+    says(c, "third\n");
+    expect_bytes(c, "third\n", "a line sent afterwards");
+    hang_up(c);
+    /* Another request on another connection: the server still speaks HTTP. */
+    struct reply *r = ask("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    ck_assert_int_eq(r->code, 200);
+    green_environ_t other = { 0 };
+    errno = 0;
+    int rc = green_http_takeover(&other, line_echo, NULL);
+    ck_assert_msg(rc == -1 && errno == EINVAL, "green_http_takeover on a request that is not "
+                  "the server's should fail with EINVAL, got %d (%s)", rc, kit_why(rc, errno));
+    finish();
+}
+END_TEST
+
+START_TEST(test_takeover_is_stopped_like_a_handler)
+{
+    start_with(&upgrade_app, NULL);
+    struct client *c = upgraded();
+    expect_bytes(c, "first\n", "the line sent with the request");
+    struct kit_capture cap;
+    char err[512];
+    kit_capture_start(&cap);
+    int killed = green_server_stop(green_http_server_core(srv), 0.1);
+    kit_capture_end(&cap, err, sizeof err);
+    ck_assert_msg(killed == 1, "a taken-over connection is a handler like any other: a stop "
+                  "with 0.1 s of grace should kill it (1), got %d; stderr:\n%s", killed, err);
+    ck_assert_msg(closed_within(c, 1.0), "the server should close the taken-over socket");
+    hang_up(c);
     green_http_server_free(srv);
     green_hub_destroy();
 }
@@ -1667,6 +1830,9 @@ static Suite *http_suite(void)
     tcase_add_test(tc, test_access_log);
     tcase_add_test(tc, test_access_log_escapes);
     tcase_add_test(tc, test_graceful_stop);
+    tcase_add_test(tc, test_close_on_signal);
+    tcase_add_test(tc, test_takeover);
+    tcase_add_test(tc, test_takeover_is_stopped_like_a_handler);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -113,12 +113,12 @@ static void slow(int fd, const struct sockaddr *peer, socklen_t len, void *arg)
 static green_server_t *start_server(green_handler_fn handler, void *arg,
                                     int pool, int backlog)
 {
-    green_server_t *srv = green_server_new("127.0.0.1", "0", handler, arg);
+    /* pool 0 here: no cap, so that running out of descriptors can be
+     * provoked; backlog 0: the default. */
+    green_server_options_t opt = { .backlog = backlog,
+                                   .max_connections = pool ? pool : -1 };
+    green_server_t *srv = green_server_new("127.0.0.1", "0", handler, arg, &opt);
     ck_assert_ptr_nonnull(srv);
-    if (pool)
-        ck_assert_int_eq(green_server_set_pool(srv, pool), 0);
-    if (backlog)
-        ck_assert_int_eq(green_server_set_backlog(srv, backlog), 0);
     int rc = green_server_start(srv);
     ck_assert_msg(rc == 0, "green_server_start on 127.0.0.1:0 failed: %s", strerror(errno));
     ck_assert_msg(green_server_port(srv) > 0, "green_server_port should give the port the kernel chose");
@@ -493,7 +493,7 @@ static void stopper(int fd, const struct sockaddr *peer, socklen_t len, void *ar
 
 START_TEST(test_serve_forever_until_stopped_by_handler)
 {
-    shared_srv = green_server_new("127.0.0.1", "0", stopper, NULL);
+    shared_srv = green_server_new("127.0.0.1", "0", stopper, NULL, NULL);
     ck_assert_int_eq(green_server_start(shared_srv), 0);
     server_port = green_server_port(shared_srv);
     green_t *client = green_spawn(request_client, NULL);
@@ -533,13 +533,15 @@ START_TEST(test_start_errors)
     green_server_t *a = start_server(echo, NULL, 0, 0);
     char port[16];
     snprintf(port, sizeof port, "%d", green_server_port(a));
-    green_server_t *b = green_server_new("127.0.0.1", port, echo, NULL);
+    green_server_t *b = green_server_new("127.0.0.1", port, echo, NULL, NULL);
     int rc = green_server_start(b);
     int err = errno;
     ck_assert_msg(rc == -1 && err == EADDRINUSE, "a second server on the same port should fail with "
                   "EADDRINUSE, got %d (%s)", rc, kit_why(rc, err));
-    ck_assert_int_eq(green_server_set_backlog(a, 10), -1);
-    ck_assert_int_eq(errno, EBUSY);
+    rc = green_server_start(a);
+    err = errno;
+    ck_assert_msg(rc == -1 && err == EBUSY, "starting a server twice should fail with EBUSY, "
+                  "got %d (%s)", rc, kit_why(rc, err));
     green_server_free(b);
     green_server_free(a);         /* stops it first */
     green_hub_destroy();

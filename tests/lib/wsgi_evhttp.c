@@ -27,15 +27,16 @@
 static green_evhttp_t *srv;
 static char port[16];
 
-static void start_limited(green_app_t *app, size_t max_body, int timeout)
+static void start_limited(green_app_t *app, size_t max_body, double timeout)
 {
-    srv = green_evhttp_new("127.0.0.1", "0", app);
+    green_evhttp_options_t opt = { .limits.max_body = (long long)max_body,
+                                   .idle_timeout = timeout };
+    srv = green_evhttp_new("127.0.0.1", "0", app, &opt);
     ck_assert_ptr_nonnull(srv);
-    ck_assert_int_eq(green_evhttp_set_limits(srv, 0, max_body, timeout), 0);
-    int rc = green_evhttp_start(srv);
-    ck_assert_msg(rc == 0, "green_evhttp_start on 127.0.0.1:0 failed: %s", strerror(errno));
-    ck_assert_msg(green_evhttp_port(srv) > 0, "green_evhttp_port should give the port the kernel chose");
-    snprintf(port, sizeof port, "%d", green_evhttp_port(srv));
+    int rc = green_server_start(green_evhttp_core(srv));
+    ck_assert_msg(rc == 0, "green_server_start on 127.0.0.1:0 (evhttp) failed: %s", strerror(errno));
+    ck_assert_msg(green_server_port(green_evhttp_core(srv)) > 0, "green_server_port should give the port the kernel chose");
+    snprintf(port, sizeof port, "%d", green_server_port(green_evhttp_core(srv)));
 }
 
 static void start_with(green_app_t *app, size_t max_body)
@@ -570,7 +571,7 @@ START_TEST(test_client_hangs_up)
     struct reply r;
     ck_assert_msg(ask("GET / HTTP/1.1\r\nHost: t\r\n\r\n", &r) == 200,
                   "after clients hung up mid-request, a new one should be served");
-    ck_assert_int_eq(green_evhttp_stop(srv, 1.0), 0);
+    ck_assert_int_eq(green_server_stop(green_evhttp_core(srv), 1.0), 0);
     finish();
 }
 END_TEST
@@ -578,7 +579,7 @@ END_TEST
 /* evhttp writes with writev(): a write to a connection the client has
  * closed raises SIGPIPE, whose default action ends the server (it did,
  * under slowhttptest's slow-read attack in make bench-fair).  Starting a
- * server must leave it ignored, as green_http_server_start does. */
+ * server must leave it ignored: chapter 7's core does, for every server. */
 START_TEST(test_start_ignores_sigpipe)
 {
     signal(SIGPIPE, SIG_DFL);
@@ -586,9 +587,9 @@ START_TEST(test_start_ignores_sigpipe)
     struct sigaction sa;
     ck_assert_int_eq(sigaction(SIGPIPE, NULL, &sa), 0);
     ck_assert_msg(sa.sa_handler == SIG_IGN,
-                  "after green_evhttp_start, SIGPIPE should be ignored (SIG_IGN), or a client "
+                  "after green_server_start, SIGPIPE should be ignored (SIG_IGN), or a client "
                   "that closes mid-response kills the server; got its default action "
-                  "(see green_evhttp_start in lib/wsgi_evhttp.c)");
+                  "(see green_server_start in lib/server.c)");
     finish();
 }
 END_TEST
@@ -600,9 +601,9 @@ static int late_code;
 /* Wait (at most 5 s) until n requests are in progress on the server. */
 static int wait_active(int n)
 {
-    for (int i = 0; i < 500 && green_evhttp_active(srv) != n; i++)
+    for (int i = 0; i < 500 && green_server_active(green_evhttp_core(srv)) != n; i++)
         green_sleep(0.01);
-    return green_evhttp_active(srv);
+    return green_server_active(green_evhttp_core(srv));
 }
 
 static void *late_client(void *arg)
@@ -618,7 +619,7 @@ START_TEST(test_graceful_stop)
     late_code = 0;
     green_t *c = green_spawn(late_client, "GET /sleep?ms=200 HTTP/1.1\r\nHost: t\r\n\r\n");
     ck_assert_msg(wait_active(1) == 1, "the request should be in progress");
-    int rc = green_evhttp_stop(srv, 2.0);
+    int rc = green_server_stop(green_evhttp_core(srv), 2.0);
     ck_assert_msg(rc == 0, "stop should let the request finish (0 killed), got %d", rc);
     ck_assert_int_eq(green_join(c, IO_TIMEOUT), 0);
     ck_assert_msg(late_code == 200, "the request in progress at stop should still be answered, got %d", late_code);
@@ -638,7 +639,7 @@ START_TEST(test_stop_kills_after_grace)
     char err[512];
     double t0 = green_now();
     kit_capture_start(&cap);
-    int rc = green_evhttp_stop(srv, 0.1);
+    int rc = green_server_stop(green_evhttp_core(srv), 0.1);
     kit_capture_end(&cap, err, sizeof err);
     ck_assert_msg(rc == 1, "stop with a 5 s request and 0.1 s of grace should kill 1, got %d", rc);
     ck_assert_msg(green_now() - t0 < 3.0, "stop should not wait for the 5 s request");
@@ -659,16 +660,16 @@ static void *raise_later(void *unused)
 START_TEST(test_close_on_signal)
 {
     start_with(&demo_app, 0);
-    ck_assert_int_eq(green_evhttp_close_on_signal(srv, SIGUSR1), 0);
+    ck_assert_int_eq(green_server_close_on_signal(green_evhttp_core(srv), SIGUSR1), 0);
     green_t *g = green_spawn(raise_later, NULL);
     struct kit_capture cap;
     char err[512];
     kit_capture_start(&cap);
-    int rc = green_evhttp_serve_forever(srv);
+    int rc = green_server_serve_forever(green_evhttp_core(srv));
     kit_capture_end(&cap, err, sizeof err);
     ck_assert_msg(rc == 0, "serve_forever should return 0 after the signal");
-    ck_assert_int_eq(green_evhttp_port(srv), -1);
-    ck_assert_int_eq(green_evhttp_stop(srv, 1.0), 0);
+    ck_assert_int_eq(green_server_port(green_evhttp_core(srv)), -1);
+    ck_assert_int_eq(green_server_stop(green_evhttp_core(srv), 1.0), 0);
     green_join(g, IO_TIMEOUT);
     green_free(g);
     finish();
@@ -714,7 +715,7 @@ START_TEST(test_emfile_backs_off)
         green_group_spawn(clients, fd_client, NULL);
     int rc = green_group_join(clients, kit_valgrind() ? 30.0 : 9.0);
     green_group_free(clients);
-    green_evhttp_close(srv);      /* says how many accepts failed */
+    green_server_close(green_evhttp_core(srv));      /* says how many accepts failed */
     kit_capture_end(&cap, err, sizeof err);
     setrlimit(RLIMIT_NOFILE, &old);
 
@@ -849,8 +850,8 @@ START_TEST(test_overrun_chunk_is_400)
         int closed = refused(raw, &r, 2.0);
         double took = green_now() - t0;
         ck_assert_msg(r.code == 400, "a chunk whose data runs past its size (%s) should "
-                      "give 400 at once (see chapters/10-evhttp/README.md, 'Ambiguous bodies: request smuggling'), got %d after "
-                      "%.1f s%s%s", bad[i].what, r.code, took,
+                      "give 400 at once (" KIT_LESSON("chapters/10-evhttp/README.md",
+                      "Ambiguous bodies: request smuggling") "), got %d after %.1f s%s%s", bad[i].what, r.code, took,
                       r.code < 0 ? ": no answer, evhttp is still waiting for the chunk" : ":\n",
                       r.code < 0 ? "" : r.head);
         ck_assert_msg(closed == 1, "after the 400 the server should close the "

@@ -12,7 +12,7 @@
  *
  * One departure from the samples: evhttp_bind_socket() listens with a
  * backlog of 128; this peer binds its own listener with the backlog the
- * kit's servers use (1024, green_server_set_backlog()), so that under
+ * kit's servers use (1024, green_server_options_t.backlog), so that under
  * `ab -c 1000` both sides queue connections alike and the figure compares
  * the servers, not their listen queues.
  */
