@@ -22,7 +22,7 @@
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 
-static __thread green_ctx *switching_from;
+static _Thread_local green_ctx *switching_from;
 
 static void asan_before(green_ctx *from, green_ctx *to, int last)
 {

@@ -14,8 +14,8 @@
 /* makecontext() can pass only int arguments to the new context, and a
  * pointer does not fit in an int; the context being entered and the value
  * handed over travel through these variables instead. */
-static __thread green_ctx *entering;
-static __thread void *handed;
+static _Thread_local green_ctx *entering;
+static _Thread_local void *handed;
 
 static void boot(void)
 {

@@ -24,6 +24,57 @@
  * later chapter.  A lower layer that must hear from an upper one offers a
  * hook the upper one registers (green_on_exit, green_hub_observe,
  * green_hub_at_destroy); files of one chapter may use each other.
+ *
+ * Conventions: every file follows these, so a header need not repeat them.
+ *
+ * Names.  green_<object>_<verb>: green_server_start, green_queue_put
+ *   (the object may be implied when there is one: green_sleep, green_spawn).
+ *   Every public type ends in _t, function types too (green_fn_t).
+ *   Constants and macros are GREEN_UPPER_CASE.  A name that several files
+ *   of lib/ share but users must not call starts with green__ (two
+ *   underscores, libuv's uv__), and lives in a private header (wait.h,
+ *   internal.h) that is not installed.  A name used by one file only is
+ *   static and has no prefix.
+ *
+ * Errors.  A call that can fail returns -1 (or NULL) and sets errno; its
+ *   header lists every errno.  On success errno is left as it was: a
+ *   caller may read errno only after a failure.  Two exceptions, each
+ *   documented at its call: the resolver returns an EAI_* code, as
+ *   getaddrinfo() does (io.h), and the HTTP parser returns a negated HTTP
+ *   status (-400, -431...), so the server answers with it (http_parser.h).
+ *
+ * Misuse.  A mistake the library can detect fails like any error, never
+ *   with a crash: EINVAL for a bad argument, EPERM for a call made where it
+ *   may not be (a wait inside the hub, a lock released twice, a switch to
+ *   a greenlet somebody else waits for), with a line on stderr saying
+ *   what went wrong.  abort(), after such a line, is kept for what no
+ *   caller could handle: the library's own failure (no memory for a
+ *   thread's hub) and a void call that would leave greenlets pointing into
+ *   freed memory (freeing an object they still wait on).  As in libc, a
+ *   NULL given where the contract asks for an object is not checked; NULL
+ *   is accepted only where a header gives it a meaning (opt NULL: the
+ *   defaults).
+ *
+ * Time.  Seconds, as a double, everywhere: 0.25 is a quarter second.  A
+ *   timeout that is negative (GREEN_FOREVER) never expires; 0 means do not
+ *   wait (try once, fail with ETIMEDOUT at once).  Deadlines are absolute
+ *   times on green_now()'s clock.  One exception, in option structs
+ *   (green_server_options_t, green_evhttp_options_t, green_http_options_t):
+ *   a field left 0 takes its default, so that `opt = {0}` or a NULL opt
+ *   gives a working server and a student sets only what differs, C's
+ *   designated initializers doing the rest.  A server timeout of "do not
+ *   wait" would close every connection before its first byte, so 0 loses
+ *   nothing there; negative still means no limit.
+ *
+ * Strings a call returns.  `const char *`: borrowed, never freed by the
+ *   caller, valid as long as the object it came from (green_name: until
+ *   the greenlet is freed) or forever when it names a constant
+ *   (green_http_reason).  `char *`: yours, release it with free()
+ *   (green_input_read_all).  A call that fills a buffer takes it from the
+ *   caller (green_http_date).
+ *
+ * Thread-local state.  Each thread has its own hub, so per-thread state is
+ *   `static _Thread_local` (C11), spelled that one way.
  */
 #ifndef GREEN_H
 #define GREEN_H

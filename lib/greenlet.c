@@ -18,7 +18,7 @@
  * instruction instead of a call to __tls_get_addr (this file is compiled
  * as position-independent code, for the shared library), and it is what
  * the fatal-signal handler needs: reading `current` must not call the loader. */
-#define GREEN_TLS __thread __attribute__((tls_model("initial-exec")))
+#define GREEN_TLS _Thread_local __attribute__((tls_model("initial-exec")))
 static GREEN_TLS green_t *main_of_thread;
 static GREEN_TLS green_t *current;
 
@@ -209,7 +209,7 @@ static void on_fatal_signal(int sig, siginfo_t *info, void *context)
 static void watch_for_crashes(void)
 {
     static int installed;
-    static __thread int have_altstack;
+    static _Thread_local int have_altstack;
 
     if (!have_altstack) {
         stack_t alt = { .ss_size = 64 * 1024, .ss_flags = 0 };
@@ -241,8 +241,8 @@ static void watch_for_crashes(void)
 /* A pointer, allocated on first use: an array here would be 40 KiB of
  * thread-local storage in every thread of every program linked with the
  * library, whether it uses greenlets or not. */
-static __thread green_stack *stack_cache;
-static __thread int stack_cache_len;
+static _Thread_local green_stack *stack_cache;
+static _Thread_local int stack_cache_len;
 
 /* A thread that ends gives its cached stacks back: the key's destructor
  * runs at thread exit (not for the main thread, whose cache lasts as long

@@ -45,7 +45,7 @@ struct hub {
 };
 #define COMMON_TIMEOUTS 16
 
-static __thread struct hub *hub;
+static _Thread_local struct hub *hub;
 
 /* The value a timer's callback wakes its greenlet with, so a wait can tell
  * "time ran out" from "what I waited for happened". */
@@ -244,16 +244,19 @@ static void *switch_to_hub(struct hub *h, green_t *self)
 }
 
 /* Switch to the hub until something readies us.  Returns 0 and the wake
- * value, or -1 with errno ECANCELED or EDEADLK.  `what` names the wait in
+ * value, or -1 with errno ECANCELED, EDEADLK, or EPERM (the caller is the
+ * hub itself, in an event callback: it cannot wait for itself).  `what` names the wait in
  * deadlock reports and green_dump(). */
 static int park(const char *what, void **value)
 {
     struct hub *h = get_hub();
     green_t *self = green_current();
     if (self == h->g) {
+        /* Misuse, not a crash (green.h): the caller gets EPERM. */
         fputs("green: the hub cannot wait: a blocking call was made from an "
               "event callback\n", stderr);
-        abort();
+        errno = EPERM;
+        return -1;
     }
     if (self->sched.killed) {
         /* Yield once anyway: a killed greenlet that ignores ECANCELED and

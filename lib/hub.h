@@ -20,7 +20,9 @@
  *              own cleanup code and returns;
  *   EDEADLK    nothing could ever wake the caller: no greenlet is ready and
  *              no event is pending.  The hub prints who was waiting, and on
- *              what, then fails the main greenlet's wait with EDEADLK.
+ *              what, then fails the main greenlet's wait with EDEADLK;
+ *   EPERM      the caller is the hub itself: a waiting call made from an
+ *              event callback (the hub cannot wait for itself).
  * Timeouts are in seconds; GREEN_FOREVER (any negative value) never expires.
  * Greenlets that sleep for the same duration wake in the order they slept.
  */

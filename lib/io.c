@@ -235,8 +235,8 @@ int green_socket_port(int fd)
 /* One resolver per thread, on that thread's hub.  DISABLE_WHEN_INACTIVE:
  * with no question in flight, its sockets do not count as pending events,
  * so the hub's deadlock detection still works. */
-static __thread struct evdns_base *dns_base;
-static __thread int abandoned;      /* lookups given up, not called back yet */
+static _Thread_local struct evdns_base *dns_base;
+static _Thread_local int abandoned;      /* lookups given up, not called back yet */
 
 static void dns_free(void *unused)
 {
