@@ -15,7 +15,7 @@ void green_ctx_boot(void);                             /* the .S file */
 /* The frame is built below a 16-byte gap at the top of the stack, so that
  * when green_ctx_boot calls green_ctx_start the stack pointer is 16-byte
  * aligned, as both ABIs require at a call. */
-static uint64_t *frame_below_top(green_stack *s, size_t frame_bytes)
+static uint64_t *frame_below_top(green_stack_t *s, size_t frame_bytes)
 {
     uintptr_t top = ((uintptr_t)(s->lo + s->size)) & ~(uintptr_t)15;
     uint64_t *frame = (uint64_t *)(top - 16 - frame_bytes);
@@ -25,7 +25,7 @@ static uint64_t *frame_below_top(green_stack *s, size_t frame_bytes)
 
 #if defined(__x86_64__)
 
-void green_ctx_backend_make(green_ctx *c, green_stack *s)
+void green_ctx_backend_make(green_ctx_t *c, green_stack_t *s)
 {
     uint64_t *f = frame_below_top(s, 8 * 8);
     uint32_t mxcsr;
@@ -45,7 +45,7 @@ const char *green_ctx_backend(void) { return "x86_64"; }
 
 #elif defined(__aarch64__)
 
-void green_ctx_backend_make(green_ctx *c, green_stack *s)
+void green_ctx_backend_make(green_ctx_t *c, green_stack_t *s)
 {
     uint64_t *f = frame_below_top(s, 176);
     uint64_t fpcr;
@@ -63,7 +63,7 @@ const char *green_ctx_backend(void) { return "aarch64"; }
 #error "no assembly context switch for this machine: build with make CTX=ucontext"
 #endif
 
-void *green_ctx_backend_swap(green_ctx *from, green_ctx *to, void *value)
+void *green_ctx_backend_swap(green_ctx_t *from, green_ctx_t *to, void *value)
 {
     return green_ctx_swap(&from->sp, to->sp, value);
 }

@@ -241,7 +241,7 @@ static void watch_for_crashes(void)
 /* A pointer, allocated on first use: an array here would be 40 KiB of
  * thread-local storage in every thread of every program linked with the
  * library, whether it uses greenlets or not. */
-static _Thread_local green_stack *stack_cache;
+static _Thread_local green_stack_t *stack_cache;
 static _Thread_local int stack_cache_len;
 
 /* A thread that ends gives its cached stacks back: the key's destructor
@@ -268,7 +268,7 @@ static void stack_cache_create(void)
     pthread_setspecific(stack_cache_key, stack_cache);
 }
 
-static int stack_get(green_stack *s, size_t size)
+static int stack_get(green_stack_t *s, size_t size)
 {
     if ((size == 0 || size == GREEN_STACK_DEFAULT) && stack_cache_len > 0) {
         *s = stack_cache[--stack_cache_len];
@@ -277,7 +277,7 @@ static int stack_get(green_stack *s, size_t size)
     return green_stack_alloc(s, size);
 }
 
-static void stack_put(green_stack *s)
+static void stack_put(green_stack_t *s)
 {
     if (stack_cache == NULL)
         stack_cache_create();
@@ -383,7 +383,7 @@ static void greenlet_main(void *arg, void *value)
     green_ctx_switch_last(&g->ctx, &p->ctx, result);
 }
 
-green_t *green_new(green_fn fn, size_t stack_size)
+green_t *green_new(green_fn_t fn, size_t stack_size)
 {
     green_t *self = green_current();
     green_t *g = calloc(1, sizeof *g);

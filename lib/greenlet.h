@@ -38,12 +38,12 @@ typedef struct green green_t;
 
 /* What a greenlet runs: it receives the value of the first switch into it,
  * and what it returns goes to its parent. */
-typedef void *(*green_fn)(void *arg);
+typedef void *(*green_fn_t)(void *arg);
 
 /* Create a greenlet that will run fn, with the running greenlet as parent and
  * a stack of `stack_size` bytes (0: GREEN_STACK_DEFAULT).  It does not start
  * until someone switches to it.  Returns NULL with errno ENOMEM on failure. */
-green_t *green_new(green_fn fn, size_t stack_size);
+green_t *green_new(green_fn_t fn, size_t stack_size);
 
 /* Suspend the running greenlet and continue g, handing it `value`.
  * Returns the value handed back by whoever next switches to us (or the

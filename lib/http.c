@@ -147,7 +147,7 @@ struct conn {
     int keep_alive;
     int linger;                 /* close slowly: the client may be sending */
     long long body_sent;        /* body bytes sent, for the access log */
-    green_takeover_fn takeover; /* green_http_takeover's, after the response */
+    green_takeover_fn_t takeover; /* green_http_takeover's, after the response */
     void *takeover_arg;
 };
 
@@ -1188,7 +1188,7 @@ static int call_app(struct conn *c)
     return rc;
 }
 
-int green_http_takeover(green_environ_t *env, green_takeover_fn fn, void *arg)
+int green_http_takeover(green_environ_t *env, green_takeover_fn_t fn, void *arg)
 {
     /* env->input is the first member of our struct conn, and its read is
      * ours: anything else is some other server's request. */
@@ -1204,7 +1204,7 @@ int green_http_takeover(green_environ_t *env, green_takeover_fn fn, void *arg)
 }
 
 /* The response is out: the connection now belongs to the protocol the
- * application asked for (server.h's green_takeover_fn).  What the client
+ * application asked for (server.h's green_takeover_fn_t).  What the client
  * sent after this request's body (the new protocol's first bytes, maybe)
  * moves to the front of the buffer and goes with it.  Returns 0: HTTP is
  * over on this connection. */

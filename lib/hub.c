@@ -630,7 +630,7 @@ static void hub_release(green_t *g)
     }
 }
 
-static green_t *spawn_new(green_fn fn, void *arg)
+static green_t *spawn_new(green_fn_t fn, void *arg)
 {
     struct hub *h = get_hub();
     green_t *g = green_new(spawned_main, 0);
@@ -646,7 +646,7 @@ static green_t *spawn_new(green_fn fn, void *arg)
     return g;
 }
 
-green_t *green_spawn(green_fn fn, void *arg)
+green_t *green_spawn(green_fn_t fn, void *arg)
 {
     green_t *g = spawn_new(fn, arg);
     if (g)
@@ -654,7 +654,7 @@ green_t *green_spawn(green_fn fn, void *arg)
     return g;
 }
 
-green_t *green_spawn_later(double seconds, green_fn fn, void *arg)
+green_t *green_spawn_later(double seconds, green_fn_t fn, void *arg)
 {
     green_t *g = spawn_new(fn, arg);
     /* Its callback readies g: g starts.  arm() takes a negative timeout

@@ -40,12 +40,12 @@ struct event_base;
  * is the hub.  Returns NULL with errno ENOMEM on failure.
  * The caller owns the returned greenlet: green_join() it and green_free() it,
  * or give it up with green_detach().  Python: gevent.spawn(fn, arg). */
-green_t *green_spawn(green_fn fn, void *arg);
+green_t *green_spawn(green_fn_t fn, void *arg);
 
 /* Like green_spawn(), but g joins the ready queue after `seconds`; a delay
  * at or below 0 means as soon as possible (at the hub's next look at its
  * timers), never "not at all".  Python: gevent.spawn_later(seconds, fn, arg). */
-green_t *green_spawn_later(double seconds, green_fn fn, void *arg);
+green_t *green_spawn_later(double seconds, green_fn_t fn, void *arg);
 
 /* Let the hub free g as soon as it is dead (at once if it already is).
  * After this call g must not be used.  Like pthread_detach(). */

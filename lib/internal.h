@@ -39,7 +39,7 @@ struct green_sched {
     const green_t *waiting_for;  /* ...and on whom, when it joins */
     struct green__waitlist joiners;  /* who waits for this greenlet to die */
     struct event *ev;       /* this greenlet's one timer/fd event */
-    green_fn spawn_fn;      /* green_spawn's fn and arg: spawned_main runs */
+    green_fn_t spawn_fn;      /* green_spawn's fn and arg: spawned_main runs */
     void *spawn_arg;        /* them */
 };
 
@@ -51,9 +51,9 @@ struct green_sync {
 
 struct green {
     /* ---- chapter 2, greenlet.c ---- */
-    green_ctx ctx;
-    green_stack stack;      /* stack.guard == NULL: a main greenlet */
-    green_fn fn;
+    green_ctx_t ctx;
+    green_stack_t stack;      /* stack.guard == NULL: a main greenlet */
+    green_fn_t fn;
     green_t *parent;
     green_t *main;          /* the main greenlet of g's thread */
     void *result;
@@ -70,7 +70,7 @@ struct green {
     void (*release)(green_t *g);   /* called by green_free, if set */
     green_t *resumer;       /* if set, the only greenlet that may switch to
                                this one (the hub, while it is parked) */
-    green_fn reported_fn;   /* what a crash report names when fn is only a
+    green_fn_t reported_fn;   /* what a crash report names when fn is only a
                                wrapper around it (the hub's spawned
                                greenlets); NULL: fn itself */
 

@@ -75,7 +75,7 @@ struct green_server {
     char *host, *port;
     char label[96];             /* "HOST:PORT", for messages */
     const char *name;           /* "server", or the acceptor's name */
-    green_handler_fn handler;   /* accept loop's servers */
+    green_handler_fn_t handler;   /* accept loop's servers */
     void *arg;
     const green_server_hooks_t *hooks;  /* a server built on the core's */
     void *hooks_arg;
@@ -333,7 +333,7 @@ static green_server_t *server_new(const char *host, const char *port,
 }
 
 green_server_t *green_server_new(const char *host, const char *port,
-                                 green_handler_fn handler, void *arg,
+                                 green_handler_fn_t handler, void *arg,
                                  const green_server_options_t *opt)
 {
     green_server_t *srv = server_new(host, port, opt);
@@ -517,7 +517,7 @@ int green_server_stop(green_server_t *srv, double grace)
     return killed;
 }
 
-green_t *green_server_spawn(green_server_t *srv, green_fn fn, void *arg)
+green_t *green_server_spawn(green_server_t *srv, green_fn_t fn, void *arg)
 {
     if (!srv->started || !srv->accepts_itself) {
         errno = EINVAL;

@@ -320,7 +320,7 @@ green_body_t green_body_list(const green_chunk_t *list, size_t n)
     return b;
 }
 
-green_body_t green_body_gen(green_gen *gen, void (*close)(green_body_t *),
+green_body_t green_body_gen(green_gen_t *gen, void (*close)(green_body_t *),
                             void *data)
 {
     green_body_t b = { .gen = gen, .close = close, .data = data };

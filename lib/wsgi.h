@@ -172,7 +172,7 @@ struct green_body {
     green_chunk_t one;           /* a body of one chunk keeps it here
                                     (list NULL, n 1): nothing to allocate */
     size_t next;                 /* the server's place in the list */
-    green_gen *gen;              /* a generator body: each yield's value is
+    green_gen_t *gen;              /* a generator body: each yield's value is
                                     a green_chunk_t * (NULL: skipped) */
     void (*close)(green_body_t *b);  /* NULL, or frees what the body owns */
     void *data;                  /* for close */
@@ -212,7 +212,7 @@ green_body_t green_body_list(const green_chunk_t *list, size_t n);
  * as its last chunk: the body ends there, and the server must not tell
  * the client that it is complete (chapter 11 closes the connection
  * without the last chunk).  Python: the generator raises. */
-green_body_t green_body_gen(green_gen *gen, void (*close)(green_body_t *),
+green_body_t green_body_gen(green_gen_t *gen, void (*close)(green_body_t *),
                             void *data);
 
 /* The chunk a generator yields to say it failed with errno `err` (> 0):

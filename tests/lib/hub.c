@@ -1405,7 +1405,7 @@ static void *send_sigbus(void *arg)
 /* In the child: fn in a greenlet named "crasher". */
 static void spawn_crasher(void *fn)
 {
-    green_t *g = green_spawn(*(green_fn *)fn, NULL);
+    green_t *g = green_spawn(*(green_fn_t *)fn, NULL);
     if (g == NULL)
         _exit(3);
     green_set_name(g, "crasher");
@@ -1414,7 +1414,7 @@ static void spawn_crasher(void *fn)
 
 /* Run fn in a greenlet named "crasher", spawned in a forked child; return
  * how the child ended and what it wrote on stderr. */
-static int crash_in_child(green_fn fn, int sig, char *err, size_t size)
+static int crash_in_child(green_fn_t fn, int sig, char *err, size_t size)
 {
     return kit_die_in_child(spawn_crasher, &fn, sig, err, size);
 }
@@ -1422,7 +1422,7 @@ static int crash_in_child(green_fn fn, int sig, char *err, size_t size)
 START_TEST(test_crash_names_greenlet_and_dies)
 {
     const struct {
-        green_fn fn;
+        green_fn_t fn;
         int sig;
         const char *says;       /* besides the name */
     } cases[] = {

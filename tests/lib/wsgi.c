@@ -542,12 +542,12 @@ END_TEST
 
 /* A generator body: "a", NULL (skipped), "" (skipped), "bc", "d". */
 struct letters {
-    green_gen gen;
+    green_gen_t gen;
     green_chunk_t chunk;
     int closed;
 };
 
-static int letters_step(green_gen *g)
+static int letters_step(green_gen_t *g)
 {
     struct letters *l = (struct letters *)g;
     GREEN_GEN_BEGIN(g);
@@ -602,12 +602,12 @@ END_TEST
 /* A generator that yields "ab", then fails with ETIMEDOUT (fail_at 1),
  * or fails before its first chunk (fail_at 0). */
 struct failing {
-    green_gen gen;
+    green_gen_t gen;
     int fail_at;
     green_chunk_t chunk;
 };
 
-static int failing_step(green_gen *g)
+static int failing_step(green_gen_t *g)
 {
     struct failing *f = (struct failing *)g;
     GREEN_GEN_BEGIN(g);
@@ -740,14 +740,14 @@ END_TEST
 /* Counts 0..n-1 as "i;", with a sleep before each, and calls
  * start_response again after its first chunk (too late). */
 struct counting {
-    green_gen gen;
+    green_gen_t gen;
     green_response_t *resp;
     int i, n, late_rc, late_errno;
     char text[16];
     green_chunk_t chunk;
 };
 
-static int counting_step(green_gen *g)
+static int counting_step(green_gen_t *g)
 {
     struct counting *s = (struct counting *)g;
     GREEN_GEN_BEGIN(g);
