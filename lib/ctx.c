@@ -54,7 +54,10 @@ static void asan_before(green_ctx_t *from, green_ctx_t *to, int last)
     (void)from, (void)to, (void)last;
 }
 static void asan_after(green_ctx_t *self) { (void)self; }
-static void asan_new_stack(green_ctx_t *c, green_stack_t *s) { (void)c, (void)s; }
+static void asan_new_stack(green_ctx_t *c, green_stack_t *s)
+{
+    (void)c, (void)s;
+}
 #endif
 
 void green_ctx_make(green_ctx_t *c, green_stack_t *s,
@@ -64,10 +67,10 @@ void green_ctx_make(green_ctx_t *c, green_stack_t *s,
     c->arg = arg;
     c->asan_fake_stack = NULL;
     asan_new_stack(c, s);
-    green_ctx_backend_make(c, s);
+    green__ctx_backend_make(c, s);
 }
 
-void green_ctx_start(green_ctx_t *c, void *value)
+void green__ctx_start(green_ctx_t *c, void *value)
 {
     asan_after(c);
     c->entry(c->arg, value);
@@ -82,7 +85,7 @@ void green_ctx_start(green_ctx_t *c, void *value)
 void *green_ctx_switch(green_ctx_t *from, green_ctx_t *to, void *value)
 {
     asan_before(from, to, 0);
-    value = green_ctx_backend_swap(from, to, value);
+    value = green__ctx_backend_swap(from, to, value);
     asan_after(from);
     return value;
 }
@@ -92,14 +95,14 @@ void *green_ctx_switch(green_ctx_t *from, green_ctx_t *to, void *value)
  * has to be predicted from the other context's calls. */
 void *green_ctx_switch(green_ctx_t *from, green_ctx_t *to, void *value)
 {
-    return green_ctx_backend_swap(from, to, value);
+    return green__ctx_backend_swap(from, to, value);
 }
 #endif
 
 void green_ctx_switch_last(green_ctx_t *from, green_ctx_t *to, void *value)
 {
     asan_before(from, to, 1);
-    green_ctx_backend_swap(from, to, value);
+    green__ctx_backend_swap(from, to, value);
     /* not reached: nobody switches back into a finished context */
     abort();
 }

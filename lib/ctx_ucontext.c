@@ -19,10 +19,10 @@ static _Thread_local void *handed;
 
 static void boot(void)
 {
-    green_ctx_start(entering, handed);
+    green__ctx_start(entering, handed);
 }
 
-void green_ctx_backend_make(green_ctx_t *c, green_stack_t *s)
+void green__ctx_backend_make(green_ctx_t *c, green_stack_t *s)
 {
     if (getcontext(&c->uc) != 0) {
         perror("green: getcontext");
@@ -34,7 +34,7 @@ void green_ctx_backend_make(green_ctx_t *c, green_stack_t *s)
     makecontext(&c->uc, boot, 0);
 }
 
-void *green_ctx_backend_swap(green_ctx_t *from, green_ctx_t *to, void *value)
+void *green__ctx_backend_swap(green_ctx_t *from, green_ctx_t *to, void *value)
 {
     entering = to;
     handed = value;

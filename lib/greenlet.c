@@ -253,7 +253,7 @@ static pthread_once_t stack_cache_once = PTHREAD_ONCE_INIT;
 static void stack_cache_at_exit(void *unused)
 {
     (void)unused;
-    green_stack_cache_flush();
+    green__stack_cache_flush();
 }
 
 static void make_stack_cache_key(void)
@@ -289,7 +289,7 @@ static void stack_put(green_stack_t *s)
     memset(s, 0, sizeof *s);
 }
 
-void green_stack_cache_flush(void)
+void green__stack_cache_flush(void)
 {
     while (stack_cache_len > 0)
         green_stack_free(&stack_cache[--stack_cache_len]);
@@ -297,7 +297,7 @@ void green_stack_cache_flush(void)
     stack_cache = NULL;
 }
 
-void green_release_stack(green_t *g)
+void green__stack_release(green_t *g)
 {
     if (g->stack.guard != NULL)
         stack_put(&g->stack);
@@ -482,7 +482,7 @@ void green_free(green_t *g)
     if (g->release)
         g->release(g);
     g->release = NULL;
-    green_release_stack(g);
+    green__stack_release(g);
     let_go_of_parent(g);   /* one that never finished lets go here */
     if (g->children > 0)
         g->free_pending = 1;

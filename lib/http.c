@@ -1188,7 +1188,8 @@ static int call_app(struct conn *c)
     return rc;
 }
 
-int green_http_takeover(green_environ_t *env, green_takeover_fn_t fn, void *arg)
+int green_http_takeover(green_environ_t *env, green_takeover_fn_t fn,
+                        void *arg)
 {
     /* env->input is the first member of our struct conn, and its read is
      * ours: anything else is some other server's request. */

@@ -145,7 +145,8 @@ green_server_t *green_http_server_core(green_http_server_t *srv);
  * with errno EINVAL when env is not a request of this server (chapter
  * 10's evhttp cannot hand a connection over).  Chapter 13's WebSocket
  * upgrade is built on this. */
-int green_http_takeover(green_environ_t *env, green_takeover_fn_t fn, void *arg);
+int green_http_takeover(green_environ_t *env, green_takeover_fn_t fn,
+                        void *arg);
 
 /* Requests answered so far (all connections). */
 unsigned long green_http_server_requests(const green_http_server_t *srv);

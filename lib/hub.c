@@ -175,7 +175,7 @@ static void reap_finished(struct hub *h)
     while (h->finished) {
         green_t *g = h->finished;
         h->finished = g->sched.ready_next;
-        green_release_stack(g);
+        green__stack_release(g);
         if (g->sched.detached)
             green_free(g);
     }
@@ -736,7 +736,7 @@ static void die_unstarted(struct hub *h, green_t *g)
     g->dead = 1;
     h->alive--;
     wake_joiners(g);
-    green_release_stack(g);
+    green__stack_release(g);
     if (g->sched.detached)
         green_free(g);
 }
@@ -885,7 +885,7 @@ void green_hub_destroy(void)
     event_base_free(h->base);
     free(h);
     hub = NULL;
-    green_stack_cache_flush();
+    green__stack_cache_flush();
 }
 
 /* ---- Signals ------------------------------------------------------------ */

@@ -26,7 +26,7 @@
 struct event;
 
 /* Chapter 3, hub.c: what the scheduler keeps per greenlet. */
-struct green_sched {
+struct green__sched {
     green_t *ready_next;    /* link in the ready queue */
     green_t *all_prev, *all_next;  /* link in the hub's list of greenlets */
     void *wake_value;       /* what green_hub_switch will return */
@@ -44,7 +44,7 @@ struct green_sched {
 };
 
 /* Chapter 6, sync.c: greenlet-local storage (green_local_*). */
-struct green_sync {
+struct green__sync {
     void **locals;          /* indexed by key; NULL until the first set */
     int nlocals;
 };
@@ -74,15 +74,15 @@ struct green {
                                wrapper around it (the hub's spawned
                                greenlets); NULL: fn itself */
 
-    struct green_sched sched;   /* chapter 3 */
-    struct green_sync sync;     /* chapter 6 */
+    struct green__sched sched;   /* chapter 3 */
+    struct green__sync sync;     /* chapter 6 */
 };
 
 /* Give g's stack back (to a per-thread cache) as soon as g is dead, long
  * before its record is freed: the stack is most of a greenlet's memory. */
-void green_release_stack(green_t *g);
+void green__stack_release(green_t *g);
 
 /* Drop every stack kept in the calling thread's cache. */
-void green_stack_cache_flush(void);
+void green__stack_cache_flush(void);
 
 #endif

@@ -16,7 +16,7 @@
 enum { MAX_TASKS = 3 };
 
 struct task {
-    green_gen_t gen;      /* first member: a struct task * is a green_gen_t * */
+    green_gen_t gen;  /* first member: a struct task * is a green_gen_t * */
     const char *label;  /* what this task prints */
     int turns;          /* lives across yields, so it lives here */
 };

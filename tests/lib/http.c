@@ -1668,7 +1668,7 @@ START_TEST(test_close_on_signal)
 }
 END_TEST
 
-/* ---- Taking a connection over (server.h's green_takeover_fn_t) ----------------- *
+/* ---- Taking a connection over (server.h's green_takeover_fn_t) ------------- *
  * A request "Upgrade: echo" is answered 101, then the same socket speaks
  * a line-echo protocol: what chapter 13's WebSocket upgrade does. */
 
