@@ -13,6 +13,7 @@
  *   sync.h      Event, AsyncResult, Queue, Semaphore, local (chapter 6)
  *   pool.h      Group and Pool                            (chapter 7)
  *   server.h    StreamServer                              (chapter 7)
+ *   url.h       percent-decoding, one decoder for all     (chapter 9)
  *   wsgi.h      the WSGI-style interface                  (chapter 9)
  *   http_parser.h  a strict HTTP/1.x request parser: it needs nothing
  *               of the kit; chapter 11 explains it, and chapter 10's
@@ -87,6 +88,7 @@
 #include "sync.h"
 #include "pool.h"
 #include "server.h"
+#include "url.h"
 #include "wsgi.h"
 #include "http_parser.h"
 #include "wsgi_evhttp.h"

@@ -21,6 +21,7 @@
 #include "hub.h"
 #include "io.h"
 #include "server.h"
+#include "url.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -625,7 +626,7 @@ static const char *decode_path(struct conn *c)
         c->path_cap = len + 1;
     }
     memcpy(c->path, c->req.path, len);
-    if (green_http_unescape(c->path, c->path, len) < 0)
+    if (green_url_unescape(c->path, len + 1, c->path, len, 0) < 0)
         return NULL;
     return c->path;
 }

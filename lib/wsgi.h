@@ -111,7 +111,7 @@ const char *green_environ_header(const green_environ_t *env, const char *name);
 /* The query parameter `name` of env->query ("n" in "n=3&x=1"), percent-
  * and '+'-decoded into buf (NUL-terminated).  Returns its length, or -1
  * (errno ENOENT: absent; ENOSPC: longer than size-1; EINVAL: a bad
- * escape).  Python: urllib.parse.parse_qs(environ['QUERY_STRING']). */
+ * escape, or "%00": url.h's decoder).  Python: urllib.parse.parse_qs(environ['QUERY_STRING']). */
 ssize_t green_query_param(const green_environ_t *env, const char *name,
                           char *buf, size_t size);
 
@@ -295,9 +295,10 @@ typedef struct green_wsgi_result {
  * *out.  Like a server, it percent-decodes the path, adds Content-Length
  * for a body, and marks resp.sent once the first chunk comes out (a later
  * green_start_response fails with EALREADY).  Must run in a greenlet (the
- * app may sleep).  Returns 0, or -1 with errno (ENOMEM; EINVAL for a bad
- * %-escape in the path; EPROTO when the app never called start_response;
- * the body's own errno when it failed half-way: green_body_error); on
+ * app may sleep).  Returns 0, or -1 with errno (ENOMEM; EINVAL for a path
+ * that every server refuses with 400: a bad %-escape, or "%00" (url.h);
+ * EPROTO when the app never called start_response; the body's own errno
+ * when it failed half-way: green_body_error); on
  * failure out->body is NULL, out->resp holds what the app set.
  * Python: webtest.TestApp(app).get(uri). */
 int green_wsgi_request(green_app_t *app, const char *method, const char *uri,
