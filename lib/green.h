@@ -28,8 +28,13 @@
  *
  * Conventions: every file follows these, so a header need not repeat them.
  *
- * Names.  green_<object>_<verb>: green_server_start, green_queue_put
- *   (the object may be implied when there is one: green_sleep, green_spawn).
+ * Names.  green_<object>_<verb>: green_server_start, green_queue_put,
+ *   green_budget_consume.  The object is left out for the greenlet, the
+ *   library's own object (green_spawn, green_join(g), green_set_name(g)),
+ *   and a call that stands for one a student knows keeps its name
+ *   (green_recv, green_getaddrinfo: POSIX; green_joinall,
+ *   green_start_response, green_signal_handler: gevent and WSGI).  A
+ *   getter is named by what it returns: green_server_port(srv).
  *   Every public type ends in _t, function types too (green_fn_t).
  *   Constants and macros are GREEN_UPPER_CASE.  A name that several files
  *   of lib/ share but users must not call starts with green__ (two

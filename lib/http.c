@@ -692,8 +692,8 @@ static int send_iov(struct conn *c, struct iovec *iov, int n, int more)
         /* Every response goes out here: a stream whose sends succeed and
          * pipelined requests that are already buffered never wait, so
          * this is the one place that makes such a connection yield (see
-         * green_consume_budget). */
-        if (green_consume_budget() < 0)
+         * green_budget_consume). */
+        if (green_budget_consume() < 0)
             return -1;
         struct msghdr msg = { .msg_iov = iov, .msg_iovlen = (size_t)n };
         ssize_t w = sendmsg(c->fd, &msg, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
@@ -823,7 +823,7 @@ static int send_file(struct conn *c, struct head *h, green_body_t *body,
     off_t off = (off_t)body->offset;
     long long left = with_body ? body->length : 0;
     while (left > 0) {
-        if (green_consume_budget() < 0)     /* as in send_iov */
+        if (green_budget_consume() < 0)     /* as in send_iov */
             return -1;
         ssize_t n = sendfile(c->fd, body->fd, &off,
                              left < (1 << 20) ? (size_t)left : (1 << 20));

@@ -35,7 +35,7 @@ struct hub {
     double last_poll;
     unsigned long turns;            /* greenlets resumed by run_ready */
     unsigned long budget_turn;      /* the turn the budget below belongs to */
-    int budget_used;                /* green_consume_budget: units spent */
+    int budget_used;                /* green_budget_consume: units spent */
     struct { long usec; const struct timeval *tv; } common[16];
     int ncommon;                    /* common timeouts made so far */
     struct { void (*fn)(void *); void *arg; } at_destroy[GREEN_AT_DESTROY_MAX];
@@ -419,7 +419,7 @@ int green_sleep(double seconds)
  * clock at every unit would cost more than counting, for no better bound.
  * The turn number tells a new turn from the old one without the hub
  * having to reset anything when it resumes a greenlet: one increment. */
-int green_consume_budget(void)
+int green_budget_consume(void)
 {
     struct hub *h = hub;
     if (GREEN_BUDGET <= 0)

@@ -74,7 +74,7 @@ int green_sleep(double seconds);
 #ifndef GREEN_BUDGET
 #define GREEN_BUDGET 32
 #endif
-int green_consume_budget(void);
+int green_budget_consume(void);
 
 /* Wait until g is dead, at most `timeout` seconds.  Returns 0 (g's result is
  * green_result(g)), or -1 with errno ETIMEDOUT, ECANCELED or EDEADLK.

@@ -1541,15 +1541,15 @@ static void *count_turns(void *arg)
 static void *spend_forever(void *arg)
 {
     (void)arg;
-    while (green_consume_budget() == 0)
+    while (green_budget_consume() == 0)
         ;
     return (void *)(long)errno;
 }
 
 START_TEST(test_budget_makes_a_busy_loop_yield)
 {
-    ck_assert_int_eq(green_consume_budget(), 0);
-    ck_assert_msg(!green_hub_active(), "green_consume_budget() without a hub should not make one");
+    ck_assert_int_eq(green_budget_consume(), 0);
+    ck_assert_msg(!green_hub_active(), "green_budget_consume() without a hub should not make one");
 
     /* main spends 10 budgets without ever waiting: the other greenlet
      * should get a turn after each one, no more, no less. */
@@ -1557,7 +1557,7 @@ START_TEST(test_budget_makes_a_busy_loop_yield)
     other_turns = 0;
     green_t *g = green_spawn(count_turns, NULL);
     for (int i = 0; i < 10 * GREEN_BUDGET; i++)
-        ck_assert_int_eq(green_consume_budget(), 0);
+        ck_assert_int_eq(green_budget_consume(), 0);
     ck_assert_msg(other_turns == 10, "spending %d units of budget (GREEN_BUDGET %d) should "
                   "yield 10 times, letting the other greenlet run 10 times; it ran %d times",
                   10 * GREEN_BUDGET, GREEN_BUDGET, other_turns);
@@ -1570,7 +1570,7 @@ START_TEST(test_budget_makes_a_busy_loop_yield)
     green_sleep(0);
     ck_assert_msg(green_kill(g, 1.0) == 0, "a greenlet spending its budget in a loop should "
                   "die when killed: %s", strerror(errno));
-    ck_assert_msg((long)green_result(g) == ECANCELED, "green_consume_budget() should fail with "
+    ck_assert_msg((long)green_result(g) == ECANCELED, "green_budget_consume() should fail with "
                   "ECANCELED once the greenlet is killed, got errno %ld", (long)green_result(g));
     green_free(g);
     green_hub_destroy();
