@@ -50,34 +50,41 @@
  *   status (-400, -431...), so the server answers with it (http_parser.h).
  *
  * Misuse.  A mistake the library can detect fails like any error, never
- *   with a crash: EINVAL for a bad argument, EPERM for a call made where it
- *   may not be (a wait inside the hub, a lock released twice, a switch to
- *   a greenlet somebody else waits for), with a line on stderr saying
- *   what went wrong.  abort(), after such a line, is kept for what no
- *   caller could handle: the library's own failure (no memory for a
- *   thread's hub) and a void call that would leave greenlets pointing into
- *   freed memory (freeing an object they still wait on).  As in libc, a
- *   NULL given where the contract asks for an object is not checked; NULL
- *   is accepted only where a header gives it a meaning (opt NULL: the
- *   defaults).
+ *   with a crash: EINVAL for a bad argument, EPERM for a call made where
+ *   it may not be (a wait inside the hub, a lock released twice, a switch
+ *   to a greenlet somebody else waits for), EBUSY or EALREADY for one made
+ *   at the wrong moment of an object's life (a server started twice, a
+ *   response begun after its status line went out).  Where the mistake is
+ *   hard to see from the caller's side, a line on stderr says which.
+ *   abort(), after such a line, is kept for what no caller could handle:
+ *   the library's own failure (no memory for a thread's hub) and a void
+ *   call that would leave greenlets pointing into freed memory (freeing
+ *   an object they still wait on).  As in libc, a NULL given where the
+ *   contract asks for an object is not checked; NULL is accepted only
+ *   where a header gives it a meaning (opt NULL: the defaults).
  *
  * Time.  Seconds, as a double, everywhere: 0.25 is a quarter second.  A
  *   timeout that is negative (GREEN_FOREVER) never expires; 0 means do not
- *   wait (try once, fail with ETIMEDOUT at once).  Deadlines are absolute
- *   times on green_now()'s clock.  One exception, in option structs
- *   (green_server_options_t, green_evhttp_options_t, green_http_options_t):
- *   a field left 0 takes its default, so that `opt = {0}` or a NULL opt
- *   gives a working server and a student sets only what differs, C's
- *   designated initializers doing the rest.  A server timeout of "do not
- *   wait" would close every connection before its first byte, so 0 loses
- *   nothing there; negative still means no limit.
+ *   wait: try once, and fail with ETIMEDOUT rather than wait.  A duration
+ *   is not a timeout: green_sleep of 0 or less only yields.  Deadlines are
+ *   absolute times on green_now()'s clock (wait.h computes them, once).
+ *   lib/patch/ replaces libc's sleep() and poll(), so it keeps their int
+ *   seconds and milliseconds.  One exception, in the three servers'
+ *   option structs (green_server_options_t, green_evhttp_options_t,
+ *   green_http_options_t): a field left 0 takes its default, so that
+ *   `opt = {0}`, or a NULL opt, gives a working server, and a student
+ *   names only what differs (`{ .idle_timeout = 5 }`: C's designated
+ *   initializers zero the rest).
+ *   A server timeout of "do not wait" would close every connection before
+ *   its first byte, so 0 loses nothing there; negative still means no
+ *   limit.
  *
  * Strings a call returns.  `const char *`: borrowed, never freed by the
  *   caller, valid as long as the object it came from (green_name: until
  *   the greenlet is freed) or forever when it names a constant
  *   (green_http_reason).  `char *`: yours, release it with free()
  *   (green_input_read_all).  A call that fills a buffer takes it from the
- *   caller (green_http_date).
+ *   caller, and its size is in the header (green_http_date: 30 bytes).
  *
  * Thread-local state.  Each thread has its own hub, so per-thread state is
  *   `static _Thread_local` (C11), spelled that one way.

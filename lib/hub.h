@@ -52,7 +52,9 @@ green_t *green_spawn_later(double seconds, green_fn_t fn, void *arg);
 void green_detach(green_t *g);
 
 /* Wait `seconds`, letting other greenlets run.  green_sleep(0) only yields:
- * the caller goes to the back of the ready queue.  Returns 0, or -1 with
+ * the caller goes to the back of the ready queue.  `seconds` is a
+ * duration, not a timeout: a negative one (the time left until a deadline
+ * that has passed) counts as 0, not as forever.  Returns 0, or -1 with
  * errno ECANCELED (killed).  Python: gevent.sleep(seconds). */
 int green_sleep(double seconds);
 
