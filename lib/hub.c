@@ -266,9 +266,13 @@ static int park(const char *what, void **value)
         errno = ECANCELED;
         return -1;
     }
+    /* errno is the thread's: the greenlets that run while we are parked
+     * set it as they please.  Ours comes back with us (green.h, Errors). */
+    int callers_errno = errno;
     self->sched.waiting_on = what;
     void *v = switch_to_hub(h, self);
     self->sched.waiting_on = NULL;
+    errno = callers_errno;
     if (self->sched.killed) {
         errno = ECANCELED;
         return -1;
@@ -492,6 +496,7 @@ int green__wait(struct green__waitlist *l, struct green__waiter *w,
         return -1;
     }
     double deadline = green__deadline(timeout);
+    int callers_errno = errno;
     w->g = green_current();
     w->served = 0;
     waitlist_append(l, w);
@@ -499,7 +504,10 @@ int green__wait(struct green__waitlist *l, struct green__waiter *w,
     while (!w->served && rc == 0)
         rc = wait_fd(-1, 0, green__time_left(deadline), what);
     waitlist_leave(w);
-    return w->served ? 0 : rc;
+    if (!w->served)
+        return rc;
+    errno = callers_errno;      /* served wins, over a kill's ECANCELED too */
+    return 0;
 }
 
 /* Off the list first, so that nobody else can serve it; `served` tells it

@@ -1645,6 +1645,34 @@ START_TEST(test_monitor_per_hub)
 }
 END_TEST
 
+/* errno is the thread's: a greenlet that runs while another waits may set
+ * it, and a wait that succeeds must give the waiter its own back. */
+static void *set_errno(void *arg)
+{
+    (void)arg;
+    errno = EBADF;
+    return NULL;
+}
+
+START_TEST(test_errno_survives_a_wait)
+{
+    green_t *g = green_spawn(set_errno, NULL);
+    errno = EDOM;
+    ck_assert_int_eq(green_sleep(0.001), 0);
+    ck_assert_msg(errno == EDOM, "green_sleep returned 0 while another greenlet set errno to "
+                  "EBADF: expected the caller's EDOM back, got %s; see lib/green.h, 'Errors'",
+                  strerror(errno));
+    green_t *h = green_spawn(set_errno, NULL);
+    errno = EDOM;
+    ck_assert_int_eq(green_join(h, 1.0), 0);
+    ck_assert_msg(errno == EDOM, "green_join returned 0: expected errno EDOM untouched, got %s",
+                  strerror(errno));
+    green_free(g);
+    green_free(h);
+    green_hub_destroy();
+}
+END_TEST
+
 static Suite *hub_suite(void)
 {
     Suite *s = suite_create("lib/hub");
@@ -1655,6 +1683,7 @@ static Suite *hub_suite(void)
     tcase_add_test(tc, test_same_sleep_wakes_in_order);
     tcase_add_test(tc, test_green_now);
     tcase_add_test(tc, test_sleep_zero_yields);
+    tcase_add_test(tc, test_errno_survives_a_wait);
     tcase_add_test(tc, test_main_sleeps);
     tcase_add_test(tc, test_spawn_later_delays_start);
     tcase_add_test(tc, test_spawn_later_negative_delay_starts_soon);
