@@ -52,9 +52,10 @@ typedef struct green_server green_server_t;
  * (chapter 10's green_evhttp_options_t and chapter 11's
  * green_http_options_t carry it as their `server` field).  One style for
  * all three: a struct of options given to _new (NULL: every default),
- * copied; a field left 0 takes its default; times in double seconds,
- * negative meaning "no limit" (forever).  Python: StreamServer's keyword
- * arguments. */
+ * copied; a field left 0 takes its default (the one place where a 0 time
+ * does not mean "do not wait": green.h, Time, says why); times in double
+ * seconds, negative meaning "no limit" (forever).  Python: StreamServer's
+ * keyword arguments. */
 typedef struct green_server_options {
     int backlog;                /* 1024: the listen queue's length (the
                                    kernel caps it at net.core.somaxconn) */
