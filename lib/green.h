@@ -52,9 +52,10 @@
  * Misuse.  A mistake the library can detect fails like any error, never
  *   with a crash: EINVAL for a bad argument, EPERM for a call made where
  *   it may not be (a wait inside the hub, a lock released twice, a switch
- *   to a greenlet somebody else waits for), EBUSY or EALREADY for one made
- *   at the wrong moment of an object's life (a server started twice, a
- *   response begun after its status line went out).  Where the mistake is
+ *   to another thread's greenlet or to one somebody else waits for),
+ *   ESRCH for a switch to a dead greenlet, EBUSY or EALREADY for a call
+ *   made at the wrong moment of an object's life (a server started twice,
+ *   a response begun after its status line went out).  Where the mistake is
  *   hard to see from the caller's side, a line on stderr says which.
  *   abort(), after such a line, is kept for what no caller could handle:
  *   the library's own failure (no memory for a thread's hub) and a void

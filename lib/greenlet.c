@@ -410,7 +410,9 @@ void *green_switch(green_t *g, void *value)
         fprintf(stderr, "green: cannot switch to greenlet '%s': %s\n", g->name,
                 g->dead ? "it is dead (its function has returned)"
                         : "it belongs to another thread");
-        errno = ESRCH;
+        /* Misuse (green.h): a dead greenlet is gone (ESRCH); another
+         * thread's is there, but may not be run from here (EPERM). */
+        errno = g->dead ? ESRCH : EPERM;
         return NULL;
     }
     if (g == self)

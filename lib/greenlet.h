@@ -49,7 +49,8 @@ green_t *green_new(green_fn_t fn, size_t stack_size);
  * Returns the value handed back by whoever next switches to us (or the
  * return value of a child that died with us as its parent).
  * Switching to a dead greenlet, or to a greenlet of another thread, is a
- * mistake: it prints why to stderr and returns NULL with errno ESRCH.
+ * mistake: it prints why to stderr and returns NULL with errno ESRCH (it
+ * is dead) or EPERM (another thread's: it would run on this thread).
  * So is switching to a greenlet parked on the hub (in green_sleep, a join,
  * a lock, any wait of hub.h and above): only the hub may resume it, when
  * what it waits for happens.  The call refuses: it prints both greenlets'
