@@ -22,9 +22,9 @@
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 
-static __thread green_ctx *switching_from;
+static _Thread_local green_ctx_t *switching_from;
 
-static void asan_before(green_ctx *from, green_ctx *to, int last)
+static void asan_before(green_ctx_t *from, green_ctx_t *to, int last)
 {
     switching_from = from;
     /* A context that will never run again passes NULL: ASan then frees
@@ -33,14 +33,14 @@ static void asan_before(green_ctx *from, green_ctx *to, int last)
                                    to->asan_bottom, to->asan_size);
 }
 
-static void asan_after(green_ctx *self)
+static void asan_after(green_ctx_t *self)
 {
-    green_ctx *from = switching_from;
+    green_ctx_t *from = switching_from;
     __sanitizer_finish_switch_fiber(self->asan_fake_stack,
                                     &from->asan_bottom, &from->asan_size);
 }
 
-static void asan_new_stack(green_ctx *c, green_stack *s)
+static void asan_new_stack(green_ctx_t *c, green_stack_t *s)
 {
     /* A reused stack still carries the poison of frames that never
      * returned (the last switch of its previous owner). */
@@ -49,25 +49,28 @@ static void asan_new_stack(green_ctx *c, green_stack *s)
     c->asan_size = s->size;
 }
 #else
-static void asan_before(green_ctx *from, green_ctx *to, int last)
+static void asan_before(green_ctx_t *from, green_ctx_t *to, int last)
 {
     (void)from, (void)to, (void)last;
 }
-static void asan_after(green_ctx *self) { (void)self; }
-static void asan_new_stack(green_ctx *c, green_stack *s) { (void)c, (void)s; }
+static void asan_after(green_ctx_t *self) { (void)self; }
+static void asan_new_stack(green_ctx_t *c, green_stack_t *s)
+{
+    (void)c, (void)s;
+}
 #endif
 
-void green_ctx_make(green_ctx *c, green_stack *s,
+void green_ctx_make(green_ctx_t *c, green_stack_t *s,
                     void (*entry)(void *arg, void *value), void *arg)
 {
     c->entry = entry;
     c->arg = arg;
     c->asan_fake_stack = NULL;
     asan_new_stack(c, s);
-    green_ctx_backend_make(c, s);
+    green__ctx_backend_make(c, s);
 }
 
-void green_ctx_start(green_ctx *c, void *value)
+void green__ctx_start(green_ctx_t *c, void *value)
 {
     asan_after(c);
     c->entry(c->arg, value);
@@ -79,10 +82,10 @@ void green_ctx_start(green_ctx *c, void *value)
 }
 
 #ifdef GREEN_ASAN
-void *green_ctx_switch(green_ctx *from, green_ctx *to, void *value)
+void *green_ctx_switch(green_ctx_t *from, green_ctx_t *to, void *value)
 {
     asan_before(from, to, 0);
-    value = green_ctx_backend_swap(from, to, value);
+    value = green__ctx_backend_swap(from, to, value);
     asan_after(from);
     return value;
 }
@@ -90,16 +93,16 @@ void *green_ctx_switch(green_ctx *from, green_ctx *to, void *value)
 /* Without the sanitizer the swap is this function's last act: a tail call,
  * so the resumed context jumps straight back to its caller, and no `ret`
  * has to be predicted from the other context's calls. */
-void *green_ctx_switch(green_ctx *from, green_ctx *to, void *value)
+void *green_ctx_switch(green_ctx_t *from, green_ctx_t *to, void *value)
 {
-    return green_ctx_backend_swap(from, to, value);
+    return green__ctx_backend_swap(from, to, value);
 }
 #endif
 
-void green_ctx_switch_last(green_ctx *from, green_ctx *to, void *value)
+void green_ctx_switch_last(green_ctx_t *from, green_ctx_t *to, void *value)
 {
     asan_before(from, to, 1);
-    green_ctx_backend_swap(from, to, value);
+    green__ctx_backend_swap(from, to, value);
     /* not reached: nobody switches back into a finished context */
     abort();
 }

@@ -40,21 +40,21 @@ typedef struct green_stack {
     char *lo;           /* lowest usable byte (just above the guard) */
     size_t size;        /* usable bytes; the stack grows down from lo + size */
     unsigned valgrind_id;
-} green_stack;
+} green_stack_t;
 
 /* Reserve a stack of at least `size` usable bytes (0 means the default),
  * rounded up to whole pages, with a guard page below it.  Returns 0, or -1
  * with errno ENOMEM when the address space or the kernel's limit on mappings
  * (vm.max_map_count: two mappings per stack) runs out. */
-int green_stack_alloc(green_stack *s, size_t size);
+int green_stack_alloc(green_stack_t *s, size_t size);
 
 /* Give the stack's memory back to the kernel.  `s` must not be in use. */
-void green_stack_free(green_stack *s);
+void green_stack_free(green_stack_t *s);
 
 /* 1 when `addr` lies in the guard page of `s` (or in the page just below it,
  * where a large frame can land), else 0.  Used to tell a stack overflow from
  * any other segmentation fault. */
-int green_stack_overflowed(const green_stack *s, const void *addr);
+int green_stack_overflowed(const green_stack_t *s, const void *addr);
 
 typedef struct green_ctx {
 #ifdef GREEN_CTX_UCONTEXT
@@ -68,23 +68,23 @@ typedef struct green_ctx {
     const void *asan_bottom;
     size_t asan_size;
     void *asan_fake_stack;
-} green_ctx;
+} green_ctx_t;
 
 /* Prepare `c` so that the first switch into it calls entry(arg, value) on
  * stack `s`, where value is what that first switch handed over.
  * `entry` must never return: its last act is green_ctx_switch_last(). */
-void green_ctx_make(green_ctx *c, green_stack *s,
+void green_ctx_make(green_ctx_t *c, green_stack_t *s,
                     void (*entry)(void *arg, void *value), void *arg);
 
 /* Save the running context into `from` and continue `to` where it stopped
  * (or at its entry, the first time), handing it `value`: to's own pending
  * green_ctx_switch() returns it.  Returns when some context switches back
  * into `from`, with the value that one handed over. */
-void *green_ctx_switch(green_ctx *from, green_ctx *to, void *value);
+void *green_ctx_switch(green_ctx_t *from, green_ctx_t *to, void *value);
 
 /* Like green_ctx_switch(), for a context that will never run again: its
  * stack may be freed once this call has switched away from it. */
-void green_ctx_switch_last(green_ctx *from, green_ctx *to, void *value);
+void green_ctx_switch_last(green_ctx_t *from, green_ctx_t *to, void *value);
 
 /* The name of the back end compiled in: "x86_64", "aarch64" or "ucontext". */
 const char *green_ctx_backend(void);

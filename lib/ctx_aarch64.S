@@ -1,7 +1,7 @@
 /*
  * ctx_aarch64.S - the context switch for AArch64, AAPCS64 (Linux, macOS).
  *
- *     void *green_ctx_swap(void **save_sp, void *load_sp, void *value);
+ *     void *green__ctx_swap(void **save_sp, void *load_sp, void *value);
  *                          x0              x1             x2
  *
  * The same idea as ctx_x86_64.S with the registers AAPCS64 says a called
@@ -38,10 +38,10 @@
 #endif
 
         .text
-        .globl  SYM(green_ctx_swap)
-        TYPE(green_ctx_swap)
+        .globl  SYM(green__ctx_swap)
+        TYPE(green__ctx_swap)
         .p2align 4
-SYM(green_ctx_swap):
+SYM(green__ctx_swap):
         /* 1. Save the callee-saved registers on the current stack. */
         sub     sp, sp, #176
         stp     x19, x20, [sp, #0]
@@ -86,7 +86,7 @@ SYM(green_ctx_swap):
          *    the calls it has seen, which were the *other* context's; a
          *    plain branch is predicted like any indirect jump. */
         br      x30
-        SIZE(green_ctx_swap)
+        SIZE(green__ctx_swap)
 
 /*
  * The first code a new context runs: green_ctx_make() leaves the C function
@@ -94,15 +94,15 @@ SYM(green_ctx_swap):
  * value handed over is in x0.  That function never returns; if it did,
  * brk traps.
  */
-        .globl  SYM(green_ctx_boot)
-        TYPE(green_ctx_boot)
+        .globl  SYM(green__ctx_boot)
+        TYPE(green__ctx_boot)
         .p2align 4
-SYM(green_ctx_boot):
+SYM(green__ctx_boot):
         mov     x1, x0
         mov     x0, x20
         blr     x19
         brk     #0
-        SIZE(green_ctx_boot)
+        SIZE(green__ctx_boot)
 
 #ifdef __ELF__
         .section .note.GNU-stack, "", %progbits

@@ -1,7 +1,7 @@
 /*
  * ctx_asm.c - layer 2: new contexts for the assembly back ends
  * (ctx_x86_64.S, ctx_aarch64.S).  A new context's stack gets, by hand, the
- * frame that green_ctx_swap would have left there had the context been
+ * frame that green__ctx_swap would have left there had the context been
  * running and switched away at its very first instruction.
  */
 #include "ctx_backend.h"
@@ -9,13 +9,13 @@
 #include <stdint.h>
 #include <string.h>
 
-void *green_ctx_swap(void **save_sp, void *load_sp, void *value); /* .S */
-void green_ctx_boot(void);                             /* the .S file */
+void *green__ctx_swap(void **save_sp, void *load_sp, void *value); /* .S */
+void green__ctx_boot(void);                             /* the .S file */
 
 /* The frame is built below a 16-byte gap at the top of the stack, so that
- * when green_ctx_boot calls green_ctx_start the stack pointer is 16-byte
+ * when green__ctx_boot calls green__ctx_start the stack pointer is 16-byte
  * aligned, as both ABIs require at a call. */
-static uint64_t *frame_below_top(green_stack *s, size_t frame_bytes)
+static uint64_t *frame_below_top(green_stack_t *s, size_t frame_bytes)
 {
     uintptr_t top = ((uintptr_t)(s->lo + s->size)) & ~(uintptr_t)15;
     uint64_t *frame = (uint64_t *)(top - 16 - frame_bytes);
@@ -25,7 +25,7 @@ static uint64_t *frame_below_top(green_stack *s, size_t frame_bytes)
 
 #if defined(__x86_64__)
 
-void green_ctx_backend_make(green_ctx *c, green_stack *s)
+void green__ctx_backend_make(green_ctx_t *c, green_stack_t *s)
 {
     uint64_t *f = frame_below_top(s, 8 * 8);
     uint32_t mxcsr;
@@ -36,8 +36,8 @@ void green_ctx_backend_make(green_ctx *c, green_stack *s)
     __asm__ volatile("fnstcw %0" : "=m"(x87cw));
     f[0] = mxcsr | (uint64_t)x87cw << 32;
     f[3] = (uint64_t)(uintptr_t)c;                  /* r13: the argument */
-    f[4] = (uint64_t)(uintptr_t)green_ctx_start;    /* r12: what to call */
-    f[7] = (uint64_t)(uintptr_t)green_ctx_boot;     /* the return address */
+    f[4] = (uint64_t)(uintptr_t)green__ctx_start;    /* r12: what to call */
+    f[7] = (uint64_t)(uintptr_t)green__ctx_boot;     /* the return address */
     c->sp = f;
 }
 
@@ -45,14 +45,14 @@ const char *green_ctx_backend(void) { return "x86_64"; }
 
 #elif defined(__aarch64__)
 
-void green_ctx_backend_make(green_ctx *c, green_stack *s)
+void green__ctx_backend_make(green_ctx_t *c, green_stack_t *s)
 {
     uint64_t *f = frame_below_top(s, 176);
     uint64_t fpcr;
     __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
-    f[0] = (uint64_t)(uintptr_t)green_ctx_start;    /* x19: what to call */
+    f[0] = (uint64_t)(uintptr_t)green__ctx_start;    /* x19: what to call */
     f[1] = (uint64_t)(uintptr_t)c;                  /* x20: the argument */
-    f[11] = (uint64_t)(uintptr_t)green_ctx_boot;    /* x30: where to go */
+    f[11] = (uint64_t)(uintptr_t)green__ctx_boot;    /* x30: where to go */
     f[20] = fpcr;
     c->sp = f;
 }
@@ -63,7 +63,7 @@ const char *green_ctx_backend(void) { return "aarch64"; }
 #error "no assembly context switch for this machine: build with make CTX=ucontext"
 #endif
 
-void *green_ctx_backend_swap(green_ctx *from, green_ctx *to, void *value)
+void *green__ctx_backend_swap(green_ctx_t *from, green_ctx_t *to, void *value)
 {
-    return green_ctx_swap(&from->sp, to->sp, value);
+    return green__ctx_swap(&from->sp, to->sp, value);
 }

@@ -10,15 +10,15 @@
 
 #include "ctx.h"
 
-/* Prepare c so that the first swap into it calls green_ctx_start(c, value)
+/* Prepare c so that the first swap into it calls green__ctx_start(c, value)
  * on s. */
-void green_ctx_backend_make(green_ctx *c, green_stack *s);
+void green__ctx_backend_make(green_ctx_t *c, green_stack_t *s);
 
 /* Save the running context in `from`, resume `to` handing it `value`;
  * return the value handed back when someone resumes `from`. */
-void *green_ctx_backend_swap(green_ctx *from, green_ctx *to, void *value);
+void *green__ctx_backend_swap(green_ctx_t *from, green_ctx_t *to, void *value);
 
 /* Called by the back end, on the new stack, the first time c runs. */
-void green_ctx_start(green_ctx *c, void *value);
+void green__ctx_start(green_ctx_t *c, void *value);
 
 #endif

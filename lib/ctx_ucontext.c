@@ -14,15 +14,15 @@
 /* makecontext() can pass only int arguments to the new context, and a
  * pointer does not fit in an int; the context being entered and the value
  * handed over travel through these variables instead. */
-static __thread green_ctx *entering;
-static __thread void *handed;
+static _Thread_local green_ctx_t *entering;
+static _Thread_local void *handed;
 
 static void boot(void)
 {
-    green_ctx_start(entering, handed);
+    green__ctx_start(entering, handed);
 }
 
-void green_ctx_backend_make(green_ctx *c, green_stack *s)
+void green__ctx_backend_make(green_ctx_t *c, green_stack_t *s)
 {
     if (getcontext(&c->uc) != 0) {
         perror("green: getcontext");
@@ -34,7 +34,7 @@ void green_ctx_backend_make(green_ctx *c, green_stack *s)
     makecontext(&c->uc, boot, 0);
 }
 
-void *green_ctx_backend_swap(green_ctx *from, green_ctx *to, void *value)
+void *green__ctx_backend_swap(green_ctx_t *from, green_ctx_t *to, void *value)
 {
     entering = to;
     handed = value;

@@ -1,12 +1,12 @@
 /*
  * ctx_x86_64.S - the context switch for x86-64, System V ABI (Linux, BSD, macOS).
  *
- *     void *green_ctx_swap(void **save_sp, void *load_sp, void *value);
+ *     void *green__ctx_swap(void **save_sp, void *load_sp, void *value);
  *                          %rdi            %rsi           %rdx
  *
  * Saves the running context on its own stack, stores the stack pointer in
  * *save_sp, loads load_sp and restores the context saved there, whose own
- * green_ctx_swap call then returns `value` (in %rax).  To the C
+ * green__ctx_swap call then returns `value` (in %rax).  To the C
  * code that calls it, this is an ordinary function call, so it only has to
  * preserve what the ABI says a called function must preserve:
  *
@@ -35,8 +35,8 @@
  *     sp+48   rbp
  *     sp+56   return address: where this context continues
  *
- * green_ctx_backend_make() (ctx_asm.c) writes the same frame by hand for a new context,
- * with green_ctx_boot below as its return address.
+ * green__ctx_backend_make() (ctx_asm.c) writes the same frame by hand for a
+ * new context, with green__ctx_boot below as its return address.
  */
 
 /* Symbol names: Mach-O (macOS) prefixes C names with an underscore and has
@@ -52,10 +52,10 @@
 #endif
 
         .text
-        .globl  SYM(green_ctx_swap)
-        TYPE(green_ctx_swap)
+        .globl  SYM(green__ctx_swap)
+        TYPE(green__ctx_swap)
         .p2align 4
-SYM(green_ctx_swap):
+SYM(green__ctx_swap):
         /* 1. Save the callee-saved registers on the current stack.  The
          *    call instruction has already pushed our return address. */
         pushq   %rbp
@@ -98,8 +98,8 @@ SYM(green_ctx_swap):
         popq    %r12
         popq    %rbx
         popq    %rbp
-        /* 5. Continue the resumed context: its own green_ctx_swap call
-         *    returns, or, the first time, green_ctx_boot starts.  We pop
+        /* 5. Continue the resumed context: its own green__ctx_swap call
+         *    returns, or, the first time, green__ctx_boot starts.  We pop
          *    the return address and jump to it rather than `ret`: the CPU
          *    predicts a ret from the calls it has seen, and the call into
          *    this function was made by the *other* context, so a ret would
@@ -121,24 +121,24 @@ SYM(green_ctx_swap):
 .Lload_x87:
         fldcw   4(%rsp)
         jmp     .Lpop
-        SIZE(green_ctx_swap)
+        SIZE(green__ctx_swap)
 
 /*
  * The first code a new context runs: green_ctx_make() leaves the C function
- * to call in r12 and its argument in r13, the two registers green_ctx_swap
+ * to call in r12 and its argument in r13, the two registers green__ctx_swap
  * restores just before it returns here; the value handed over is in %rax.
  * That function never returns (it switches away for the last time), so a
  * return lands on ud2 and faults.
  */
-        .globl  SYM(green_ctx_boot)
-        TYPE(green_ctx_boot)
+        .globl  SYM(green__ctx_boot)
+        TYPE(green__ctx_boot)
         .p2align 4
-SYM(green_ctx_boot):
+SYM(green__ctx_boot):
         movq    %r13, %rdi
         movq    %rax, %rsi
         callq   *%r12
         ud2
-        SIZE(green_ctx_boot)
+        SIZE(green__ctx_boot)
 
 #ifdef __ELF__
         .section .note.GNU-stack, "", %progbits

@@ -3,14 +3,14 @@
 
 #include <stddef.h>
 
-void green_gen_init(green_gen *g, green_gen_fn step)
+void green_gen_init(green_gen_t *g, green_gen_fn_t step)
 {
     g->resume = 0;
     g->step = step;
     g->value = NULL;
 }
 
-int green_gen_next(green_gen *g, void **value)
+int green_gen_next(green_gen_t *g, void **value)
 {
     /* A finished generator's body is not entered again: its struct may hold
      * state the body no longer expects to see. */
@@ -22,12 +22,12 @@ int green_gen_next(green_gen *g, void **value)
     return yielded;
 }
 
-int green_gen_done(const green_gen *g)
+int green_gen_done(const green_gen_t *g)
 {
     return g->resume == -1;
 }
 
-long green_gen_round_robin(green_gen **gens, int n, long max_rounds)
+long green_gen_round_robin(green_gen_t **gens, int n, long max_rounds)
 {
     long steps = 0;
     for (long round = 0; max_rounds < 0 || round < max_rounds; round++) {

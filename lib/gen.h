@@ -11,11 +11,11 @@
  * The price of having no stack of its own: a local variable does not survive
  * a yield, because the function really returns each time.  Everything that
  * must live across a yield belongs in a struct that outlives the call.  The
- * usual shape is a struct that starts with a green_gen:
+ * usual shape is a struct that starts with a green_gen_t:
  *
- *     struct counter { green_gen gen; int i, n; };
+ *     struct counter { green_gen_t gen; int i, n; };
  *
- *     static int counter_step(green_gen *g)
+ *     static int counter_step(green_gen_t *g)
  *     {
  *         struct counter *c = (struct counter *)g;
  *         GREEN_GEN_BEGIN(g);
@@ -32,16 +32,16 @@
 #ifndef GREEN_GEN_H
 #define GREEN_GEN_H
 
-typedef struct green_gen green_gen;
+typedef struct green_gen green_gen_t;
 
 /* A step function runs the generator up to its next yield.  It returns 1
  * when it yielded (a value is in g->value) and 0 when it has finished. */
-typedef int (*green_gen_fn)(green_gen *g);
+typedef int (*green_gen_fn_t)(green_gen_t *g);
 
 struct green_gen {
     int resume;        /* where to continue: 0 = the start, -1 = finished,
                           otherwise the line number of the last yield */
-    green_gen_fn step; /* the generator's body */
+    green_gen_fn_t step; /* the generator's body */
     void *value;       /* what the last yield produced */
 };
 
@@ -61,20 +61,20 @@ struct green_gen {
 #define GREEN_GEN_END(g)     } (g)->resume = -1; (g)->value = 0; return 0
 
 /* Make `g` ready to run `step` from its first line. */
-void green_gen_init(green_gen *g, green_gen_fn step);
+void green_gen_init(green_gen_t *g, green_gen_fn_t step);
 
 /* Run `g` to its next yield.  Returns 1 and stores the yielded value in
  * *value (when value is not NULL), or returns 0 once the generator has
  * finished (then and on every later call).  Python: next(g). */
-int green_gen_next(green_gen *g, void **value);
+int green_gen_next(green_gen_t *g, void **value);
 
 /* 1 when `g` has run off its end, else 0. */
-int green_gen_done(const green_gen *g);
+int green_gen_done(const green_gen_t *g);
 
 /* The scheduler of article 003 section 1.1: resume each unfinished generator
  * in turn, in array order, round after round, until all have finished or
  * `max_rounds` rounds have run (max_rounds < 0: no limit).  Returns the number
  * of steps that yielded. */
-long green_gen_round_robin(green_gen **gens, int n, long max_rounds);
+long green_gen_round_robin(green_gen_t **gens, int n, long max_rounds);
 
 #endif

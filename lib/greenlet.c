@@ -18,7 +18,7 @@
  * instruction instead of a call to __tls_get_addr (this file is compiled
  * as position-independent code, for the shared library), and it is what
  * the fatal-signal handler needs: reading `current` must not call the loader. */
-#define GREEN_TLS __thread __attribute__((tls_model("initial-exec")))
+#define GREEN_TLS _Thread_local __attribute__((tls_model("initial-exec")))
 static GREEN_TLS green_t *main_of_thread;
 static GREEN_TLS green_t *current;
 
@@ -209,7 +209,7 @@ static void on_fatal_signal(int sig, siginfo_t *info, void *context)
 static void watch_for_crashes(void)
 {
     static int installed;
-    static __thread int have_altstack;
+    static _Thread_local int have_altstack;
 
     if (!have_altstack) {
         stack_t alt = { .ss_size = 64 * 1024, .ss_flags = 0 };
@@ -241,8 +241,8 @@ static void watch_for_crashes(void)
 /* A pointer, allocated on first use: an array here would be 40 KiB of
  * thread-local storage in every thread of every program linked with the
  * library, whether it uses greenlets or not. */
-static __thread green_stack *stack_cache;
-static __thread int stack_cache_len;
+static _Thread_local green_stack_t *stack_cache;
+static _Thread_local int stack_cache_len;
 
 /* A thread that ends gives its cached stacks back: the key's destructor
  * runs at thread exit (not for the main thread, whose cache lasts as long
@@ -253,7 +253,7 @@ static pthread_once_t stack_cache_once = PTHREAD_ONCE_INIT;
 static void stack_cache_at_exit(void *unused)
 {
     (void)unused;
-    green_stack_cache_flush();
+    green__stack_cache_flush();
 }
 
 static void make_stack_cache_key(void)
@@ -268,7 +268,7 @@ static void stack_cache_create(void)
     pthread_setspecific(stack_cache_key, stack_cache);
 }
 
-static int stack_get(green_stack *s, size_t size)
+static int stack_get(green_stack_t *s, size_t size)
 {
     if ((size == 0 || size == GREEN_STACK_DEFAULT) && stack_cache_len > 0) {
         *s = stack_cache[--stack_cache_len];
@@ -277,7 +277,7 @@ static int stack_get(green_stack *s, size_t size)
     return green_stack_alloc(s, size);
 }
 
-static void stack_put(green_stack *s)
+static void stack_put(green_stack_t *s)
 {
     if (stack_cache == NULL)
         stack_cache_create();
@@ -289,7 +289,7 @@ static void stack_put(green_stack *s)
     memset(s, 0, sizeof *s);
 }
 
-void green_stack_cache_flush(void)
+void green__stack_cache_flush(void)
 {
     while (stack_cache_len > 0)
         green_stack_free(&stack_cache[--stack_cache_len]);
@@ -297,7 +297,7 @@ void green_stack_cache_flush(void)
     stack_cache = NULL;
 }
 
-void green_release_stack(green_t *g)
+void green__stack_release(green_t *g)
 {
     if (g->stack.guard != NULL)
         stack_put(&g->stack);
@@ -383,7 +383,7 @@ static void greenlet_main(void *arg, void *value)
     green_ctx_switch_last(&g->ctx, &p->ctx, result);
 }
 
-green_t *green_new(green_fn fn, size_t stack_size)
+green_t *green_new(green_fn_t fn, size_t stack_size)
 {
     green_t *self = green_current();
     green_t *g = calloc(1, sizeof *g);
@@ -410,7 +410,9 @@ void *green_switch(green_t *g, void *value)
         fprintf(stderr, "green: cannot switch to greenlet '%s': %s\n", g->name,
                 g->dead ? "it is dead (its function has returned)"
                         : "it belongs to another thread");
-        errno = ESRCH;
+        /* Misuse (green.h): a dead greenlet is gone (ESRCH); another
+         * thread's is there, but may not be run from here (EPERM). */
+        errno = g->dead ? ESRCH : EPERM;
         return NULL;
     }
     if (g == self)
@@ -482,7 +484,7 @@ void green_free(green_t *g)
     if (g->release)
         g->release(g);
     g->release = NULL;
-    green_release_stack(g);
+    green__stack_release(g);
     let_go_of_parent(g);   /* one that never finished lets go here */
     if (g->children > 0)
         g->free_pending = 1;

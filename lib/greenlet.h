@@ -38,18 +38,19 @@ typedef struct green green_t;
 
 /* What a greenlet runs: it receives the value of the first switch into it,
  * and what it returns goes to its parent. */
-typedef void *(*green_fn)(void *arg);
+typedef void *(*green_fn_t)(void *arg);
 
 /* Create a greenlet that will run fn, with the running greenlet as parent and
  * a stack of `stack_size` bytes (0: GREEN_STACK_DEFAULT).  It does not start
  * until someone switches to it.  Returns NULL with errno ENOMEM on failure. */
-green_t *green_new(green_fn fn, size_t stack_size);
+green_t *green_new(green_fn_t fn, size_t stack_size);
 
 /* Suspend the running greenlet and continue g, handing it `value`.
  * Returns the value handed back by whoever next switches to us (or the
  * return value of a child that died with us as its parent).
  * Switching to a dead greenlet, or to a greenlet of another thread, is a
- * mistake: it prints why to stderr and returns NULL with errno ESRCH.
+ * mistake: it prints why to stderr and returns NULL with errno ESRCH (it
+ * is dead) or EPERM (another thread's: it would run on this thread).
  * So is switching to a greenlet parked on the hub (in green_sleep, a join,
  * a lock, any wait of hub.h and above): only the hub may resume it, when
  * what it waits for happens.  The call refuses: it prints both greenlets'

@@ -21,6 +21,8 @@
 #include "hub.h"
 #include "io.h"
 #include "server.h"
+#include "url.h"
+#include "wait.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -34,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/queue.h>        /* LIST_*: the connections, as in server.c */
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -89,7 +92,7 @@ struct green_http_server {
     char *host;
     const char *port;           /* SERVER_PORT, in the core's label */
     unsigned long requests;
-    struct conn *conns;         /* every open connection, for stop */
+    LIST_HEAD(, conn) conns;    /* every open connection, for stop */
 
     /* The clock: formatted once a second, not once per request. */
     time_t clock_at;
@@ -115,7 +118,7 @@ struct conn {
     green_http_server_t *srv;
     int fd;
     char remote[INET6_ADDRSTRLEN];
-    struct conn *prev, *next;
+    LIST_ENTRY(conn) link;      /* on srv->conns */
     int idle;                   /* waiting for a request's first byte */
     unsigned long served;       /* requests answered on this connection */
 
@@ -147,7 +150,7 @@ struct conn {
     int keep_alive;
     int linger;                 /* close slowly: the client may be sending */
     long long body_sent;        /* body bytes sent, for the access log */
-    green_takeover_fn takeover; /* green_http_takeover's, after the response */
+    green_takeover_fn_t takeover; /* green_http_takeover's, after the response */
     void *takeover_arg;
 };
 
@@ -354,10 +357,11 @@ static int head_too_long(const struct conn *c)
            (!c->line_seen && c->len > l->max_request_line + 2);
 }
 
-/* When a head that begins now must have ended (header_timeout). */
+/* When a head that begins now must have ended (header_timeout; never,
+ * for a negative one: wait.h's deadlines). */
 static double head_deadline(const green_http_server_t *srv)
 {
-    return green_now() + srv->opt.header_timeout;
+    return green__deadline(srv->opt.header_timeout);
 }
 
 /* Wait for a whole request head at buf[0].  Returns its length (> 0);
@@ -391,11 +395,9 @@ static int read_head(struct conn *c)
                 return 0;       /* stopping: an idle connection just closes */
             c->idle = 1;        /* stop may close us while we wait here */
             wait = srv->opt.idle_timeout;
-        } else if (srv->opt.header_timeout < 0) {
-            wait = GREEN_FOREVER;
         } else {
-            wait = deadline - green_now();
-            if (wait <= 0)
+            wait = green__time_left(deadline);
+            if (wait == 0)
                 return -408;
         }
         ssize_t n = green_recv(c->fd, c->buf + c->len, c->cap - c->len, wait);
@@ -625,7 +627,7 @@ static const char *decode_path(struct conn *c)
         c->path_cap = len + 1;
     }
     memcpy(c->path, c->req.path, len);
-    if (green_http_unescape(c->path, c->path, len) < 0)
+    if (green_url_unescape(c->path, len + 1, c->path, len, 0) < 0)
         return NULL;
     return c->path;
 }
@@ -690,8 +692,8 @@ static int send_iov(struct conn *c, struct iovec *iov, int n, int more)
         /* Every response goes out here: a stream whose sends succeed and
          * pipelined requests that are already buffered never wait, so
          * this is the one place that makes such a connection yield (see
-         * green_consume_budget). */
-        if (green_consume_budget() < 0)
+         * green_budget_consume). */
+        if (green_budget_consume() < 0)
             return -1;
         struct msghdr msg = { .msg_iov = iov, .msg_iovlen = (size_t)n };
         ssize_t w = sendmsg(c->fd, &msg, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
@@ -821,7 +823,7 @@ static int send_file(struct conn *c, struct head *h, green_body_t *body,
     off_t off = (off_t)body->offset;
     long long left = with_body ? body->length : 0;
     while (left > 0) {
-        if (green_consume_budget() < 0)     /* as in send_iov */
+        if (green_budget_consume() < 0)     /* as in send_iov */
             return -1;
         ssize_t n = sendfile(c->fd, body->fd, &off,
                              left < (1 << 20) ? (size_t)left : (1 << 20));
@@ -1188,7 +1190,8 @@ static int call_app(struct conn *c)
     return rc;
 }
 
-int green_http_takeover(green_environ_t *env, green_takeover_fn fn, void *arg)
+int green_http_takeover(green_environ_t *env, green_takeover_fn_t fn,
+                        void *arg)
 {
     /* env->input is the first member of our struct conn, and its read is
      * ours: anything else is some other server's request. */
@@ -1204,7 +1207,7 @@ int green_http_takeover(green_environ_t *env, green_takeover_fn fn, void *arg)
 }
 
 /* The response is out: the connection now belongs to the protocol the
- * application asked for (server.h's green_takeover_fn).  What the client
+ * application asked for (server.h's green_takeover_fn_t).  What the client
  * sent after this request's body (the new protocol's first bytes, maybe)
  * moves to the front of the buffer and goes with it.  Returns 0: HTTP is
  * over on this connection. */
@@ -1276,10 +1279,10 @@ static void linger_close(struct conn *c)
 {
     char scratch[4096];
     size_t total = 0;
-    double end = green_now() + LINGER_SECONDS;
+    double deadline = green__deadline(LINGER_SECONDS), left;
     shutdown(c->fd, SHUT_WR);
-    while (total < LINGER_BYTES && green_now() < end) {
-        ssize_t n = green_recv(c->fd, scratch, sizeof scratch, end - green_now());
+    while (total < LINGER_BYTES && (left = green__time_left(deadline)) > 0) {
+        ssize_t n = green_recv(c->fd, scratch, sizeof scratch, left);
         if (n <= 0)
             break;
         total += (size_t)n;
@@ -1305,22 +1308,13 @@ static struct conn *conn_new(green_http_server_t *srv, int fd,
                   c->remote, sizeof c->remote);
     else
         strcpy(c->remote, "-");
-    c->next = srv->conns;
-    if (srv->conns)
-        srv->conns->prev = c;
-    srv->conns = c;
+    LIST_INSERT_HEAD(&srv->conns, c, link);
     return c;
 }
 
 static void conn_free(struct conn *c)
 {
-    green_http_server_t *srv = c->srv;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        srv->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    LIST_REMOVE(c, link);
     free(c->buf);
     free(c->path);
     free(c);
@@ -1405,7 +1399,8 @@ static int setup_static(green_http_server_t *srv, green_app_t *app)
  * see the server closing when their response is out, and say "Connection: close". */
 static void close_idle(green_http_server_t *srv)
 {
-    for (struct conn *c = srv->conns; c; c = c->next)
+    struct conn *c;
+    LIST_FOREACH(c, &srv->conns, link)
         if (c->idle)
             shutdown(c->fd, SHUT_RDWR);
 }

@@ -134,7 +134,7 @@ green_http_server_t *green_http_server_new(const char *host, const char *port,
 green_server_t *green_http_server_core(green_http_server_t *srv);
 
 /* Take this request's connection over once its response is written: the
- * contract of server.h's green_takeover_fn (fn runs in the connection's
+ * contract of server.h's green_takeover_fn_t (fn runs in the connection's
  * greenlet, with the bytes the client sent after this request; the server
  * closes fd when fn returns; a graceful stop waits for fn, then kills it).
  * Call it from the application, which answers "101 Switching Protocols"
@@ -145,7 +145,8 @@ green_server_t *green_http_server_core(green_http_server_t *srv);
  * with errno EINVAL when env is not a request of this server (chapter
  * 10's evhttp cannot hand a connection over).  Chapter 13's WebSocket
  * upgrade is built on this. */
-int green_http_takeover(green_environ_t *env, green_takeover_fn fn, void *arg);
+int green_http_takeover(green_environ_t *env, green_takeover_fn_t fn,
+                        void *arg);
 
 /* Requests answered so far (all connections). */
 unsigned long green_http_server_requests(const green_http_server_t *srv);

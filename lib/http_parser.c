@@ -655,28 +655,6 @@ ssize_t green_http_chunked_feed(green_http_chunked_t *d, const char *in,
 
 /* ---- Small helpers ---------------------------------------------------------- */
 
-ssize_t green_http_unescape(char *dst, const char *src, size_t len)
-{
-    size_t j = 0;
-    for (size_t i = 0; i < len; i++) {
-        int c = (unsigned char)src[i];
-        if (c == '%') {
-            int hi = i + 2 < len ? hex_value((unsigned char)src[i + 1]) : -1;
-            int lo = hi >= 0 ? hex_value((unsigned char)src[i + 2]) : -1;
-            /* "%00" would cut the string short for whoever reads it
-             * as a C string: a path that means two things. */
-            if (lo < 0 || (hi == 0 && lo == 0))
-                return -1;
-            c = hi << 4 | lo;
-            i += 2;
-        }
-        /* j <= i always, so writing over src in place is safe. */
-        dst[j++] = (char)c;
-    }
-    dst[j] = '\0';
-    return (ssize_t)j;
-}
-
 const char *green_http_reason(int code)
 {
     switch (code) {

@@ -156,12 +156,6 @@ ssize_t green_http_chunked_feed(green_http_chunked_t *d, const char *in,
                                 size_t n, size_t max, const char **data,
                                 size_t *data_len);
 
-/* Percent-decode src[0..len) into dst (which may be src: the result is
- * never longer), NUL-terminated.  Returns the decoded length, or -1 for a
- * bad escape ("%4", "%zz") or one that decodes to a NUL byte.  '+' is left
- * as it is (that is for form bodies, not paths). */
-ssize_t green_http_unescape(char *dst, const char *src, size_t len);
-
 /* The reason phrase for a status code ("Not Found"), "Unknown" if none. */
 const char *green_http_reason(int code);
 

@@ -35,7 +35,7 @@ struct hub {
     double last_poll;
     unsigned long turns;            /* greenlets resumed by run_ready */
     unsigned long budget_turn;      /* the turn the budget below belongs to */
-    int budget_used;                /* green_consume_budget: units spent */
+    int budget_used;                /* green_budget_consume: units spent */
     struct { long usec; const struct timeval *tv; } common[16];
     int ncommon;                    /* common timeouts made so far */
     struct { void (*fn)(void *); void *arg; } at_destroy[GREEN_AT_DESTROY_MAX];
@@ -45,7 +45,7 @@ struct hub {
 };
 #define COMMON_TIMEOUTS 16
 
-static __thread struct hub *hub;
+static _Thread_local struct hub *hub;
 
 /* The value a timer's callback wakes its greenlet with, so a wait can tell
  * "time ran out" from "what I waited for happened". */
@@ -175,7 +175,7 @@ static void reap_finished(struct hub *h)
     while (h->finished) {
         green_t *g = h->finished;
         h->finished = g->sched.ready_next;
-        green_release_stack(g);
+        green__stack_release(g);
         if (g->sched.detached)
             green_free(g);
     }
@@ -244,16 +244,19 @@ static void *switch_to_hub(struct hub *h, green_t *self)
 }
 
 /* Switch to the hub until something readies us.  Returns 0 and the wake
- * value, or -1 with errno ECANCELED or EDEADLK.  `what` names the wait in
+ * value, or -1 with errno ECANCELED, EDEADLK, or EPERM (the caller is the
+ * hub itself, in an event callback: it cannot wait for itself).  `what` names the wait in
  * deadlock reports and green_dump(). */
 static int park(const char *what, void **value)
 {
     struct hub *h = get_hub();
     green_t *self = green_current();
     if (self == h->g) {
+        /* Misuse, not a crash (green.h): the caller gets EPERM. */
         fputs("green: the hub cannot wait: a blocking call was made from an "
               "event callback\n", stderr);
-        abort();
+        errno = EPERM;
+        return -1;
     }
     if (self->sched.killed) {
         /* Yield once anyway: a killed greenlet that ignores ECANCELED and
@@ -263,9 +266,13 @@ static int park(const char *what, void **value)
         errno = ECANCELED;
         return -1;
     }
+    /* errno is the thread's: the greenlets that run while we are parked
+     * set it as they please.  Ours comes back with us (green.h, Errors). */
+    int callers_errno = errno;
     self->sched.waiting_on = what;
     void *v = switch_to_hub(h, self);
     self->sched.waiting_on = NULL;
+    errno = callers_errno;
     if (self->sched.killed) {
         errno = ECANCELED;
         return -1;
@@ -416,7 +423,7 @@ int green_sleep(double seconds)
  * clock at every unit would cost more than counting, for no better bound.
  * The turn number tells a new turn from the old one without the hub
  * having to reset anything when it resumes a greenlet: one increment. */
-int green_consume_budget(void)
+int green_budget_consume(void)
 {
     struct hub *h = hub;
     if (GREEN_BUDGET <= 0)
@@ -489,6 +496,7 @@ int green__wait(struct green__waitlist *l, struct green__waiter *w,
         return -1;
     }
     double deadline = green__deadline(timeout);
+    int callers_errno = errno;
     w->g = green_current();
     w->served = 0;
     waitlist_append(l, w);
@@ -496,7 +504,10 @@ int green__wait(struct green__waitlist *l, struct green__waiter *w,
     while (!w->served && rc == 0)
         rc = wait_fd(-1, 0, green__time_left(deadline), what);
     waitlist_leave(w);
-    return w->served ? 0 : rc;
+    if (!w->served)
+        return rc;
+    errno = callers_errno;      /* served wins, over a kill's ECANCELED too */
+    return 0;
 }
 
 /* Off the list first, so that nobody else can serve it; `served` tells it
@@ -627,7 +638,7 @@ static void hub_release(green_t *g)
     }
 }
 
-static green_t *spawn_new(green_fn fn, void *arg)
+static green_t *spawn_new(green_fn_t fn, void *arg)
 {
     struct hub *h = get_hub();
     green_t *g = green_new(spawned_main, 0);
@@ -643,7 +654,7 @@ static green_t *spawn_new(green_fn fn, void *arg)
     return g;
 }
 
-green_t *green_spawn(green_fn fn, void *arg)
+green_t *green_spawn(green_fn_t fn, void *arg)
 {
     green_t *g = spawn_new(fn, arg);
     if (g)
@@ -651,7 +662,7 @@ green_t *green_spawn(green_fn fn, void *arg)
     return g;
 }
 
-green_t *green_spawn_later(double seconds, green_fn fn, void *arg)
+green_t *green_spawn_later(double seconds, green_fn_t fn, void *arg)
 {
     green_t *g = spawn_new(fn, arg);
     /* Its callback readies g: g starts.  arm() takes a negative timeout
@@ -733,7 +744,7 @@ static void die_unstarted(struct hub *h, green_t *g)
     g->dead = 1;
     h->alive--;
     wake_joiners(g);
-    green_release_stack(g);
+    green__stack_release(g);
     if (g->sched.detached)
         green_free(g);
 }
@@ -882,7 +893,7 @@ void green_hub_destroy(void)
     event_base_free(h->base);
     free(h);
     hub = NULL;
-    green_stack_cache_flush();
+    green__stack_cache_flush();
 }
 
 /* ---- Signals ------------------------------------------------------------ */

@@ -20,7 +20,9 @@
  *              own cleanup code and returns;
  *   EDEADLK    nothing could ever wake the caller: no greenlet is ready and
  *              no event is pending.  The hub prints who was waiting, and on
- *              what, then fails the main greenlet's wait with EDEADLK.
+ *              what, then fails the main greenlet's wait with EDEADLK;
+ *   EPERM      the caller is the hub itself: a waiting call made from an
+ *              event callback (the hub cannot wait for itself).
  * Timeouts are in seconds; GREEN_FOREVER (any negative value) never expires.
  * Greenlets that sleep for the same duration wake in the order they slept.
  */
@@ -38,19 +40,21 @@ struct event_base;
  * is the hub.  Returns NULL with errno ENOMEM on failure.
  * The caller owns the returned greenlet: green_join() it and green_free() it,
  * or give it up with green_detach().  Python: gevent.spawn(fn, arg). */
-green_t *green_spawn(green_fn fn, void *arg);
+green_t *green_spawn(green_fn_t fn, void *arg);
 
 /* Like green_spawn(), but g joins the ready queue after `seconds`; a delay
  * at or below 0 means as soon as possible (at the hub's next look at its
  * timers), never "not at all".  Python: gevent.spawn_later(seconds, fn, arg). */
-green_t *green_spawn_later(double seconds, green_fn fn, void *arg);
+green_t *green_spawn_later(double seconds, green_fn_t fn, void *arg);
 
 /* Let the hub free g as soon as it is dead (at once if it already is).
  * After this call g must not be used.  Like pthread_detach(). */
 void green_detach(green_t *g);
 
 /* Wait `seconds`, letting other greenlets run.  green_sleep(0) only yields:
- * the caller goes to the back of the ready queue.  Returns 0, or -1 with
+ * the caller goes to the back of the ready queue.  `seconds` is a
+ * duration, not a timeout: a negative one (the time left until a deadline
+ * that has passed) counts as 0, not as forever.  Returns 0, or -1 with
  * errno ECANCELED (killed).  Python: gevent.sleep(seconds). */
 int green_sleep(double seconds);
 
@@ -72,7 +76,7 @@ int green_sleep(double seconds);
 #ifndef GREEN_BUDGET
 #define GREEN_BUDGET 32
 #endif
-int green_consume_budget(void);
+int green_budget_consume(void);
 
 /* Wait until g is dead, at most `timeout` seconds.  Returns 0 (g's result is
  * green_result(g)), or -1 with errno ETIMEDOUT, ECANCELED or EDEADLK.

@@ -26,7 +26,7 @@
 struct event;
 
 /* Chapter 3, hub.c: what the scheduler keeps per greenlet. */
-struct green_sched {
+struct green__sched {
     green_t *ready_next;    /* link in the ready queue */
     green_t *all_prev, *all_next;  /* link in the hub's list of greenlets */
     void *wake_value;       /* what green_hub_switch will return */
@@ -39,21 +39,21 @@ struct green_sched {
     const green_t *waiting_for;  /* ...and on whom, when it joins */
     struct green__waitlist joiners;  /* who waits for this greenlet to die */
     struct event *ev;       /* this greenlet's one timer/fd event */
-    green_fn spawn_fn;      /* green_spawn's fn and arg: spawned_main runs */
+    green_fn_t spawn_fn;      /* green_spawn's fn and arg: spawned_main runs */
     void *spawn_arg;        /* them */
 };
 
 /* Chapter 6, sync.c: greenlet-local storage (green_local_*). */
-struct green_sync {
+struct green__sync {
     void **locals;          /* indexed by key; NULL until the first set */
     int nlocals;
 };
 
 struct green {
     /* ---- chapter 2, greenlet.c ---- */
-    green_ctx ctx;
-    green_stack stack;      /* stack.guard == NULL: a main greenlet */
-    green_fn fn;
+    green_ctx_t ctx;
+    green_stack_t stack;      /* stack.guard == NULL: a main greenlet */
+    green_fn_t fn;
     green_t *parent;
     green_t *main;          /* the main greenlet of g's thread */
     void *result;
@@ -70,19 +70,19 @@ struct green {
     void (*release)(green_t *g);   /* called by green_free, if set */
     green_t *resumer;       /* if set, the only greenlet that may switch to
                                this one (the hub, while it is parked) */
-    green_fn reported_fn;   /* what a crash report names when fn is only a
+    green_fn_t reported_fn;   /* what a crash report names when fn is only a
                                wrapper around it (the hub's spawned
                                greenlets); NULL: fn itself */
 
-    struct green_sched sched;   /* chapter 3 */
-    struct green_sync sync;     /* chapter 6 */
+    struct green__sched sched;   /* chapter 3 */
+    struct green__sync sync;     /* chapter 6 */
 };
 
 /* Give g's stack back (to a per-thread cache) as soon as g is dead, long
  * before its record is freed: the stack is most of a greenlet's memory. */
-void green_release_stack(green_t *g);
+void green__stack_release(green_t *g);
 
 /* Drop every stack kept in the calling thread's cache. */
-void green_stack_cache_flush(void);
+void green__stack_cache_flush(void);
 
 #endif

@@ -37,6 +37,15 @@ static int would_block(void)
     return errno == EAGAIN || errno == EWOULDBLOCK;
 }
 
+/* A call that succeeds leaves errno as it found it (green.h), though the
+ * EAGAIN or EINPROGRESS that made it wait set errno on the way: each
+ * waiting call keeps the caller's errno, and gives it back on success. */
+static ssize_t success(ssize_t result, int callers_errno)
+{
+    errno = callers_errno;
+    return result;
+}
+
 /* ---- Descriptors ------------------------------------------------------ */
 
 int green_fd_nonblock(int fd)
@@ -61,6 +70,7 @@ int green_close(int fd)
 
 int green_connect(int fd, const struct sockaddr *addr, socklen_t len, double timeout)
 {
+    int callers_errno = errno;
     if (connect(fd, addr, len) == 0)
         return 0;
     if (errno != EINPROGRESS)
@@ -77,16 +87,17 @@ int green_connect(int fd, const struct sockaddr *addr, socklen_t len, double tim
         errno = err;
         return -1;
     }
-    return 0;
+    return (int)success(0, callers_errno);
 }
 
 int green_accept(int fd, struct sockaddr *addr, socklen_t *len, double timeout)
 {
     double deadline = green__deadline(timeout);
+    int callers_errno = errno;
     for (;;) {
         int conn = accept4(fd, addr, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (conn >= 0)
-            return conn;
+            return (int)success(conn, callers_errno);
         if (errno == EINTR)
             continue;
         if (!would_block())
@@ -99,12 +110,13 @@ int green_accept(int fd, struct sockaddr *addr, socklen_t *len, double timeout)
 ssize_t green_recv(int fd, void *buf, size_t n, double timeout)
 {
     double deadline = green__deadline(timeout);
-    if (green_consume_budget() != 0)
+    int callers_errno = errno;
+    if (green_budget_consume() != 0)
         return -1;
     for (;;) {
         ssize_t got = read(fd, buf, n);
         if (got >= 0)
-            return got;
+            return success(got, callers_errno);
         if (errno == EINTR)
             continue;
         if (!would_block())
@@ -127,12 +139,13 @@ static ssize_t send_some(int fd, const void *buf, size_t n)
 ssize_t green_send(int fd, const void *buf, size_t n, double timeout)
 {
     double deadline = green__deadline(timeout);
-    if (green_consume_budget() != 0)
+    int callers_errno = errno;
+    if (green_budget_consume() != 0)
         return -1;
     for (;;) {
         ssize_t sent = send_some(fd, buf, n);
         if (sent >= 0)
-            return sent;
+            return success(sent, callers_errno);
         if (errno == EINTR)
             continue;
         if (!would_block())
@@ -161,6 +174,7 @@ ssize_t green_sendall(int fd, const void *buf, size_t n, double timeout)
 int green_tcp_connect(const char *host, const char *port, double timeout)
 {
     double deadline = green__deadline(timeout);
+    int callers_errno = errno;
     struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
     struct addrinfo *list;
     int rc = green_getaddrinfo(host, port, &hints, &list, timeout);
@@ -184,7 +198,7 @@ int green_tcp_connect(const char *host, const char *port, double timeout)
             break;
     }
     green_freeaddrinfo(list);
-    return fd;
+    return fd >= 0 ? (int)success(fd, callers_errno) : -1;
 }
 
 int green_tcp_listen(const char *host, const char *port, int backlog)
@@ -192,6 +206,7 @@ int green_tcp_listen(const char *host, const char *port, int backlog)
     struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
                               .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
     struct addrinfo *list;
+    int callers_errno = errno;
     /* Listening happens once, at start-up: the ordinary resolver will do,
      * and host is nearly always a literal address or "localhost". */
     int rc = getaddrinfo(host && *host ? host : NULL, port, &hints, &list);
@@ -214,7 +229,7 @@ int green_tcp_listen(const char *host, const char *port, int backlog)
         fd = -1;
     }
     freeaddrinfo(list);
-    return fd;
+    return fd >= 0 ? (int)success(fd, callers_errno) : -1;
 }
 
 int green_socket_port(int fd)
@@ -235,8 +250,8 @@ int green_socket_port(int fd)
 /* One resolver per thread, on that thread's hub.  DISABLE_WHEN_INACTIVE:
  * with no question in flight, its sockets do not count as pending events,
  * so the hub's deadlock detection still works. */
-static __thread struct evdns_base *dns_base;
-static __thread int abandoned;      /* lookups given up, not called back yet */
+static _Thread_local struct evdns_base *dns_base;
+static _Thread_local int abandoned;      /* lookups given up, not called back yet */
 
 static void dns_free(void *unused)
 {

@@ -41,7 +41,7 @@ int green_connect(int fd, const struct sockaddr *addr, socklen_t len, double tim
 int green_accept(int fd, struct sockaddr *addr, socklen_t *len, double timeout);
 
 /* green_recv and green_send (and so green_sendall) each spend a unit of
- * the greenlet's budget first (green_consume_budget, hub.h): a loop of
+ * the greenlet's budget first (green_budget_consume, hub.h): a loop of
  * calls that never have to wait still yields every GREEN_BUDGET calls.
  * A greenlet killed meanwhile gets -1 with ECANCELED, nothing read or
  * sent by that call. */

@@ -36,7 +36,7 @@ struct monitor {
 };
 /* The calling thread's watchdog, for green_monitor_stop: one per hub, and
  * a hub per thread. */
-static __thread struct monitor *monitor;
+static _Thread_local struct monitor *monitor;
 
 /* The hub's observer: called by the hub before it resumes g, and with
  * NULL when g hands control back. */

@@ -33,7 +33,7 @@
 struct member {
     green_t *g;
     struct green_group *group;  /* NULL once green_group_free gave it up */
-    green_fn fn;                /* what the member runs (spawned members) */
+    green_fn_t fn;                /* what the member runs (spawned members) */
     void *arg;
     int busy;                   /* our calls joining g: do not free g yet */
     unsigned finished : 1;      /* out of the living list */
@@ -153,7 +153,7 @@ static void *member_main(void *arg)
     return result;
 }
 
-static green_t *spawn_member(struct green_group *gr, green_fn fn, void *arg)
+static green_t *spawn_member(struct green_group *gr, green_fn_t fn, void *arg)
 {
     struct member *m = calloc(1, sizeof *m);
     if (m == NULL) {
@@ -243,7 +243,7 @@ green_group_t *green_group_new(void)
     return gr;
 }
 
-green_t *green_group_spawn(green_group_t *group, green_fn fn, void *arg)
+green_t *green_group_spawn(green_group_t *group, green_fn_t fn, void *arg)
 {
     reap(group);
     return spawn_member(group, fn, arg);
@@ -389,7 +389,7 @@ static int wait_for_slot(struct green_group *gr)
     return green__wait(&gr->slots, &w, GREEN_FOREVER, "green_pool_spawn");
 }
 
-green_t *green_pool_spawn(green_pool_t *pool, green_fn fn, void *arg)
+green_t *green_pool_spawn(green_pool_t *pool, green_fn_t fn, void *arg)
 {
     struct green_group *gr = &pool->group;
     reap(gr);

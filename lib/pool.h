@@ -46,7 +46,7 @@ green_group_t *green_group_new(void);
 /* Spawn fn(arg) as a member of the group (see "Who owns what" above).
  * Never waits.  Returns the new greenlet, or NULL with errno ENOMEM.
  * Python: group.spawn(fn, arg). */
-green_t *green_group_spawn(green_group_t *group, green_fn fn, void *arg);
+green_t *green_group_spawn(green_group_t *group, green_fn_t fn, void *arg);
 
 /* Make g, a greenlet from green_spawn() that the caller owns, a member:
  * the group now owns it (the caller must not join or free it any more) and
@@ -95,7 +95,7 @@ green_pool_t *green_pool_new(int size);
  * one that arrives while others wait queues behind them.  Returns the new
  * greenlet (same rules as green_group_spawn), or NULL with errno ECANCELED
  * (killed while waiting), EDEADLK or ENOMEM.  Python: pool.spawn(fn, arg). */
-green_t *green_pool_spawn(green_pool_t *pool, green_fn fn, void *arg);
+green_t *green_pool_spawn(green_pool_t *pool, green_fn_t fn, void *arg);
 
 /* How many members are alive.  Python: len(pool). */
 int green_pool_size(const green_pool_t *pool);

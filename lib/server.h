@@ -32,7 +32,7 @@
  * chapter 11's HTTP server take their whole life from it (host and port,
  * listening, started/closing/stopped, the back-off, signals, the graceful
  * stop, their options), and it lets a protocol hand a connection over to
- * another (green_takeover_fn, below).
+ * another (green_takeover_fn_t, below).
  *
  * Errors, C style: -1 with errno (see hub.h).  Messages about accept
  * errors and stops go to stderr, prefixed "server HOST:PORT:" (or the
@@ -52,9 +52,10 @@ typedef struct green_server green_server_t;
  * (chapter 10's green_evhttp_options_t and chapter 11's
  * green_http_options_t carry it as their `server` field).  One style for
  * all three: a struct of options given to _new (NULL: every default),
- * copied; a field left 0 takes its default; times in double seconds,
- * negative meaning "no limit" (forever).  Python: StreamServer's keyword
- * arguments. */
+ * copied; a field left 0 takes its default (the one place where a 0 time
+ * does not mean "do not wait": green.h, Time, says why); times in double
+ * seconds, negative meaning "no limit" (forever).  Python: StreamServer's
+ * keyword arguments. */
 typedef struct green_server_options {
     int backlog;                /* 1024: the listen queue's length (the
                                    kernel caps it at net.core.somaxconn) */
@@ -72,7 +73,7 @@ typedef struct green_server_options {
  * server closes fd when the handler returns: the handler must not.
  * A handler whose waits fail with ECANCELED is being stopped: it should
  * return.  Python: StreamServer's handle(socket, address). */
-typedef void (*green_handler_fn)(int fd, const struct sockaddr *peer,
+typedef void (*green_handler_fn_t)(int fd, const struct sockaddr *peer,
                                  socklen_t peer_len, void *arg);
 
 /* A server for host:port (host NULL or "" = every address, port "0" = a
@@ -81,7 +82,7 @@ typedef void (*green_handler_fn)(int fd, const struct sockaddr *peer,
  * until green_server_start().  Returns NULL with errno ENOMEM.
  * Python: StreamServer((host, port), handle). */
 green_server_t *green_server_new(const char *host, const char *port,
-                                 green_handler_fn handler, void *arg,
+                                 green_handler_fn_t handler, void *arg,
                                  const green_server_options_t *opt);
 
 /* Listen, and spawn the accept loop.  Returns at once: the server runs
@@ -160,7 +161,7 @@ void green_server_free(green_server_t *srv);
  *   - fn is a handler like any other: the server closes fd when it
  *     returns (fn must not), and a graceful stop waits for it, then kills
  *     it (its waits fail with ECANCELED). */
-typedef void (*green_takeover_fn)(int fd, const char *data, size_t len,
+typedef void (*green_takeover_fn_t)(int fd, const char *data, size_t len,
                                   void *arg);
 
 /* ---- Servers built on the core (chapters 10 and 11) ------------------- *
@@ -199,7 +200,7 @@ int green_server_set_hooks(green_server_t *srv, const green_server_hooks_t *hook
  * green_server_active() counts it.  Never waits (such a server has no
  * cap), so it may be called from a libevent callback.  Returns the
  * greenlet, or NULL with errno (EINVAL: not started). */
-green_t *green_server_spawn(green_server_t *srv, green_fn fn, void *arg);
+green_t *green_server_spawn(green_server_t *srv, green_fn_t fn, void *arg);
 
 /* An accept() failed with err.  Returns how long to stop accepting, in
  * seconds: 0 for an error to retry at once (ECONNABORTED, EINTR...), a

@@ -29,7 +29,7 @@ static size_t page_size(void)
     return size;
 }
 
-int green_stack_alloc(green_stack *s, size_t size)
+int green_stack_alloc(green_stack_t *s, size_t size)
 {
     size_t page = page_size();
     if (size == 0)
@@ -71,7 +71,7 @@ int green_stack_alloc(green_stack *s, size_t size)
     return 0;
 }
 
-void green_stack_free(green_stack *s)
+void green_stack_free(green_stack_t *s)
 {
     if (s->guard == NULL)
         return;
@@ -83,7 +83,7 @@ void green_stack_free(green_stack *s)
     s->size = s->guard_size = 0;
 }
 
-int green_stack_overflowed(const green_stack *s, const void *addr)
+int green_stack_overflowed(const green_stack_t *s, const void *addr)
 {
     if (s->guard == NULL)
         return 0;

@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "url.h"
 #include "wsgi.h"
 
 /* ---- The request ---------------------------------------------------------- */
@@ -108,46 +109,6 @@ const char *green_environ_get(const green_environ_t *env, const char *key)
     return NULL;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-/* Decode s[0..len) into buf: %XX is a byte, and in a form value (plus 1)
- * '+' is a space.  Returns the length, or -1 with errno. */
-static ssize_t percent_decode(const char *s, size_t len, int plus,
-                              char *buf, size_t size)
-{
-    size_t out = 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        if (c == '+' && plus) {
-            c = ' ';
-        } else if (c == '%') {
-            if (i + 2 >= len || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0) {
-                errno = EINVAL;
-                return -1;
-            }
-            c = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
-            i += 2;
-        }
-        if (out + 1 >= size) {
-            errno = ENOSPC;
-            return -1;
-        }
-        buf[out++] = c;
-    }
-    if (size == 0) {
-        errno = ENOSPC;
-        return -1;
-    }
-    buf[out] = '\0';
-    return (ssize_t)out;
-}
-
 ssize_t green_query_param(const green_environ_t *env, const char *name,
                           char *buf, size_t size)
 {
@@ -157,9 +118,10 @@ ssize_t green_query_param(const green_environ_t *env, const char *name,
     while (*q) {
         size_t plen = strcspn(q, "&");
         if (plen > nlen && strncmp(q, name, nlen) == 0 && q[nlen] == '=')
-            return percent_decode(q + nlen + 1, plen - nlen - 1, 1, buf, size);
+            return green_url_unescape(buf, size, q + nlen + 1,
+                                      plen - nlen - 1, 1);
         if (plen == nlen && strncmp(q, name, nlen) == 0)
-            return percent_decode("", 0, 1, buf, size);     /* "?flag" */
+            return green_url_unescape(buf, size, "", 0, 1);   /* "?flag" */
         q += plen;
         if (*q == '&')
             q++;
@@ -320,7 +282,7 @@ green_body_t green_body_list(const green_chunk_t *list, size_t n)
     return b;
 }
 
-green_body_t green_body_gen(green_gen *gen, void (*close)(green_body_t *),
+green_body_t green_body_gen(green_gen_t *gen, void (*close)(green_body_t *),
                             void *data)
 {
     green_body_t b = { .gen = gen, .close = close, .data = data };
@@ -475,8 +437,8 @@ static int split_uri(const char *uri, char *path, size_t size,
     const char *q = strchr(uri, '?');
     size_t len = q ? (size_t)(q - uri) : strlen(uri);
     *query = q ? q + 1 : "";
-    if (percent_decode(uri, len, 0, path, size) < 0) {
-        errno = EINVAL;
+    if (green_url_unescape(path, size, uri, len, 0) < 0) {
+        errno = EINVAL;          /* a path too long for the test client */
         return -1;
     }
     return 0;

@@ -111,7 +111,7 @@ const char *green_environ_header(const green_environ_t *env, const char *name);
 /* The query parameter `name` of env->query ("n" in "n=3&x=1"), percent-
  * and '+'-decoded into buf (NUL-terminated).  Returns its length, or -1
  * (errno ENOENT: absent; ENOSPC: longer than size-1; EINVAL: a bad
- * escape).  Python: urllib.parse.parse_qs(environ['QUERY_STRING']). */
+ * escape, or "%00": url.h's decoder).  Python: urllib.parse.parse_qs(environ['QUERY_STRING']). */
 ssize_t green_query_param(const green_environ_t *env, const char *name,
                           char *buf, size_t size);
 
@@ -172,7 +172,7 @@ struct green_body {
     green_chunk_t one;           /* a body of one chunk keeps it here
                                     (list NULL, n 1): nothing to allocate */
     size_t next;                 /* the server's place in the list */
-    green_gen *gen;              /* a generator body: each yield's value is
+    green_gen_t *gen;              /* a generator body: each yield's value is
                                     a green_chunk_t * (NULL: skipped) */
     void (*close)(green_body_t *b);  /* NULL, or frees what the body owns */
     void *data;                  /* for close */
@@ -212,7 +212,7 @@ green_body_t green_body_list(const green_chunk_t *list, size_t n);
  * as its last chunk: the body ends there, and the server must not tell
  * the client that it is complete (chapter 11 closes the connection
  * without the last chunk).  Python: the generator raises. */
-green_body_t green_body_gen(green_gen *gen, void (*close)(green_body_t *),
+green_body_t green_body_gen(green_gen_t *gen, void (*close)(green_body_t *),
                             void *data);
 
 /* The chunk a generator yields to say it failed with errno `err` (> 0):
@@ -295,9 +295,10 @@ typedef struct green_wsgi_result {
  * *out.  Like a server, it percent-decodes the path, adds Content-Length
  * for a body, and marks resp.sent once the first chunk comes out (a later
  * green_start_response fails with EALREADY).  Must run in a greenlet (the
- * app may sleep).  Returns 0, or -1 with errno (ENOMEM; EINVAL for a bad
- * %-escape in the path; EPROTO when the app never called start_response;
- * the body's own errno when it failed half-way: green_body_error); on
+ * app may sleep).  Returns 0, or -1 with errno (ENOMEM; EINVAL for a path
+ * that every server refuses with 400: a bad %-escape, or "%00" (url.h);
+ * EPROTO when the app never called start_response; the body's own errno
+ * when it failed half-way: green_body_error); on
  * failure out->body is NULL, out->resp holds what the app set.
  * Python: webtest.TestApp(app).get(uri). */
 int green_wsgi_request(green_app_t *app, const char *method, const char *uri,

@@ -23,6 +23,7 @@
 #include "io.h"
 #include "server.h"
 #include "sync.h"
+#include "url.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -138,35 +139,16 @@ static const char *keep(struct request *r, const char *s, size_t len)
     return copy;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = tolower(c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* Percent-decode a path s[0..len) into r->strings (it can only shrink).
- * '+' stays '+' in a path.  NULL for a bad escape or an encoded NUL,
- * which would cut the C string short and let "/admin%00.txt" pass for
- * "/admin". */
+/* Percent-decode a path s[0..len) into r->strings (it can only shrink):
+ * url.h's decoder, shared by every server.  NULL for a path it refuses
+ * (a bad escape, "%00"). */
 static const char *keep_decoded(struct request *r, const char *s, size_t len)
 {
-    char *out = r->strings + r->used, *start = out;
-    for (size_t i = 0; i < len; i++) {
-        int c = (unsigned char)s[i];
-        if (c == '%') {
-            int hi = i + 2 < len ? hexval(s[i + 1]) : -1;
-            int lo = i + 2 < len ? hexval(s[i + 2]) : -1;
-            if (hi < 0 || lo < 0 || hi * 16 + lo == 0)
-                return NULL;
-            c = hi * 16 + lo;
-            i += 2;
-        }
-        *out++ = (char)c;
-    }
-    *out = '\0';
-    r->used += (size_t)(out - start) + 1;
+    char *start = r->strings + r->used;
+    ssize_t n = green_url_unescape(start, len + 1, s, len, 0);
+    if (n < 0)
+        return NULL;
+    r->used += (size_t)n + 1;
     return start;
 }
 

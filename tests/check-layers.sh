@@ -37,7 +37,7 @@ chapter_of() {
     greenwrap.*|patch.*)                echo 5 ;;   # lib/patch/, a library of its own
     sync.*)                             echo 6 ;;
     pool.*|server.*)                    echo 7 ;;
-    wsgi.*)                             echo 9 ;;
+    wsgi.*|url.*)                       echo 9 ;;
     http_parser.*)                      echo 9.5 ;;  # see below
     wsgi_evhttp.*)                      echo 10 ;;
     http.*)                             echo 11 ;;

@@ -11,11 +11,11 @@
 #include "green.h"
 
 struct countdown {
-    green_gen gen;
+    green_gen_t gen;
     int i;
 };
 
-static int countdown_macro(green_gen *g)
+static int countdown_macro(green_gen_t *g)
 {
     struct countdown *c = (struct countdown *)g;
     GREEN_GEN_BEGIN(g);
@@ -24,7 +24,7 @@ static int countdown_macro(green_gen *g)
     GREEN_GEN_END(g);
 }
 
-static int countdown_by_hand(green_gen *g)
+static int countdown_by_hand(green_gen_t *g)
 {
     struct countdown *c = (struct countdown *)g;
     switch (g->resume) {
@@ -41,7 +41,7 @@ static int countdown_by_hand(green_gen *g)
     return 0;
 }
 
-static void show(const char *name, green_gen_fn step)
+static void show(const char *name, green_gen_fn_t step)
 {
     struct countdown c;
     void *v;

@@ -14,13 +14,13 @@
 #include "green.h"
 
 struct counter {
-    green_gen gen;
+    green_gen_t gen;
     int n;      /* count from 0 to n - 1 */
     int i;      /* the counter, for counter_step */
     int out;    /* the value handed out by broken_step */
 };
 
-static int broken_step(green_gen *g)
+static int broken_step(green_gen_t *g)
 {
     struct counter *c = (struct counter *)g;
     int i = 0;                  /* runs on every call, not once */
@@ -32,7 +32,7 @@ static int broken_step(green_gen *g)
     GREEN_GEN_END(g);
 }
 
-static int counter_step(green_gen *g)
+static int counter_step(green_gen_t *g)
 {
     struct counter *c = (struct counter *)g;
     GREEN_GEN_BEGIN(g);
@@ -42,7 +42,7 @@ static int counter_step(green_gen *g)
 }
 
 /* Print what `step` yields, but give up after `limit` values. */
-static void show(const char *name, green_gen_fn step, int limit)
+static void show(const char *name, green_gen_fn_t step, int limit)
 {
     struct counter c = { .n = 5 };
     void *v;

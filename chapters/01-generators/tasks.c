@@ -16,7 +16,7 @@
 enum { MAX_TASKS = 3 };
 
 struct task {
-    green_gen gen;      /* first member: a struct task * is a green_gen * */
+    green_gen_t gen;  /* first member: a struct task * is a green_gen_t * */
     const char *label;  /* what this task prints */
     int turns;          /* lives across yields, so it lives here */
 };
@@ -28,7 +28,7 @@ static void sleep_a_little(void)
     nanosleep(&ts, NULL);
 }
 
-static int task_step(green_gen *g)
+static int task_step(green_gen_t *g)
 {
     struct task *t = (struct task *)g;
     GREEN_GEN_BEGIN(g);
@@ -53,7 +53,7 @@ static double now(void)
  * them for `rounds` rounds. */
 static void run_tasks(struct task *tasks, int n, long rounds)
 {
-    green_gen *gens[MAX_TASKS];
+    green_gen_t *gens[MAX_TASKS];
     for (int i = 0; i < n; i++) {
         green_gen_init(&tasks[i].gen, task_step);
         gens[i] = &tasks[i].gen;

@@ -55,7 +55,7 @@ static green_body_t demo_hello(green_response_t *resp)
  * short: it yields green_chunk_failure(errno), and the server closes the
  * connection without ending the response (wsgi.h, green_body_error). */
 struct demo_echo {
-    green_gen gen;
+    green_gen_t gen;
     green_input_t *input;
     green_response_t *resp;
     ssize_t got;                  /* the last read, and its errno: they */
@@ -70,7 +70,7 @@ static void demo_echo_read(struct demo_echo *e)
     e->error = e->got < 0 ? errno : 0;
 }
 
-static int demo_echo_step(green_gen *g)
+static int demo_echo_step(green_gen_t *g)
 {
     static const char refused[] = "could not read the body\n";
     struct demo_echo *e = (struct demo_echo *)g;
@@ -119,13 +119,13 @@ static green_body_t demo_echo(green_environ_t *env, green_response_t *resp)
  * state lives in a struct, because a stackless generator's locals do not
  * survive a yield. */
 struct demo_stream {
-    green_gen gen;
+    green_gen_t gen;
     long i, n;
     char line[32];
     green_chunk_t chunk;
 };
 
-static int demo_stream_step(green_gen *g)
+static int demo_stream_step(green_gen_t *g)
 {
     struct demo_stream *s = (struct demo_stream *)g;
     GREEN_GEN_BEGIN(g);

@@ -30,11 +30,11 @@ static green_body_t hello_list(green_app_t *self, green_environ_t *env,
 /* The body as a generator: yield '<b>Hello world!</b>\n'.  Its state
  * lives in a struct (chapter 1), freed by the body's close. */
 struct hello_gen {
-    green_gen gen;
+    green_gen_t gen;
     green_chunk_t chunk;
 };
 
-static int hello_step(green_gen *g)
+static int hello_step(green_gen_t *g)
 {
     struct hello_gen *h = (struct hello_gen *)g;
     GREEN_GEN_BEGIN(g);

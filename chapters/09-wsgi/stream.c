@@ -37,13 +37,13 @@ static green_body_t buffered(green_app_t *self, green_environ_t *env,
 
 /* The generator way: a tick is made when the server asks for it. */
 struct ticker {
-    green_gen gen;
+    green_gen_t gen;
     int i;
     char line[16];
     green_chunk_t chunk;
 };
 
-static int ticker_step(green_gen *g)
+static int ticker_step(green_gen_t *g)
 {
     struct ticker *t = (struct ticker *)g;
     GREEN_GEN_BEGIN(g);

@@ -18,12 +18,12 @@
 /* The generator's state lives in a struct (chapter 1): locals do not
  * survive a yield. */
 struct ticker {
-    green_gen gen;
+    green_gen_t gen;
     int i;
     green_chunk_t line;
 };
 
-static int tick_step(green_gen *g)
+static int tick_step(green_gen_t *g)
 {
     struct ticker *t = (struct ticker *)g;
     GREEN_GEN_BEGIN(g);

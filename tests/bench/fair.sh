@@ -1,7 +1,7 @@
 #!/bin/sh
 # fair.sh - the fairness figures of `make bench` (`make bench-fair` alone):
 # does a fresh "GET /" still get an answer while other clients keep the
-# server busy, and what does chapter 11's budget (green_consume_budget)
+# server busy, and what does chapter 11's budget (green_budget_consume)
 # cost?  Chapter 11's server beside the same server built without the
 # budget (GREEN_BUDGET=0: what it was before), chapter 10's (evhttp) and
 # nginx, in the same run.

@@ -18,11 +18,11 @@
 #define TRIAL_SECONDS 0.02
 
 struct counter {
-    green_gen gen;
+    green_gen_t gen;
     long i;
 };
 
-static int counter_step(green_gen *g)
+static int counter_step(green_gen_t *g)
 {
     struct counter *c = (struct counter *)g;
     GREEN_GEN_BEGIN(g);

@@ -120,7 +120,7 @@ static char *map_stack(void)
 
 /* ---- the kit: green_ctx_switch() and green_switch() ------------------- */
 
-static green_ctx main_ctx, partner_ctx;
+static green_ctx_t main_ctx, partner_ctx;
 
 static void ctx_partner(void *arg, void *value)
 {
@@ -158,14 +158,14 @@ static int kit_figures(struct figure *fs)
 #else
     int built_ucontext = 0;
 #endif
-    /* green_ctx differs between back ends: a mix-up would corrupt memory */
+    /* green_ctx_t differs between back ends: a mix-up would corrupt memory */
     if (linked_ucontext != built_ucontext) {
         fprintf(stderr, "switch: compiled for one context back end, linked "
                 "with the library of the other (%s)\n", green_ctx_backend());
         exit(1);
     }
 
-    static green_stack stack;
+    static green_stack_t stack;
     if (green_stack_alloc(&stack, 0) != 0)
         die("green_stack_alloc");
     green_ctx_make(&partner_ctx, &stack, ctx_partner, NULL);

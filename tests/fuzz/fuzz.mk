@@ -1,7 +1,7 @@
 # tests/fuzz/fuzz.mk - `make fuzz`, included by the Makefile.
 #
-# Fuzzes lib/http_parser.c alone with libFuzzer, AddressSanitizer and
-# UBSan for FUZZ_TIME seconds (default 60).  The committed seeds in
+# Fuzzes lib/http_parser.c (and lib/url.c, the percent-decoder) alone
+# with libFuzzer, AddressSanitizer and UBSan for FUZZ_TIME seconds (default 60).  The committed seeds in
 # tests/fuzz/corpus/http_parser/ are only read; what the fuzzer finds
 # goes to $(B)/fuzz/corpus, a crash's input to $(B)/fuzz/artifacts/.
 # tests/fuzz/README.md explains how to run it and read the results.
@@ -21,9 +21,11 @@ fuzz: $(FUZZ_BIN)
 	  -dict=tests/fuzz/http.dict -artifact_prefix=$(FUZZ_DIR)/artifacts/ \
 	  $(FUZZ_DIR)/corpus tests/fuzz/corpus/http_parser
 
-$(FUZZ_BIN): tests/fuzz/http_parser.c lib/http_parser.c lib/http_parser.h | fuzz-need-clang
+$(FUZZ_BIN): tests/fuzz/http_parser.c lib/http_parser.c lib/http_parser.h \
+             lib/url.c lib/url.h | fuzz-need-clang
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/http_parser.c lib/http_parser.c
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/http_parser.c lib/http_parser.c \
+	  lib/url.c
 
 fuzz-need-clang:
 	@command -v $(FUZZ_CC) >/dev/null || { \

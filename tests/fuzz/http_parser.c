@@ -15,6 +15,7 @@
  * `make fuzz` builds and runs it (tests/fuzz/README.md).
  */
 #include "http_parser.h"
+#include "url.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -158,7 +159,7 @@ static void check_unescape(const char *s, size_t n)
 {
     char *dst = malloc(n + 1);
     CHECK(dst);
-    ssize_t r = green_http_unescape(dst, s, n);
+    ssize_t r = green_url_unescape(dst, n + 1, s, n, 0);
     CHECK(r == -1 || (r >= 0 && (size_t)r <= n));
     if (r >= 0)
         CHECK(dst[r] == '\0' && memchr(dst, '\0', (size_t)r) == NULL);

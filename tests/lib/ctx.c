@@ -41,7 +41,7 @@ START_TEST(test_stack_sizes_rounded_to_pages)
     size_t p = page();
     size_t asked[] = { 1, p - 1, p, p + 1, 3 * p, 100000, 1 << 20 };
     for (size_t i = 0; i < sizeof asked / sizeof asked[0]; i++) {
-        green_stack s;
+        green_stack_t s;
         memset(&s, 0xa5, sizeof s);
         int r = green_stack_alloc(&s, asked[i]);
         ck_assert_msg(r == 0, "green_stack_alloc(%zu): expected 0, got %d",
@@ -69,7 +69,7 @@ END_TEST
 
 START_TEST(test_stack_default_size)
 {
-    green_stack s;
+    green_stack_t s;
     ck_assert_int_eq(green_stack_alloc(&s, 0), 0);
     ck_assert_msg(s.size == round_to_pages(GREEN_STACK_DEFAULT),
                   "green_stack_alloc(0): expected the default %zu bytes, "
@@ -86,7 +86,7 @@ START_TEST(test_stack_alloc_too_big)
     size_t huge[] = { SIZE_MAX, SIZE_MAX - p, SIZE_MAX - 2 * p + 2,
                       (size_t)1 << 62 };
     for (size_t i = 0; i < sizeof huge / sizeof huge[0]; i++) {
-        green_stack s;
+        green_stack_t s;
         memset(&s, 0, sizeof s);
         errno = 0;
         int r = green_stack_alloc(&s, huge[i]);
@@ -106,7 +106,7 @@ END_TEST
 
 START_TEST(test_guard_page_faults)
 {
-    green_stack s;
+    green_stack_t s;
     ck_assert_int_eq(green_stack_alloc(&s, 4 * page()), 0);
     default_segv();
     *(volatile char *)s.guard = 1;
@@ -117,7 +117,7 @@ END_TEST
 
 START_TEST(test_guard_page_read_faults)
 {
-    green_stack s;
+    green_stack_t s;
     ck_assert_int_eq(green_stack_alloc(&s, 4 * page()), 0);
     default_segv();
     /* The byte just below the usable stack: the first one an overflow hits */
@@ -137,7 +137,7 @@ static const char *below(const char *p, size_t n)
 START_TEST(test_stack_overflowed)
 {
     size_t p = page();
-    green_stack s;
+    green_stack_t s;
     ck_assert_int_eq(green_stack_alloc(&s, 8 * p), 0);
     struct { const char *what; const char *addr; int expected; } cases[] = {
         { "the guard's first byte", s.guard, 1 },
@@ -166,7 +166,7 @@ END_TEST
 START_TEST(test_many_stacks)
 {
     enum { N = 500 };
-    static green_stack s[N];
+    static green_stack_t s[N];
     for (int i = 0; i < N; i++) {
         ck_assert_msg(green_stack_alloc(&s[i], 16 * 1024) == 0,
                       "stack %d of %d: allocation failed", i, N);
@@ -186,10 +186,10 @@ END_TEST
 
 /* ---- Switching ------------------------------------------------------- */
 
-static green_ctx main_ctx, other_ctx, third_ctx;
-static green_stack other_stack, third_stack;
+static green_ctx_t main_ctx, other_ctx, third_ctx;
+static green_stack_t other_stack, third_stack;
 
-static void start(green_ctx *c, green_stack *s, size_t size,
+static void start(green_ctx_t *c, green_stack_t *s, size_t size,
                   void (*entry)(void *, void *), void *arg)
 {
     ck_assert_int_eq(green_stack_alloc(s, size), 0);
@@ -320,7 +320,7 @@ static unsigned long bits_of(double d)
 /* Many values live across switches: the compiler keeps them in callee-saved
  * registers, which the switch must preserve on both sides. */
 static __attribute__((noinline)) unsigned long
-mix(unsigned long seed, int rounds, green_ctx *self, green_ctx *peer)
+mix(unsigned long seed, int rounds, green_ctx_t *self, green_ctx_t *peer)
 {
     unsigned long a = seed * 3 + 1, b = seed ^ 0x5bd1e995, c = seed + 77;
     unsigned long d = seed * seed, e = ~seed, f = seed << 7, g = seed >> 3;

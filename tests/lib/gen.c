@@ -11,11 +11,11 @@
 
 /* Yields first, first + 1, ..., first + n - 1 (as integers in pointers). */
 struct counter {
-    green_gen gen;
+    green_gen_t gen;
     int i, first, n;
 };
 
-static int counter_step(green_gen *g)
+static int counter_step(green_gen_t *g)
 {
     struct counter *c = (struct counter *)g;
     GREEN_GEN_BEGIN(g);
@@ -33,7 +33,7 @@ static void counter_init(struct counter *c, int first, int n)
 }
 
 /* Several yields in a row, outside any loop, each with its own value. */
-static int words_step(green_gen *g)
+static int words_step(green_gen_t *g)
 {
     static const char *const words[] = { "one", "two", "three" };
     GREEN_GEN_BEGIN(g);
@@ -47,7 +47,7 @@ static int words_step(green_gen *g)
  * body is never entered again. */
 static int entries;
 
-static int counted_step(green_gen *g)
+static int counted_step(green_gen_t *g)
 {
     entries++;
     GREEN_GEN_BEGIN(g);
@@ -60,7 +60,7 @@ static int counted_step(green_gen *g)
 static char trace[256];
 
 struct task {
-    green_gen gen;
+    green_gen_t gen;
     char tag;
     int k, n;
 };
@@ -74,7 +74,7 @@ static void trace_add(char tag, int k)
     trace[len + 3] = '\0';
 }
 
-static int task_step(green_gen *g)
+static int task_step(green_gen_t *g)
 {
     struct task *t = (struct task *)g;
     GREEN_GEN_BEGIN(g);
@@ -115,7 +115,7 @@ END_TEST
 
 START_TEST(test_straight_line_yields)
 {
-    green_gen g;
+    green_gen_t g;
     green_gen_init(&g, words_step);
     const char *expected[] = { "one", "two", "three" };
     for (int k = 0; k < 3; k++) {
@@ -170,7 +170,7 @@ END_TEST
 
 START_TEST(test_finished_body_not_reentered)
 {
-    green_gen g;
+    green_gen_t g;
     entries = 0;
     green_gen_init(&g, counted_step);
     ck_assert_int_eq(green_gen_next(&g, NULL), 1);
@@ -260,7 +260,7 @@ START_TEST(test_round_robin_order)
     task_init(&a, 'A', 3);
     task_init(&b, 'B', 1);
     task_init(&c, 'C', 2);
-    green_gen *gens[] = { &a.gen, &b.gen, &c.gen };
+    green_gen_t *gens[] = { &a.gen, &b.gen, &c.gen };
     trace[0] = '\0';
     long steps = green_gen_round_robin(gens, 3, -1);
     const char *expected = "A0 B0 C0 A1 C1 A2 ";
@@ -283,7 +283,7 @@ START_TEST(test_round_robin_max_rounds)
     task_init(&a, 'A', 3);
     task_init(&b, 'B', 1);
     task_init(&c, 'C', 2);
-    green_gen *gens[] = { &a.gen, &b.gen, &c.gen };
+    green_gen_t *gens[] = { &a.gen, &b.gen, &c.gen };
     trace[0] = '\0';
     long steps = green_gen_round_robin(gens, 3, 2);
     const char *expected = "A0 B0 C0 A1 C1 ";
@@ -308,7 +308,7 @@ START_TEST(test_round_robin_zero_rounds)
 {
     struct task a;
     task_init(&a, 'A', 2);
-    green_gen *gens[] = { &a.gen };
+    green_gen_t *gens[] = { &a.gen };
     trace[0] = '\0';
     long steps = green_gen_round_robin(gens, 1, 0);
     ck_assert_msg(steps == 0 && trace[0] == '\0', "max_rounds 0: expected no "
@@ -323,7 +323,7 @@ START_TEST(test_round_robin_one_round_each)
     struct task a, b;
     task_init(&a, 'A', 2);
     task_init(&b, 'B', 2);
-    green_gen *gens[] = { &a.gen, &b.gen };
+    green_gen_t *gens[] = { &a.gen, &b.gen };
     trace[0] = '\0';
     long s1 = green_gen_round_robin(gens, 2, 1);
     long s2 = green_gen_round_robin(gens, 2, 1);
@@ -341,7 +341,7 @@ START_TEST(test_round_robin_many)
 {
     enum { N = 50 };
     struct counter cs[N];
-    green_gen *gens[N];
+    green_gen_t *gens[N];
     long total = 0;
     for (int i = 0; i < N; i++) {
         counter_init(&cs[i], 0, i);   /* lengths 0 .. N-1 */

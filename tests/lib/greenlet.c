@@ -831,8 +831,9 @@ START_TEST(test_other_threads_greenlet)
     kit_capture_end(&cap, err, sizeof err);
     thread_advance(2);
     pthread_join(t, NULL);
-    ck_assert_msg(r == NULL && saved == ESRCH, "switching to another thread's "
-                  "greenlet: expected NULL with ESRCH, got %p with errno %d",
+    ck_assert_msg(r == NULL && saved == EPERM, "switching to another thread's "
+                  "greenlet: expected NULL with EPERM (a call from the wrong thread: "
+                  "lib/green.h, Misuse), got %p with errno %d",
                   r, saved);
     ck_assert_msg(err[0] != '\0', "expected an explanation on stderr");
 }

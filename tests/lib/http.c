@@ -260,6 +260,83 @@ static struct reply *ask(const char *request)
     ck_assert_msg((r)->body_len == strlen(text) && memcmp((r)->body, text, strlen(text)) == 0, \
                   "expected body \"%s\", got \"%.*s\"", text, (int)(r)->body_len, (r)->body)
 
+/* ---- One percent-decoder (url.h) for the test client and both servers ---- */
+
+/* Answers 200 with the decoded path as the body. */
+static green_body_t path_call(green_app_t *self, green_environ_t *env, green_response_t *resp)
+{
+    (void)self;
+    green_start_response(resp, "200 OK", NULL, 0);
+    return green_body_copy(env->path, strlen(env->path));
+}
+
+/* What `who` made of `target`: the status, and the body of a 200. */
+struct decoded {
+    int code;
+    char path[64];
+};
+
+static struct decoded over_the_wire(const char *target)
+{
+    char request[256];
+    snprintf(request, sizeof request, "GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", target);
+    struct reply *r = ask(request);
+    struct decoded d = { r->code, "" };
+    if (r->code == 200)
+        snprintf(d.path, sizeof d.path, "%.*s", (int)r->body_len, r->body);
+    return d;
+}
+
+START_TEST(test_percent_decoding_agrees)
+{
+    static const struct { const char *target; int code; const char *path; } cases[] = {
+        { "/admin%00.txt", 400, NULL },     /* a NUL would make it "/admin" */
+        { "/a%2Fb",        200, "/a/b" },   /* an escaped '/' is a '/' */
+        { "/a%zz",         400, NULL },     /* not hex */
+        { "/a%",           400, NULL },     /* a trailing '%' */
+    };
+    green_app_t app = { path_call };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct decoded got[3];
+        const char *who[3] = { "green_wsgi_request (chapter 9)", "evhttp (chapter 10)",
+                               "the HTTP/1.1 server (chapter 11)" };
+        green_wsgi_result_t res;
+        errno = 0;
+        int rc = green_wsgi_request(&app, "GET", cases[i].target, NULL, NULL, &res);
+        ck_assert_msg(rc == 0 || errno == EINVAL, "green_wsgi_request(\"%s\"): %s",
+                      cases[i].target, kit_why(rc, errno));
+        got[0].code = rc == 0 ? res.resp.code : 400;
+        snprintf(got[0].path, sizeof got[0].path, "%s", rc == 0 ? res.body : "");
+        if (rc == 0)
+            green_wsgi_result_free(&res);
+
+        green_evhttp_t *ev = green_evhttp_new("127.0.0.1", "0", &app, NULL);
+        ck_assert_ptr_nonnull(ev);
+        ck_assert_msg(green_server_start(green_evhttp_core(ev)) == 0, "evhttp: %s", strerror(errno));
+        snprintf(port, sizeof port, "%d", green_server_port(green_evhttp_core(ev)));
+        got[1] = over_the_wire(cases[i].target);
+        green_evhttp_free(ev);
+
+        start_with(&app, NULL);
+        got[2] = over_the_wire(cases[i].target);
+        ck_assert_int_eq(green_server_stop(green_http_server_core(srv), 2.0), 0);
+        green_http_server_free(srv);
+
+        for (int w = 0; w < 3; w++) {
+            ck_assert_msg(got[w].code == cases[i].code,
+                          "GET %s: %s answered %d, expected %d: the three share url.h's "
+                          "decoder and must agree; " KIT_LESSON("chapters/10-evhttp/README.md",
+                          "Percent-decoding the path"), cases[i].target, who[w], got[w].code,
+                          cases[i].code);
+            ck_assert_msg(!cases[i].path || strcmp(got[w].path, cases[i].path) == 0,
+                          "GET %s: %s gave the application PATH_INFO \"%s\", expected \"%s\"",
+                          cases[i].target, who[w], got[w].path, cases[i].path);
+        }
+    }
+    green_hub_destroy();
+}
+END_TEST
+
 /* ---- The demo application's routes ---------------------------------------- */
 
 START_TEST(test_routes)
@@ -1668,7 +1745,7 @@ START_TEST(test_close_on_signal)
 }
 END_TEST
 
-/* ---- Taking a connection over (server.h's green_takeover_fn) ----------------- *
+/* ---- Taking a connection over (server.h's green_takeover_fn_t) ------------- *
  * A request "Upgrade: echo" is answered 101, then the same socket speaks
  * a line-echo protocol: what chapter 13's WebSocket upgrade does. */
 
@@ -1798,6 +1875,7 @@ static Suite *http_suite(void)
     Suite *s = suite_create("lib/http");
     TCase *tc = kit_tcase("http");
     tcase_add_test(tc, test_routes);
+    tcase_add_test(tc, test_percent_decoding_agrees);
     tcase_add_test(tc, test_keep_alive);
     tcase_add_test(tc, test_pipelining);
     tcase_add_test(tc, test_chunked_response_on_the_wire);

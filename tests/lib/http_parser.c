@@ -627,27 +627,7 @@ START_TEST(test_chunked_limits)
 }
 END_TEST
 
-/* ---- unescape and reason ----------------------------------------------------- */
-
-START_TEST(test_unescape)
-{
-    char dst[64];
-    ck_assert_int_eq(green_http_unescape(dst, "/a%20b%2fc%2F+d", 15), 9);
-    ck_assert_str_eq(dst, "/a b/c/+d");
-    char in_place[] = "%41%42c";
-    ck_assert_int_eq(green_http_unescape(in_place, in_place, strlen(in_place)), 3);
-    ck_assert_str_eq(in_place, "ABc");
-    ck_assert_int_eq(green_http_unescape(dst, "", 0), 0);
-    ck_assert_str_eq(dst, "");
-    /* Only len bytes are read: "%41" cut after "%4" is a bad escape. */
-    ck_assert_int_eq(green_http_unescape(dst, "%41", 2), -1);
-    const char *bad[] = { "%4", "%", "a%zz", "%g1", "%00", "x%0", "%%41" };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        ck_assert_msg(green_http_unescape(dst, bad[i], strlen(bad[i])) == -1, "\"%s\" should be -1", bad[i]);
-    ck_assert_int_eq(green_http_unescape(dst, "%c3%A9", 6), 2);
-    ck_assert_str_eq(dst, "\xc3\xa9");
-}
-END_TEST
+/* ---- reason ------------------------------------------------------------------- */
 
 START_TEST(test_reason)
 {
@@ -703,7 +683,6 @@ static Suite *http_parser_suite(void)
     suite_add_tcase(s, tc);
 
     tc = kit_tcase("unescape and reason");
-    tcase_add_test(tc, test_unescape);
     tcase_add_test(tc, test_reason);
     suite_add_tcase(s, tc);
     return s;

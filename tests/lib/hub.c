@@ -1405,7 +1405,7 @@ static void *send_sigbus(void *arg)
 /* In the child: fn in a greenlet named "crasher". */
 static void spawn_crasher(void *fn)
 {
-    green_t *g = green_spawn(*(green_fn *)fn, NULL);
+    green_t *g = green_spawn(*(green_fn_t *)fn, NULL);
     if (g == NULL)
         _exit(3);
     green_set_name(g, "crasher");
@@ -1414,7 +1414,7 @@ static void spawn_crasher(void *fn)
 
 /* Run fn in a greenlet named "crasher", spawned in a forked child; return
  * how the child ended and what it wrote on stderr. */
-static int crash_in_child(green_fn fn, int sig, char *err, size_t size)
+static int crash_in_child(green_fn_t fn, int sig, char *err, size_t size)
 {
     return kit_die_in_child(spawn_crasher, &fn, sig, err, size);
 }
@@ -1422,7 +1422,7 @@ static int crash_in_child(green_fn fn, int sig, char *err, size_t size)
 START_TEST(test_crash_names_greenlet_and_dies)
 {
     const struct {
-        green_fn fn;
+        green_fn_t fn;
         int sig;
         const char *says;       /* besides the name */
     } cases[] = {
@@ -1541,15 +1541,15 @@ static void *count_turns(void *arg)
 static void *spend_forever(void *arg)
 {
     (void)arg;
-    while (green_consume_budget() == 0)
+    while (green_budget_consume() == 0)
         ;
     return (void *)(long)errno;
 }
 
 START_TEST(test_budget_makes_a_busy_loop_yield)
 {
-    ck_assert_int_eq(green_consume_budget(), 0);
-    ck_assert_msg(!green_hub_active(), "green_consume_budget() without a hub should not make one");
+    ck_assert_int_eq(green_budget_consume(), 0);
+    ck_assert_msg(!green_hub_active(), "green_budget_consume() without a hub should not make one");
 
     /* main spends 10 budgets without ever waiting: the other greenlet
      * should get a turn after each one, no more, no less. */
@@ -1557,7 +1557,7 @@ START_TEST(test_budget_makes_a_busy_loop_yield)
     other_turns = 0;
     green_t *g = green_spawn(count_turns, NULL);
     for (int i = 0; i < 10 * GREEN_BUDGET; i++)
-        ck_assert_int_eq(green_consume_budget(), 0);
+        ck_assert_int_eq(green_budget_consume(), 0);
     ck_assert_msg(other_turns == 10, "spending %d units of budget (GREEN_BUDGET %d) should "
                   "yield 10 times, letting the other greenlet run 10 times; it ran %d times",
                   10 * GREEN_BUDGET, GREEN_BUDGET, other_turns);
@@ -1570,7 +1570,7 @@ START_TEST(test_budget_makes_a_busy_loop_yield)
     green_sleep(0);
     ck_assert_msg(green_kill(g, 1.0) == 0, "a greenlet spending its budget in a loop should "
                   "die when killed: %s", strerror(errno));
-    ck_assert_msg((long)green_result(g) == ECANCELED, "green_consume_budget() should fail with "
+    ck_assert_msg((long)green_result(g) == ECANCELED, "green_budget_consume() should fail with "
                   "ECANCELED once the greenlet is killed, got errno %ld", (long)green_result(g));
     green_free(g);
     green_hub_destroy();
@@ -1645,6 +1645,34 @@ START_TEST(test_monitor_per_hub)
 }
 END_TEST
 
+/* errno is the thread's: a greenlet that runs while another waits may set
+ * it, and a wait that succeeds must give the waiter its own back. */
+static void *set_errno(void *arg)
+{
+    (void)arg;
+    errno = EBADF;
+    return NULL;
+}
+
+START_TEST(test_errno_survives_a_wait)
+{
+    green_t *g = green_spawn(set_errno, NULL);
+    errno = EDOM;
+    ck_assert_int_eq(green_sleep(0.001), 0);
+    ck_assert_msg(errno == EDOM, "green_sleep returned 0 while another greenlet set errno to "
+                  "EBADF: expected the caller's EDOM back, got %s; see lib/green.h, 'Errors'",
+                  strerror(errno));
+    green_t *h = green_spawn(set_errno, NULL);
+    errno = EDOM;
+    ck_assert_int_eq(green_join(h, 1.0), 0);
+    ck_assert_msg(errno == EDOM, "green_join returned 0: expected errno EDOM untouched, got %s",
+                  strerror(errno));
+    green_free(g);
+    green_free(h);
+    green_hub_destroy();
+}
+END_TEST
+
 static Suite *hub_suite(void)
 {
     Suite *s = suite_create("lib/hub");
@@ -1655,6 +1683,7 @@ static Suite *hub_suite(void)
     tcase_add_test(tc, test_same_sleep_wakes_in_order);
     tcase_add_test(tc, test_green_now);
     tcase_add_test(tc, test_sleep_zero_yields);
+    tcase_add_test(tc, test_errno_survives_a_wait);
     tcase_add_test(tc, test_main_sleeps);
     tcase_add_test(tc, test_spawn_later_delays_start);
     tcase_add_test(tc, test_spawn_later_negative_delay_starts_soon);

@@ -857,6 +857,42 @@ START_TEST(test_kill_as_the_answer_arrives)
 }
 END_TEST
 
+/* ---- errno is untouched on success (green.h's conventions) -------------- */
+
+/* Sends "x" after a moment, so that the reader's first read says EAGAIN. */
+static void *send_later(void *arg)
+{
+    green_sleep(0.01);
+    green_send(P2INT(arg), "x", 1, 1.0);
+    return NULL;
+}
+
+START_TEST(test_errno_untouched_on_success)
+{
+    char port[16], c;
+    int lfd = listen_local(port, sizeof port, 8);
+    errno = EDOM;               /* a value no call of io.c would set */
+    int cfd = green_tcp_connect("127.0.0.1", port, 1.0);
+    ck_assert_msg(cfd >= 0 && errno == EDOM, "green_tcp_connect succeeded (%d) and should leave "
+                  "errno alone (EDOM), got %s; see lib/green.h, 'Errors'", cfd, strerror(errno));
+    int afd = green_accept(lfd, NULL, NULL, 1.0);
+    ck_assert_msg(afd >= 0 && errno == EDOM, "green_accept succeeded (%d) and should leave errno "
+                  "alone (EDOM), got %s; see lib/green.h, 'Errors'", afd, strerror(errno));
+    green_t *g = green_spawn(send_later, INT2P(afd));
+    ssize_t n = green_recv(cfd, &c, 1, 1.0);    /* EAGAIN first, then a wait */
+    ck_assert_msg(n == 1 && errno == EDOM, "green_recv waited, then got %zd byte: errno should "
+                  "be the caller's again (EDOM), got %s; see lib/green.h, 'Errors'", n, strerror(errno));
+    green_join(g, 1.0);
+    errno = EDOM;
+    ck_assert_int_eq(green_sendall(cfd, "y", 1, 1.0), 1);
+    ck_assert_msg(errno == EDOM, "green_sendall should leave errno alone, got %s", strerror(errno));
+    close(afd);
+    close(cfd);
+    close(lfd);
+    green_hub_destroy();
+}
+END_TEST
+
 static Suite *io_suite(void)
 {
     Suite *s = suite_create("io");
@@ -865,6 +901,7 @@ static Suite *io_suite(void)
     tcase_add_test(tc, test_accepted_fd_is_nonblocking);
     tcase_add_test(tc, test_listen_port_zero);
     tcase_add_test(tc, test_wait_on_pipe);
+    tcase_add_test(tc, test_errno_untouched_on_success);
     suite_add_tcase(s, tc);
 
     tc = kit_tcase("timeouts");

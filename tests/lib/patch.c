@@ -99,7 +99,7 @@ static void wake_up(void)
         asleep_at_first_wake = asleep;
 }
 
-static double run_greenlets(green_fn fn, void **args, int n)
+static double run_greenlets(green_fn_t fn, void **args, int n)
 {
     green_t *gs[8];
     asleep = asleep_at_first_wake = 0;

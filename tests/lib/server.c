@@ -110,7 +110,7 @@ static void slow(int fd, const struct sockaddr *peer, socklen_t len, void *arg)
     handlers_now--;
 }
 
-static green_server_t *start_server(green_handler_fn handler, void *arg,
+static green_server_t *start_server(green_handler_fn_t handler, void *arg,
                                     int pool, int backlog)
 {
     /* pool 0 here: no cap, so that running out of descriptors can be

@@ -323,11 +323,40 @@ START_TEST(test_query_param_decoding)
     ck_assert_str_eq(buf, "+1");
     ck_assert_int_eq(param("q=caf%C3%A9", "q", buf, sizeof buf), 5);
     ck_assert_str_eq(buf, "caf\xc3\xa9");
-    static const char *const bad[] = { "q=%zz", "q=%4", "q=%", "q=a%g0", "q=%\xff\xff" };
+    static const char *const bad[] = { "q=%zz", "q=%4", "q=%", "q=a%g0", "q=%\xff\xff", "q=a%00b" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ck_assert_int_eq(param(bad[i], "q", buf, sizeof buf), -1);
-        ck_assert_msg(errno == EINVAL, "\"%s\" has a bad escape: EINVAL, got %s", bad[i], strerror(errno));
+        ck_assert_msg(errno == EINVAL, "\"%s\" has a bad escape or %%00: EINVAL, got %s", bad[i], strerror(errno));
     }
+}
+END_TEST
+
+/* url.h: the one decoder every server and the test client use. */
+START_TEST(test_url_unescape)
+{
+    char dst[64];
+    ck_assert_int_eq(green_url_unescape(dst, sizeof dst, "/a%20b%2fc%2F+d", 15, 0), 9);
+    ck_assert_msg(strcmp(dst, "/a b/c/+d") == 0, "in a path '+' stays '+', got '%s'", dst);
+    ck_assert_int_eq(green_url_unescape(dst, sizeof dst, "a+b", 3, 1), 3);
+    ck_assert_msg(strcmp(dst, "a b") == 0, "with plus, '+' is a space, got '%s'", dst);
+    char in_place[] = "%41%42c";
+    ck_assert_int_eq(green_url_unescape(in_place, sizeof in_place, in_place, strlen(in_place), 0), 3);
+    ck_assert_str_eq(in_place, "ABc");
+    ck_assert_int_eq(green_url_unescape(dst, sizeof dst, "", 0, 0), 0);
+    ck_assert_str_eq(dst, "");
+    /* Only len bytes are read: "%41" cut after "%4" is a bad escape. */
+    ck_assert_int_eq(green_url_unescape(dst, sizeof dst, "%41", 2, 0), -1);
+    const char *bad[] = { "%4", "%", "a%zz", "%g1", "%00", "/admin%00.txt", "x%0", "%%41" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        errno = 0;
+        ssize_t r = green_url_unescape(dst, sizeof dst, bad[i], strlen(bad[i]), 0);
+        ck_assert_msg(r == -1 && errno == EINVAL, "\"%s\" should be -1 with EINVAL, got %zd (%s); "
+                      KIT_LESSON(LESSON, "The request: environ"), bad[i], r, strerror(errno));
+    }
+    ck_assert_int_eq(green_url_unescape(dst, sizeof dst, "%c3%A9", 6, 0), 2);
+    ck_assert_str_eq(dst, "\xc3\xa9");
+    ck_assert_int_eq(green_url_unescape(dst, 3, "abc", 3, 0), -1);
+    ck_assert_msg(errno == ENOSPC, "\"abc\" in 3 bytes: ENOSPC, got %s", strerror(errno));
 }
 END_TEST
 
@@ -542,12 +571,12 @@ END_TEST
 
 /* A generator body: "a", NULL (skipped), "" (skipped), "bc", "d". */
 struct letters {
-    green_gen gen;
+    green_gen_t gen;
     green_chunk_t chunk;
     int closed;
 };
 
-static int letters_step(green_gen *g)
+static int letters_step(green_gen_t *g)
 {
     struct letters *l = (struct letters *)g;
     GREEN_GEN_BEGIN(g);
@@ -602,12 +631,12 @@ END_TEST
 /* A generator that yields "ab", then fails with ETIMEDOUT (fail_at 1),
  * or fails before its first chunk (fail_at 0). */
 struct failing {
-    green_gen gen;
+    green_gen_t gen;
     int fail_at;
     green_chunk_t chunk;
 };
 
-static int failing_step(green_gen *g)
+static int failing_step(green_gen_t *g)
 {
     struct failing *f = (struct failing *)g;
     GREEN_GEN_BEGIN(g);
@@ -740,14 +769,14 @@ END_TEST
 /* Counts 0..n-1 as "i;", with a sleep before each, and calls
  * start_response again after its first chunk (too late). */
 struct counting {
-    green_gen gen;
+    green_gen_t gen;
     green_response_t *resp;
     int i, n, late_rc, late_errno;
     char text[16];
     green_chunk_t chunk;
 };
 
-static int counting_step(green_gen *g)
+static int counting_step(green_gen_t *g)
 {
     struct counting *s = (struct counting *)g;
     GREEN_GEN_BEGIN(g);
@@ -1108,6 +1137,7 @@ static Suite *wsgi_suite(void)
     tcase_add_test(tc, test_query_param_absent_empty);
     tcase_add_test(tc, test_query_param_decoding);
     tcase_add_test(tc, test_query_param_small_buffer);
+    tcase_add_test(tc, test_url_unescape);
     tcase_add_test(tc, test_input_read_all);
     tcase_add_test(tc, test_input_read_all_limit);
     suite_add_tcase(s, tc);

@@ -418,12 +418,12 @@ END_TEST
 /* Nothing is sent before the body has been walked, so a generator may
  * still replace the status (WSGI's exc_info case). */
 struct late_error {
-    green_gen gen;
+    green_gen_t gen;
     green_response_t *resp;
     green_chunk_t chunk;
 };
 
-static int late_error_step(green_gen *g)
+static int late_error_step(green_gen_t *g)
 {
     struct late_error *e = (struct late_error *)g;
     GREEN_GEN_BEGIN(g);
@@ -487,9 +487,9 @@ END_TEST
 
 /* A generator that yields half a body, then fails (the body it echoes
  * stopped coming): buffered, it must not go out as a whole 200. */
-static struct { green_gen gen; green_chunk_t chunk; } cut;
+static struct { green_gen_t gen; green_chunk_t chunk; } cut;
 
-static int cut_step(green_gen *g)
+static int cut_step(green_gen_t *g)
 {
     GREEN_GEN_BEGIN(g);
     cut.chunk = (green_chunk_t){ "half a bo", 9 };

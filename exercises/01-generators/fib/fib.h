@@ -55,7 +55,7 @@
 #define EX_FIB_MAX 90
 
 struct ex_fib {
-    green_gen gen;  /* first member, so a struct ex_fib * is a green_gen * */
+    green_gen_t gen;  /* first member: a struct ex_fib * is a green_gen_t * */
     int n;          /* how many numbers to yield */
     int i;          /* how many have been yielded so far */
     long a;         /* the number to yield next */

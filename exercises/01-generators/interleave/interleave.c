@@ -4,7 +4,7 @@
 
 #include "interleave.h"
 
-int ex_interleave(green_gen **gens, int n, void **out, int max)
+int ex_interleave(green_gen_t **gens, int n, void **out, int max)
 {
     /* TODO: resume gens[0], gens[1], ... gens[n-1], then gens[0] again,
      * skipping finished ones, storing every yielded value in out; stop

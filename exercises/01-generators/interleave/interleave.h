@@ -12,7 +12,7 @@
  * when they have all finished.
  *
  * What it must do (the tests check each point)
- *   int ex_interleave(green_gen **gens, int n, void **out, int max);
+ *   int ex_interleave(green_gen_t **gens, int n, void **out, int max);
  *
  *   - Resume the generators gens[0] .. gens[n-1] in rounds: gens[0],
  *     gens[1], ..., gens[n-1], then gens[0] again, and so on.
@@ -51,6 +51,6 @@
 
 /* Resume the n generators in round-robin order; store each yielded value
  * in out (at most max of them) and return how many were stored. */
-int ex_interleave(green_gen **gens, int n, void **out, int max);
+int ex_interleave(green_gen_t **gens, int n, void **out, int max);
 
 #endif

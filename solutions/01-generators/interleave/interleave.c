@@ -2,7 +2,7 @@
  * See interleave.h. */
 #include "interleave.h"
 
-int ex_interleave(green_gen **gens, int n, void **out, int max)
+int ex_interleave(green_gen_t **gens, int n, void **out, int max)
 {
     int stored = 0;
     int yielded;    /* values stored in the current round */

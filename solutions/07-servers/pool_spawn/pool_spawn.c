@@ -31,7 +31,7 @@ static void release_slot(ex_pool_t *pool)
 
 struct job {
     ex_pool_t *pool;
-    green_fn fn;
+    green_fn_t fn;
     void *arg;
 };
 
@@ -81,7 +81,7 @@ static int wait_for_slot(ex_pool_t *pool)
     return rc;
 }
 
-green_t *ex_pool_spawn(ex_pool_t *pool, green_fn fn, void *arg)
+green_t *ex_pool_spawn(ex_pool_t *pool, green_fn_t fn, void *arg)
 {
     if (pool->running < pool->size && pool->head == NULL)
         pool->running++;

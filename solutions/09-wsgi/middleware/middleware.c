@@ -10,13 +10,13 @@
 /* The wrapped body: a generator that passes the inner body's chunks on
  * one at a time, counting them as they go by. */
 struct metered {
-    green_gen gen;
+    green_gen_t gen;
     green_body_t inner;
     green_chunk_t chunk;
     ex_meter *m;
 };
 
-static int metered_step(green_gen *g)
+static int metered_step(green_gen_t *g)
 {
     struct metered *w = (struct metered *)g;
     GREEN_GEN_BEGIN(g);

@@ -14,12 +14,12 @@
 /* A test generator: yields its words (string literals) one by one, e.g.
  * "a1", "a2", "a3", so the order of out is easy to read in a message. */
 struct words {
-    green_gen gen;
+    green_gen_t gen;
     const char **words;     /* NULL-terminated */
     int i;
 };
 
-static int words_step(green_gen *g)
+static int words_step(green_gen_t *g)
 {
     struct words *w = (struct words *)g;
     GREEN_GEN_BEGIN(g);
@@ -58,7 +58,7 @@ START_TEST(two_take_turns)
     struct words a, b;
     start(&a, X);
     start(&b, Y);
-    green_gen *gens[] = { &a.gen, &b.gen };
+    green_gen_t *gens[] = { &a.gen, &b.gen };
     void *out[16];
     int n = ex_interleave(gens, 2, out, 16);
     ck_assert_msg(n == 4 && strcmp(joined(out, n), "a1 b1 a2 b2") == 0,
@@ -74,7 +74,7 @@ START_TEST(different_lengths)
     start(&a, A);
     start(&b, ONE);
     start(&c, C);
-    green_gen *gens[] = { &a.gen, &b.gen, &c.gen };
+    green_gen_t *gens[] = { &a.gen, &b.gen, &c.gen };
     void *out[16];
     int n = ex_interleave(gens, 3, out, 16);
     ck_assert_msg(n == 6 && strcmp(joined(out, n), "a1 b1 c1 a2 c2 a3") == 0,
@@ -90,7 +90,7 @@ START_TEST(empty_generator_skipped)
     start(&a, A);
     start(&none, NONE);
     start(&c, C);
-    green_gen *gens[] = { &a.gen, &none.gen, &c.gen };
+    green_gen_t *gens[] = { &a.gen, &none.gen, &c.gen };
     void *out[16];
     int n = ex_interleave(gens, 3, out, 16);
     ck_assert_msg(n == 5 && strcmp(joined(out, n), "a1 c1 a2 c2 a3") == 0,
@@ -107,7 +107,7 @@ START_TEST(runs_all_to_the_end)
     start(&a, A);
     start(&b, B);
     start(&c, C);
-    green_gen *gens[] = { &a.gen, &b.gen, &c.gen };
+    green_gen_t *gens[] = { &a.gen, &b.gen, &c.gen };
     void *out[16];
     int n = ex_interleave(gens, 3, out, 16);
     ck_assert_msg(n == 8, "generators of 3, 3 and 2 values with room for 16: "
@@ -133,7 +133,7 @@ START_TEST(max_limits)
     struct words a, b;
     start(&a, A);
     start(&b, B);
-    green_gen *gens[] = { &a.gen, &b.gen };
+    green_gen_t *gens[] = { &a.gen, &b.gen };
     void *out[16];
     int n = ex_interleave(gens, 2, out, 3);
     ck_assert_msg(n == 3 && strcmp(joined(out, n), "a1 b1 a2") == 0,
@@ -148,7 +148,7 @@ START_TEST(max_loses_nothing)
     void *v = NULL;
     start(&a, A);
     start(&b, B);
-    green_gen *gens[] = { &a.gen, &b.gen };
+    green_gen_t *gens[] = { &a.gen, &b.gen };
     void *out[16];
     int n = ex_interleave(gens, 2, out, 3);
     ck_assert_msg(n == 3, "with max = 3: expected 3 values, got %d; " SEE_EXERCISE, n);
@@ -165,7 +165,7 @@ START_TEST(max_zero)
     struct words a;
     void *v = NULL;
     start(&a, A);
-    green_gen *gens[] = { &a.gen };
+    green_gen_t *gens[] = { &a.gen };
     int n = ex_interleave(gens, 1, NULL, 0);
     ck_assert_msg(n == 0, "with max = 0: expected 0, got %d; " SEE_EXERCISE, n);
     ck_assert_msg(green_gen_next(&a.gen, &v) && strcmp(v, "a1") == 0,

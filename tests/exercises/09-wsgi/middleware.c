@@ -31,13 +31,13 @@ static void call(green_app_t *app, green_wsgi_result_t *r, const char *method,
 
 /* Yields "ab", NULL, "cde", "", "f": three real chunks, six bytes. */
 static struct probe {
-    green_gen gen;
+    green_gen_t gen;
     green_chunk_t chunk;
     int steps;                /* how often the step function ran */
     int closed;               /* how often its close ran */
 } probe;
 
-static int probe_step(green_gen *g)
+static int probe_step(green_gen_t *g)
 {
     struct probe *p = (struct probe *)g;
     p->steps++;

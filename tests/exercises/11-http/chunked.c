@@ -106,7 +106,7 @@ END_TEST
 /* A generator of n chunks "chunk i\n" that sleeps `pause` s before each
  * one after the first (a slow source: a database, a long computation). */
 struct slow_gen {
-    green_gen gen;
+    green_gen_t gen;
     int i, n;
     int yielded;            /* chunks handed out so far */
     double pause;
@@ -114,7 +114,7 @@ struct slow_gen {
     green_chunk_t chunk;
 };
 
-static int slow_step(green_gen *g)
+static int slow_step(green_gen_t *g)
 {
     struct slow_gen *s = (struct slow_gen *)g;
     GREEN_GEN_BEGIN(g);

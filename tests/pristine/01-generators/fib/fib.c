@@ -1,7 +1,7 @@
 /* fib.c - exercise 01-generators/fib.  Read fib.h first. */
 #include "fib.h"
 
-static int fib_step(green_gen *g)
+static int fib_step(green_gen_t *g)
 {
     struct ex_fib *f = (struct ex_fib *)g;
     GREEN_GEN_BEGIN(g);

@@ -12,7 +12,7 @@ void ex_pool_init(ex_pool_t *pool, int size)
     pool->head = pool->tail = NULL;
 }
 
-green_t *ex_pool_spawn(ex_pool_t *pool, green_fn fn, void *arg)
+green_t *ex_pool_spawn(ex_pool_t *pool, green_fn_t fn, void *arg)
 {
     /* TODO: spawn a wrapper that runs fn(arg) and then hands its slot to
      * the first waiting spawner (or running--); wait first, in the queue,

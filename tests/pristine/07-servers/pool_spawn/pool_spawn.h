@@ -3,7 +3,7 @@
  * come first served.
  *
  * ex_pool_t pool;  ex_pool_init(&pool, N);
- * green_t *ex_pool_spawn(ex_pool_t *pool, green_fn fn, void *arg);
+ * green_t *ex_pool_spawn(ex_pool_t *pool, green_fn_t fn, void *arg);
  *
  * A pool of size N runs at most N greenlets at once.  ex_pool_spawn()
  * spawns fn(arg) at once when fewer than N of the pool's greenlets are
@@ -72,6 +72,6 @@ typedef struct {
 } ex_pool_t;
 
 void ex_pool_init(ex_pool_t *pool, int size);
-green_t *ex_pool_spawn(ex_pool_t *pool, green_fn fn, void *arg);
+green_t *ex_pool_spawn(ex_pool_t *pool, green_fn_t fn, void *arg);
 
 #endif

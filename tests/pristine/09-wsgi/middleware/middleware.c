@@ -7,7 +7,7 @@
 #include "green.h"
 #include "middleware.h"
 
-/* TODO: a struct for your generator body (it starts with a green_gen),
+/* TODO: a struct for your generator body (it starts with a green_gen_t),
  * its step function and its close function. */
 
 static green_body_t meter_call(green_app_t *self, green_environ_t *env,

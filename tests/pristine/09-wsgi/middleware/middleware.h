@@ -31,7 +31,7 @@
  *     app's status and headers plus yours; a second call replaces the
  *     first (chapters/09-wsgi/README.md, "Middleware", shows add_header).
  *   - Your generator's state (the inner body, the current chunk, the
- *     meter) lives in a malloc'ed struct that starts with a green_gen
+ *     meter) lives in a malloc'ed struct that starts with a green_gen_t
  *     (chapter 1): green_body_gen(&w->gen, your_close, w).  In its step
  *     function, loop on green_body_next(&w->inner, &w->chunk) and
  *     GREEN_GEN_YIELD(g, &w->chunk).  See "Wrapping a body".
