@@ -1,6 +1,6 @@
 # tests/fuzz/fuzz.mk - `make fuzz`, included by the Makefile.
 #
-# Fuzzes lib/http_parser.c alone with libFuzzer, AddressSanitizer and
+# Fuzzes lib/11-http/http_parser.c alone with libFuzzer, AddressSanitizer and
 # UBSan for FUZZ_TIME seconds (default 60).  The committed seeds in
 # tests/fuzz/corpus/http_parser/ are only read; what the fuzzer finds
 # goes to $(B)/fuzz/corpus, a crash's input to $(B)/fuzz/artifacts/.
@@ -10,7 +10,7 @@ FUZZ_TIME  ?= 60
 FUZZ_CC    ?= clang
 FUZZ_DIR   := $(B)/fuzz
 FUZZ_BIN   := $(FUZZ_DIR)/http_parser
-FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -Ilib -g -O1 -Wall -Wextra $(STRICT) \
+FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -Ilib/11-http -g -O1 -Wall -Wextra $(STRICT) \
               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
 .PHONY: fuzz fuzz-need-clang
@@ -21,9 +21,9 @@ fuzz: $(FUZZ_BIN)
 	  -dict=tests/fuzz/http.dict -artifact_prefix=$(FUZZ_DIR)/artifacts/ \
 	  $(FUZZ_DIR)/corpus tests/fuzz/corpus/http_parser
 
-$(FUZZ_BIN): tests/fuzz/http_parser.c lib/http_parser.c lib/http_parser.h | fuzz-need-clang
+$(FUZZ_BIN): tests/fuzz/http_parser.c lib/11-http/http_parser.c lib/11-http/http_parser.h | fuzz-need-clang
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/http_parser.c lib/http_parser.c
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/http_parser.c lib/11-http/http_parser.c
 
 fuzz-need-clang:
 	@command -v $(FUZZ_CC) >/dev/null || { \

@@ -1,4 +1,4 @@
-# lib/patch/build.mk - layer 6, the patch layer (included by the Makefile).
+# lib/05-patch/build.mk - layer 6, the patch layer (included by the Makefile).
 #
 # patch.c is NOT part of libgreen: a libgreen that defined sleep() would
 # green every program linked with it.  It is built twice, on its own:
@@ -27,7 +27,7 @@ LIBGREEN_SO0     := $(B)/lib/libgreen.so.0
 PATCH_RPATH       = -Wl,-rpath,'$$ORIGIN/../../lib'
 
 # _FORTIFY_SOURCE would turn read() into __read_chk(), which is not patched.
-PATCH_CPPFLAGS   := -Ilib/patch -U_FORTIFY_SOURCE
+PATCH_CPPFLAGS   := -Ilib/05-patch -U_FORTIFY_SOURCE
 
 .PHONY: patch
 patch: $(PATCH_SO) $(PATCH_WRAP) $(PATCH_WRAP_FILE)
@@ -36,17 +36,17 @@ all: patch
 $(LIBGREEN_SO0): $(LIBGREEN_SO)
 	ln -sf libgreen.so $@
 
-$(PATCH_SO): lib/patch/patch.c lib/patch/patch.h $(wildcard lib/*.h) $(LIBGREEN_SO) $(LIBGREEN_SO0)
+$(PATCH_SO): lib/05-patch/patch.c lib/05-patch/patch.h $(LIB_ALL_H) $(LIBGREEN_SO) $(LIBGREEN_SO0)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(PATCH_CPPFLAGS) $(CFLAGS) $(STRICT) -shared \
 	  -Wl,-soname,libgreenpatch.so $(LDFLAGS) -o $@ $< $(LIBGREEN_SO) \
 	  -Wl,-rpath,'$$ORIGIN' $(LDLIBS) -ldl
 
-$(PATCH_WRAP): lib/patch/patch.c lib/patch/patch.h $(wildcard lib/*.h) | need-deps
+$(PATCH_WRAP): lib/05-patch/patch.c lib/05-patch/patch.h $(LIB_ALL_H) | need-deps
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(PATCH_CPPFLAGS) -DGREEN_PATCH_WRAP $(CFLAGS) $(STRICT) -c -o $@ $<
 
-$(PATCH_WRAP_FILE): lib/patch/build.mk
+$(PATCH_WRAP_FILE): lib/05-patch/build.mk
 	@mkdir -p $(@D)
 	@echo '$(PATCH_WRAP_FLAGS)' > $@
 
