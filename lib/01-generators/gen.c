@@ -1,4 +1,4 @@
-/* gen.c - layer 1: stackless generators.  See gen.h. */
+/* gen.c - chapter 1: stackless generators.  See gen.h. */
 #include "gen.h"
 
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /*
- * gen.h - layer 1: stackless generators.
+ * gen.h - chapter 1: stackless generators.
  *
  * A generator is a function that can stop in the middle ("yield") and later
  * continue where it stopped.  Python gets this from the language; C does not,

@@ -1,4 +1,4 @@
-/* ctx.c - layer 2: what every context back end shares.  See ctx.h. */
+/* ctx.c - chapter 2: what every context back end shares.  See ctx.h. */
 #include "ctx_backend.h"
 
 #include <stdio.h>

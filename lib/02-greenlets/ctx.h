@@ -1,5 +1,5 @@
 /*
- * ctx.h - layer 2: machine contexts and their stacks.
+ * ctx.h - chapter 2: machine contexts and their stacks.
  *
  * A context is "where a computation is": its stack pointer and the registers
  * a function call promises to preserve.  Switching context means saving

@@ -1,5 +1,5 @@
 /*
- * ctx_asm.c - layer 2: new contexts for the assembly back ends
+ * ctx_asm.c - chapter 2: new contexts for the assembly back ends
  * (ctx_x86_64.S, ctx_aarch64.S).  A new context's stack gets, by hand, the
  * frame that green_ctx_swap would have left there had the context been
  * running and switched away at its very first instruction.

@@ -1,5 +1,5 @@
 /*
- * ctx_ucontext.c - layer 2: the portable back end, POSIX ucontext.
+ * ctx_ucontext.c - chapter 2: the portable back end, POSIX ucontext.
  *
  * swapcontext() saves and restores the signal mask as well as the
  * registers, and that takes a system call (rt_sigprocmask) on every switch:

@@ -1,4 +1,4 @@
-/* greenlet.c - layer 3: stackful coroutines.  See greenlet.h. */
+/* greenlet.c - chapter 2: stackful coroutines.  See greenlet.h. */
 #include "internal.h"
 
 #include <errno.h>

@@ -1,5 +1,5 @@
 /*
- * greenlet.h - layer 3: stackful coroutines with explicit switch.
+ * greenlet.h - chapter 2: stackful coroutines with explicit switch.
  *
  * A greenlet is a function running on a stack of its own.  Unlike a
  * generator (gen.h) it can stop anywhere, however deep in its calls, because

@@ -1,4 +1,4 @@
-/* stack.c - layer 2: greenlet stacks with a guard page.  See ctx.h. */
+/* stack.c - chapter 2: greenlet stacks with a guard page.  See ctx.h. */
 #include "ctx.h"
 
 #include <errno.h>

@@ -1,5 +1,5 @@
 /*
- * hub.c - layer 4: the hub, a scheduler of greenlets on libevent.  See hub.h.
+ * hub.c - chapter 3: the hub, a scheduler of greenlets on libevent. See hub.h.
  *
  * The whole scheduler is hub_loop(): run every greenlet that is ready, then
  * let libevent wait for the next timer or file descriptor; the callbacks of

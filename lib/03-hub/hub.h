@@ -1,5 +1,5 @@
 /*
- * hub.h - layer 4: the hub, a scheduler of greenlets on libevent's loop.
+ * hub.h - chapter 3: the hub, a scheduler of greenlets on libevent's loop.
  *
  * Each thread that uses these calls gets one hub: a greenlet that runs
  * libevent's event loop and a FIFO queue of greenlets ready to run.  A

@@ -1,5 +1,5 @@
 /*
- * io.c - layer 5: cooperative I/O.  See io.h.
+ * io.c - chapter 4: cooperative I/O.  See io.h.
  *
  * Every call here has the same shape: try the system call on a
  * non-blocking descriptor; if the kernel says EAGAIN, wait on the hub for

@@ -1,5 +1,5 @@
 /*
- * io.h - layer 5: cooperative I/O.  Green sockets and name resolution.
+ * io.h - chapter 4: cooperative I/O.  Green sockets and name resolution.
  *
  * The pattern of libtask's fd.c and of gevent's socket module: make the file
  * descriptor non-blocking, try the call, and when the kernel answers EAGAIN

@@ -1,4 +1,5 @@
-# lib/05-patch/build.mk - layer 6, the patch layer (included by the Makefile).
+# lib/05-patch/build.mk - chapter 5, the patch layer (included by the
+# Makefile).
 #
 # patch.c is NOT part of libgreen: a libgreen that defined sleep() would
 # green every program linked with it.  It is built twice, on its own:

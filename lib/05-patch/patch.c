@@ -1,7 +1,7 @@
 /*
- * patch.c - layer 6: the blocking calls of libc, greened.  See patch.h.
+ * patch.c - chapter 5: the blocking calls of libc, greened.  See patch.h.
  *
- * One source, built twice (lib/patch/build.mk):
+ * One source, built twice (lib/05-patch/build.mk):
  *   libgreenpatch.so  for LD_PRELOAD: this file defines read() itself, and
  *                     finds libc's with dlsym(RTLD_NEXT, "read");
  *   greenwrap.o       with -DGREEN_PATCH_WRAP, for -Wl,--wrap=read: this

@@ -1,5 +1,5 @@
 /*
- * patch.h - layer 6: unmodified blocking code made cooperative, the C form
+ * patch.h - chapter 5: unmodified blocking code made cooperative, the C form
  * of gevent's monkey.patch_all().
  *
  * A program whose greenlets call plain sleep(), read() or connect() blocks
@@ -9,7 +9,7 @@
  * green_sleep(), a read() that would block parks the greenlet on the hub
  * (green_wait_read) and lets the others run until the data is there.
  *
- * Two ways to put the replacements in, one source (lib/patch/patch.c):
+ * Two ways to put the replacements in, one source (lib/05-patch/patch.c):
  *
  *   At load time, with the dynamic linker (Linux, glibc):
  *       LD_PRELOAD=build/asm/lib/libgreenpatch.so ./program

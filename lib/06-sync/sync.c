@@ -1,5 +1,5 @@
 /*
- * sync.c - layer 7: Event, AsyncResult, Queue, Semaphore, Lock and
+ * sync.c - chapter 6: Event, AsyncResult, Queue, Semaphore, Lock and
  * greenlet-local storage.  See sync.h.
  *
  * Everything here is one idea, used five times: a greenlet that must wait

@@ -1,5 +1,5 @@
 /*
- * sync.h - layer 7: synchronization between greenlets.
+ * sync.h - chapter 6: synchronization between greenlets.
  *
  * Greenlets are never preempted, but they still interleave: every time one
  * waits (sleeps, reads a socket, joins), the others run, and anything it

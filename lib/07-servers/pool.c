@@ -1,5 +1,5 @@
 /*
- * pool.c - layer 7: groups and pools of greenlets.  See pool.h.
+ * pool.c - chapter 7: groups and pools of greenlets.  See pool.h.
  *
  * A group is a list of member records.  Each member greenlet runs
  * member_main(), a wrapper that calls the user's function and then takes

@@ -1,5 +1,5 @@
 /*
- * pool.h - layer 7: groups and pools of greenlets.
+ * pool.h - chapter 7: groups and pools of greenlets.
  *
  * A Group keeps the greenlets spawned through it, so that they can be
  * waited for (green_group_join) or stopped (green_group_kill) all at once:

@@ -1,5 +1,5 @@
 /*
- * server.c - layer 7: StreamServer, a greenlet per connection.  See
+ * server.c - chapter 7: StreamServer, a greenlet per connection.  See
  * server.h.
  *
  * Three kinds of greenlets:

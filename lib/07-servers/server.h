@@ -1,5 +1,5 @@
 /*
- * server.h - layer 7: a TCP server with a greenlet per connection.
+ * server.h - chapter 7: a TCP server with a greenlet per connection.
  *
  * gevent's StreamServer: one greenlet (the accept loop) waits for
  * connections on a listening socket and spawns a handler greenlet for each

@@ -1,5 +1,5 @@
 /*
- * wsgi.c - layer 8: the WSGI-style interface (see wsgi.h).
+ * wsgi.c - chapter 9: the WSGI-style interface (see wsgi.h).
  *
  * Nothing here speaks HTTP or touches a socket: this file is the part every
  * server shares (checking what start_response was given, walking a body)

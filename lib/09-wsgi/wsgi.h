@@ -1,5 +1,5 @@
 /*
- * wsgi.h - layer 8: a web application as a C function (Python's WSGI,
+ * wsgi.h - chapter 9: a web application as a C function (Python's WSGI,
  * PEP 3333, in C).
  *
  * WSGI splits a web server in two.  The *server* speaks HTTP: it reads a

@@ -1,6 +1,6 @@
 /*
- * wsgi_evhttp.c - layer 8: a green_app_t on libevent's evhttp, gevent.wsgi's
- * design.  See wsgi_evhttp.h.
+ * wsgi_evhttp.c - chapter 10: a green_app_t on libevent's evhttp,
+ * gevent.wsgi's design.  See wsgi_evhttp.h.
  *
  * Two kinds of code run here:
  *   - evhttp's callbacks (on_request, on_complete, on_accept_error) run in the

@@ -1,5 +1,5 @@
 /*
- * wsgi_evhttp.h - layer 8: any green_app_t served by libevent's own HTTP
+ * wsgi_evhttp.h - chapter 10: any green_app_t served by libevent's own HTTP
  * server, evhttp (chapter 10).
  *
  * This is the design of gevent.wsgi (article 004), the "fast" one of

@@ -1,5 +1,5 @@
 /*
- * http.c - layer 8: the cooperative HTTP/1.1 server (see http.h).
+ * http.c - chapter 11: the cooperative HTTP/1.1 server (see http.h).
  *
  * Read it top to bottom; it follows one connection's life:
  *   1. the clock and the access log, which every request touches;

@@ -1,5 +1,5 @@
 /*
- * http.h - layer 8: a cooperative HTTP/1.1 server (gevent's pywsgi, in C).
+ * http.h - chapter 11: a cooperative HTTP/1.1 server (gevent's pywsgi, in C).
  *
  * Article 004 compares gevent's two WSGI servers.  gevent.wsgi sat on
  * libevent's evhttp: fast, but it buffers every response (Content-Length,

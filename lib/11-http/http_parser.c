@@ -1,5 +1,5 @@
 /*
- * http_parser.c - layer 8: the HTTP/1.x request parser and the chunked
+ * http_parser.c - chapter 11: the HTTP/1.x request parser and the chunked
  * body decoder.  See http_parser.h for the contract.
  *
  * The head is parsed from its first byte every time, left to right, by a

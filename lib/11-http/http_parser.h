@@ -1,5 +1,5 @@
 /*
- * http_parser.h - layer 8: an incremental HTTP/1.x request parser.
+ * http_parser.h - chapter 11: an incremental HTTP/1.x request parser.
  *
  * The parser never copies and never allocates: it reads the bytes the
  * server has received so far and answers with pointers into them (like
