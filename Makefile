@@ -53,6 +53,9 @@ LDLIBS    = $(EVENT_LIBS) -lpthread -lm
 # A program finds every public header by its bare name ("hub.h"), as it
 # will once they are installed flat in PREFIX/include/green/: one -I per
 # chapter folder.  Only the library's own files see lib/private/.
+# A source left flat in lib/ would be left out of the library: say so.
+$(foreach f,$(wildcard lib/*.c lib/*.S),$(error $(f): the library's sources \
+  live in their chapter's folder, lib/NN-slug/ (git mv $(f) lib/NN-slug/)))
 LIB_OWN_BUILD := $(dir $(wildcard lib/*/build.mk))
 LIB_DIRS    := $(filter-out $(LIB_OWN_BUILD),$(sort $(dir $(wildcard lib/[0-9][0-9]-*/))))
 LIB_INCLUDES = -Ilib $(patsubst %/,-I%,$(LIB_DIRS))
