@@ -29,7 +29,7 @@ CHECK_LIBS  = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
 WARN      := -Wall -Wextra
 CFLAGS    ?= -O2 -g
 override CFLAGS   += -std=c11 -fPIC -fno-omit-frame-pointer $(WARN)
-override CPPFLAGS += -D_GNU_SOURCE -Ilib $(DEPS_CFLAGS) $(EXTRA_CPPFLAGS)
+override CPPFLAGS += -D_GNU_SOURCE $(LIB_INCLUDES) $(DEPS_CFLAGS) $(EXTRA_CPPFLAGS)
 override LDFLAGS  += $(EXTRA_LDFLAGS)
 ifeq ($(CTX),ucontext)
 override CPPFLAGS += -DGREEN_CTX_UCONTEXT
@@ -45,13 +45,27 @@ STRICT    := -Werror
 LDLIBS    = $(EVENT_LIBS) -lpthread -lm
 
 # ---- The library ---------------------------------------------------------
-# Every lib/*.c is part of the library, but for the back ends picked below.
-LIB_HEADERS := $(filter-out lib/internal.h lib/ctx_backend.h lib/wait.h,$(wildcard lib/*.h))
-LIB_SRCS    := $(filter-out lib/ctx_asm.c lib/ctx_ucontext.c,$(wildcard lib/*.c))
+# lib/ has a folder per chapter (lib/03-hub/ is chapter 3's code), the
+# private headers the library shares between its files (lib/private/), and
+# lib/green.h, the one header a program includes.  Every lib/NN-*/*.c is
+# part of the library, but for the back ends picked below and the folders
+# that build a library of their own (a build.mk: lib/05-patch/).
+# A program finds every public header by its bare name ("hub.h"), as it
+# will once they are installed flat in PREFIX/include/green/: one -I per
+# chapter folder.  Only the library's own files see lib/private/.
+# A source left flat in lib/ would be left out of the library: say so.
+$(foreach f,$(wildcard lib/*.c lib/*.S),$(error $(f): the library's sources \
+  live in their chapter's folder, lib/NN-slug/ (git mv $(f) lib/NN-slug/)))
+LIB_OWN_BUILD := $(dir $(wildcard lib/*/build.mk))
+LIB_DIRS    := $(filter-out $(LIB_OWN_BUILD),$(sort $(dir $(wildcard lib/[0-9][0-9]-*/))))
+LIB_INCLUDES = -Ilib $(patsubst %/,-I%,$(LIB_DIRS))
+LIB_ALL_H   := $(wildcard lib/*.h lib/*/*.h)
+LIB_HEADERS := lib/green.h $(wildcard $(addsuffix *.h,$(LIB_DIRS)))
+LIB_SRCS    := $(filter-out %/ctx_asm.c %/ctx_ucontext.c,$(wildcard $(addsuffix *.c,$(LIB_DIRS))))
 ifeq ($(CTX),ucontext)
-LIB_SRCS    += lib/ctx_ucontext.c
+LIB_SRCS    += lib/02-greenlets/ctx_ucontext.c
 else
-LIB_SRCS    += lib/ctx_asm.c lib/ctx_$(ARCH).S
+LIB_SRCS    += lib/02-greenlets/ctx_asm.c lib/02-greenlets/ctx_$(ARCH).S
 endif
 LIB_OBJS    := $(patsubst lib/%,$(B)/lib/%.o,$(LIB_SRCS))
 LIBGREEN_A  := $(B)/lib/libgreen.a
@@ -126,13 +140,13 @@ need-deps:
 	  echo "libevent or Check is missing (pkg-config cannot find them)."; \
 	  echo "Run: make deps"; exit 1; }
 
-$(B)/lib/%.c.o: lib/%.c $(wildcard lib/*.h) | need-deps
+$(B)/lib/%.c.o: lib/%.c $(LIB_ALL_H) | need-deps
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(STRICT) -c -o $@ $<
+	$(CC) $(CPPFLAGS) -Ilib/private $(CFLAGS) $(STRICT) -c -o $@ $<
 
 $(B)/lib/%.S.o: lib/%.S
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(STRICT) -c -o $@ $<
+	$(CC) $(CPPFLAGS) -Ilib/private $(CFLAGS) $(STRICT) -c -o $@ $<
 
 $(LIBGREEN_A): $(LIB_OBJS)
 	$(AR) rcs $@ $^

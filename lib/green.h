@@ -9,7 +9,7 @@
  *   hub.h       the scheduler on libevent, its observer
  *               and the blocking detector (monitor.c)     (chapter 3)
  *   io.h        green sockets, name resolution            (chapter 4)
- *   lib/patch/  greening blocking calls: a library of its own (chapter 5)
+ *   patch.h     greening blocking calls: a library of its own (chapter 5)
  *   sync.h      Event, AsyncResult, Queue, Semaphore, local (chapter 6)
  *   pool.h      Group and Pool                            (chapter 7)
  *   server.h    StreamServer                              (chapter 7)
@@ -20,6 +20,10 @@
  *               guard already frames requests with it
  *   wsgi_evhttp.h  any app on libevent's evhttp            (chapter 10)
  *   http.h      the cooperative HTTP/1.1 server           (chapter 11)
+ * Each sits in its chapter's folder (hub.h in lib/03-hub/, patch.h in
+ * lib/05-patch/); the headers the library shares between its own files,
+ * never a program's business, in lib/private/.  Installed, the headers
+ * green.h includes sit flat in PREFIX/include/green/.
  * "Built only on the ones before it" is checked, not hoped: `make test`
  * runs tests/check-layers.sh, which fails when a file needs a symbol of a
  * later chapter.  A lower layer that must hear from an upper one offers a

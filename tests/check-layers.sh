@@ -13,8 +13,9 @@
 # may use each other (ctx, stack and greenlet do).  Symbols no object
 # defines (libc's, libevent's) are not the library's business.
 # What nm cannot see, a field of the greenlet record, is checked on the
-# sources: lib/internal.h gives each layer its named part (sched: chapter
-# 3, sync: chapter 6), and a file of an earlier chapter must not name it.
+# sources: lib/private/internal.h gives each layer its named part (sched:
+# chapter 3, sync: chapter 6), and a file of an earlier chapter must not
+# name it.
 #
 #   sh tests/check-layers.sh --selftest OBJECT...
 # proves the check can fail: it passes on OBJECT..., then fails once a
@@ -23,33 +24,32 @@
 set -u
 NM=${NM:-nm}
 
-# ---- Each object's chapter (lib/green.h lists the same order) ----------
-# One file is placed by what it needs, not where it is taught: the request
-# parser is a pure function of bytes that needs nothing of the kit.
-# Chapter 11 explains it, but chapter 10's guard already frames requests
-# with it, so its layer sits between chapters 9 and 10 ("9.5").
+# ---- Each object's chapter: its folder's number -------------------------
+# lib/03-hub/hub.c is chapter 3's, and so is its object, built in
+# $(B)/lib/03-hub/.  Two objects are placed by name:
+# - greenwrap.o, chapter 5's patch built for linking (lib/05-patch/patch.c),
+#   lands in $(B)/lib/ beside the libraries;
+# - the request parser is placed by what it needs, not where it is taught:
+#   a pure function of bytes that needs nothing of the kit.  Chapter 11
+#   explains it, but chapter 10's guard already frames requests with it,
+#   so its layer sits between chapters 9 and 10 ("9.5").
 chapter_of() {
     case $(basename "$1") in
-    gen.*)                              echo 1 ;;
-    ctx.*|ctx_*|stack.*|greenlet.*)     echo 2 ;;
-    hub.*|monitor.*)                    echo 3 ;;
-    io.*)                               echo 4 ;;
-    greenwrap.*|patch.*)                echo 5 ;;   # lib/patch/, a library of its own
-    sync.*)                             echo 6 ;;
-    pool.*|server.*)                    echo 7 ;;
-    wsgi.*|url.*)                       echo 9 ;;
-    http_parser.*)                      echo 9.5 ;;  # see below
-    wsgi_evhttp.*)                      echo 10 ;;
-    http.*)                             echo 11 ;;
-    *)                                  echo unknown ;;
+    greenwrap.o)    echo 5; return ;;
+    http_parser.*)  echo 9.5; return ;;   # see above
+    esac
+    case $(basename "$(dirname "$1")") in
+    [0-9][0-9]-*)   basename "$(dirname "$1")" | sed 's/^0*//; s/-.*//' ;;
+    *)              echo unknown ;;
     esac
 }
 
-# The source file a student would open: build/asm/lib/hub.c.o -> lib/hub.c.
+# The source file a student would open:
+# build/asm/lib/03-hub/hub.c.o -> lib/03-hub/hub.c.
 source_of() {
     case $(basename "$1") in
-    greenwrap.o) echo lib/patch/patch.c ;;
-    *)           echo "lib/$(basename "$1" .o)" ;;
+    greenwrap.o) echo lib/05-patch/patch.c ;;
+    *)           echo "lib/$(basename "$(dirname "$1")")/$(basename "$1" .o)" ;;
     esac
 }
 
@@ -61,17 +61,18 @@ if [ "${1:-}" = --selftest ]; then
         echo "check-layers self-test: the check must pass on the library first:"
         cat "$tmp/before"; exit 1
     fi
-    # A chapter 2 object (by its name) that calls chapter 3's green_spawn.
+    # A chapter 2 object (by its folder) that calls chapter 3's green_spawn.
+    mkdir -p "$tmp/02-greenlets"
     printf '%s\n' 'struct green *green_spawn(void *(*fn)(void *), void *arg);' \
-        'void green_selftest_upward(void) { green_spawn(0, 0); }' >"$tmp/greenlet.c"
-    ${CC:-cc} -c -o "$tmp/greenlet.c.o" "$tmp/greenlet.c" || exit 1
-    if sh "$0" "$@" "$tmp/greenlet.c.o" >"$tmp/after" 2>&1; then
+        'void green_selftest_upward(void) { green_spawn(0, 0); }' >"$tmp/02-greenlets/greenlet.c"
+    ${CC:-cc} -c -o "$tmp/02-greenlets/greenlet.c.o" "$tmp/02-greenlets/greenlet.c" || exit 1
+    if sh "$0" "$@" "$tmp/02-greenlets/greenlet.c.o" >"$tmp/after" 2>&1; then
         echo "check-layers self-test: FAIL: an upward call (chapter 2 calling"
         echo "green_spawn) went unnoticed; the check said:"; cat "$tmp/after"; exit 1
     fi
-    if ! grep -q 'uses green_spawn, defined in lib/hub.c (chapter 3)' "$tmp/after"; then
+    if ! grep -q 'uses green_spawn, defined in lib/03-hub/hub.c (chapter 3)' "$tmp/after"; then
         echo "check-layers self-test: FAIL: the check failed, but without naming"
-        echo "green_spawn and lib/hub.c; it said:"; cat "$tmp/after"; exit 1
+        echo "green_spawn and lib/03-hub/hub.c; it said:"; cat "$tmp/after"; exit 1
     fi
     echo "check-layers self-test: passed on the library, and caught the upward call:"
     sed 's/^/    /' "$tmp/after"
@@ -84,8 +85,8 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 for o in "$@"; do
     chapter=$(chapter_of "$o")
     if [ "$chapter" = unknown ]; then
-        echo "check-layers: $(source_of "$o") has no chapter: add it to chapter_of"
-        echo "in tests/check-layers.sh (and to the layer list in lib/green.h)"
+        echo "check-layers: $o has no chapter: its source belongs in a chapter's"
+        echo "folder, lib/NN-slug/ (and in the layer list of lib/green.h)"
         exit 1
     fi
     src=$(source_of "$o")
@@ -103,7 +104,7 @@ for o in "$@"; do
            && [ -f "$src" ] \
            && grep -q -- "[>.]${part%:*}\." "$src"; then
             echo "$src $(chapter_of "$o") g->${part%:*}" >>"$tmp/needed"
-            echo "g->${part%:*} ${part#*:} lib/internal.h" >>"$tmp/defined"
+            echo "g->${part%:*} ${part#*:} lib/private/internal.h" >>"$tmp/defined"
         fi
     done
 done
@@ -119,7 +120,7 @@ awk 'NR == FNR { chapter[$1] = $2; where[$1] = $3; next }
 if [ -s "$tmp/report" ]; then
     sed 's/$/ a layer may only use the layers before it/' "$tmp/report"
     echo "check-layers: FAIL: $(wc -l <"$tmp/report") upward use(s).  A lower layer that"
-    echo "must call up takes a hook the upper layer registers (green_on_exit in lib/greenlet.h)."
+    echo "must call up takes a hook the upper layer registers (green_on_exit in lib/02-greenlets/greenlet.h)."
     exit 1
 fi
 echo "check-layers: $# objects, each uses only its own chapter and earlier ones"

@@ -54,7 +54,7 @@ for md in $(git ls-files '*.md'); do
         case $target in http:*|https:*|mailto:*) continue ;; esac
         if [ "$kind" = path ]; then
             case $target in *'*'*|*'{'*|*'<'*|*NN*|*'$'*|*/.*) continue ;; esac
-            file=${target%%:*}                  # lib/hub.c:634 -> lib/hub.c
+            file=${target%%:*}  # lib/03-hub/hub.c:634 -> lib/03-hub/hub.c
         else
             file=${target%%#*}; frag=
             case $target in *'#'*) frag=${target#*#} ;; esac

@@ -18,8 +18,8 @@ runner=${RUNNER:-}
 if [ "${VALGRIND:-}" = 1 ]; then
     command -v valgrind >/dev/null || { echo "valgrind is missing: apt-get install valgrind"; exit 1; }
     # Valgrind runs one thread at a time and, unless told to be fair, lets a
-    # spinning thread keep the turn: a watchdog thread (lib/monitor.c) that
-    # must see another thread spin would starve (tests/lib/hub.c's
+    # spinning thread keep the turn: a watchdog thread (lib/03-hub/monitor.c)
+    # that must see another thread spin would starve (tests/lib/hub.c's
     # test_monitor_per_hub).
     runner="valgrind -q --fair-sched=yes --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite"
     export CK_TIMEOUT_MULTIPLIER=10

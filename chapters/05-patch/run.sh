@@ -10,7 +10,7 @@ if [ "$(uname -s)" != Linux ]; then
 fi
 PATCH=$(dirname "$(dirname "$BIN")")/lib/libgreenpatch.so
 # Built with SANITIZE=1, AddressSanitizer wants to come before any
-# preloaded library; this lets it come after (lib/patch/patch.h).
+# preloaded library; this lets it come after (lib/05-patch/patch.h).
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 
 show() {    # a title, then the command line, as you would type it

@@ -3,7 +3,7 @@
  * takes the processor back whenever it likes.  A greenlet is not: it runs
  * until it waits.  One greenlet that computes without waiting stalls every
  * other greenlet of its hub, and the blocking detector
- * (green_monitor_start, lib/hub.h) names it.
+ * (green_monitor_start, lib/03-hub/hub.h) names it.
  *
  * A ticker sleeps 0.05 s ten times and notes how late it wakes, while a
  * hog counts primes: first without ever yielding, then politely, with a

@@ -9,7 +9,7 @@
  * The handler is the articles' handle_request(): read the request, sleep
  * 0.1 s, answer, close.  The thread and sequential servers use plain
  * blocking sockets and nanosleep(); the greenlet server uses green sockets
- * (lib/io.h) and green_sleep().  Usage:
+ * (lib/04-io/io.h) and green_sleep().  Usage:
  *
  *   server --mode sequential|threads|greenlets [--host H] [--port P] [--backlog N]
  *

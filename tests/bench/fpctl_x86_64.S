@@ -34,10 +34,11 @@
  *                      and loads only when a control bit differs, which is
  *                      almost never: the branch is predicted and the loads
  *                      are skipped.  Same guarantee, and it never changes
- *                      the exception flags (see below).  What lib/ctx_x86_64.S
- *                      does: the cheaper of the two on Intel, not on the AMD
- *                      EPYC of issue 9 (chapter 2, "Always reload, or reload
- *                      if changed? Measured");
+ *                      the exception flags (see below).  What
+ *                      lib/02-greenlets/ctx_x86_64.S does: the cheaper of the
+ *                      two on Intel, not on the AMD EPYC of issue 9
+ *                      (chapter 2, "Always reload, or reload if changed?
+ *                      Measured");
  *   bench_swap_save    saves both and never loads them: wrong, and the floor
  *                      that the others add a load or a compare to.
  *

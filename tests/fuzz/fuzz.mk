@@ -1,7 +1,8 @@
 # tests/fuzz/fuzz.mk - `make fuzz`, included by the Makefile.
 #
-# Fuzzes lib/http_parser.c (and lib/url.c, the percent-decoder) alone
-# with libFuzzer, AddressSanitizer and UBSan for FUZZ_TIME seconds (default 60).  The committed seeds in
+# Fuzzes lib/11-http/http_parser.c (and lib/09-wsgi/url.c, the percent-decoder)
+# alone with libFuzzer, AddressSanitizer and UBSan for FUZZ_TIME seconds
+# (default 60).  The committed seeds in
 # tests/fuzz/corpus/http_parser/ are only read; what the fuzzer finds
 # goes to $(B)/fuzz/corpus, a crash's input to $(B)/fuzz/artifacts/.
 # tests/fuzz/README.md explains how to run it and read the results.
@@ -10,7 +11,7 @@ FUZZ_TIME  ?= 60
 FUZZ_CC    ?= clang
 FUZZ_DIR   := $(B)/fuzz
 FUZZ_BIN   := $(FUZZ_DIR)/http_parser
-FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -Ilib -g -O1 -Wall -Wextra $(STRICT) \
+FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -Ilib/11-http -Ilib/09-wsgi -g -O1 -Wall -Wextra $(STRICT) \
               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
 .PHONY: fuzz fuzz-need-clang
@@ -21,11 +22,11 @@ fuzz: $(FUZZ_BIN)
 	  -dict=tests/fuzz/http.dict -artifact_prefix=$(FUZZ_DIR)/artifacts/ \
 	  $(FUZZ_DIR)/corpus tests/fuzz/corpus/http_parser
 
-$(FUZZ_BIN): tests/fuzz/http_parser.c lib/http_parser.c lib/http_parser.h \
-             lib/url.c lib/url.h | fuzz-need-clang
+$(FUZZ_BIN): tests/fuzz/http_parser.c lib/11-http/http_parser.c lib/11-http/http_parser.h \
+             lib/09-wsgi/url.c lib/09-wsgi/url.h | fuzz-need-clang
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/http_parser.c lib/http_parser.c \
-	  lib/url.c
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ tests/fuzz/http_parser.c lib/11-http/http_parser.c \
+	  lib/09-wsgi/url.c
 
 fuzz-need-clang:
 	@command -v $(FUZZ_CC) >/dev/null || { \

@@ -1,5 +1,5 @@
 /*
- * tests/fuzz/http_parser.c - libFuzzer target for lib/http_parser.c.
+ * tests/fuzz/http_parser.c - libFuzzer target for lib/11-http/http_parser.c.
  *
  * The input is a request as it might arrive on a socket.  Beyond "no
  * crash, no sanitizer report", it checks what the header promises:

@@ -746,7 +746,7 @@ static void expect_cut_echo(struct client *c, const char *why)
     ck_assert_msg(!e.whole,
                   "%s: the response ended with the last chunk 0\\r\\n\\r\\n, which tells the client that "
                   "a body of %lld bytes is whole: it must be cut (the connection closed without it); "
-                  "see green_body_error in lib/wsgi.h", why, e.bytes);
+                  "see green_body_error in lib/09-wsgi/wsgi.h", why, e.bytes);
     ck_assert_msg(closed_within(c, T), "%s: the connection should be closed", why);
 }
 
@@ -1490,7 +1490,7 @@ static void race(const char *how)
     ck_assert_msg(secret == 0, "%s: %d of %d responses carried the file from OUTSIDE the "
                   "folder (a directory swapped for a symbolic link between the check and "
                   "the open; %lu swaps, %d answers from inside). Open beneath the "
-                  "folder in one step: see open_static() in lib/http.c",
+                  "folder in one step: see open_static() in lib/11-http/http.c",
                   how, secret, sent, race_swaps, inside);
 }
 

@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define HEADER "lib/http_parser.h"
+#define HEADER "lib/11-http/http_parser.h"
 
 /* s, with CR and LF shown as \r and \n, for messages.  Four buffers in
  * turn, so one message can show two strings. */

@@ -308,7 +308,7 @@ static void *sleep_long(void *arg)
 
 /* A joiner readied by someone else (a stray green_ready) must wait on,
  * with what is left of its one deadline: neither return early nor lose its
- * timer and wait forever (lib/wait.h: green__wait re-parks). */
+ * timer and wait forever (lib/private/wait.h: green__wait re-parks). */
 struct stray_join {
     green_t *target;
     int rc, err;

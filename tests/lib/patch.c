@@ -1,8 +1,8 @@
 /*
  * tests/lib/patch.c - the library's own tests of the patch layer
- * (lib/patch/patch.h).
+ * (lib/05-patch/patch.h).
  *
- * This program is itself linked in the --wrap form (lib/patch/build.mk):
+ * This program is itself linked in the --wrap form (lib/05-patch/build.mk):
  * every sleep(), read(), connect() ... below goes through greenwrap.o.
  * The load-time form is tested by running a helper program
  * (tests/lib/patch/sleepers.c) with and without LD_PRELOAD.

@@ -397,8 +397,8 @@ START_TEST(test_pool_no_barging)
 END_TEST
 
 /* The slot is handed over as the member dies; the spawner is killed before
- * it runs.  Served wins (lib/wait.h, as for a Queue's item): it spawns in
- * its slot, and the pool's count of reserved slots comes back to zero. */
+ * it runs.  Served wins (lib/private/wait.h, as for a Queue's item): it spawns
+ * in its slot, and the pool's count of reserved slots comes back to zero. */
 START_TEST(test_pool_spawner_served_then_killed)
 {
     reset_counts();

@@ -874,7 +874,7 @@ START_TEST(test_sem_timeout_and_kill)
 }
 END_TEST
 
-/* The list of waiters is one FIFO for every primitive (lib/wait.h): a
+/* The list of waiters is one FIFO for every primitive (lib/private/wait.h): a
  * waiter killed from the middle leaves it, and the ones behind keep their
  * order; a waiter served just before it is killed keeps its permit (served
  * wins), so no permit is lost or counted twice. */

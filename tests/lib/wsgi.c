@@ -661,7 +661,7 @@ START_TEST(test_body_failure)
     ck_assert_msg(n == 1 && strcmp(out, "ab") == 0,
                   "a generator that fails after \"ab\": expected 1 chunk \"ab\", got %zu \"%s\"", n, out);
     ck_assert_msg(green_body_error(&b) == ETIMEDOUT,
-                  "green_body_error after green_chunk_failure(ETIMEDOUT): expected ETIMEDOUT, got %d (%s); see lib/wsgi.h",
+                  "green_body_error after green_chunk_failure(ETIMEDOUT): expected ETIMEDOUT, got %d (%s); see lib/09-wsgi/wsgi.h",
                   green_body_error(&b), strerror(green_body_error(&b)));
     green_chunk_t c;
     ck_assert_msg(green_body_next(&b, &c) == 0, "a failed body yields nothing more");

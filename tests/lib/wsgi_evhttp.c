@@ -516,7 +516,7 @@ START_TEST(test_failed_body_is_500)
     int code = ask("GET / HTTP/1.1\r\nHost: t\r\n\r\n", &r);
     ck_assert_msg(code == 500 && !strstr(r.body, "half a bo"),
                   "a body that failed half-way (green_chunk_failure) is not whole: nothing has been "
-                  "sent yet, so expected a 500 without it, got %d '%s'; see lib/wsgi.h, green_body_error",
+                  "sent yet, so expected a 500 without it, got %d '%s'; see lib/09-wsgi/wsgi.h, green_body_error",
                   code, r.body);
     finish();
 }
@@ -589,7 +589,7 @@ START_TEST(test_start_ignores_sigpipe)
     ck_assert_msg(sa.sa_handler == SIG_IGN,
                   "after green_server_start, SIGPIPE should be ignored (SIG_IGN), or a client "
                   "that closes mid-response kills the server; got its default action "
-                  "(see green_server_start in lib/server.c)");
+                  "(see green_server_start in lib/07-servers/server.c)");
     finish();
 }
 END_TEST

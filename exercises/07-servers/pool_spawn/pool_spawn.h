@@ -45,7 +45,7 @@
  *     woke you): check `granted` in a loop.
  *   - The tests never kill the pool's greenlets themselves (a greenlet
  *     killed before it starts never runs its wrapper, so its slot would
- *     be lost; lib/pool.c handles that case, you need not).
+ *     be lost; lib/07-servers/pool.c handles that case, you need not).
  *   - See chapters/07-servers/README.md, "Pool: bounding concurrency".
  *
  * Lesson: chapters/07-servers/README.md, "Pool: bounding concurrency", then

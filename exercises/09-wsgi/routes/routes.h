@@ -4,7 +4,7 @@
  * Write the application a small web service would be: one function that
  * looks at the request's path and method and answers.  No server is
  * needed: the tests call it through green_wsgi_request(), the test client
- * of lib/wsgi.h, exactly as a server of chapters 10 and 11 would.
+ * of lib/09-wsgi/wsgi.h, exactly as a server of chapters 10 and 11 would.
  *
  * The routes (every answer has "Content-Type: text/plain"):
  *

@@ -40,7 +40,7 @@ static char *new_stack(void)
     ck_assert_msg(s != MAP_FAILED, "test setup: mmap of a %d-byte stack failed", STACK_SIZE);
 #ifdef HAVE_VALGRIND
     /* so that Valgrind takes a jump of the stack pointer into it for a
-     * switch, not for a wild write (lib/stack.c does the same) */
+     * switch, not for a wild write (lib/02-greenlets/stack.c does the same) */
     VALGRIND_STACK_REGISTER(s, s + STACK_SIZE);
 #endif
     return s;

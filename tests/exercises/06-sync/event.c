@@ -267,8 +267,8 @@ END_TEST
 
 /* A wake-up that is neither set, nor the timer, nor a kill: another
  * greenlet readies the waiter with a value of its own.  It is no answer:
- * lib/sync.c's green_event_wait waits on, and gevent's Event.wait never
- * answers "not set" for it (it raises InvalidSwitchError). */
+ * lib/06-sync/sync.c's green_event_wait waits on, and gevent's Event.wait
+ * never answers "not set" for it (it raises InvalidSwitchError). */
 static char stray;
 
 /* Notes '9' in `order` after `seconds`: the clock the deadline is

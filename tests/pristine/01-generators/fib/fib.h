@@ -26,8 +26,8 @@
  *     starts over from 0.
  *
  * Hints
- *   - Model: the counter in the comment at the top of lib/gen.h, and
- *     counter_step in chapters/01-generators/locals.c.
+ *   - Model: the counter in the comment at the top of lib/01-generators/gen.h,
+ *     and counter_step in chapters/01-generators/locals.c.
  *   - Everything that must survive a yield goes in the struct below: how
  *     many numbers are wanted (n), how many were handed out (i), and the
  *     two most recent numbers (a, b).  A local variable is fine only for a

@@ -31,9 +31,9 @@
  *     returning 0).  green_gen_done(g) says whether g has finished.
  *   - Two loops: an outer one for the rounds, an inner one over the array.
  *     When a whole round yields nothing, everything has finished.
- *   - lib/gen.h's green_gen_round_robin does the same without collecting
- *     the values; write yours fresh (the tests cannot see the library's
- *     loop anyway).
+ *   - lib/01-generators/gen.h's green_gen_round_robin does the same without
+ *     collecting the values; write yours fresh (the tests cannot see the
+ *     library's loop anyway).
  *   - No generator macros here: this is the caller's side, an ordinary
  *     function with ordinary locals.
  *

@@ -9,8 +9,8 @@
  * fresh stack so that the first switch into it starts a function (in C).
  * This is the uthread lab of MIT's xv6 course, for user space.
  *
- * lib/ctx_x86_64.S and lib/ctx_aarch64.S do the same job, plus the
- * floating-point control state, which you do not need here.
+ * lib/02-greenlets/ctx_x86_64.S and lib/02-greenlets/ctx_aarch64.S do the same
+ * job, plus the floating-point control state, which you do not need here.
  *
  * Files to fill in (search for TODO):
  *   switch_x86_64.S   ex_ctx_swap for x86-64 (built only on x86-64)

@@ -7,7 +7,7 @@
  * on, every call of usleep() in them comes to YOUR __wrap_usleep(), and
  * __real_usleep() is libc's usleep.  (The names are the linker's, which is
  * why this exercise's function is not called ex_something.)  Write the
- * wrapper that makes usleep() cooperative, as lib/patch/patch.c does for
+ * wrapper that makes usleep() cooperative, as lib/05-patch/patch.c does for
  * the real library, without looking there first.
  *
  * What it must do

@@ -10,7 +10,7 @@
  *
  * Build it only from the hub's primitives (hub.h, bottom part: green_ready,
  * green_hub_switch, green_current, green_killed, green_hub_base) and
- * libevent.  lib/sync.h's green_event_* is the model; do not call it.
+ * libevent.  lib/06-sync/sync.h's green_event_* is the model; do not call it.
  *
  * What it must do
  *   - ex_event_wait() returns 0 at once, without switching to the hub, when
@@ -23,9 +23,9 @@
  *     waiter with a value of its own (green_ready(waiter, something)),
  *     the event is not set and the time is not up, so wait on, until the
  *     event is set or the SAME deadline passes (a stray wake-up must not
- *     restart the timeout).  lib/sync.c's green_event_wait does so ("wait
- *     on"), and gevent never answers "not set" for such a wake-up either
- *     (its Event.wait raises InvalidSwitchError).
+ *     restart the timeout).  lib/06-sync/sync.c's green_event_wait does so
+ *     ("wait on"), and gevent never answers "not set" for such a wake-up
+ *     either (its Event.wait raises InvalidSwitchError).
  *   - ex_event_set() wakes EVERY greenlet waiting, in the order they began
  *     to wait.  A greenlet it woke returns 0 even if someone clears the
  *     event before that greenlet gets to run.
@@ -65,7 +65,7 @@
  *     nothing: the first wake-up wins.  That is why `woken` is a field of
  *     the node and not only the value green_hub_switch() returns.
  *   - Include <event2/event.h> for evtimer_new and friends.
- *   - Once your timer works, know the shortcut lib/sync.c takes:
+ *   - Once your timer works, know the shortcut lib/06-sync/sync.c takes:
  *     green_hub_wait(timeout) (hub.h) arms the hub's own timer, parks, and
  *     deletes the timer however you were woken; it returns 0 when readied,
  *     or -1 with ETIMEDOUT, ECANCELED or EDEADLK.  You may use it instead,

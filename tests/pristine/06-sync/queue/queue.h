@@ -9,8 +9,8 @@
  *
  * Build it only from the hub's primitives (hub.h, bottom part: green_ready,
  * green_hub_switch, green_current, green_hub_base) and libevent.
- * lib/sync.h's green_queue_* is the model; do not call it.  queue.c gives
- * you the ring buffer (push, pop); the waiting is yours.
+ * lib/06-sync/sync.h's green_queue_* is the model; do not call it.  queue.c
+ * gives you the ring buffer (push, pop); the waiting is yours.
  *
  * What it must do
  *   - put adds the item at the end; while the queue is full it waits, at
@@ -52,7 +52,7 @@
  *     queue does nothing (the first wake-up wins), so a waiter woken by its
  *     timer may have been served too by the time it runs.
  *   - event_free() may change errno: save the errno you want to return.
- *   - Once your timer works, know the shortcut lib/sync.c takes:
+ *   - Once your timer works, know the shortcut lib/06-sync/sync.c takes:
  *     green_hub_wait(timeout) (hub.h) arms the hub's own timer, parks, and
  *     deletes the timer however you were woken; it returns 0 when readied,
  *     or -1 with ETIMEDOUT, ECANCELED or EDEADLK.  You may use it instead.

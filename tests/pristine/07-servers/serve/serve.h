@@ -38,7 +38,7 @@
  *   - The handler needs fd, handler and arg: put them in a malloc'd struct
  *     and pass it to green_spawn; the greenlet frees it.
  *   - You may print a line to stderr when a burst of EMFILE starts (once,
- *     not on every retry), as lib/server.c does.
+ *     not on every retry), as lib/07-servers/server.c does.
  *   - See chapters/07-servers/README.md, "The accept loop" and "When
  *     accept fails: back off, never spin".
  *

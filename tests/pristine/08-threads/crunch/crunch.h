@@ -33,7 +33,7 @@
  *     hog.c: it only needs its yield, and to return its count (until then
  *     crunch.c returns -1 with errno ENOSYS, "not implemented").
  *     (n + 1) % every == 0 is true once per `every` values of n.
- *   - green_sleep() returns 0, or -1 with errno set: see lib/hub.h.
+ *   - green_sleep() returns 0, or -1 with errno set: see lib/03-hub/hub.h.
  *   - a sleeper that wants to wake every 10 ms now wakes late by one chunk
  *     of `every` numbers at most (times the hub's POLL_EVERY rounds, see
  *     README, "A greenlet that never yields"), instead of by the whole count.

@@ -2,9 +2,9 @@
  * environ.h - exercise 10-evhttp/environ: build a WSGI environ from the
  * request libevent's evhttp has parsed.
  *
- * This is the first thing chapter 10's adapter (lib/wsgi_evhttp.c) does
- * for every request: evhttp hands it a `struct evhttp_request *`, the
- * application wants a `green_environ_t` (lib/wsgi.h).  You write the
+ * This is the first thing chapter 10's adapter (lib/10-evhttp/wsgi_evhttp.c)
+ * does for every request: evhttp hands it a `struct evhttp_request *`, the
+ * application wants a `green_environ_t` (lib/09-wsgi/wsgi.h).  You write the
  * translation.
  *
  * 1. ssize_t ex_path_decode(const char *s, char *out, size_t size);
@@ -66,8 +66,8 @@
  *    Free what ex_environ_init allocated.
  *
  * Hints
- *   - The adapter's own version is in lib/wsgi_evhttp.c (request_init); try
- *     on your own first.
+ *   - The adapter's own version is in lib/10-evhttp/wsgi_evhttp.c
+ *     (request_init); try on your own first.
  *   - See chapters/10-evhttp/README.md, "Building the environ" and
  *     "Percent-decoding the path".
  *

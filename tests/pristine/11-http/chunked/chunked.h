@@ -41,7 +41,7 @@
  *     returns when the buffer is too small.
  *   - For ex_chunked_send, gather a chunk's three pieces (size line, data,
  *     CRLF) with three green_sendall calls, or one sendmsg() as
- *     lib/http.c does (send_piece).
+ *     lib/11-http/http.c does (send_piece).
  *   - See chapters/11-http/README.md, "Chunked responses".
  *
  * Lesson: chapters/11-http/README.md, "Chunked responses", then

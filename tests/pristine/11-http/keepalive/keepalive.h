@@ -5,8 +5,8 @@
  * pywsgi keeps it open and reads the next request on it, and when a
  * client sends several requests at once without waiting (pipelining),
  * it answers them one after the other, in order.  That loop is the heart
- * of lib/http.c (handle_connection and serve_request); here you write a
- * small version of it, in three steps.
+ * of lib/11-http/http.c (handle_connection and serve_request); here you write
+ * a small version of it, in three steps.
  *
  * int ex_keep_alive(const green_http_request_t *req);
  *   1 when the connection stays open after this request, 0 when it must

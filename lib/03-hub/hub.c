@@ -1,0 +1,973 @@
+/*
+ * hub.c - chapter 3: the hub, a scheduler of greenlets on libevent. See hub.h.
+ *
+ * The whole scheduler is hub_loop(): run every greenlet that is ready, then
+ * let libevent wait for the next timer or file descriptor; the callbacks of
+ * those events put greenlets back in the ready queue.  A greenlet that
+ * waits always does three things: arm an event (or join a list), switch
+ * to the hub (park), disarm the event whatever woke it.
+ *
+ * The list is the one of wait.h, written here once ("Lists of waiters"
+ * below) for the hub's joiners and for every layer above: sync.c's
+ * primitives and pool.c's groups wait in it too.
+ */
+#include "internal.h"
+#include "hub.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct hub {
+    green_t *g;                     /* the hub greenlet itself */
+    struct event_base *base;
+    green_t *ready_head, *ready_tail;
+    int ready_len;
+    green_t *all;                   /* every greenlet that spawned or waited */
+    green_t *finished;              /* died since the hub last looked */
+    int alive;                      /* spawned and not yet dead */
+    int batches_since_poll;
+    double last_poll;
+    unsigned long turns;            /* greenlets resumed by run_ready */
+    unsigned long budget_turn;      /* the turn the budget below belongs to */
+    int budget_used;                /* green_budget_consume: units spent */
+    struct { long usec; const struct timeval *tv; } common[16];
+    int ncommon;                    /* common timeouts made so far */
+    struct { void (*fn)(void *); void *arg; } at_destroy[GREEN_AT_DESTROY_MAX];
+    int nat_destroy;
+    void (*observer)(void *arg, green_t *g);   /* green_hub_observe */
+    void *observer_arg;
+};
+#define COMMON_TIMEOUTS 16
+
+static _Thread_local struct hub *hub;
+
+/* The value a timer's callback wakes its greenlet with, so a wait can tell
+ * "time ran out" from "what I waited for happened". */
+static char timed_out_token;
+#define TIMED_OUT ((void *)&timed_out_token)
+
+/* While greenlets stay ready (a busy server) the hub never needs to block
+ * in the kernel, but it must still look at file descriptors and timers now
+ * and then, or they starve.  Checking costs a system call, so it checks
+ * once every POLL_EVERY rounds of the ready queue, or once POLL_INTERVAL
+ * seconds have passed, whichever comes first: often enough for timers, and
+ * rarely enough that greenlets yielding to each other stay cheap. */
+#define POLL_EVERY 32
+#define POLL_INTERVAL 0.001
+
+static void *hub_loop(void *unused);
+static void report_deadlock(struct hub *h);
+static void register_exit_hook(void);
+
+/* ---- The hub itself --------------------------------------------------- */
+
+/* The hub's event base.  The changelist makes epoll see only the net
+ * change of one loop turn: a greenlet that waits for a socket, reads, and
+ * waits again costs no
+ * epoll_ctl at all in between, instead of an add and a delete each time
+ * (a third of the system calls of a green echo round trip).  libevent's
+ * caveat is a descriptor closed and reopened under a pending event; the
+ * kit never closes a descriptor that a wait still watches: every wait
+ * deletes its event before it returns. */
+static struct event_base *new_base(void)
+{
+    struct event_config *cfg = event_config_new();
+    if (cfg == NULL)
+        return NULL;
+    event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    /* Without it libevent reads CLOCK_MONOTONIC_COARSE, a clock that lags
+     * by up to a timer tick: a sleep could end a few ms before its time. */
+    event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+    struct event_base *base = event_base_new_with_config(cfg);
+    event_config_free(cfg);
+    return base;
+}
+
+static struct hub *get_hub(void)
+{
+    if (hub != NULL)
+        return hub;
+    register_exit_hook();
+    struct hub *h = calloc(1, sizeof *h);
+    if (h == NULL || (h->base = new_base()) == NULL
+        || (h->g = green_new(hub_loop, 0)) == NULL) {
+        fputs("green: cannot create the hub (out of memory?)\n", stderr);
+        abort();
+    }
+    green_set_name(h->g, "hub");
+    /* Whoever first needed the hub, it belongs to the thread. */
+    green_set_parent(h->g, green_current()->main);
+    hub = h;
+    return h;
+}
+
+struct event_base *green_hub_base(void) { return get_hub()->base; }
+int green_hub_active(void) { return hub != NULL; }
+green_t *green_hub(void) { return get_hub()->g; }
+
+/* ---- The ready queue: a FIFO linked through the greenlets ------------- */
+
+static void enqueue(struct hub *h, green_t *g)
+{
+    g->sched.ready_next = NULL;
+    if (h->ready_tail)
+        h->ready_tail->sched.ready_next = g;
+    else
+        h->ready_head = g;
+    h->ready_tail = g;
+    h->ready_len++;
+    g->sched.queued = 1;
+}
+
+static green_t *dequeue(struct hub *h)
+{
+    green_t *g = h->ready_head;
+    h->ready_head = g->sched.ready_next;
+    if (h->ready_head == NULL)
+        h->ready_tail = NULL;
+    h->ready_len--;
+    g->sched.queued = 0;
+    return g;
+}
+
+/* Take g out of the middle of the queue: rare (a greenlet freed while
+ * ready), so a linear walk is fine. */
+static void unqueue(struct hub *h, green_t *g)
+{
+    green_t *prev = NULL;
+    for (green_t *q = h->ready_head; q; prev = q, q = q->sched.ready_next) {
+        if (q != g)
+            continue;
+        if (prev)
+            prev->sched.ready_next = g->sched.ready_next;
+        else
+            h->ready_head = g->sched.ready_next;
+        if (h->ready_tail == g)
+            h->ready_tail = prev;
+        h->ready_len--;
+        g->sched.queued = 0;
+        return;
+    }
+}
+
+void green_ready(green_t *g, void *value)
+{
+    struct hub *h = get_hub();
+    if (g->sched.queued || g->dead || g == h->g)
+        return;
+    g->sched.wake_value = value;
+    g->sched.wake_error = 0;
+    enqueue(h, g);
+}
+
+/* ---- The loop --------------------------------------------------------- */
+
+/* A greenlet that finished is done with its stack: give the stack back now,
+ * and the whole record too if nobody will ever ask for its result. */
+static void reap_finished(struct hub *h)
+{
+    while (h->finished) {
+        green_t *g = h->finished;
+        h->finished = g->sched.ready_next;
+        green__stack_release(g);
+        if (g->sched.detached)
+            green_free(g);
+    }
+}
+
+/* Run the greenlets that are ready now; those they wake wait for the next
+ * round, so two greenlets yielding to each other cannot starve the rest. */
+static void run_ready(struct hub *h)
+{
+    for (int n = h->ready_len; n > 0 && h->ready_head; n--) {
+        green_t *g = dequeue(h);
+        if (h->observer)
+            h->observer(h->observer_arg, g);
+        h->turns++;                 /* g starts a turn: a fresh budget */
+        green_switch(g, g->sched.wake_value);
+        if (h->observer)
+            h->observer(h->observer_arg, NULL);
+        reap_finished(h);
+    }
+}
+
+static void *hub_loop(void *unused)
+{
+    (void)unused;
+    struct hub *h = hub;
+    for (;;) {
+        run_ready(h);
+        if (h->ready_head) {
+            if (++h->batches_since_poll < POLL_EVERY
+                && green_now() - h->last_poll < POLL_INTERVAL)
+                continue;
+            h->batches_since_poll = 0;
+            h->last_poll = green_now();
+            event_base_loop(h->base, EVLOOP_NONBLOCK);
+            continue;
+        }
+        /* Nobody is ready: block in the kernel until an event fires.
+         * libevent returns 1 when no event is pending at all: then
+         * nothing can ever make anyone ready again. */
+        h->batches_since_poll = 0;
+        int rc = event_base_loop(h->base, EVLOOP_ONCE);
+        h->last_poll = green_now();
+        if (rc < 0) {
+            fputs("green: libevent's event loop failed\n", stderr);
+            abort();
+        }
+        if (rc == 1 && h->ready_head == NULL)
+            report_deadlock(h);
+    }
+    return NULL;
+}
+
+/* ---- Waiting ---------------------------------------------------------- */
+
+/* Give the hub control until it resumes us.  Only the hub may: a stray
+ * green_switch() into a parked greenlet would end its wait early with
+ * nothing to show for it, and leave the switcher suspended with nobody to
+ * resume it (gevent's "invalid switch").  `resumer` makes green_switch()
+ * refuse it instead. */
+static void *switch_to_hub(struct hub *h, green_t *self)
+{
+    self->resumer = h->g;
+    void *v = green_switch(h->g, NULL);
+    self->resumer = NULL;
+    return v;
+}
+
+/* Switch to the hub until something readies us.  Returns 0 and the wake
+ * value, or -1 with errno ECANCELED, EDEADLK, or EPERM (the caller is the
+ * hub itself, in an event callback: it cannot wait for itself).  `what` names the wait in
+ * deadlock reports and green_dump(). */
+static int park(const char *what, void **value)
+{
+    struct hub *h = get_hub();
+    green_t *self = green_current();
+    if (self == h->g) {
+        /* Misuse, not a crash (green.h): the caller gets EPERM. */
+        fputs("green: the hub cannot wait: a blocking call was made from an "
+              "event callback\n", stderr);
+        errno = EPERM;
+        return -1;
+    }
+    if (self->sched.killed) {
+        /* Yield once anyway: a killed greenlet that ignores ECANCELED and
+         * loops would otherwise spin forever without letting anyone run. */
+        green_ready(self, NULL);
+        switch_to_hub(h, self);
+        errno = ECANCELED;
+        return -1;
+    }
+    /* errno is the thread's: the greenlets that run while we are parked
+     * set it as they please.  Ours comes back with us (green.h, Errors). */
+    int callers_errno = errno;
+    self->sched.waiting_on = what;
+    void *v = switch_to_hub(h, self);
+    self->sched.waiting_on = NULL;
+    errno = callers_errno;
+    if (self->sched.killed) {
+        errno = ECANCELED;
+        return -1;
+    }
+    if (self->sched.wake_error) {
+        errno = self->sched.wake_error;
+        self->sched.wake_error = 0;
+        return -1;
+    }
+    if (value)
+        *value = v;
+    return 0;
+}
+
+void *green_hub_switch(void)
+{
+    void *value;
+    return park("green_hub_switch", &value) == 0 ? value : NULL;
+}
+
+static void on_event(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    green_ready(arg, (what & EV_TIMEOUT) ? TIMED_OUT : NULL);
+}
+
+
+static struct timeval to_timeval(double seconds)
+{
+    struct timeval tv;
+    tv.tv_sec = (time_t)seconds;
+    tv.tv_usec = (suseconds_t)((seconds - (double)tv.tv_sec) * 1e6);
+    return tv;
+}
+
+/* libevent keeps timers in a heap, which does not keep the order of timers
+ * that expire at the same moment: three greenlets that each sleep(0.1)
+ * could wake in any order.  A "common timeout" is libevent's queue for
+ * timers of one duration, in the order they were added: FIFO, and O(1) to
+ * add.  The hub makes one for each of the first few durations it sees. */
+static const struct timeval *timeout_for(struct hub *h, double seconds,
+                                         struct timeval *tv)
+{
+    *tv = to_timeval(seconds);
+    long usec = (long)tv->tv_sec * 1000000 + (long)tv->tv_usec;
+    for (int i = 0; i < h->ncommon; i++)
+        if (h->common[i].usec == usec)
+            return h->common[i].tv;
+    if (h->ncommon == COMMON_TIMEOUTS)
+        return tv;
+    const struct timeval *common = event_base_init_common_timeout(h->base, tv);
+    if (common == NULL)
+        return tv;
+    h->common[h->ncommon].usec = usec;
+    h->common[h->ncommon++].tv = common;
+    return common;
+}
+
+static void hub_release(green_t *g);
+
+/* The hub keeps a list of every greenlet it has dealt with: the spawned
+ * ones, which it owns, and any other (main, or one made with green_new)
+ * that has waited on it.  Deadlock reports and green_dump() read the list,
+ * and green_hub_destroy() uses it to let go of every libevent event. */
+static void enlist(struct hub *h, green_t *g)
+{
+    g->release = hub_release;
+    g->sched.all_prev = NULL;
+    g->sched.all_next = h->all;
+    if (h->all)
+        h->all->sched.all_prev = g;
+    h->all = g;
+}
+
+/* Each greenlet owns one libevent event, reused for every wait: a greenlet
+ * waits for one thing at a time, and this spares a malloc per wait.
+ * Returns 0, or -1 when libevent refuses the fd (not open, say). */
+static int arm(green_t *g, int fd, short what, double timeout)
+{
+    struct hub *h = get_hub();
+    if (g->sched.ev == NULL) {
+        g->sched.ev = malloc(event_get_struct_event_size());
+        if (g->sched.ev == NULL) {
+            fputs("green: out of memory for an event\n", stderr);
+            abort();
+        }
+        if (g->release != hub_release)
+            enlist(h, g);
+    }
+    struct timeval tv;
+    if (event_assign(g->sched.ev, h->base, fd, what, on_event, g) != 0
+        || event_add(g->sched.ev, timeout >= 0 ? timeout_for(h, timeout, &tv) : NULL) != 0)
+        return -1;
+    return 0;
+}
+
+static void disarm(green_t *g)
+{
+    if (g->sched.ev)
+        event_del(g->sched.ev);
+}
+
+/* Every timed wait of the kit ends here: arm our event (fd -1: a timer
+ * alone; timeout negative: no timer), park, and disarm it whatever woke
+ * us, or an event left behind would end our next, unrelated wait.
+ * Returns 0, or -1 with errno ETIMEDOUT, ECANCELED, EDEADLK, or EBADF
+ * (libevent refused fd).  `name` is for green_dump(). */
+static int wait_fd(int fd, short what, double timeout, const char *name)
+{
+    green_t *self = green_current();
+    void *why = NULL;
+    if ((fd >= 0 || timeout >= 0) && arm(self, fd, what, timeout) != 0) {
+        errno = EBADF;
+        return -1;
+    }
+    int rc = park(name, &why);
+    disarm(self);
+    if (rc == 0 && why == TIMED_OUT) {
+        errno = ETIMEDOUT;
+        return -1;
+    }
+    return rc;
+}
+
+int green_hub_wait(double timeout)
+{
+    return wait_fd(-1, 0, timeout, "green_hub_wait");
+}
+
+int green_sleep(double seconds)
+{
+    green_t *self = green_current();
+    if (seconds <= 0) {
+        green_ready(self, NULL);     /* to the back of the queue */
+        return park("green_sleep", NULL);
+    }
+    arm(self, -1, 0, seconds);
+    int rc = park("green_sleep", NULL);
+    disarm(self);
+    return rc;
+}
+
+/* The budget counts units, not time: a unit is one system call that
+ * moved data, and the kernel bounds what one call can move (a socket's
+ * buffer), so GREEN_BUDGET units is a bounded slice of the thread:
+ * 32 sends of a small chunk take some 30 us, after which the hub runs the
+ * others and, every 32 rounds or 1 ms, polls for new events.  Reading the
+ * clock at every unit would cost more than counting, for no better bound.
+ * The turn number tells a new turn from the old one without the hub
+ * having to reset anything when it resumes a greenlet: one increment. */
+int green_budget_consume(void)
+{
+    struct hub *h = hub;
+    if (GREEN_BUDGET <= 0)
+        return 0;               /* built without a budget (the bench's "before") */
+    if (h == NULL || green_current() == h->g)
+        return 0;               /* no hub, or the hub itself: nobody to yield to */
+    if (h->budget_turn != h->turns) {
+        h->budget_turn = h->turns;
+        h->budget_used = 0;
+    }
+    if (++h->budget_used < GREEN_BUDGET)
+        return 0;
+    return green_sleep(0);      /* back in the ready queue: a new turn */
+}
+
+int green_wait_read(int fd, double timeout)
+{
+    return wait_fd(fd, EV_READ, timeout, "green_wait_read");
+}
+
+int green_wait_write(int fd, double timeout)
+{
+    return wait_fd(fd, EV_WRITE, timeout, "green_wait_write");
+}
+
+/* ---- Lists of waiters (wait.h) ------------------------------------------ */
+
+static void waitlist_append(struct green__waitlist *l, struct green__waiter *w)
+{
+    w->next = NULL;
+    w->prev = l->tail;
+    if (l->tail)
+        l->tail->next = w;
+    else
+        l->head = w;
+    l->tail = w;
+    w->on = l;
+}
+
+/* Take w off whichever list it is on, if any. */
+static void waitlist_leave(struct green__waiter *w)
+{
+    struct green__waitlist *l = w->on;
+    if (l == NULL)
+        return;
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        l->head = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    else
+        l->tail = w->prev;
+    w->on = NULL;
+}
+
+/* The loop re-parks when we were readied for some other reason (a stray
+ * green_ready), with what is left of the one deadline.  When it ends, w
+ * leaves its list whatever woke it: the list it waited in if nobody served
+ * it, the `woken` list if it was served (we run now: nobody need wait for
+ * us).  `served` is checked after the wait, not its return value, because
+ * green_ready() of a greenlet already ready does nothing: the first
+ * wake-up wins the value, so a timer that fires just after a waker served
+ * us cannot take back what we were handed. */
+int green__wait(struct green__waitlist *l, struct green__waiter *w,
+                double timeout, const char *what)
+{
+    if (timeout == 0) {
+        errno = ETIMEDOUT;
+        return -1;
+    }
+    double deadline = green__deadline(timeout);
+    int callers_errno = errno;
+    w->g = green_current();
+    w->served = 0;
+    waitlist_append(l, w);
+    int rc = 0;
+    while (!w->served && rc == 0)
+        rc = wait_fd(-1, 0, green__time_left(deadline), what);
+    waitlist_leave(w);
+    if (!w->served)
+        return rc;
+    errno = callers_errno;      /* served wins, over a kill's ECANCELED too */
+    return 0;
+}
+
+/* Off the list first, so that nobody else can serve it; `served` tells it
+ * when it runs that it got what it waited for. */
+static void serve(struct green__waiter *w)
+{
+    waitlist_leave(w);
+    w->served = 1;
+    green_ready(w->g, NULL);
+}
+
+struct green__waiter *green__wake_one(struct green__waitlist *l)
+{
+    struct green__waiter *w = l->head;
+    if (w)
+        serve(w);
+    return w;
+}
+
+void green__wake_all(struct green__waitlist *l, struct green__waitlist *woken)
+{
+    struct green__waiter *w;
+    while ((w = l->head) != NULL) {
+        serve(w);
+        if (woken)
+            waitlist_append(woken, w);
+    }
+}
+
+/* One yield is enough: the served waiters are in the ready queue already,
+ * and green_sleep(0) puts us behind them. */
+int green__wait_turn(const struct green__waitlist *woken, double timeout)
+{
+    return woken->head && timeout != 0 ? green_sleep(0) : 0;
+}
+
+void green__waitlist_forget(struct green__waitlist *woken)
+{
+    while (woken->head)
+        waitlist_leave(woken->head);
+}
+
+void green__waitlist_check_empty(const struct green__waitlist *l,
+                                 const char *what)
+{
+    if (l->head == NULL)
+        return;
+    fprintf(stderr, "green: %s: greenlet '%s' still waits on it\n", what,
+            green_name(l->head->g));
+    abort();
+}
+
+/* ---- Spawning and dying ----------------------------------------------- */
+
+static void wake_joiners(green_t *g)
+{
+    green__wake_all(&g->sched.joiners, NULL);
+}
+
+/* What every spawned greenlet runs: the user's function, unless it was
+ * killed before it started.  Its death is the exit hook's business. */
+static void *spawned_main(void *unused)
+{
+    (void)unused;
+    green_t *self = green_current();
+    disarm(self);                    /* spawn_later's timer */
+    if (self->sched.killed)
+        return NULL;
+    return self->sched.spawn_fn(self->sched.spawn_arg);
+}
+
+/* The greenlet layer calls this as any greenlet ends (green_on_exit): wake
+ * whoever joins it, spawned or made with green_new, and count a spawned
+ * one out.  It still runs on g's stack; greenlet.c then switches to g's
+ * parent, the hub for a spawned one, which reaps it.  A greenlet freed
+ * before it finished (not running: g is not current) needs nothing here:
+ * green_free calls hub_release next. */
+static void hub_on_exit(green_t *g)
+{
+    struct hub *h = hub;
+    if (h == NULL || g != green_current())
+        return;
+    wake_joiners(g);
+    if (!g->sched.hub_owned)
+        return;
+    h->alive--;
+    if (g->sched.queued)
+        unqueue(h, g);
+    g->sched.ready_next = h->finished;     /* not queued any more: reuse the link */
+    h->finished = g;
+}
+
+static void add_exit_hook(void)
+{
+    if (green_on_exit(hub_on_exit) != 0) {
+        fputs("green: cannot register the hub's exit hook: too many "
+              "green_on_exit hooks\n", stderr);
+        abort();
+    }
+}
+
+/* Once per process: the hook serves every thread's hub. */
+static void register_exit_hook(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, add_exit_hook);
+}
+
+/* Called by green_free() (and by green_hub_destroy for greenlets it does
+ * not own): forget g, and free its event. */
+static void hub_release(green_t *g)
+{
+    struct hub *h = hub;
+    if (g->sched.queued)
+        unqueue(h, g);
+    if (g->sched.all_prev)
+        g->sched.all_prev->sched.all_next = g->sched.all_next;
+    else
+        h->all = g->sched.all_next;
+    if (g->sched.all_next)
+        g->sched.all_next->sched.all_prev = g->sched.all_prev;
+    if (g->sched.hub_owned && !g->dead)
+        h->alive--;
+    if (g->sched.ev) {
+        event_del(g->sched.ev);
+        free(g->sched.ev);
+        g->sched.ev = NULL;
+    }
+}
+
+static green_t *spawn_new(green_fn_t fn, void *arg)
+{
+    struct hub *h = get_hub();
+    green_t *g = green_new(spawned_main, 0);
+    if (g == NULL)
+        return NULL;
+    green_set_parent(g, h->g);
+    g->sched.spawn_fn = fn;
+    g->reported_fn = fn;         /* a crash names fn, not spawned_main */
+    g->sched.spawn_arg = arg;
+    g->sched.hub_owned = 1;
+    enlist(h, g);
+    h->alive++;
+    return g;
+}
+
+green_t *green_spawn(green_fn_t fn, void *arg)
+{
+    green_t *g = spawn_new(fn, arg);
+    if (g)
+        green_ready(g, NULL);
+    return g;
+}
+
+green_t *green_spawn_later(double seconds, green_fn_t fn, void *arg)
+{
+    green_t *g = spawn_new(fn, arg);
+    /* Its callback readies g: g starts.  arm() takes a negative timeout
+     * for "no timer", which would never start g: a delay at or below 0
+     * (or NaN) is 0, "as soon as possible", as in gevent. */
+    if (g)
+        arm(g, -1, 0, seconds > 0 ? seconds : 0);
+    return g;
+}
+
+void green_detach(green_t *g)
+{
+    g->sched.detached = 1;
+    /* Dead and already reaped: nobody else will free it. */
+    if (g->dead && g->stack.guard == NULL)
+        green_free(g);
+}
+
+int green_killed(const green_t *g) { return g->sched.killed; }
+
+/* ---- Joining and killing ---------------------------------------------- */
+
+double green_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A negative deadline stands for "never": green_now() is never negative
+ * (the monotonic clock counts from boot), so no real moment is lost. */
+double green__deadline(double timeout)
+{
+    return timeout < 0 ? GREEN_FOREVER : green_now() + timeout;
+}
+
+double green__time_left(double deadline)
+{
+    if (deadline < 0)
+        return GREEN_FOREVER;
+    double left = deadline - green_now();
+    return left > 0 ? left : 0;
+}
+
+int green_join(green_t *g, double timeout)
+{
+    green_t *self = green_current();
+    if (g->dead)
+        return 0;
+    if (g == self) {
+        errno = EDEADLK;      /* it would wait for itself forever */
+        return -1;
+    }
+    /* g's death serves its joiners (wake_joiners): a join is one wait in
+     * g's list.  waiting_for lets green_dump() say whom we join. */
+    struct green__waiter me = { 0 };
+    self->sched.waiting_for = g;
+    int rc = green__wait(&g->sched.joiners, &me, timeout, "green_join");
+    self->sched.waiting_for = NULL;
+    return rc;
+}
+
+int green_joinall(green_t **gs, int n, double timeout)
+{
+    double deadline = green__deadline(timeout);   /* one for all n joins */
+    for (int i = 0; i < n; i++)
+        if (green_join(gs[i], green__time_left(deadline)) != 0)
+            return -1;
+    return 0;
+}
+
+/* A spawned greenlet killed before it ever ran dies without running: it is
+ * taken off the ready queue (or its spawn_later timer is cancelled). */
+static void die_unstarted(struct hub *h, green_t *g)
+{
+    if (g->sched.queued)
+        unqueue(h, g);
+    disarm(g);
+    g->dead = 1;
+    h->alive--;
+    wake_joiners(g);
+    green__stack_release(g);
+    if (g->sched.detached)
+        green_free(g);
+}
+
+int green_kill(green_t *g, double timeout)
+{
+    if (g == green_current()) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (g->dead)
+        return 0;
+    g->sched.killed = 1;
+    if (!g->started && g->sched.spawn_fn) {
+        die_unstarted(hub, g);
+        return 0;
+    }
+    green_ready(g, NULL);  /* its wait fails with ECANCELED */
+    return green_join(g, timeout);
+}
+
+/* ---- When things go wrong --------------------------------------------- */
+
+static const char *state_of(const green_t *g)
+{
+    if (g->dead)
+        return "dead";
+    if (g == green_current())
+        return "running";
+    if (g->sched.queued)
+        return "ready";
+    if (!g->started)
+        return "not started";
+    return "waiting";
+}
+
+static void describe(FILE *out, const green_t *g)
+{
+    fprintf(out, "  %-20s %-12s", g->name, state_of(g));
+    if (g->sched.waiting_on && !g->sched.queued && !g->dead) {
+        fprintf(out, " in %s", g->sched.waiting_on);
+        if (g->sched.waiting_for)
+            fprintf(out, "('%s')", g->sched.waiting_for->name);
+    }
+    fputc('\n', out);
+}
+
+void green_dump(void)
+{
+    struct hub *h = get_hub();
+    fprintf(stderr, "green: greenlets of this thread:\n");
+    describe(stderr, h->g->main);
+    for (green_t *g = h->all; g; g = g->sched.all_next)
+        if (g != h->g->main)
+            describe(stderr, g);
+}
+
+/* Nothing is ready and no event is pending: whoever waits, waits forever.
+ * Say who, and fail the main greenlet's wait so the program can go on
+ * (gevent raises LoopExit in the main greenlet; Go panics with "all
+ * goroutines are asleep"). */
+static void report_deadlock(struct hub *h)
+{
+    green_t *main = h->g->main;
+    fprintf(stderr, "green: deadlock: every greenlet is waiting and nothing "
+                    "can wake any of them:\n");
+    describe(stderr, main);
+    for (green_t *g = h->all; g; g = g->sched.all_next)
+        if (g != main && !g->dead && !g->sched.queued && g->started)
+            describe(stderr, g);
+    fprintf(stderr, "green: main's wait fails with EDEADLK\n");
+    green_ready(main, NULL);
+    main->sched.wake_error = EDEADLK;
+}
+
+/* ---- Observers ---------------------------------------------------------- */
+
+/* The hub calls its observer by pointer, so it needs nothing of who
+ * watches (the blocking detector, monitor.c, is one): a test of a pointer
+ * per switch when nobody does. */
+int green_hub_observe(void (*fn)(void *arg, green_t *g), void *arg)
+{
+    struct hub *h = get_hub();
+    if (fn && h->observer) {
+        errno = EBUSY;
+        return -1;
+    }
+    h->observer = fn;
+    h->observer_arg = fn ? arg : NULL;
+    return 0;
+}
+
+/* ---- The end ---------------------------------------------------------- */
+
+int green_hub_at_destroy(void (*fn)(void *arg), void *arg)
+{
+    struct hub *h = get_hub();
+    if (h->nat_destroy == GREEN_AT_DESTROY_MAX) {
+        errno = EAGAIN;
+        return -1;
+    }
+    h->at_destroy[h->nat_destroy].fn = fn;
+    h->at_destroy[h->nat_destroy++].arg = arg;
+    return 0;
+}
+
+/* How long green_hub_destroy waits for killed greenlets to unwind. */
+#define DESTROY_GRACE 1.0
+
+void green_hub_destroy(void)
+{
+    struct hub *h = hub;
+    if (h == NULL)
+        return;
+    if (green_current() != h->g->main) {
+        fputs("green: green_hub_destroy must be called from main\n", stderr);
+        return;
+    }
+    for (green_t *g = h->all; g; g = g->sched.all_next) {
+        if (g->sched.hub_owned && !g->dead) {
+            g->sched.killed = 1;
+            green_ready(g, NULL);
+        }
+    }
+    double deadline = green__deadline(DESTROY_GRACE);
+    while (h->alive > 0 && green__time_left(deadline) > 0)
+        green_sleep(0);
+    if (h->alive > 0)
+        fprintf(stderr, "green: %d greenlet(s) ignored being killed; their "
+                        "cleanup code will not run\n", h->alive);
+    /* Spawned greenlets are the hub's to free; any other keeps living (main
+     * does, for one) but must let go of its event, which belongs to the
+     * event base about to be freed. */
+    while (h->all) {
+        green_t *g = h->all;
+        if (g->sched.hub_owned) {
+            green_free(g);
+        } else {
+            hub_release(g);
+            g->release = NULL;
+        }
+    }
+    green_free(h->g);
+    for (int i = 0; i < h->nat_destroy; i++)
+        h->at_destroy[i].fn(h->at_destroy[i].arg);
+    event_base_free(h->base);
+    free(h);
+    hub = NULL;
+    green__stack_cache_flush();
+}
+
+/* ---- Signals ------------------------------------------------------------ */
+
+struct green_signal {
+    struct event *ev;
+    void (*fn)(int signum, void *arg);
+    void *arg;
+    green_signal_t *next;         /* on its owner's list (green_signal_add) */
+};
+
+static void on_signal(evutil_socket_t signum, short what, void *arg)
+{
+    green_signal_t *sig = arg;
+    (void)what;
+    sig->fn((int)signum, sig->arg);
+}
+
+green_signal_t *green_signal_handler(int signum,
+                                     void (*fn)(int signum, void *arg),
+                                     void *arg)
+{
+    green_signal_t *sig = calloc(1, sizeof *sig);
+    if (!sig)
+        return NULL;
+    sig->fn = fn;
+    sig->arg = arg;
+    sig->ev = evsignal_new(green_hub_base(), signum, on_signal, sig);
+    if (!sig->ev || event_add(sig->ev, NULL) != 0) {
+        green_signal_cancel(sig);
+        errno = EINVAL;
+        return NULL;
+    }
+    return sig;
+}
+
+void green_signal_cancel(green_signal_t *sig)
+{
+    if (!sig)
+        return;
+    if (sig->ev)
+        event_free(sig->ev);
+    free(sig);
+}
+
+int green_signal_add(green_signal_t **list, int signum,
+                     void (*fn)(int signum, void *arg), void *arg)
+{
+    green_signal_t *sig = green_signal_handler(signum, fn, arg);
+    if (!sig)
+        return -1;
+    sig->next = *list;
+    *list = sig;
+    return 0;
+}
+
+void green_signal_cancel_all(green_signal_t **list)
+{
+    while (*list) {
+        green_signal_t *next = (*list)->next;
+        green_signal_cancel(*list);
+        *list = next;
+    }
+}
+
+const char *green_signal_name(int signum)
+{
+    switch (signum) {
+    case SIGINT:  return "SIGINT";
+    case SIGTERM: return "SIGTERM";
+    case SIGHUP:  return "SIGHUP";
+    case SIGQUIT: return "SIGQUIT";
+    case SIGUSR1: return "SIGUSR1";
+    case SIGUSR2: return "SIGUSR2";
+    default:      return "a signal";
+    }
+}

@@ -1,0 +1,1479 @@
+/*
+ * http.c - chapter 11: the cooperative HTTP/1.1 server (see http.h).
+ *
+ * Read it top to bottom; it follows one connection's life:
+ *   1. the clock and the access log, which every request touches;
+ *   2. reading a request head into the connection's buffer;
+ *   3. the request body, read only when the application asks (wsgi.input);
+ *   4. the environ, pointing into the buffer (no copies);
+ *   5. writing: the response head, the body framed three ways, sendfile;
+ *   6. static files, an application wrapped around the user's;
+ *   7. the keep-alive loop: one greenlet per connection, one request after
+ *      the other;
+ *   8. the server's life: chapter 7's core (server.h) with two hooks, and
+ *      free.
+ *
+ * One greenlet per connection (server.h) makes the code sequential: every
+ * "wait" below (green_recv, green_wait_write, the application's own
+ * sleeps) parks this connection's greenlet on the hub, and the others run.
+ */
+#include "http.h"
+#include "hub.h"
+#include "io.h"
+#include "server.h"
+#include "url.h"
+#include "wait.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/queue.h>        /* LIST_*: the connections, as in server.c */
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+#if defined(SYS_openat2) && __has_include(<linux/openat2.h>)
+#include <linux/openat2.h>
+#define HAVE_OPENAT2 1
+#endif
+
+#define DEFAULT_IDLE_TIMEOUT   15.0
+#define DEFAULT_HEADER_TIMEOUT 10.0
+#define DEFAULT_BODY_TIMEOUT   30.0
+#define DEFAULT_SEND_TIMEOUT   30.0
+#define DEFAULT_MAX_DRAIN      (64 * 1024)
+#define DEFAULT_MAX_HEAD       16384
+/* A new connection's buffer: a typical request head fits, and 10,000
+ * idle connections cost 40 MiB, not 160. */
+#define BUF_START              4096
+/* Room kept after a head to read a chunked body into (the head must stay
+ * where it is: the environ points into it). */
+#define BODY_ROOM              4096
+/* After a bad request we stop writing, then read (and throw away) what
+ * the client is still sending for a moment before closing: closing a
+ * socket with unread bytes makes the kernel send a reset, which can
+ * destroy our error response before the client has read it. */
+#define LINGER_SECONDS         1.0
+#define LINGER_BYTES           (256 * 1024)
+/* The access log's buffer: written when full, and once a second. */
+#define LOG_BUF                (64 * 1024)
+#define LOG_EVERY              1.0
+/* iovecs gathered for one sendmsg() of a list body. */
+#define MAX_IOV                64
+
+/* ---- The server and a connection ------------------------------------------ */
+
+/* Static files: an application wrapped around the user's (section 6). */
+struct static_app {
+    green_app_t app;
+    green_app_t *inner;
+    int dir_fd;                 /* the folder, opened once: paths start here */
+    char *prefix;               /* "/static/" */
+    size_t prefix_len;
+};
+
+struct green_http_server {
+    green_server_t *tcp;        /* StreamServer: accept loop, a greenlet each */
+    green_app_t *app;           /* what is called: the user's, or static_app */
+    struct static_app statics;
+    green_http_options_t opt;   /* defaults filled in */
+    char *host;
+    const char *port;           /* SERVER_PORT, in the core's label */
+    unsigned long requests;
+    LIST_HEAD(, conn) conns;    /* every open connection, for stop */
+
+    /* The clock: formatted once a second, not once per request. */
+    time_t clock_at;
+    char date[32];              /* "Sun, 06 Nov 1994 08:49:37 GMT" */
+    char clf_date[32];          /* "06/Nov/1994:08:49:37 +0000" */
+
+    /* The access log. */
+    char *log;
+    size_t log_len;
+    green_t *flusher;
+};
+
+/* Body framing of a response. */
+enum framing {
+    FRAME_NONE,                 /* no body at all: HEAD, 204, 304 */
+    FRAME_LENGTH,               /* Content-Length: a list or file body */
+    FRAME_CHUNKED,              /* Transfer-Encoding: chunked (1.1) */
+    FRAME_CLOSE,                /* the body ends when the connection does (1.0) */
+};
+
+struct conn {
+    green_input_t input;        /* first member: env->input points here */
+    green_http_server_t *srv;
+    int fd;
+    char remote[INET6_ADDRSTRLEN];
+    LIST_ENTRY(conn) link;      /* on srv->conns */
+    int idle;                   /* waiting for a request's first byte */
+    unsigned long served;       /* requests answered on this connection */
+
+    /* The read buffer: buf[0..len) received, buf[0..pos) used up.  A
+     * request head always starts at buf[0]. */
+    char *buf;
+    size_t cap, len, pos;
+    size_t scanned;             /* bytes already searched for a blank line */
+    int line_seen;              /* a LF is among them: the request line ended */
+
+    /* The request being served. */
+    green_http_request_t req;
+    green_header_t headers[GREEN_HTTP_MAX_HEADERS];
+    green_environ_t env;
+    char *path;                 /* PATH_INFO, percent-decoded */
+    size_t path_cap;
+
+    /* Its body, read through `input`. */
+    int chunked;
+    long long body_left;        /* Content-Length bytes not read yet */
+    green_http_chunked_t dec;   /* the chunked decoder */
+    int body_done;              /* the whole body has been read */
+    int body_error;             /* errno of a failed read: no more reads */
+    int body_reading;           /* the application has read some of it */
+    int continue_due;           /* "100 Continue" owed at the first read */
+
+    /* The response. */
+    green_response_t resp;
+    int keep_alive;
+    int linger;                 /* close slowly: the client may be sending */
+    long long body_sent;        /* body bytes sent, for the access log */
+    green_takeover_fn_t takeover; /* green_http_takeover's, after the response */
+    void *takeover_arg;
+};
+
+/* Has the server stopped accepting?  Then every response says
+ * "Connection: close", and an idle connection closes. */
+static int closing(const green_http_server_t *srv)
+{
+    return green_server_state(srv->tcp) >= GREEN_SERVER_CLOSING;
+}
+
+/* SERVER_PORT: the port the core listens on, from its "HOST:PORT" label
+ * (set at start, kept after the socket is closed). */
+static const char *server_port(green_http_server_t *srv)
+{
+    if (!srv->port)
+        srv->port = strrchr(green_server_label(srv->tcp), ':') + 1;
+    return srv->port;
+}
+
+/* ---- 1. The clock and the access log ---------------------------------------- */
+
+static const char *const day_names[] = {
+    "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+static const char *const month_names[] = {
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+
+/* Our own names, not strftime's %a and %b: those follow the locale, and
+ * HTTP dates are always in English. */
+char *green_http_date(time_t t, char *buf)
+{
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    /* Years past 9999 would not fit: HTTP dates stop there. */
+    int year = tm.tm_year + 1900 > 9999 ? 9999 : tm.tm_year + 1900;
+    snprintf(buf, 30, "%s, %02d %s %04d %02d:%02d:%02d GMT",
+             day_names[tm.tm_wday % 7], tm.tm_mday % 100,
+             month_names[tm.tm_mon % 12], year % 10000, tm.tm_hour % 100,
+             tm.tm_min % 100, tm.tm_sec % 100);
+    return buf;
+}
+
+time_t green_http_parse_date(const char *s)
+{
+    char day[4], month[4];
+    int d, y, h, m, sec, end = 0;
+    if (!s || sscanf(s, "%3[A-Za-z], %2d %3[A-Za-z] %4d %2d:%2d:%2d GMT%n", day, &d, month,
+                     &y, &h, &m, &sec, &end) != 7 || end == 0 || s[end])
+        return -1;
+    for (int i = 0; i < 12; i++)
+        if (strcmp(month, month_names[i]) == 0) {
+            struct tm tm = { .tm_year = y - 1900, .tm_mon = i, .tm_mday = d,
+                             .tm_hour = h, .tm_min = m, .tm_sec = sec };
+            return timegm(&tm);
+        }
+    return -1;
+}
+
+/* Reformat the dates when the second has changed.  time() costs a few
+ * nanoseconds (the vDSO); formatting a date costs a hundred times more,
+ * and at 100,000 requests a second it would be done 100,000 times for
+ * one new value. */
+static void tick(green_http_server_t *srv)
+{
+    time_t now = time(NULL);
+    if (now == srv->clock_at)
+        return;
+    srv->clock_at = now;
+    green_http_date(now, srv->date);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    snprintf(srv->clf_date, sizeof srv->clf_date,
+             "%02d/%s/%04d:%02d:%02d:%02d +0000", tm.tm_mday,
+             month_names[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour,
+             tm.tm_min, tm.tm_sec);
+}
+
+/* Write the log buffer out.  A plain write(): the log is a file or a
+ * terminal, and this happens once a second, not once a request. */
+static void log_flush(green_http_server_t *srv)
+{
+    size_t done = 0;
+    while (done < srv->log_len) {
+        ssize_t n = write(srv->opt.access_log_fd, srv->log + done,
+                          srv->log_len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN &&
+            green_wait_write(srv->opt.access_log_fd, 1.0) == 0)
+            continue;
+        if (n <= 0)
+            break;              /* the log is gone: drop the lines */
+        done += (size_t)n;
+    }
+    srv->log_len = 0;
+}
+
+/* The flusher greenlet: the log is at most a second behind. */
+static void *log_flusher(void *arg)
+{
+    green_http_server_t *srv = arg;
+    while (green_sleep(LOG_EVERY) == 0)
+        if (srv->log_len > 0)
+            log_flush(srv);
+    return NULL;
+}
+
+/* Copy `s` into out[0..size) with what a client wrote made harmless:
+ * '"', '\', control bytes and bytes from 0x7f up become "\xHH", as
+ * nginx writes them.  A raw '"' in a target would end the quoted field
+ * early, and the text after it would read as a forged status and size
+ * (a CR or LF, as a forged line).  Cut short rather than overflow;
+ * returns the length written. */
+static size_t log_escape(char *out, size_t size, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = 0;
+    for (; *s; s++) {
+        unsigned char b = (unsigned char)*s;
+        int plain = b >= 0x20 && b < 0x7f && b != '"' && b != '\\';
+        if (n + (plain ? 1 : 4) >= size)
+            break;
+        if (plain) {
+            out[n++] = (char)b;
+        } else {
+            out[n++] = '\\';
+            out[n++] = 'x';
+            out[n++] = hex[b >> 4];
+            out[n++] = hex[b & 15];
+        }
+    }
+    out[n] = '\0';
+    return n;
+}
+
+/* One line in the Common Log Format:
+ *   127.0.0.1 - - [06/Nov/1994:08:49:37 +0000] "GET / HTTP/1.1" 200 13
+ * `request` is NULL for a request too bad to quote; it is escaped
+ * (log_escape), since the client wrote it. */
+static void log_request(struct conn *c, const char *request, int code)
+{
+    green_http_server_t *srv = c->srv;
+    if (!srv->log)
+        return;
+    if (!srv->flusher && !closing(srv)) {
+        srv->flusher = green_spawn(log_flusher, srv);
+        if (srv->flusher)
+            green_set_name(srv->flusher, "access log");
+    }
+    char line[1200], bytes[24] = "-", quoted[900];
+    log_escape(quoted, sizeof quoted, request ? request : "-");
+    if (c->body_sent > 0)
+        snprintf(bytes, sizeof bytes, "%lld", c->body_sent);
+    int n = snprintf(line, sizeof line, "%s - - [%s] \"%s\" %d %s\n",
+                     c->remote, srv->clf_date, quoted, code, bytes);
+    if (n < 0 || (size_t)n >= sizeof line)
+        return;                 /* cannot happen: every field is bounded */
+    if (srv->log_len + (size_t)n > LOG_BUF)
+        log_flush(srv);
+    memcpy(srv->log + srv->log_len, line, (size_t)n);
+    srv->log_len += (size_t)n;
+}
+
+/* ---- 2. Reading a request head --------------------------------------------- */
+
+/* Make the buffer at least `want` bytes.  The head may move: only call
+ * this before the environ points into it. */
+static int grow(struct conn *c, size_t want)
+{
+    if (want <= c->cap)
+        return 0;
+    size_t cap = c->cap * 2 > want ? c->cap * 2 : want;
+    char *buf = realloc(c->buf, cap);
+    if (!buf)
+        return -1;
+    c->buf = buf;
+    c->cap = cap;
+    return 0;
+}
+
+/* Has the blank line that ends a head arrived?  The parser starts from
+ * the first byte each time it is called; a Slowloris client sending a
+ * byte per read would make that quadratic (16 KiB of head, 16,384 reads,
+ * 134 million bytes parsed).  So we look for the blank line first, in
+ * the bytes that are new since the last look (and the two before them,
+ * for a "\n\r\n" cut in two), and call the parser once it is there. */
+static int head_complete(struct conn *c)
+{
+    size_t from = c->scanned > 2 ? c->scanned - 2 : 0;
+    c->scanned = c->len;
+    if (!c->line_seen)
+        c->line_seen = memchr(c->buf + from, '\n', c->len - from) != NULL;
+    return memmem(c->buf + from, c->len - from, "\n\n", 2) ||
+           memmem(c->buf + from, c->len - from, "\n\r\n", 3);
+}
+
+/* Is the head already too long to be good: a request line with no end
+ * in sight past its limit (414), or a head past its own (431)?  The
+ * parser then says which, at once: no need to wait for the rest. */
+static int head_too_long(const struct conn *c)
+{
+    const green_http_limits_t *l = &c->srv->opt.limits;
+    return c->len > l->max_head ||
+           (!c->line_seen && c->len > l->max_request_line + 2);
+}
+
+/* When a head that begins now must have ended (header_timeout; never,
+ * for a negative one: wait.h's deadlines). */
+static double head_deadline(const green_http_server_t *srv)
+{
+    return green__deadline(srv->opt.header_timeout);
+}
+
+/* Wait for a whole request head at buf[0].  Returns its length (> 0);
+ * 0 to close the connection quietly (the client closed or reset, it sent
+ * nothing for idle_timeout, the server is stopping); or -status for an
+ * answer before closing: the parser's -400...-505, or -408 when the head
+ * did not arrive within header_timeout (a Slowloris client sends one
+ * byte every few seconds, forever: a timeout per recv would never fire,
+ * so the deadline is for the whole head). */
+static int read_head(struct conn *c)
+{
+    green_http_server_t *srv = c->srv;
+    size_t max_head = srv->opt.limits.max_head;
+    double deadline = c->len ? head_deadline(srv) : 0;
+
+    for (;;) {
+        if (c->len > 0 && (head_complete(c) || head_too_long(c))) {
+            int rc = green_http_parse_request(c->buf, c->len,
+                                              &srv->opt.limits, &c->req);
+            if (rc != 0)
+                return rc;
+            if (c->len > max_head)
+                return -431;    /* the parser should have said so */
+        }
+        if (c->len == c->cap && grow(c, c->cap * 2) < 0)
+            return -431;
+
+        double wait;
+        if (c->len == 0) {
+            if (closing(srv) && c->served > 0)
+                return 0;       /* stopping: an idle connection just closes */
+            c->idle = 1;        /* stop may close us while we wait here */
+            wait = srv->opt.idle_timeout;
+        } else {
+            wait = green__time_left(deadline);
+            if (wait == 0)
+                return -408;
+        }
+        ssize_t n = green_recv(c->fd, c->buf + c->len, c->cap - c->len, wait);
+        c->idle = 0;
+        if (n < 0 && errno == ETIMEDOUT && c->len > 0)
+            return -408;
+        if (n <= 0)
+            return 0;
+        if (c->len == 0)
+            deadline = head_deadline(srv);
+        c->len += (size_t)n;
+    }
+}
+
+/* Make sure BODY_ROOM bytes follow the head, re-parsing if the buffer
+ * had to move (the parser's pointers point into it).  Returns 0 or -1. */
+static int room_for_body(struct conn *c, int head_len)
+{
+    if (c->cap - (size_t)head_len >= BODY_ROOM)
+        return 0;
+    if (grow(c, (size_t)head_len + BODY_ROOM) < 0)
+        return -1;
+    return green_http_parse_request(c->buf, c->len, &c->srv->opt.limits,
+                                    &c->req) == head_len ? 0 : -1;
+}
+
+/* The request is over: what follows it in the buffer (the next pipelined
+ * request, or part of it) moves to the front. */
+static void next_request(struct conn *c)
+{
+    memmove(c->buf, c->buf + c->pos, c->len - c->pos);
+    c->len -= c->pos;
+    c->pos = 0;
+    c->scanned = 0;
+    c->line_seen = 0;
+}
+
+/* ---- 3. The request body: wsgi.input ----------------------------------------- */
+
+/* "Expect: 100-continue": the client waits for this before it sends a
+ * large body.  We send it only when the application first reads, so an
+ * application that refuses the upload (401, 413) never receives it. */
+static int send_continue(struct conn *c)
+{
+    static const char line[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    c->continue_due = 0;
+    if (c->resp.sent)
+        return 0;               /* too late: the response has begun */
+    return green_sendall(c->fd, line, sizeof line - 1,
+                         c->srv->opt.send_timeout) < 0 ? -1 : 0;
+}
+
+/* Body bytes that arrived with the head come first, then the socket. */
+static ssize_t read_length(struct conn *c, void *buf, size_t n)
+{
+    size_t want = (unsigned long long)c->body_left < n ? (size_t)c->body_left : n;
+    ssize_t got;
+    if (c->pos < c->len) {
+        got = (ssize_t)(c->len - c->pos < want ? c->len - c->pos : want);
+        memcpy(buf, c->buf + c->pos, (size_t)got);
+        c->pos += (size_t)got;
+    } else {
+        /* Straight into the caller's buffer: never past the body, so the
+         * next request's bytes stay in the socket. */
+        got = green_recv(c->fd, buf, want, c->srv->opt.body_timeout);
+        if (got == 0)
+            errno = ECONNRESET; /* the client closed half-way */
+        if (got <= 0)
+            return -1;
+    }
+    c->body_left -= got;
+    c->body_done = c->body_left == 0;
+    return got;
+}
+
+/* More bytes for the chunked decoder, once it has used all it had.  The
+ * space after the head is reused: the body already decoded is gone. */
+static int fill_chunked(struct conn *c)
+{
+    c->pos = c->len = c->req.head_len;
+    ssize_t n = green_recv(c->fd, c->buf + c->len, c->cap - c->len,
+                           c->srv->opt.body_timeout);
+    if (n == 0)
+        errno = ECONNRESET;
+    if (n <= 0)
+        return -1;
+    c->len += (size_t)n;
+    return 0;
+}
+
+static ssize_t read_chunked(struct conn *c, void *buf, size_t n)
+{
+    for (;;) {
+        if (c->dec.done) {
+            c->body_done = 1;
+            return 0;
+        }
+        if (c->pos == c->len && fill_chunked(c) < 0)
+            return -1;
+        const char *data;
+        size_t data_len;
+        ssize_t used = green_http_chunked_feed(&c->dec, c->buf + c->pos,
+                                               c->len - c->pos, n, &data,
+                                               &data_len);
+        if (used < 0) {
+            errno = used == -413 ? EMSGSIZE : EPROTO;
+            return -1;
+        }
+        c->pos += (size_t)used;
+        if (data_len > 0) {
+            memcpy(buf, data, data_len);
+            return (ssize_t)data_len;
+        }
+    }
+}
+
+/* env->input->read: what green_input_read() calls. */
+static ssize_t input_read(green_input_t *in, void *buf, size_t n)
+{
+    struct conn *c = (struct conn *)in;
+    if (c->body_error) {
+        errno = c->body_error;
+        return -1;
+    }
+    if (c->body_done || n == 0)
+        return 0;
+    if (c->continue_due && send_continue(c) < 0) {
+        c->body_error = errno;
+        return -1;
+    }
+    ssize_t got = c->chunked ? read_chunked(c, buf, n) : read_length(c, buf, n);
+    if (got < 0)
+        c->body_error = errno;
+    else
+        c->body_reading = 1;
+    return got;
+}
+
+/* Before the next request on this connection, the rest of this one's body
+ * must be read.  Up to max_drain bytes are read and thrown away; a larger
+ * body, or one the client will not send (it still waits for 100
+ * Continue), closes the connection instead.  Each read asks for one byte
+ * more than the budget left: a body of exactly max_drain bytes is drained,
+ * one byte more is not.  Returns 0 or -1. */
+static int drain_body(struct conn *c)
+{
+    char scratch[4096];
+    long long budget = c->srv->opt.max_drain;
+    if (c->body_done)
+        return 0;
+    if (c->continue_due || c->body_error)
+        return -1;
+    for (;;) {
+        size_t want = budget < (long long)sizeof scratch ? (size_t)budget + 1
+                                                         : sizeof scratch;
+        ssize_t n = input_read(&c->input, scratch, want);
+        if (n <= 0)
+            return n == 0 ? 0 : -1;
+        budget -= n;
+        if (budget < 0)
+            return -1;          /* bigger than max_drain */
+    }
+}
+
+/* Has the rest of a chunked body already arrived, and is it small enough
+ * to drain?  A chunked body tells its size only at its last chunk, so
+ * this runs a copy of the decoder over the bytes in the buffer (it only
+ * reads them); the real decoder does not move. */
+static int chunked_end_buffered(const struct conn *c)
+{
+    green_http_chunked_t dec = c->dec;
+    size_t pos = c->pos;
+    long long data = 0;
+    while (!dec.done && pos < c->len) {
+        const char *d;
+        size_t d_len;
+        ssize_t used = green_http_chunked_feed(&dec, c->buf + pos, c->len - pos,
+                                               SIZE_MAX, &d, &d_len);
+        if (used < 0)
+            return 0;           /* a bad body: the drain would fail */
+        pos += (size_t)used;
+        data += (long long)d_len;
+    }
+    return dec.done && data <= c->srv->opt.max_drain;
+}
+
+/* Would drain_body() give up?  Known before the response is sent, so
+ * that its head can say "Connection: close": a client that pipelined its
+ * next request behind the body then knows it was not read (without the
+ * header, it would be lost without a word).  A chunked body whose end
+ * has not arrived yet may be of any size: we close rather than guess. */
+static int drain_hopeless(const struct conn *c)
+{
+    if (c->body_done)
+        return 0;
+    if (c->continue_due || c->body_error)
+        return 1;
+    if (!c->chunked)
+        return c->body_left > c->srv->opt.max_drain;
+    return !chunked_end_buffered(c);
+}
+
+/* ---- 4. The environ -------------------------------------------------------- */
+
+/* The parser's pointers are not NUL-terminated, but the byte after each
+ * token is a delimiter it has already checked (the space after the method
+ * and after the target, the colon after a name, the space, CR or LF after
+ * a value): writing a NUL there turns them into C strings in place. */
+static const char *terminate(const char *s, size_t len)
+{
+    if (len == 0)
+        return "";
+    ((char *)s)[len] = '\0';
+    return s;
+}
+
+/* PATH_INFO: the path percent-decoded, in a buffer of its own (decoding
+ * in place would change REQUEST_URI, which shares those bytes). */
+static const char *decode_path(struct conn *c)
+{
+    size_t len = c->req.path_len;
+    if (len + 1 > c->path_cap) {
+        char *p = realloc(c->path, len + 1);
+        if (!p)
+            return NULL;
+        c->path = p;
+        c->path_cap = len + 1;
+    }
+    memcpy(c->path, c->req.path, len);
+    if (green_url_unescape(c->path, len + 1, c->path, len, 0) < 0)
+        return NULL;
+    return c->path;
+}
+
+/* Fill c->env from c->req.  Returns 0, or -1 for a path that does not
+ * decode (a bad escape, or one that decodes to a NUL byte). */
+static int make_environ(struct conn *c)
+{
+    green_http_request_t *r = &c->req;
+    green_environ_t *env = &c->env;
+    const char *path = decode_path(c);
+    if (!path)
+        return -1;
+    for (size_t i = 0; i < r->nheaders; i++) {
+        c->headers[i].name = terminate(r->headers[i].name, r->headers[i].name_len);
+        c->headers[i].value = terminate(r->headers[i].value, r->headers[i].value_len);
+    }
+    *env = (green_environ_t){
+        .method = terminate(r->method, r->method_len),
+        .path = path,
+        /* The query ends where the target does: terminated with it. */
+        .query = r->query_len ? r->query : "",
+        .uri = terminate(r->target, r->target_len),
+        .protocol = r->minor == 0 ? "HTTP/1.0" : "HTTP/1.1",
+        .remote_addr = c->remote,
+        .server_name = c->srv->host,
+        .server_port = server_port(c->srv),
+        .content_length = r->chunked ? -1 : r->content_length,
+        .headers = c->headers,
+        .nheaders = r->nheaders,
+        .input = &c->input,
+    };
+    return 0;
+}
+
+/* Ready the body reader for the request whose head is buf[0..head_len). */
+static void begin_body(struct conn *c, int head_len)
+{
+    green_http_request_t *r = &c->req;
+    c->pos = (size_t)head_len;
+    c->chunked = r->chunked;
+    c->body_left = !r->chunked && r->content_length > 0 ? r->content_length : 0;
+    c->body_done = !r->chunked && c->body_left == 0;
+    c->body_error = c->body_reading = 0;
+    if (r->chunked)
+        green_http_chunked_init(&c->dec, &c->srv->opt.limits);
+    /* HTTP/1.0 clients do not know 100 Continue (RFC 9110 section 10.1.1). */
+    c->continue_due = r->expect_continue && !c->body_done && r->minor >= 1;
+    c->input.read = input_read;
+}
+
+/* ---- 5. Writing the response ---------------------------------------------- */
+
+/* sendmsg() is writev() for sockets, with flags: MSG_NOSIGNAL (a client
+ * that went away is EPIPE, not a SIGPIPE that kills the server) and,
+ * when a file follows, MSG_MORE (the head waits for the file's first
+ * bytes, so both leave in one packet).  Waits on the hub when the
+ * socket's buffer is full.  Returns 0, or -1 with errno. */
+static int send_iov(struct conn *c, struct iovec *iov, int n, int more)
+{
+    while (n > 0) {
+        /* Every response goes out here: a stream whose sends succeed and
+         * pipelined requests that are already buffered never wait, so
+         * this is the one place that makes such a connection yield (see
+         * green_budget_consume). */
+        if (green_budget_consume() < 0)
+            return -1;
+        struct msghdr msg = { .msg_iov = iov, .msg_iovlen = (size_t)n };
+        ssize_t w = sendmsg(c->fd, &msg, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                return -1;
+            if (green_wait_write(c->fd, c->srv->opt.send_timeout) < 0)
+                return -1;
+            continue;
+        }
+        /* A short write: skip what went, carry on with the rest. */
+        while (n > 0 && (size_t)w >= iov->iov_len) {
+            w -= (ssize_t)iov->iov_len;
+            iov++;
+            n--;
+        }
+        if (n > 0) {
+            iov->iov_base = (char *)iov->iov_base + w;
+            iov->iov_len -= (size_t)w;
+        }
+    }
+    return 0;
+}
+
+/* A growing string for the head: the sizes are bounded (4 KiB of the
+ * application's headers, a few of ours), so the buffer is never short. */
+struct head {
+    char buf[GREEN_RESPONSE_MAX_HEADERS * 4 + 4096 + 512];
+    size_t len;
+};
+
+static void put(struct head *h, const char *s)
+{
+    size_t n = strlen(s);
+    if (h->len + n < sizeof h->buf) {
+        memcpy(h->buf + h->len, s, n);
+        h->len += n;
+    }
+}
+
+static void put_header(struct head *h, const char *name, const char *value)
+{
+    put(h, name);
+    put(h, ": ");
+    put(h, value);
+    put(h, "\r\n");
+}
+
+/* Headers the server owns: it decides the framing and the connection. */
+static int ours(const char *name)
+{
+    return strcasecmp(name, "Content-Length") == 0 ||
+           strcasecmp(name, "Transfer-Encoding") == 0 ||
+           strcasecmp(name, "Connection") == 0 ||
+           strcasecmp(name, "Keep-Alive") == 0 ||
+           strcasecmp(name, "Date") == 0;
+}
+
+/* A connection being taken over keeps the application's Connection
+ * header ("Upgrade"): it is not ours to frame any more. */
+static int upgrading(const struct conn *c, const char *name)
+{
+    return c->takeover && strcasecmp(name, "Connection") == 0;
+}
+
+/* The status line and headers.  No Server header: naming the software
+ * and its version only helps an attacker pick an exploit (article 004). */
+static void format_head(struct conn *c, struct head *h, enum framing f,
+                        long long length)
+{
+    char num[24];
+    h->len = 0;
+    put(h, "HTTP/1.1 ");
+    put(h, c->resp.status);
+    put(h, "\r\n");
+    for (size_t i = 0; i < c->resp.nheaders; i++)
+        if (!ours(c->resp.headers[i].name) || upgrading(c, c->resp.headers[i].name))
+            put_header(h, c->resp.headers[i].name, c->resp.headers[i].value);
+    put_header(h, "Date", c->srv->date);
+    if (f == FRAME_LENGTH) {
+        snprintf(num, sizeof num, "%lld", length);
+        put_header(h, "Content-Length", num);
+    } else if (f == FRAME_CHUNKED) {
+        put_header(h, "Transfer-Encoding", "chunked");
+    }
+    if (c->takeover)
+        ;                       /* the application's "Connection: Upgrade" */
+    else if (!c->keep_alive)
+        put_header(h, "Connection", "close");
+    else if (c->req.minor == 0)
+        put_header(h, "Connection", "keep-alive");
+    put(h, "\r\n");
+}
+
+/* A list body: the head and every chunk in one sendmsg() (several for
+ * more than MAX_IOV chunks).  For "Hello, World!" that is one system
+ * call for the whole response. */
+static int send_list(struct conn *c, struct head *h, green_body_t *body,
+                     int with_body)
+{
+    struct iovec iov[MAX_IOV];
+    green_chunk_t chunk;
+    int n = 0;
+    iov[n++] = (struct iovec){ h->buf, h->len };
+    while (with_body && green_body_next(body, &chunk)) {
+        iov[n++] = (struct iovec){ (void *)chunk.data, chunk.len };
+        c->body_sent += (long long)chunk.len;
+        if (n == MAX_IOV) {
+            if (send_iov(c, iov, n, 0) < 0)
+                return -1;
+            n = 0;
+        }
+    }
+    return n > 0 ? send_iov(c, iov, n, 0) : 0;
+}
+
+/* A file body: the head, then sendfile(): the kernel copies the file to
+ * the socket, the bytes never come up to us. */
+static int send_file(struct conn *c, struct head *h, green_body_t *body,
+                     int with_body)
+{
+    struct iovec iov = { h->buf, h->len };
+    if (send_iov(c, &iov, 1, with_body && body->length > 0) < 0)
+        return -1;
+    off_t off = (off_t)body->offset;
+    long long left = with_body ? body->length : 0;
+    while (left > 0) {
+        if (green_budget_consume() < 0)     /* as in send_iov */
+            return -1;
+        ssize_t n = sendfile(c->fd, body->fd, &off,
+                             left < (1 << 20) ? (size_t)left : (1 << 20));
+        if (n > 0) {
+            left -= n;
+            c->body_sent += n;
+        } else if (n == 0) {
+            errno = EIO;        /* the file shrank: Content-Length lied */
+            return -1;
+        } else if (errno != EINTR && (errno != EAGAIN ||
+                   green_wait_write(c->fd, c->srv->opt.send_timeout) < 0)) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* One piece of a streamed body: chunked ("d\r\n" data "\r\n") or raw
+ * (close-delimited).  `h` is the head, when this is the first piece. */
+static int send_piece(struct conn *c, struct head *h, const green_chunk_t *ch,
+                      int chunked)
+{
+    struct iovec iov[4];
+    char size[24];
+    int n = 0;
+    if (h)
+        iov[n++] = (struct iovec){ h->buf, h->len };
+    if (chunked) {
+        iov[n++] = (struct iovec){ size, (size_t)snprintf(size, sizeof size,
+                                                          "%zx\r\n", ch->len) };
+    }
+    iov[n++] = (struct iovec){ (void *)ch->data, ch->len };
+    if (chunked)
+        iov[n++] = (struct iovec){ "\r\n", 2 };
+    c->body_sent += (long long)ch->len;
+    return send_iov(c, iov, n, 0);
+}
+
+static int send_simple(struct conn *c, int code, int keep_alive);
+
+/* A generator body: each chunk is sent as soon as it is yielded (the
+ * generator may sleep between two: the client sees them arrive one by
+ * one).  `first` is the chunk already taken to see whether the
+ * application called start_response (have_first: 1 it is a chunk, 0 the
+ * body was empty, -1 none taken yet).
+ *
+ * A body that fails (green_body_error) before its first chunk gets a 500
+ * instead, since nothing has been sent; once the head is out, only the
+ * end of the connection can say it: the last chunk "0\r\n\r\n" would
+ * tell the client that a cut body is whole (pywsgi, whose generator
+ * raised, closes the same way).  A 1.0 client cannot tell the
+ * difference: a close is how its body ends anyway. */
+static int send_stream(struct conn *c, struct head *h, green_body_t *body,
+                       enum framing f, green_chunk_t *first, int have_first)
+{
+    int chunked = f == FRAME_CHUNKED;
+    if (have_first < 0)
+        have_first = green_body_next(body, first);
+    if (have_first) {
+        if (send_piece(c, h, first, chunked) < 0)
+            return -1;
+        h = NULL;
+        green_chunk_t chunk;
+        while (green_body_next(body, &chunk))
+            if (send_piece(c, NULL, &chunk, chunked) < 0)
+                return -1;
+    }
+    if (green_body_error(body)) {
+        if (h)
+            return send_simple(c, 500, 0);
+        errno = green_body_error(body);
+        return -1;              /* the connection closes: a cut response */
+    }
+    struct iovec iov[2];
+    int n = 0;
+    if (h)
+        iov[n++] = (struct iovec){ h->buf, h->len };
+    if (chunked)
+        iov[n++] = (struct iovec){ "0\r\n\r\n", 5 };   /* the last chunk */
+    return n ? send_iov(c, iov, n, 0) : 0;
+}
+
+/* No body for HEAD, for 1xx, 204 and 304 (RFC 9110 section 6.4.1). */
+static int bodiless(const struct conn *c)
+{
+    int code = c->resp.code;
+    return code < 200 || code == 204 || code == 304;
+}
+
+/* How the body will be delimited; also settles keep_alive.
+ *
+ * A generator that streams while it reads the request body (/echo) has
+ * read only its first piece when the head leaves: the rest would look
+ * hopeless to drain, and every large or chunked echo would close its
+ * connection.  It will most likely read the body to its end, so the
+ * connection is kept; if it stops early, serve_request() drains the
+ * rest or closes then, without the "Connection: close" it could not
+ * know to send. */
+static enum framing choose_framing(struct conn *c, const green_body_t *body)
+{
+    const char *conn_header = green_response_header(&c->resp, "Connection");
+    int echoing = !green_body_is_list(body) && c->req.minor >= 1 &&
+                  c->body_reading && !c->body_error;
+    c->keep_alive = c->req.keep_alive && !closing(c->srv) &&
+                    !(conn_header && strcasecmp(conn_header, "close") == 0) &&
+                    (echoing || !drain_hopeless(c));
+    if (bodiless(c))
+        return FRAME_NONE;
+    if (green_body_is_list(body))
+        return FRAME_LENGTH;
+    if (c->req.minor >= 1)
+        return FRAME_CHUNKED;
+    c->keep_alive = 0;          /* a 1.0 client: the close ends the body */
+    return FRAME_CLOSE;
+}
+
+/* Send the response for `body`.  Returns 0, or -1 when the connection is
+ * broken (the client went away, a send timed out). */
+static int send_body(struct conn *c, green_body_t *body, green_chunk_t *first,
+                     int have_first)
+{
+    struct head h;
+    int is_head = strcmp(c->env.method, "HEAD") == 0;
+    enum framing f = choose_framing(c, body);
+    int with_body = !is_head && f != FRAME_NONE;
+
+    format_head(c, &h, f, green_body_length(body));
+    c->resp.sent = 1;           /* start_response may no longer change it */
+    if (!with_body) {
+        struct iovec iov = { h.buf, h.len };
+        return send_iov(c, &iov, 1, 0);
+    }
+    if (body->is_file)
+        return send_file(c, &h, body, 1);
+    if (f == FRAME_LENGTH)
+        return send_list(c, &h, body, 1);
+    return send_stream(c, &h, body, f, first, have_first);
+}
+
+/* A response of our own (an error, usually): text/plain, a short body. */
+static int send_simple(struct conn *c, int code, int keep_alive)
+{
+    char status[64], text[80];
+    snprintf(status, sizeof status, "%d %s", code, green_http_reason(code));
+    snprintf(text, sizeof text, "%s\n", status);
+    green_header_t type = { "Content-Type", "text/plain" };
+    green_response_init(&c->resp);
+    green_start_response(&c->resp, status, &type, 1);
+    green_body_t body = green_body_str(text);
+    struct head h;
+    c->keep_alive = keep_alive;
+    format_head(c, &h, FRAME_LENGTH, green_body_length(&body));
+    c->resp.sent = 1;
+    return send_list(c, &h, &body, 1);
+}
+
+/* ---- 6. Static files ------------------------------------------------------- */
+
+const char *green_http_content_type(const char *name)
+{
+    static const char *const types[][2] = {
+        { "html", "text/html; charset=utf-8" }, { "htm", "text/html; charset=utf-8" },
+        { "css", "text/css" }, { "js", "text/javascript" },
+        { "json", "application/json" }, { "txt", "text/plain; charset=utf-8" },
+        { "md", "text/markdown; charset=utf-8" }, { "xml", "application/xml" },
+        { "svg", "image/svg+xml" }, { "png", "image/png" }, { "jpg", "image/jpeg" },
+        { "jpeg", "image/jpeg" }, { "gif", "image/gif" }, { "ico", "image/x-icon" },
+        { "webp", "image/webp" }, { "pdf", "application/pdf" },
+        { "wasm", "application/wasm" }, { "woff2", "font/woff2" },
+        { "mp4", "video/mp4" },
+    };
+    const char *dot = strrchr(name, '.');
+    if (dot && !strchr(dot, '/'))
+        for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+            if (strcasecmp(dot + 1, types[i][0]) == 0)
+                return types[i][1];
+    return "application/octet-stream";
+}
+
+static green_body_t static_text(green_response_t *resp, const char *status)
+{
+    green_header_t h[] = { { "Content-Type", "text/plain" } };
+    green_start_response(resp, status, h, 1);
+    return green_body_str(status + 4);
+}
+
+/* Is there a ".." segment in path?  It is PATH_INFO, already decoded, so
+ * "%2e%2e" is caught too. */
+static int has_dot_dot(const char *path)
+{
+    for (const char *p = path; (p = strstr(p, "..")) != NULL; p += 2)
+        if ((p == path || p[-1] == '/') && (p[2] == '\0' || p[2] == '/'))
+            return 1;
+    return 0;
+}
+
+/* How a static file is opened: O_NONBLOCK, so that a FIFO (which waits
+ * for a writer) or a device cannot stop the hub; O_NOCTTY, so that a
+ * terminal never becomes ours.  O_NONBLOCK changes nothing for a regular
+ * file, the only kind that is served. */
+#define STATIC_OPEN (O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+
+/* Set once openat2() answered ENOSYS: a kernel older than 5.6 (or
+ * qemu-user, or Valgrind), where asking again would only fail again. */
+static int no_openat2;
+
+/* The kernel resolves `rel` from the folder in one step, refusing any
+ * step out of it (a "..", an absolute symbolic link, one that climbs out)
+ * and /proc's magic links: there is no moment between a check and the
+ * open for anyone to swap a name.  EAGAIN: a rename raced with the
+ * lookup, which the kernel asks us to retry. */
+static int open_beneath_kernel(int root, const char *rel)
+{
+#ifdef HAVE_OPENAT2
+    struct open_how how = {
+        .flags = STATIC_OPEN,
+        .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+    };
+    long fd;
+    for (int tries = 0; tries < 3; tries++)
+        if ((fd = syscall(SYS_openat2, root, rel, &how, sizeof how)) >= 0 ||
+            errno != EAGAIN)
+            break;
+    return (int)fd;
+#else
+    (void)root, (void)rel;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+/* Where openat2() is missing: walk `rel` one name at a time, each opened
+ * from the directory before it with O_NOFOLLOW, so no symbolic link is
+ * ever followed (stricter than openat2, which follows one that stays
+ * inside).  A name is the last one unless a '/' follows it. */
+static int open_beneath_walk(int root, const char *rel)
+{
+    int dir = root, fd;
+    for (;;) {
+        size_t len = strcspn(rel, "/");
+        char name[NAME_MAX + 1];
+        int up = len == 2 && rel[0] == '.' && rel[1] == '.';
+        if (len == 0 || len > NAME_MAX || up) {
+            errno = up ? EXDEV : len ? ENAMETOOLONG : ENOENT;
+            fd = -1;
+            break;
+        }
+        memcpy(name, rel, len);
+        name[len] = '\0';
+        int last = rel[len] == '\0';
+        fd = openat(dir, name, last ? STATIC_OPEN | O_NOFOLLOW
+                                    : O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_DIRECTORY);
+        struct stat st;         /* O_DIRECTORY on a link says ENOTDIR */
+        if (fd < 0 && errno == ENOTDIR &&
+            fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+            errno = ELOOP;
+        if (fd < 0 || last)
+            break;
+        if (dir != root)
+            close(dir);
+        dir = fd;
+        rel += len + strspn(rel + len, "/");
+    }
+    if (dir != root) {
+        int saved = errno;
+        close(dir);
+        errno = saved;
+    }
+    return fd;
+}
+
+/* Open the file for `rel` under the folder: NULL status on success (*fd
+ * set), else the status to answer.  ".." is refused outright.  The path
+ * is never checked first and opened after: between the two, a directory
+ * on it could be swapped for a symbolic link out of the folder.  Only a
+ * regular file is served; a FIFO, a device or a folder is 404. */
+static const char *open_static(struct static_app *s, const char *rel,
+                               int *fd, struct stat *st)
+{
+    if (has_dot_dot(rel))
+        return "403 Forbidden";
+    rel += strspn(rel, "/");    /* "/static//a" is "a", not "/a" */
+    *fd = -1;
+    if (!__atomic_load_n(&no_openat2, __ATOMIC_RELAXED)) {
+        *fd = open_beneath_kernel(s->dir_fd, rel);
+        if (*fd < 0 && errno == ENOSYS)
+            __atomic_store_n(&no_openat2, 1, __ATOMIC_RELAXED);
+    }
+    if (*fd < 0 && __atomic_load_n(&no_openat2, __ATOMIC_RELAXED))
+        *fd = open_beneath_walk(s->dir_fd, rel);
+    if (*fd < 0)                /* EXDEV, ELOOP: a way out of the folder */
+        return errno == EACCES || errno == EXDEV || errno == ELOOP ?
+               "403 Forbidden" : "404 Not Found";
+    if (fstat(*fd, st) < 0 || !S_ISREG(st->st_mode)) {
+        close(*fd);
+        return "404 Not Found";
+    }
+    return NULL;
+}
+
+/* The static files application: under the prefix, a file (or 304, 403,
+ * 404, 405); anything else goes to the application it wraps. */
+static green_body_t static_call(green_app_t *self, green_environ_t *env,
+                                green_response_t *resp)
+{
+    struct static_app *s = (struct static_app *)self;
+    if (strncmp(env->path, s->prefix, s->prefix_len) != 0)
+        return green_app_call(s->inner, env, resp);
+    if (strcmp(env->method, "GET") != 0 && strcmp(env->method, "HEAD") != 0)
+        return static_text(resp, "405 Method Not Allowed");
+
+    int fd;
+    struct stat st;
+    const char *refused = open_static(s, env->path + s->prefix_len, &fd, &st);
+    if (refused)
+        return static_text(resp, refused);
+
+    char modified[32];
+    green_http_date(st.st_mtime, modified);
+    time_t since = green_http_parse_date(green_environ_header(env, "If-Modified-Since"));
+    green_header_t h[] = {
+        { "Last-Modified", modified },
+        { "Content-Type", green_http_content_type(env->path) },
+    };
+    if (since != -1 && st.st_mtime <= since) {
+        close(fd);              /* the client's copy is current */
+        green_start_response(resp, "304 Not Modified", h, 1);
+        return green_body_empty();
+    }
+    green_start_response(resp, "200 OK", h, 2);
+    return green_body_file(fd, 0, (long long)st.st_size);
+}
+
+/* ---- 7. The keep-alive loop -------------------------------------------------- */
+
+/* The application did not call green_start_response() (or its headers
+ * were refused, e.g. a CR LF in a value): nothing it made can be sent,
+ * so the client gets a 500 and the application's body is dropped. */
+static int app_failed(struct conn *c, green_body_t *body)
+{
+    green_body_close(body);
+    return send_simple(c, 500, c->req.keep_alive && !drain_hopeless(c) &&
+                                   !closing(c->srv));
+}
+
+/* Call the application and send what it returns.  Returns 0, or -1 when
+ * the connection is broken. */
+static int call_app(struct conn *c)
+{
+    green_chunk_t first = { 0 };
+    int have_first = -1;
+    green_response_init(&c->resp);
+    green_body_t body = green_app_call(c->srv->app, &c->env, &c->resp);
+    /* A generator's head waits for its first chunk (pywsgi's rule): until
+     * then the application may still call start_response, to set its
+     * status late (when the generator first runs) or to change it
+     * (/echo's 413 when its first read fails). */
+    if (!green_body_is_list(&body))
+        have_first = green_body_next(&body, &first);
+    if (!c->resp.started)
+        return app_failed(c, &body);
+    int rc = send_body(c, &body, &first, have_first);
+    green_body_close(&body);
+    return rc;
+}
+
+int green_http_takeover(green_environ_t *env, green_takeover_fn_t fn,
+                        void *arg)
+{
+    /* env->input is the first member of our struct conn, and its read is
+     * ours: anything else is some other server's request. */
+    if (env == NULL || fn == NULL || env->input == NULL ||
+        env->input->read != input_read) {
+        errno = EINVAL;
+        return -1;
+    }
+    struct conn *c = (struct conn *)env->input;
+    c->takeover = fn;
+    c->takeover_arg = arg;
+    return 0;
+}
+
+/* The response is out: the connection now belongs to the protocol the
+ * application asked for (server.h's green_takeover_fn_t).  What the client
+ * sent after this request's body (the new protocol's first bytes, maybe)
+ * moves to the front of the buffer and goes with it.  Returns 0: HTTP is
+ * over on this connection. */
+static int hand_over(struct conn *c)
+{
+    if (drain_body(c) < 0)
+        return 0;               /* its body never ended: nothing to hand */
+    next_request(c);
+    c->takeover(c->fd, c->buf, c->len, c->takeover_arg);
+    return 0;
+}
+
+/* Serve the request whose head is buf[0..head_len).  Returns 1 to keep
+ * the connection for the next request, 0 to close it. */
+static int serve_request(struct conn *c, int head_len)
+{
+    green_http_server_t *srv = c->srv;
+    int rc;
+    c->body_sent = 0;
+    c->takeover = NULL;
+    if (room_for_body(c, head_len) < 0)
+        return 0;
+    begin_body(c, head_len);
+    tick(srv);
+    c->env.method = NULL;
+    if (make_environ(c) < 0) {
+        rc = send_simple(c, 400, 0);
+        log_request(c, NULL, 400);
+        c->linger = 1;
+    } else {
+        rc = call_app(c);
+    }
+    srv->requests++;
+    c->served++;
+    if (srv->log && c->env.method) {
+        char request[1024];
+        snprintf(request, sizeof request, "%s %s %s", c->env.method,
+                 c->env.uri, c->env.protocol);
+        log_request(c, request, c->resp.code);
+    }
+    if (rc < 0)
+        return 0;               /* the connection is broken */
+    if (c->takeover)
+        return hand_over(c);
+    if (!c->keep_alive || drain_body(c) < 0) {
+        /* Closing with body bytes unread: close slowly, or the reset
+         * they cause could destroy the response we just sent. */
+        c->linger = c->linger || !c->body_done;
+        return 0;
+    }
+    next_request(c);
+    return 1;
+}
+
+/* A request the parser refused, or a head that came too slowly: answer
+ * with its status, then close. */
+static void reject(struct conn *c, int code)
+{
+    tick(c->srv);
+    c->body_sent = 0;
+    send_simple(c, code, 0);
+    log_request(c, NULL, code);
+    c->linger = 1;
+}
+
+/* Close the way a client can read our last response: stop writing, then
+ * swallow what it still sends for a moment (see LINGER_SECONDS). */
+static void linger_close(struct conn *c)
+{
+    char scratch[4096];
+    size_t total = 0;
+    double deadline = green__deadline(LINGER_SECONDS), left;
+    shutdown(c->fd, SHUT_WR);
+    while (total < LINGER_BYTES && (left = green__time_left(deadline)) > 0) {
+        ssize_t n = green_recv(c->fd, scratch, sizeof scratch, left);
+        if (n <= 0)
+            break;
+        total += (size_t)n;
+    }
+}
+
+static struct conn *conn_new(green_http_server_t *srv, int fd,
+                             const struct sockaddr *peer)
+{
+    struct conn *c = calloc(1, sizeof *c);
+    if (!c || !(c->buf = malloc(BUF_START))) {
+        free(c);
+        return NULL;
+    }
+    c->cap = BUF_START;
+    c->srv = srv;
+    c->fd = fd;
+    if (peer->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr,
+                  c->remote, sizeof c->remote);
+    else if (peer->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)peer)->sin6_addr,
+                  c->remote, sizeof c->remote);
+    else
+        strcpy(c->remote, "-");
+    LIST_INSERT_HEAD(&srv->conns, c, link);
+    return c;
+}
+
+static void conn_free(struct conn *c)
+{
+    LIST_REMOVE(c, link);
+    free(c->buf);
+    free(c->path);
+    free(c);
+}
+
+/* The handler StreamServer runs in a greenlet of its own for each
+ * connection: pywsgi's handle() loop.  The server closes fd afterwards. */
+static void handle_connection(int fd, const struct sockaddr *peer,
+                              socklen_t peer_len, void *arg)
+{
+    (void)peer_len;
+    green_http_server_t *srv = arg;
+    struct conn *c = conn_new(srv, fd, peer);
+    if (!c)
+        return;
+    /* Our responses leave in one sendmsg() each: nothing to gain from
+     * Nagle's algorithm holding back a small last packet. */
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+
+    for (;;) {
+        int rc = read_head(c);
+        if (rc == 0)
+            break;              /* closed, idle, or stopping */
+        if (rc < 0) {
+            reject(c, -rc);
+            break;
+        }
+        if (!serve_request(c, rc))
+            break;
+    }
+    if (c->linger)
+        linger_close(c);
+    conn_free(c);
+}
+
+/* ---- 8. The server's life -------------------------------------------------- */
+
+/* Zero means "the default", for each option. */
+static void fill_defaults(green_http_options_t *o)
+{
+    green_http_limits_t *l = &o->limits;
+    if (!l->max_request_line) l->max_request_line = 8190;
+    if (!l->max_head)         l->max_head = DEFAULT_MAX_HEAD;
+    if (!l->max_headers)      l->max_headers = GREEN_HTTP_MAX_HEADERS;
+    if (!l->max_body)         l->max_body = LLONG_MAX;   /* no limit: see http.h */
+    /* Times: 0 is the default, negative is forever (server.h). */
+    if (o->idle_timeout == 0)   o->idle_timeout = DEFAULT_IDLE_TIMEOUT;
+    if (o->header_timeout == 0) o->header_timeout = DEFAULT_HEADER_TIMEOUT;
+    if (o->body_timeout == 0)   o->body_timeout = DEFAULT_BODY_TIMEOUT;
+    if (o->send_timeout == 0)   o->send_timeout = DEFAULT_SEND_TIMEOUT;
+    if (o->max_drain <= 0)      o->max_drain = DEFAULT_MAX_DRAIN;
+    if (!o->static_prefix)      o->static_prefix = "/static/";
+    if (o->access_log_fd <= 0)  o->access_log_fd = -1;
+}
+
+/* Wrap the application in the static files one.  Returns 0 or -1. */
+static int setup_static(green_http_server_t *srv, green_app_t *app)
+{
+    struct static_app *s = &srv->statics;
+    srv->app = app;
+    if (!srv->opt.static_dir)
+        return 0;
+    s->dir_fd = open(srv->opt.static_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (s->dir_fd < 0)
+        return -1;
+    s->prefix = strdup(srv->opt.static_prefix);
+    if (!s->prefix) {
+        close(s->dir_fd);
+        return -1;
+    }
+    s->prefix_len = strlen(s->prefix);
+    s->app.call = static_call;
+    s->inner = app;
+    srv->app = &s->app;
+    return 0;
+}
+
+/* Wake every connection that waits for its next request: shutdown() makes
+ * its green_recv() return 0, and its loop ends as if the client had
+ * closed.  Connections in the middle of a request are left alone: they
+ * see the server closing when their response is out, and say "Connection: close". */
+static void close_idle(green_http_server_t *srv)
+{
+    struct conn *c;
+    LIST_FOREACH(c, &srv->conns, link)
+        if (c->idle)
+            shutdown(c->fd, SHUT_RDWR);
+}
+
+/* The core stops accepting (a stop, a signal): idle connections close
+ * now, the others after their response. */
+static void on_close(void *arg)
+{
+    close_idle(arg);
+}
+
+/* The graceful stop is over: the last lines of the access log go out. */
+static void on_stopped(void *arg)
+{
+    green_http_server_t *srv = arg;
+    if (srv->flusher) {
+        green_kill(srv->flusher, 1.0);
+        green_free(srv->flusher);
+        srv->flusher = NULL;
+    }
+    if (srv->log)
+        log_flush(srv);
+}
+
+static const green_server_hooks_t http_hooks = {
+    .close = on_close,
+    .stopped = on_stopped,
+};
+
+green_server_t *green_http_server_core(green_http_server_t *srv)
+{
+    return srv->tcp;
+}
+
+green_http_server_t *green_http_server_new(const char *host, const char *port,
+                                           green_app_t *app,
+                                           const green_http_options_t *opt)
+{
+    green_http_server_t *srv = calloc(1, sizeof *srv);
+    if (!srv)
+        return NULL;
+    if (opt)
+        srv->opt = *opt;
+    fill_defaults(&srv->opt);
+    srv->host = strdup(host && *host ? host : "0.0.0.0");
+    srv->tcp = green_server_new(host, port, handle_connection, srv, &srv->opt.server);
+    if (!srv->host || !srv->tcp || setup_static(srv, app) < 0)
+        goto err;
+    green_server_set_hooks(srv->tcp, &http_hooks, srv);
+    if (srv->opt.access_log_fd >= 0 && !(srv->log = malloc(LOG_BUF)))
+        goto err;
+    return srv;
+err:;
+    int err = errno ? errno : ENOMEM;
+    green_http_server_free(srv);
+    errno = err;
+    return NULL;
+}
+
+unsigned long green_http_server_requests(const green_http_server_t *srv)
+{
+    return srv->requests;
+}
+
+void green_http_server_free(green_http_server_t *srv)
+{
+    if (!srv)
+        return;
+    green_server_free(srv->tcp);   /* stops it first: on_stopped runs */
+    if (srv->statics.prefix)    /* set up: the folder is open */
+        close(srv->statics.dir_fd);
+    free(srv->statics.prefix);
+    free(srv->log);
+    free(srv->host);
+    free(srv);
+}
