@@ -8,7 +8,8 @@
  *   greenlet.h  stackful coroutines, switch, exit hooks   (chapter 2)
  *   hub.h       the scheduler on libevent, its observer
  *               and the blocking detector (monitor.c)     (chapter 3)
- *   io.h        green sockets, name resolution            (chapter 4)
+ *   io.h        green sockets                             (chapter 4)
+ *   dns.h       name resolution on evdns                  (chapter 4)
  *   patch.h     greening blocking calls: a library of its own (chapter 5)
  *   sync.h      Event, AsyncResult, Queue, Semaphore, local (chapter 6)
  *   pool.h      Group and Pool                            (chapter 7)
@@ -50,7 +51,7 @@
  *   header lists every errno.  On success errno is left as it was: a
  *   caller may read errno only after a failure.  Two exceptions, each
  *   documented at its call: the resolver returns an EAI_* code, as
- *   getaddrinfo() does (io.h), and the HTTP parser returns a negated HTTP
+ *   getaddrinfo() does (dns.h), and the HTTP parser returns a negated HTTP
  *   status (-400, -431...), so the server answers with it (http_parser.h).
  *
  * Misuse.  A mistake the library can detect fails like any error, never
@@ -102,6 +103,7 @@
 #include "greenlet.h"
 #include "hub.h"
 #include "io.h"
+#include "dns.h"
 #include "sync.h"
 #include "pool.h"
 #include "server.h"

@@ -1,5 +1,6 @@
 /*
- * io.h - chapter 4: cooperative I/O.  Green sockets and name resolution.
+ * io.h - chapter 4: cooperative I/O.  Green sockets; names are resolved by
+ * dns.h.
  *
  * The pattern of libtask's fd.c and of gevent's socket module: make the file
  * descriptor non-blocking, try the call, and when the kernel answers EAGAIN
@@ -22,8 +23,6 @@
 #include <stddef.h>
 #include <sys/socket.h>
 #include <sys/types.h>
-
-struct addrinfo;
 
 /* Make fd non-blocking.  Returns 0, or -1 with errno. */
 int green_fd_nonblock(int fd);
@@ -60,7 +59,7 @@ ssize_t green_sendall(int fd, const void *buf, size_t n, double timeout);
 int green_close(int fd);
 
 /* Connect to host:port over TCP (IPv4 or IPv6, names resolved with
- * green_getaddrinfo), trying each address in turn within `timeout` in all.
+ * green_getaddrinfo, dns.h), trying each address in turn within `timeout` in all.
  * Returns a connected non-blocking fd, or -1 with errno. */
 int green_tcp_connect(const char *host, const char *port, double timeout);
 
@@ -72,25 +71,5 @@ int green_tcp_listen(const char *host, const char *port, int backlog);
 
 /* The port a socket is bound to (for port "0"), or -1. */
 int green_socket_port(int fd);
-
-/* --- Name resolution, through libevent's evdns ------------------------ */
-
-/* getaddrinfo(3), cooperatively: the hub's evdns asks the name servers of
- * /etc/resolv.conf (or the one set below) and reads /etc/hosts, while
- * other greenlets run.  Returns 0, or an EAI_* code (EAI_AGAIN on timeout,
- * EAI_SYSTEM with errno ECANCELED when killed).  Free the result with
- * green_freeaddrinfo. */
-int green_getaddrinfo(const char *node, const char *service,
-                      const struct addrinfo *hints, struct addrinfo **res,
-                      double timeout);
-void green_freeaddrinfo(struct addrinfo *ai);
-
-/* The first IPv4 address of `name` as text in buf (like Python's
- * socket.gethostbyname).  Returns 0, or an EAI_* code as above. */
-int green_gethostbyname(const char *name, char *buf, size_t len, double timeout);
-
-/* Use only this name server ("127.0.0.1:5353", say) from now on, instead
- * of those of /etc/resolv.conf.  Returns 0 or -1. */
-int green_dns_set_nameserver(const char *addr_port);
 
 #endif

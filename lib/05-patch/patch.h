@@ -45,7 +45,7 @@
  *                  for POLLIN and/or POLLOUT only: wait on the hub for any
  *                  of them, or for the timeout.
  *   getaddrinfo    for a name (not digits, not NULL): green_getaddrinfo()
- *                  (io.h), libevent's evdns asks the name servers while the
+ *                  (dns.h), libevent's evdns asks the name servers while the
  *                  others run.  It reads /etc/hosts and resolv.conf, not the
  *                  rest of nsswitch.conf, and treats AI_ADDRCONFIG a little
  *                  differently from glibc.
