@@ -1,7 +1,8 @@
 /*
- * tests/lib/io.c - the library's own tests of io.h: green sockets (connect,
- * accept, recv, send, sendall, close), the TCP helpers, wait_read and
- * wait_write on any descriptor, and name resolution on evdns.
+ * tests/lib/io.c - the library's own tests of chapter 4, io.h and dns.h:
+ * green sockets (connect, accept, recv, send, sendall, close), the TCP
+ * helpers, wait_read and wait_write on any descriptor, and name resolution
+ * on evdns (dns.h).
  *
  * Everything talks over 127.0.0.1 only, on ports the kernel picks (port 0).
  * The DNS tests never leave the machine either: /etc/hosts, literal
