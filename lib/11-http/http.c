@@ -2,22 +2,24 @@
  * http.c - chapter 11: the cooperative HTTP/1.1 server (see http.h).
  *
  * Read it top to bottom; it follows one connection's life:
- *   1. the clock and the access log, which every request touches;
- *   2. reading a request head into the connection's buffer;
- *   3. the request body, read only when the application asks (wsgi.input);
- *   4. the environ, pointing into the buffer (no copies);
- *   5. writing: the response head, the body framed three ways, sendfile;
- *   6. static files, an application wrapped around the user's;
- *   7. the keep-alive loop: one greenlet per connection, one request after
+ *   1. reading a request head into the connection's buffer;
+ *   2. the request body, read only when the application asks (wsgi.input);
+ *   3. the environ, pointing into the buffer (no copies);
+ *   4. writing: the response head, the body framed three ways, sendfile;
+ *   5. the keep-alive loop: one greenlet per connection, one request after
  *      the other;
- *   8. the server's life: chapter 7's core (server.h) with two hooks, and
+ *   6. the server's life: chapter 7's core (server.h) with two hooks, and
  *      free.
+ * Two ideas that every request touches have files of their own, shared
+ * through lib/private/http_internal.h: the clock and the access log
+ * (http_log.c), and static files, an application wrapped around the
+ * user's (http_static.c).
  *
  * One greenlet per connection (server.h) makes the code sequential: every
  * "wait" below (green_recv, green_wait_write, the application's own
  * sleeps) parks this connection's greenlet on the hub, and the others run.
  */
-#include "http.h"
+#include "http_internal.h"
 #include "hub.h"
 #include "io.h"
 #include "server.h"
@@ -27,7 +29,6 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -36,18 +37,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/queue.h>        /* LIST_*: the connections, as in server.c */
 #include <sys/sendfile.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
-#if defined(SYS_openat2) && __has_include(<linux/openat2.h>)
-#include <linux/openat2.h>
-#define HAVE_OPENAT2 1
-#endif
 
 #define DEFAULT_IDLE_TIMEOUT   15.0
 #define DEFAULT_HEADER_TIMEOUT 10.0
@@ -67,43 +60,10 @@
  * destroy our error response before the client has read it. */
 #define LINGER_SECONDS         1.0
 #define LINGER_BYTES           (256 * 1024)
-/* The access log's buffer: written when full, and once a second. */
-#define LOG_BUF                (64 * 1024)
-#define LOG_EVERY              1.0
 /* iovecs gathered for one sendmsg() of a list body. */
 #define MAX_IOV                64
 
 /* ---- The server and a connection ------------------------------------------ */
-
-/* Static files: an application wrapped around the user's (section 6). */
-struct static_app {
-    green_app_t app;
-    green_app_t *inner;
-    int dir_fd;                 /* the folder, opened once: paths start here */
-    char *prefix;               /* "/static/" */
-    size_t prefix_len;
-};
-
-struct green_http_server {
-    green_server_t *tcp;        /* StreamServer: accept loop, a greenlet each */
-    green_app_t *app;           /* what is called: the user's, or static_app */
-    struct static_app statics;
-    green_http_options_t opt;   /* defaults filled in */
-    char *host;
-    const char *port;           /* SERVER_PORT, in the core's label */
-    unsigned long requests;
-    LIST_HEAD(, conn) conns;    /* every open connection, for stop */
-
-    /* The clock: formatted once a second, not once per request. */
-    time_t clock_at;
-    char date[32];              /* "Sun, 06 Nov 1994 08:49:37 GMT" */
-    char clf_date[32];          /* "06/Nov/1994:08:49:37 +0000" */
-
-    /* The access log. */
-    char *log;
-    size_t log_len;
-    green_t *flusher;
-};
 
 /* Body framing of a response. */
 enum framing {
@@ -156,7 +116,7 @@ struct conn {
 
 /* Has the server stopped accepting?  Then every response says
  * "Connection: close", and an idle connection closes. */
-static int closing(const green_http_server_t *srv)
+int green__http_closing(const green_http_server_t *srv)
 {
     return green_server_state(srv->tcp) >= GREEN_SERVER_CLOSING;
 }
@@ -170,151 +130,7 @@ static const char *server_port(green_http_server_t *srv)
     return srv->port;
 }
 
-/* ---- 1. The clock and the access log ---------------------------------------- */
-
-static const char *const day_names[] = {
-    "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-static const char *const month_names[] = {
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-
-/* Our own names, not strftime's %a and %b: those follow the locale, and
- * HTTP dates are always in English. */
-char *green_http_date(time_t t, char *buf)
-{
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    /* Years past 9999 would not fit: HTTP dates stop there. */
-    int year = tm.tm_year + 1900 > 9999 ? 9999 : tm.tm_year + 1900;
-    snprintf(buf, 30, "%s, %02d %s %04d %02d:%02d:%02d GMT",
-             day_names[tm.tm_wday % 7], tm.tm_mday % 100,
-             month_names[tm.tm_mon % 12], year % 10000, tm.tm_hour % 100,
-             tm.tm_min % 100, tm.tm_sec % 100);
-    return buf;
-}
-
-time_t green_http_parse_date(const char *s)
-{
-    char day[4], month[4];
-    int d, y, h, m, sec, end = 0;
-    if (!s || sscanf(s, "%3[A-Za-z], %2d %3[A-Za-z] %4d %2d:%2d:%2d GMT%n", day, &d, month,
-                     &y, &h, &m, &sec, &end) != 7 || end == 0 || s[end])
-        return -1;
-    for (int i = 0; i < 12; i++)
-        if (strcmp(month, month_names[i]) == 0) {
-            struct tm tm = { .tm_year = y - 1900, .tm_mon = i, .tm_mday = d,
-                             .tm_hour = h, .tm_min = m, .tm_sec = sec };
-            return timegm(&tm);
-        }
-    return -1;
-}
-
-/* Reformat the dates when the second has changed.  time() costs a few
- * nanoseconds (the vDSO); formatting a date costs a hundred times more,
- * and at 100,000 requests a second it would be done 100,000 times for
- * one new value. */
-static void tick(green_http_server_t *srv)
-{
-    time_t now = time(NULL);
-    if (now == srv->clock_at)
-        return;
-    srv->clock_at = now;
-    green_http_date(now, srv->date);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    snprintf(srv->clf_date, sizeof srv->clf_date,
-             "%02d/%s/%04d:%02d:%02d:%02d +0000", tm.tm_mday,
-             month_names[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour,
-             tm.tm_min, tm.tm_sec);
-}
-
-/* Write the log buffer out.  A plain write(): the log is a file or a
- * terminal, and this happens once a second, not once a request. */
-static void log_flush(green_http_server_t *srv)
-{
-    size_t done = 0;
-    while (done < srv->log_len) {
-        ssize_t n = write(srv->opt.access_log_fd, srv->log + done,
-                          srv->log_len - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN &&
-            green_wait_write(srv->opt.access_log_fd, 1.0) == 0)
-            continue;
-        if (n <= 0)
-            break;              /* the log is gone: drop the lines */
-        done += (size_t)n;
-    }
-    srv->log_len = 0;
-}
-
-/* The flusher greenlet: the log is at most a second behind. */
-static void *log_flusher(void *arg)
-{
-    green_http_server_t *srv = arg;
-    while (green_sleep(LOG_EVERY) == 0)
-        if (srv->log_len > 0)
-            log_flush(srv);
-    return NULL;
-}
-
-/* Copy `s` into out[0..size) with what a client wrote made harmless:
- * '"', '\', control bytes and bytes from 0x7f up become "\xHH", as
- * nginx writes them.  A raw '"' in a target would end the quoted field
- * early, and the text after it would read as a forged status and size
- * (a CR or LF, as a forged line).  Cut short rather than overflow;
- * returns the length written. */
-static size_t log_escape(char *out, size_t size, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t n = 0;
-    for (; *s; s++) {
-        unsigned char b = (unsigned char)*s;
-        int plain = b >= 0x20 && b < 0x7f && b != '"' && b != '\\';
-        if (n + (plain ? 1 : 4) >= size)
-            break;
-        if (plain) {
-            out[n++] = (char)b;
-        } else {
-            out[n++] = '\\';
-            out[n++] = 'x';
-            out[n++] = hex[b >> 4];
-            out[n++] = hex[b & 15];
-        }
-    }
-    out[n] = '\0';
-    return n;
-}
-
-/* One line in the Common Log Format:
- *   127.0.0.1 - - [06/Nov/1994:08:49:37 +0000] "GET / HTTP/1.1" 200 13
- * `request` is NULL for a request too bad to quote; it is escaped
- * (log_escape), since the client wrote it. */
-static void log_request(struct conn *c, const char *request, int code)
-{
-    green_http_server_t *srv = c->srv;
-    if (!srv->log)
-        return;
-    if (!srv->flusher && !closing(srv)) {
-        srv->flusher = green_spawn(log_flusher, srv);
-        if (srv->flusher)
-            green_set_name(srv->flusher, "access log");
-    }
-    char line[1200], bytes[24] = "-", quoted[900];
-    log_escape(quoted, sizeof quoted, request ? request : "-");
-    if (c->body_sent > 0)
-        snprintf(bytes, sizeof bytes, "%lld", c->body_sent);
-    int n = snprintf(line, sizeof line, "%s - - [%s] \"%s\" %d %s\n",
-                     c->remote, srv->clf_date, quoted, code, bytes);
-    if (n < 0 || (size_t)n >= sizeof line)
-        return;                 /* cannot happen: every field is bounded */
-    if (srv->log_len + (size_t)n > LOG_BUF)
-        log_flush(srv);
-    memcpy(srv->log + srv->log_len, line, (size_t)n);
-    srv->log_len += (size_t)n;
-}
-
-/* ---- 2. Reading a request head --------------------------------------------- */
+/* ---- 1. Reading a request head --------------------------------------------- */
 
 /* Make the buffer at least `want` bytes.  The head may move: only call
  * this before the environ points into it. */
@@ -391,7 +207,7 @@ static int read_head(struct conn *c)
 
         double wait;
         if (c->len == 0) {
-            if (closing(srv) && c->served > 0)
+            if (green__http_closing(srv) && c->served > 0)
                 return 0;       /* stopping: an idle connection just closes */
             c->idle = 1;        /* stop may close us while we wait here */
             wait = srv->opt.idle_timeout;
@@ -435,7 +251,7 @@ static void next_request(struct conn *c)
     c->line_seen = 0;
 }
 
-/* ---- 3. The request body: wsgi.input ----------------------------------------- */
+/* ---- 2. The request body: wsgi.input ----------------------------------------- */
 
 /* "Expect: 100-continue": the client waits for this before it sends a
  * large body.  We send it only when the application first reads, so an
@@ -600,7 +416,7 @@ static int drain_hopeless(const struct conn *c)
     return !chunked_end_buffered(c);
 }
 
-/* ---- 4. The environ -------------------------------------------------------- */
+/* ---- 3. The environ -------------------------------------------------------- */
 
 /* The parser's pointers are not NUL-terminated, but the byte after each
  * token is a delimiter it has already checked (the space after the method
@@ -679,7 +495,7 @@ static void begin_body(struct conn *c, int head_len)
     c->input.read = input_read;
 }
 
-/* ---- 5. Writing the response ---------------------------------------------- */
+/* ---- 4. Writing the response ---------------------------------------------- */
 
 /* sendmsg() is writev() for sockets, with flags: MSG_NOSIGNAL (a client
  * that went away is EPIPE, not a SIGPIPE that kills the server) and,
@@ -927,7 +743,7 @@ static enum framing choose_framing(struct conn *c, const green_body_t *body)
     const char *conn_header = green_response_header(&c->resp, "Connection");
     int echoing = !green_body_is_list(body) && c->req.minor >= 1 &&
                   c->body_reading && !c->body_error;
-    c->keep_alive = c->req.keep_alive && !closing(c->srv) &&
+    c->keep_alive = c->req.keep_alive && !green__http_closing(c->srv) &&
                     !(conn_header && strcasecmp(conn_header, "close") == 0) &&
                     (echoing || !drain_hopeless(c));
     if (bodiless(c))
@@ -980,184 +796,7 @@ static int send_simple(struct conn *c, int code, int keep_alive)
     return send_list(c, &h, &body, 1);
 }
 
-/* ---- 6. Static files ------------------------------------------------------- */
-
-const char *green_http_content_type(const char *name)
-{
-    static const char *const types[][2] = {
-        { "html", "text/html; charset=utf-8" }, { "htm", "text/html; charset=utf-8" },
-        { "css", "text/css" }, { "js", "text/javascript" },
-        { "json", "application/json" }, { "txt", "text/plain; charset=utf-8" },
-        { "md", "text/markdown; charset=utf-8" }, { "xml", "application/xml" },
-        { "svg", "image/svg+xml" }, { "png", "image/png" }, { "jpg", "image/jpeg" },
-        { "jpeg", "image/jpeg" }, { "gif", "image/gif" }, { "ico", "image/x-icon" },
-        { "webp", "image/webp" }, { "pdf", "application/pdf" },
-        { "wasm", "application/wasm" }, { "woff2", "font/woff2" },
-        { "mp4", "video/mp4" },
-    };
-    const char *dot = strrchr(name, '.');
-    if (dot && !strchr(dot, '/'))
-        for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
-            if (strcasecmp(dot + 1, types[i][0]) == 0)
-                return types[i][1];
-    return "application/octet-stream";
-}
-
-static green_body_t static_text(green_response_t *resp, const char *status)
-{
-    green_header_t h[] = { { "Content-Type", "text/plain" } };
-    green_start_response(resp, status, h, 1);
-    return green_body_str(status + 4);
-}
-
-/* Is there a ".." segment in path?  It is PATH_INFO, already decoded, so
- * "%2e%2e" is caught too. */
-static int has_dot_dot(const char *path)
-{
-    for (const char *p = path; (p = strstr(p, "..")) != NULL; p += 2)
-        if ((p == path || p[-1] == '/') && (p[2] == '\0' || p[2] == '/'))
-            return 1;
-    return 0;
-}
-
-/* How a static file is opened: O_NONBLOCK, so that a FIFO (which waits
- * for a writer) or a device cannot stop the hub; O_NOCTTY, so that a
- * terminal never becomes ours.  O_NONBLOCK changes nothing for a regular
- * file, the only kind that is served. */
-#define STATIC_OPEN (O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
-
-/* Set once openat2() answered ENOSYS: a kernel older than 5.6 (or
- * qemu-user, or Valgrind), where asking again would only fail again. */
-static int no_openat2;
-
-/* The kernel resolves `rel` from the folder in one step, refusing any
- * step out of it (a "..", an absolute symbolic link, one that climbs out)
- * and /proc's magic links: there is no moment between a check and the
- * open for anyone to swap a name.  EAGAIN: a rename raced with the
- * lookup, which the kernel asks us to retry. */
-static int open_beneath_kernel(int root, const char *rel)
-{
-#ifdef HAVE_OPENAT2
-    struct open_how how = {
-        .flags = STATIC_OPEN,
-        .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
-    };
-    long fd;
-    for (int tries = 0; tries < 3; tries++)
-        if ((fd = syscall(SYS_openat2, root, rel, &how, sizeof how)) >= 0 ||
-            errno != EAGAIN)
-            break;
-    return (int)fd;
-#else
-    (void)root, (void)rel;
-    errno = ENOSYS;
-    return -1;
-#endif
-}
-
-/* Where openat2() is missing: walk `rel` one name at a time, each opened
- * from the directory before it with O_NOFOLLOW, so no symbolic link is
- * ever followed (stricter than openat2, which follows one that stays
- * inside).  A name is the last one unless a '/' follows it. */
-static int open_beneath_walk(int root, const char *rel)
-{
-    int dir = root, fd;
-    for (;;) {
-        size_t len = strcspn(rel, "/");
-        char name[NAME_MAX + 1];
-        int up = len == 2 && rel[0] == '.' && rel[1] == '.';
-        if (len == 0 || len > NAME_MAX || up) {
-            errno = up ? EXDEV : len ? ENAMETOOLONG : ENOENT;
-            fd = -1;
-            break;
-        }
-        memcpy(name, rel, len);
-        name[len] = '\0';
-        int last = rel[len] == '\0';
-        fd = openat(dir, name, last ? STATIC_OPEN | O_NOFOLLOW
-                                    : O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_DIRECTORY);
-        struct stat st;         /* O_DIRECTORY on a link says ENOTDIR */
-        if (fd < 0 && errno == ENOTDIR &&
-            fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
-            errno = ELOOP;
-        if (fd < 0 || last)
-            break;
-        if (dir != root)
-            close(dir);
-        dir = fd;
-        rel += len + strspn(rel + len, "/");
-    }
-    if (dir != root) {
-        int saved = errno;
-        close(dir);
-        errno = saved;
-    }
-    return fd;
-}
-
-/* Open the file for `rel` under the folder: NULL status on success (*fd
- * set), else the status to answer.  ".." is refused outright.  The path
- * is never checked first and opened after: between the two, a directory
- * on it could be swapped for a symbolic link out of the folder.  Only a
- * regular file is served; a FIFO, a device or a folder is 404. */
-static const char *open_static(struct static_app *s, const char *rel,
-                               int *fd, struct stat *st)
-{
-    if (has_dot_dot(rel))
-        return "403 Forbidden";
-    rel += strspn(rel, "/");    /* "/static//a" is "a", not "/a" */
-    *fd = -1;
-    if (!__atomic_load_n(&no_openat2, __ATOMIC_RELAXED)) {
-        *fd = open_beneath_kernel(s->dir_fd, rel);
-        if (*fd < 0 && errno == ENOSYS)
-            __atomic_store_n(&no_openat2, 1, __ATOMIC_RELAXED);
-    }
-    if (*fd < 0 && __atomic_load_n(&no_openat2, __ATOMIC_RELAXED))
-        *fd = open_beneath_walk(s->dir_fd, rel);
-    if (*fd < 0)                /* EXDEV, ELOOP: a way out of the folder */
-        return errno == EACCES || errno == EXDEV || errno == ELOOP ?
-               "403 Forbidden" : "404 Not Found";
-    if (fstat(*fd, st) < 0 || !S_ISREG(st->st_mode)) {
-        close(*fd);
-        return "404 Not Found";
-    }
-    return NULL;
-}
-
-/* The static files application: under the prefix, a file (or 304, 403,
- * 404, 405); anything else goes to the application it wraps. */
-static green_body_t static_call(green_app_t *self, green_environ_t *env,
-                                green_response_t *resp)
-{
-    struct static_app *s = (struct static_app *)self;
-    if (strncmp(env->path, s->prefix, s->prefix_len) != 0)
-        return green_app_call(s->inner, env, resp);
-    if (strcmp(env->method, "GET") != 0 && strcmp(env->method, "HEAD") != 0)
-        return static_text(resp, "405 Method Not Allowed");
-
-    int fd;
-    struct stat st;
-    const char *refused = open_static(s, env->path + s->prefix_len, &fd, &st);
-    if (refused)
-        return static_text(resp, refused);
-
-    char modified[32];
-    green_http_date(st.st_mtime, modified);
-    time_t since = green_http_parse_date(green_environ_header(env, "If-Modified-Since"));
-    green_header_t h[] = {
-        { "Last-Modified", modified },
-        { "Content-Type", green_http_content_type(env->path) },
-    };
-    if (since != -1 && st.st_mtime <= since) {
-        close(fd);              /* the client's copy is current */
-        green_start_response(resp, "304 Not Modified", h, 1);
-        return green_body_empty();
-    }
-    green_start_response(resp, "200 OK", h, 2);
-    return green_body_file(fd, 0, (long long)st.st_size);
-}
-
-/* ---- 7. The keep-alive loop -------------------------------------------------- */
+/* ---- 5. The keep-alive loop -------------------------------------------------- */
 
 /* The application did not call green_start_response() (or its headers
  * were refused, e.g. a CR LF in a value): nothing it made can be sent,
@@ -1166,7 +805,7 @@ static int app_failed(struct conn *c, green_body_t *body)
 {
     green_body_close(body);
     return send_simple(c, 500, c->req.keep_alive && !drain_hopeless(c) &&
-                                   !closing(c->srv));
+                                   !green__http_closing(c->srv));
 }
 
 /* Call the application and send what it returns.  Returns 0, or -1 when
@@ -1231,11 +870,11 @@ static int serve_request(struct conn *c, int head_len)
     if (room_for_body(c, head_len) < 0)
         return 0;
     begin_body(c, head_len);
-    tick(srv);
+    green__http_tick(srv);
     c->env.method = NULL;
     if (make_environ(c) < 0) {
         rc = send_simple(c, 400, 0);
-        log_request(c, NULL, 400);
+        green__http_log_request(srv, c->remote, NULL, 400, c->body_sent);
         c->linger = 1;
     } else {
         rc = call_app(c);
@@ -1246,7 +885,8 @@ static int serve_request(struct conn *c, int head_len)
         char request[1024];
         snprintf(request, sizeof request, "%s %s %s", c->env.method,
                  c->env.uri, c->env.protocol);
-        log_request(c, request, c->resp.code);
+        green__http_log_request(srv, c->remote, request, c->resp.code,
+                                c->body_sent);
     }
     if (rc < 0)
         return 0;               /* the connection is broken */
@@ -1266,10 +906,10 @@ static int serve_request(struct conn *c, int head_len)
  * with its status, then close. */
 static void reject(struct conn *c, int code)
 {
-    tick(c->srv);
+    green__http_tick(c->srv);
     c->body_sent = 0;
     send_simple(c, code, 0);
-    log_request(c, NULL, code);
+    green__http_log_request(c->srv, c->remote, NULL, code, c->body_sent);
     c->linger = 1;
 }
 
@@ -1351,7 +991,7 @@ static void handle_connection(int fd, const struct sockaddr *peer,
     conn_free(c);
 }
 
-/* ---- 8. The server's life -------------------------------------------------- */
+/* ---- 6. The server's life -------------------------------------------------- */
 
 /* Zero means "the default", for each option. */
 static void fill_defaults(green_http_options_t *o)
@@ -1369,28 +1009,6 @@ static void fill_defaults(green_http_options_t *o)
     if (o->max_drain <= 0)      o->max_drain = DEFAULT_MAX_DRAIN;
     if (!o->static_prefix)      o->static_prefix = "/static/";
     if (o->access_log_fd <= 0)  o->access_log_fd = -1;
-}
-
-/* Wrap the application in the static files one.  Returns 0 or -1. */
-static int setup_static(green_http_server_t *srv, green_app_t *app)
-{
-    struct static_app *s = &srv->statics;
-    srv->app = app;
-    if (!srv->opt.static_dir)
-        return 0;
-    s->dir_fd = open(srv->opt.static_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (s->dir_fd < 0)
-        return -1;
-    s->prefix = strdup(srv->opt.static_prefix);
-    if (!s->prefix) {
-        close(s->dir_fd);
-        return -1;
-    }
-    s->prefix_len = strlen(s->prefix);
-    s->app.call = static_call;
-    s->inner = app;
-    srv->app = &s->app;
-    return 0;
 }
 
 /* Wake every connection that waits for its next request: shutdown() makes
@@ -1422,7 +1040,7 @@ static void on_stopped(void *arg)
         srv->flusher = NULL;
     }
     if (srv->log)
-        log_flush(srv);
+        green__http_log_flush(srv);
 }
 
 static const green_server_hooks_t http_hooks = {
@@ -1447,10 +1065,10 @@ green_http_server_t *green_http_server_new(const char *host, const char *port,
     fill_defaults(&srv->opt);
     srv->host = strdup(host && *host ? host : "0.0.0.0");
     srv->tcp = green_server_new(host, port, handle_connection, srv, &srv->opt.server);
-    if (!srv->host || !srv->tcp || setup_static(srv, app) < 0)
+    if (!srv->host || !srv->tcp || green__http_static_setup(srv, app) < 0)
         goto err;
     green_server_set_hooks(srv->tcp, &http_hooks, srv);
-    if (srv->opt.access_log_fd >= 0 && !(srv->log = malloc(LOG_BUF)))
+    if (srv->opt.access_log_fd >= 0 && !(srv->log = malloc(GREEN__HTTP_LOG_BUF)))
         goto err;
     return srv;
 err:;

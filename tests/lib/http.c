@@ -1490,7 +1490,7 @@ static void race(const char *how)
     ck_assert_msg(secret == 0, "%s: %d of %d responses carried the file from OUTSIDE the "
                   "folder (a directory swapped for a symbolic link between the check and "
                   "the open; %lu swaps, %d answers from inside). Open beneath the "
-                  "folder in one step: see open_static() in lib/11-http/http.c",
+                  "folder in one step: see open_static() in lib/11-http/http_static.c",
                   how, secret, sent, race_swaps, inside);
 }
 
