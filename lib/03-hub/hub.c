@@ -7,20 +7,18 @@
  * waits always does three things: arm an event (or join a list), switch
  * to the hub (park), disarm the event whatever woke it.
  *
- * The list is the one of wait.h, written here once ("Lists of waiters"
- * below) for the hub's joiners and for every layer above: sync.c's
- * primitives and pool.c's groups wait in it too.
+ * Beside it, each in its own file: the list of waiters of wait.h
+ * (wait.c), what the hub says when things go wrong (report.c), signals
+ * (signal.c) and the blocking detector (monitor.c).
  */
 #include "internal.h"
 #include "hub.h"
 
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 struct hub {
@@ -62,7 +60,6 @@ static char timed_out_token;
 #define POLL_INTERVAL 0.001
 
 static void *hub_loop(void *unused);
-static void report_deadlock(struct hub *h);
 static void register_exit_hook(void);
 
 /* ---- The hub itself --------------------------------------------------- */
@@ -110,6 +107,9 @@ static struct hub *get_hub(void)
 struct event_base *green_hub_base(void) { return get_hub()->base; }
 int green_hub_active(void) { return hub != NULL; }
 green_t *green_hub(void) { return get_hub()->g; }
+
+/* report.c walks this list: it reads the hub and never changes it. */
+green_t *green__hub_all(void) { return get_hub()->all; }
 
 /* ---- The ready queue: a FIFO linked through the greenlets ------------- */
 
@@ -223,7 +223,7 @@ static void *hub_loop(void *unused)
             abort();
         }
         if (rc == 1 && h->ready_head == NULL)
-            report_deadlock(h);
+            green__report_deadlock();
     }
     return NULL;
 }
@@ -397,6 +397,12 @@ static int wait_fd(int fd, short what, double timeout, const char *name)
     return rc;
 }
 
+/* wait.c's lists park here: a wait for no fd, named `what` in dumps. */
+int green__hub_park(double timeout, const char *what)
+{
+    return wait_fd(-1, 0, timeout, what);
+}
+
 int green_hub_wait(double timeout)
 {
     return wait_fd(-1, 0, timeout, "green_hub_wait");
@@ -447,117 +453,6 @@ int green_wait_read(int fd, double timeout)
 int green_wait_write(int fd, double timeout)
 {
     return wait_fd(fd, EV_WRITE, timeout, "green_wait_write");
-}
-
-/* ---- Lists of waiters (wait.h) ------------------------------------------ */
-
-static void waitlist_append(struct green__waitlist *l, struct green__waiter *w)
-{
-    w->next = NULL;
-    w->prev = l->tail;
-    if (l->tail)
-        l->tail->next = w;
-    else
-        l->head = w;
-    l->tail = w;
-    w->on = l;
-}
-
-/* Take w off whichever list it is on, if any. */
-static void waitlist_leave(struct green__waiter *w)
-{
-    struct green__waitlist *l = w->on;
-    if (l == NULL)
-        return;
-    if (w->prev)
-        w->prev->next = w->next;
-    else
-        l->head = w->next;
-    if (w->next)
-        w->next->prev = w->prev;
-    else
-        l->tail = w->prev;
-    w->on = NULL;
-}
-
-/* The loop re-parks when we were readied for some other reason (a stray
- * green_ready), with what is left of the one deadline.  When it ends, w
- * leaves its list whatever woke it: the list it waited in if nobody served
- * it, the `woken` list if it was served (we run now: nobody need wait for
- * us).  `served` is checked after the wait, not its return value, because
- * green_ready() of a greenlet already ready does nothing: the first
- * wake-up wins the value, so a timer that fires just after a waker served
- * us cannot take back what we were handed. */
-int green__wait(struct green__waitlist *l, struct green__waiter *w,
-                double timeout, const char *what)
-{
-    if (timeout == 0) {
-        errno = ETIMEDOUT;
-        return -1;
-    }
-    double deadline = green__deadline(timeout);
-    int callers_errno = errno;
-    w->g = green_current();
-    w->served = 0;
-    waitlist_append(l, w);
-    int rc = 0;
-    while (!w->served && rc == 0)
-        rc = wait_fd(-1, 0, green__time_left(deadline), what);
-    waitlist_leave(w);
-    if (!w->served)
-        return rc;
-    errno = callers_errno;      /* served wins, over a kill's ECANCELED too */
-    return 0;
-}
-
-/* Off the list first, so that nobody else can serve it; `served` tells it
- * when it runs that it got what it waited for. */
-static void serve(struct green__waiter *w)
-{
-    waitlist_leave(w);
-    w->served = 1;
-    green_ready(w->g, NULL);
-}
-
-struct green__waiter *green__wake_one(struct green__waitlist *l)
-{
-    struct green__waiter *w = l->head;
-    if (w)
-        serve(w);
-    return w;
-}
-
-void green__wake_all(struct green__waitlist *l, struct green__waitlist *woken)
-{
-    struct green__waiter *w;
-    while ((w = l->head) != NULL) {
-        serve(w);
-        if (woken)
-            waitlist_append(woken, w);
-    }
-}
-
-/* One yield is enough: the served waiters are in the ready queue already,
- * and green_sleep(0) puts us behind them. */
-int green__wait_turn(const struct green__waitlist *woken, double timeout)
-{
-    return woken->head && timeout != 0 ? green_sleep(0) : 0;
-}
-
-void green__waitlist_forget(struct green__waitlist *woken)
-{
-    while (woken->head)
-        waitlist_leave(woken->head);
-}
-
-void green__waitlist_check_empty(const struct green__waitlist *l,
-                                 const char *what)
-{
-    if (l->head == NULL)
-        return;
-    fprintf(stderr, "green: %s: greenlet '%s' still waits on it\n", what,
-            green_name(l->head->g));
-    abort();
 }
 
 /* ---- Spawning and dying ----------------------------------------------- */
@@ -692,21 +587,6 @@ double green_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* A negative deadline stands for "never": green_now() is never negative
- * (the monotonic clock counts from boot), so no real moment is lost. */
-double green__deadline(double timeout)
-{
-    return timeout < 0 ? GREEN_FOREVER : green_now() + timeout;
-}
-
-double green__time_left(double deadline)
-{
-    if (deadline < 0)
-        return GREEN_FOREVER;
-    double left = deadline - green_now();
-    return left > 0 ? left : 0;
-}
-
 int green_join(green_t *g, double timeout)
 {
     green_t *self = green_current();
@@ -764,60 +644,6 @@ int green_kill(green_t *g, double timeout)
     }
     green_ready(g, NULL);  /* its wait fails with ECANCELED */
     return green_join(g, timeout);
-}
-
-/* ---- When things go wrong --------------------------------------------- */
-
-static const char *state_of(const green_t *g)
-{
-    if (g->dead)
-        return "dead";
-    if (g == green_current())
-        return "running";
-    if (g->sched.queued)
-        return "ready";
-    if (!g->started)
-        return "not started";
-    return "waiting";
-}
-
-static void describe(FILE *out, const green_t *g)
-{
-    fprintf(out, "  %-20s %-12s", g->name, state_of(g));
-    if (g->sched.waiting_on && !g->sched.queued && !g->dead) {
-        fprintf(out, " in %s", g->sched.waiting_on);
-        if (g->sched.waiting_for)
-            fprintf(out, "('%s')", g->sched.waiting_for->name);
-    }
-    fputc('\n', out);
-}
-
-void green_dump(void)
-{
-    struct hub *h = get_hub();
-    fprintf(stderr, "green: greenlets of this thread:\n");
-    describe(stderr, h->g->main);
-    for (green_t *g = h->all; g; g = g->sched.all_next)
-        if (g != h->g->main)
-            describe(stderr, g);
-}
-
-/* Nothing is ready and no event is pending: whoever waits, waits forever.
- * Say who, and fail the main greenlet's wait so the program can go on
- * (gevent raises LoopExit in the main greenlet; Go panics with "all
- * goroutines are asleep"). */
-static void report_deadlock(struct hub *h)
-{
-    green_t *main = h->g->main;
-    fprintf(stderr, "green: deadlock: every greenlet is waiting and nothing "
-                    "can wake any of them:\n");
-    describe(stderr, main);
-    for (green_t *g = h->all; g; g = g->sched.all_next)
-        if (g != main && !g->dead && !g->sched.queued && g->started)
-            describe(stderr, g);
-    fprintf(stderr, "green: main's wait fails with EDEADLK\n");
-    green_ready(main, NULL);
-    main->sched.wake_error = EDEADLK;
 }
 
 /* ---- Observers ---------------------------------------------------------- */
@@ -894,80 +720,4 @@ void green_hub_destroy(void)
     free(h);
     hub = NULL;
     green__stack_cache_flush();
-}
-
-/* ---- Signals ------------------------------------------------------------ */
-
-struct green_signal {
-    struct event *ev;
-    void (*fn)(int signum, void *arg);
-    void *arg;
-    green_signal_t *next;         /* on its owner's list (green_signal_add) */
-};
-
-static void on_signal(evutil_socket_t signum, short what, void *arg)
-{
-    green_signal_t *sig = arg;
-    (void)what;
-    sig->fn((int)signum, sig->arg);
-}
-
-green_signal_t *green_signal_handler(int signum,
-                                     void (*fn)(int signum, void *arg),
-                                     void *arg)
-{
-    green_signal_t *sig = calloc(1, sizeof *sig);
-    if (!sig)
-        return NULL;
-    sig->fn = fn;
-    sig->arg = arg;
-    sig->ev = evsignal_new(green_hub_base(), signum, on_signal, sig);
-    if (!sig->ev || event_add(sig->ev, NULL) != 0) {
-        green_signal_cancel(sig);
-        errno = EINVAL;
-        return NULL;
-    }
-    return sig;
-}
-
-void green_signal_cancel(green_signal_t *sig)
-{
-    if (!sig)
-        return;
-    if (sig->ev)
-        event_free(sig->ev);
-    free(sig);
-}
-
-int green_signal_add(green_signal_t **list, int signum,
-                     void (*fn)(int signum, void *arg), void *arg)
-{
-    green_signal_t *sig = green_signal_handler(signum, fn, arg);
-    if (!sig)
-        return -1;
-    sig->next = *list;
-    *list = sig;
-    return 0;
-}
-
-void green_signal_cancel_all(green_signal_t **list)
-{
-    while (*list) {
-        green_signal_t *next = (*list)->next;
-        green_signal_cancel(*list);
-        *list = next;
-    }
-}
-
-const char *green_signal_name(int signum)
-{
-    switch (signum) {
-    case SIGINT:  return "SIGINT";
-    case SIGTERM: return "SIGTERM";
-    case SIGHUP:  return "SIGHUP";
-    case SIGQUIT: return "SIGQUIT";
-    case SIGUSR1: return "SIGUSR1";
-    case SIGUSR2: return "SIGUSR2";
-    default:      return "a signal";
-    }
 }

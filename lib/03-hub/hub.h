@@ -213,7 +213,7 @@ void green_dump(void);
 
 /* Call fn(arg) in green_hub_destroy, after every greenlet is gone and
  * before the event base is freed, in the order registered.  For a layer
- * that keeps libevent objects of its own on this hub (io.h's DNS
+ * that keeps libevent objects of its own on this hub (dns.h's
  * resolver): they belong to the base, and must be freed before
  * it.  fn must not wait.  At most GREEN_AT_DESTROY_MAX per hub.  Returns
  * 0, or -1 with errno EAGAIN when all are taken.  Python: the nearest is

@@ -6,7 +6,7 @@
  * for another puts a node on the object's list of waiters and parks
  * (green__wait); the greenlet that changes the object takes the first
  * node off the list, hands it what it waited for, and readies it
- * (green__wake_one).  The list is the hub's (wait.h, hub.c): the one
+ * (green__wake_one).  The list is the hub's (wait.h, wait.c): the one
  * green_join waits in, so every wait of the kit is served in the same
  * order, by the same rules, written once.  What stays here is what each
  * object hands over, and when.

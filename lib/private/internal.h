@@ -3,9 +3,9 @@
  * that only the hub makes.
  *
  * Users see green_t as an opaque type.  One record per greenlet, in three
- * parts, one per layer, each written only by its own layer's file:
+ * parts, one per layer, each written only by its own layer's files:
  *   the fields at the top   chapter 2, greenlet.c: the greenlet itself;
- *   sched                   chapter 3, hub.c: the scheduler's bookkeeping;
+ *   sched                   chapter 3, lib/03-hub/: the hub's bookkeeping;
  *   sync                    chapter 6, sync.c: greenlet-local values.
  * A layer may read the parts below it (the hub reads `dead`, `name`, ...),
  * never those above: greenlet.c knows neither `sched` nor `sync`, and
@@ -84,5 +84,20 @@ void green__stack_release(green_t *g);
 
 /* Drop every stack kept in the calling thread's cache. */
 void green__stack_cache_flush(void);
+
+/* Chapter 3: what hub.c shares with its neighbours in lib/03-hub/. */
+
+/* Park the calling greenlet until it is readied or `timeout` seconds pass
+ * (negative: no limit), like green_hub_wait; `what` names the wait in
+ * green_dump().  wait.c's green__wait parks here. */
+int green__hub_park(double timeout, const char *what);
+
+/* The first of every greenlet the calling thread's hub has dealt with,
+ * linked by sched.all_next (report.c reads it). */
+green_t *green__hub_all(void);
+
+/* report.c: say who waits forever, and fail main's wait with EDEADLK.
+ * The hub's loop calls it when nothing can ever wake anyone. */
+void green__report_deadlock(void);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * wait.h - private, chapter 3 (hub.c): the one list of waiters, and the
+ * wait.h - private, chapter 3 (wait.c): the one list of waiters, and the
  * one deadline, that chapters 3 to 7 are built on.
  *
  * Every wait in the kit is the same idea: a greenlet that must wait for
