@@ -83,6 +83,16 @@ const char *kit_why(long rc, int err)
     return rc < 0 ? strerror(err) : "no error";
 }
 
+green_body_t kit_buffered_echo(green_environ_t *env, green_response_t *resp, size_t limit)
+{
+    size_t len;
+    char *body = green_input_read_all(env->input, limit, &len);
+    green_header_t h[] = { { "Content-Type", "application/octet-stream" } };
+    green_start_response(resp, body ? "200 OK" : errno == EMSGSIZE ? "413 Content Too Large"
+                                                                   : "400 Bad Request", h, 1);
+    return body ? green_body_take(body, len) : green_body_empty();
+}
+
 void kit_tcp_pair(int *client, int *server)
 {
     int l = green_tcp_listen("127.0.0.1", "0", 64);

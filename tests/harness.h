@@ -75,6 +75,11 @@ const char *kit_why(long rc, int err);
  * (a helper that a second test file needs moves here, instead of being
  * copied: tests/exercises/README.md) */
 
+/* The answer of an application that buffers the whole body, as most do,
+ * with a limit of its own: 200 and the body; over `limit`, 413 (what
+ * green_input_read_all's EMSGSIZE means); any other failure, 400. */
+green_body_t kit_buffered_echo(green_environ_t *env, green_response_t *resp, size_t limit);
+
 /* Two connected TCP sockets on 127.0.0.1, both non-blocking, made with the
  * library's own calls: *client and *server (the accepted end).  Done from
  * one greenlet: the kernel completes the handshake before anyone accepts.

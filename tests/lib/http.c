@@ -799,13 +799,8 @@ END_TEST
  * whatever the server allows. */
 static green_body_t buffering_call(green_app_t *self, green_environ_t *env, green_response_t *resp)
 {
-    size_t len;
-    char *body = green_input_read_all(env->input, 100000, &len);
-    green_header_t h[] = { { "Content-Type", "application/octet-stream" } };
     (void)self;
-    green_start_response(resp, body ? "200 OK" : errno == EMSGSIZE ? "413 Content Too Large"
-                                                                   : "400 Bad Request", h, 1);
-    return body ? green_body_take(body, len) : green_body_empty();
+    return kit_buffered_echo(env, resp, 100000);
 }
 
 START_TEST(test_buffering_app_gets_413)
