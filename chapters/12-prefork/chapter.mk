@@ -9,3 +9,6 @@ WORKERS ?=
 serve12: lib $(B)/chapters/12-prefork/server
 	$(B)/chapters/12-prefork/server --host 127.0.0.1 --port $(PORT) \
 	  $(if $(WORKERS),--workers $(WORKERS))
+
+# The demo talks to the master with chapter 11's raw client.
+chapter12: $(B)/chapters/11-http/client

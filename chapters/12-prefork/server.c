@@ -58,9 +58,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "server: cannot serve on %s:%s: %s\n", host, port, strerror(errno));
         return 1;
     }
-    printf("listening on http://%s:%d (master %ld, %d workers)\n", host,
-           green_server_port(green_http_server_core(http)), (long)getpid(),
-           green_prefork_workers(master));
+    printf("master %ld, %d worker(s)\n", (long)getpid(), green_prefork_workers(master));
+    printf("listening on http://%s:%d\n", host, green_server_port(green_http_server_core(http)));
     fflush(stdout);             /* tools wait for the line above; clients
                                    wait in the backlog until a worker accepts */
     int rc = green_prefork_run(master);
