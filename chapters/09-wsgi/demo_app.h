@@ -1,6 +1,6 @@
 /*
  * demo_app.h - the demo application every HTTP server of the kit serves
- * (chapters 9 to 11).  Its routes are a contract: the library's tests and
+ * (chapters 9 to 12).  Its routes are a contract: the library's tests and
  * the middleware exercise's tests send these requests and expect these
  * answers (chapter 9's README, "The demo app"):
  *
@@ -12,6 +12,10 @@
  *                      later one does
  *   GET /stream?n=K    200, K chunks "chunk i\n", yielded one at a time
  *   GET /sleep?ms=M    sleeps M ms (cooperatively), then 200 "slept"
+ *   GET /cpu?ms=M      computes for M ms without yielding, then 200
+ *                      "computed" (chapter 12: a CPU-bound handler)
+ *   GET /pid           200, the serving process's id in decimal (chapter
+ *                      12: which worker answered)
  *   anything else      404
  *
  * It is a header so that each chapter's server is one file that includes
@@ -24,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "green.h"
 
@@ -174,6 +179,36 @@ static green_body_t demo_sleep(green_environ_t *env, green_response_t *resp)
     return demo_text(resp, "200 OK", "text/plain", "slept");
 }
 
+/* /cpu?ms=M : the opposite of /sleep: a handler that computes and never
+ * yields, so the whole hub (every other connection of this process) waits
+ * for it.  One process, one core: chapter 12's workers are how a server
+ * uses the others.  It spins on the clock, not on a fixed amount of work,
+ * so that M ms are M ms on any machine. */
+static green_body_t demo_cpu(green_environ_t *env, green_response_t *resp)
+{
+    long ms = demo_number(env, "ms", 60 * 1000);
+    if (ms < 0)
+        return demo_text(resp, "400 Bad Request", "text/plain",
+                         "usage: /cpu?ms=M\n");
+    double end = green_now() + ms / 1000.0;
+    volatile unsigned long spin = 0;
+    do {
+        for (int i = 0; i < 1000; i++)
+            spin++;
+    } while (green_now() < end);
+    return demo_text(resp, "200 OK", "text/plain", "computed");
+}
+
+/* /pid : which process answered (chapter 12's workers are processes). */
+static green_body_t demo_pid(green_response_t *resp)
+{
+    char text[24];
+    int n = snprintf(text, sizeof text, "%ld", (long)getpid());
+    green_header_t h[] = { { "Content-Type", "text/plain" } };
+    green_start_response(resp, "200 OK", h, 1);
+    return green_body_copy(text, (size_t)n);    /* text dies with us */
+}
+
 static green_body_t demo_call(green_app_t *self, green_environ_t *env,
                               green_response_t *resp)
 {
@@ -191,6 +226,10 @@ static green_body_t demo_call(green_app_t *self, green_environ_t *env,
         return demo_stream(env, resp);
     if (strcmp(p, "/sleep") == 0 && get)
         return demo_sleep(env, resp);
+    if (strcmp(p, "/cpu") == 0 && get)
+        return demo_cpu(env, resp);
+    if (strcmp(p, "/pid") == 0 && get)
+        return demo_pid(resp);
     return demo_text(resp, "404 Not Found", "text/plain", "Not Found\n");
 }
 

@@ -384,6 +384,20 @@ static int start_accepting(green_server_t *srv)
     return 0;
 }
 
+int green_server_listen(green_server_t *srv)
+{
+    if (srv->started || srv->fd >= 0) {
+        errno = EBUSY;
+        return -1;
+    }
+    srv->fd = green_tcp_listen(srv->host, srv->port, srv->opt.backlog);
+    if (srv->fd < 0)
+        return -1;
+    snprintf(srv->label, sizeof srv->label, "%s:%d", srv->host,
+             green_socket_port(srv->fd));
+    return 0;
+}
+
 int green_server_start(green_server_t *srv)
 {
     if (srv->started) {
@@ -405,11 +419,8 @@ int green_server_start(green_server_t *srv)
     srv->pool = green_pool_new(cap);
     if (srv->pool == NULL)
         return -1;
-    srv->fd = green_tcp_listen(srv->host, srv->port, srv->opt.backlog);
-    if (srv->fd < 0)
+    if (srv->fd < 0 && green_server_listen(srv) < 0)
         goto err;
-    snprintf(srv->label, sizeof srv->label, "%s:%d", srv->host,
-             green_socket_port(srv->fd));
     if (start_accepting(srv) < 0)
         goto err;
     srv->started = 1;

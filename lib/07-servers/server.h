@@ -91,6 +91,14 @@ green_server_t *green_server_new(const char *host, const char *port,
  * Python: server.start(). */
 int green_server_start(green_server_t *srv);
 
+/* Bind and listen now, without accepting: green_server_start() will
+ * accept on this socket.  Needs no hub, so a process can listen once and
+ * fork: each child inherits the socket and starts the server on its own
+ * hub (chapter 12's pre-fork workers).  Optional: green_server_start()
+ * listens by itself.  Returns 0, or -1 with errno (EADDRINUSE, EACCES,
+ * EBUSY: listening already).  Python: StreamServer.init_socket(). */
+int green_server_listen(green_server_t *srv);
+
 /* The port the server listens on (useful with port "0"), or -1 before
  * green_server_start() and once it stopped accepting. */
 int green_server_port(const green_server_t *srv);

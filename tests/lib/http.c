@@ -367,6 +367,22 @@ START_TEST(test_routes)
     BODY_IS(r, "slept");
     ck_assert_msg(green_now() - t0 >= 0.09, "/sleep?ms=100 should take 100 ms");
 
+    /* Chapter 12's two routes. */
+    t0 = green_now();
+    r = ask("GET /cpu?ms=50 HTTP/1.1\r\nHost: t\r\n\r\n");
+    ck_assert_int_eq(r->code, 200);
+    BODY_IS(r, "computed");
+    ck_assert_msg(green_now() - t0 >= 0.045, "/cpu?ms=50 should take 50 ms, took %.0f ms",
+                  (green_now() - t0) * 1000);
+    r = ask("GET /cpu HTTP/1.1\r\nHost: t\r\n\r\n");
+    ck_assert_msg(r->code == 400, "/cpu without ms= should be a 400, got %d", r->code);
+
+    r = ask("GET /pid HTTP/1.1\r\nHost: t\r\n\r\n");
+    ck_assert_int_eq(r->code, 200);
+    char pid[24];
+    snprintf(pid, sizeof pid, "%ld", (long)getpid());   /* the server is us */
+    BODY_IS(r, pid);
+
     r = ask("GET /nope HTTP/1.1\r\nHost: t\r\n\r\n");
     ck_assert_int_eq(r->code, 404);
     finish();
@@ -845,6 +861,14 @@ START_TEST(test_http10_stream_and_head)
     ck_assert_msg(r->code == 200, "HEAD /stream?n=5 should answer as GET does, got %d", r->code);
     r = get(c, "GET /nope HTTP/1.1\r\nHost: t\r\n\r\n", 0);
     ck_assert_msg(r->code == 404, "after HEAD /stream, the next response should follow, got %d",
+                  r->code);
+    /* Chapter 12's routes answer HEAD too. */
+    r = get(c, "HEAD /pid HTTP/1.1\r\nHost: t\r\n\r\n", 1);
+    ck_assert_msg(r->code == 200, "HEAD /pid should answer as GET does, got %d", r->code);
+    r = get(c, "HEAD /cpu?ms=1 HTTP/1.1\r\nHost: t\r\n\r\n", 1);
+    ck_assert_msg(r->code == 200, "HEAD /cpu?ms=1 should answer as GET does, got %d", r->code);
+    r = get(c, "GET /nope HTTP/1.1\r\nHost: t\r\n\r\n", 0);
+    ck_assert_msg(r->code == 404, "after HEAD /cpu, the next response should follow, got %d",
                   r->code);
     hang_up(c);
     finish();

@@ -1,0 +1,83 @@
+/*
+ * prefork.h - chapter 12: a pre-fork master and its workers.
+ *
+ * One process runs one hub, and a hub runs on one core.  To use the
+ * others, gunicorn (and nginx, and Apache before them) forks: a master
+ * listens once, forks N workers that inherit the listening socket, and
+ * each worker accepts on it and serves on its own hub.  The kernel hands
+ * each new connection to one of the workers waiting in accept().
+ *
+ * The master never serves a request.  It supervises:
+ *   - a worker that dies is replaced (with a back-off when they keep dying
+ *     at once, said once, not once per death);
+ *   - signals, as gunicorn's arbiter defines them:
+ *       TERM       stop gracefully: workers stop accepting and finish their
+ *                  requests in flight within `grace` seconds, then exit
+ *       INT, QUIT  stop at once
+ *       HUP        reload: new workers first, and once they all accept,
+ *                  the old ones stop gracefully: no request fails
+ *       TTIN/TTOU  one worker more / one fewer
+ *
+ * Usage (chapters/12-prefork/server.c):
+ *
+ *     green_http_server_t *http = green_http_server_new(host, port, &app, NULL);
+ *     green_prefork_t *m = green_prefork_new(green_http_server_core(http), NULL);
+ *     green_prefork_listen(m);      (binds once: errors come out here)
+ *     green_prefork_run(m);         (forks, supervises, until TERM/INT/QUIT)
+ *
+ * The server given must not be started, and no hub may run in the master
+ * before green_prefork_run(): a libevent base does not survive fork()
+ * (each worker makes its own hub, after the fork).
+ *
+ * Messages go to stderr, prefixed "master PID:".  Errors: -1 with errno.
+ */
+#ifndef GREEN_PREFORK_H
+#define GREEN_PREFORK_H
+
+#include <sys/types.h>
+
+#include "server.h"
+
+/* More workers than this is a typo, not a plan (gunicorn suggests 2-4 per
+ * core): refused. */
+#define GREEN_PREFORK_MAX_WORKERS 256
+
+typedef struct green_prefork green_prefork_t;
+
+typedef struct green_prefork_options {
+    int workers;                /* 0: one per CPU (green_prefork_cpus) */
+    double grace;               /* TERM, HUP, TTOU: how long a stopping
+                                   worker's requests in flight get; 0: 30 s
+                                   (gunicorn's graceful_timeout) */
+} green_prefork_options_t;
+
+/* The number of CPUs online (at least 1). */
+int green_prefork_cpus(void);
+
+/* Is n a worker count the master accepts (1..GREEN_PREFORK_MAX_WORKERS)?
+ * 0 or -1 with errno EINVAL.  For a program's option parsing. */
+int green_prefork_check_workers(long n);
+
+/* A master for the server core `core` (chapter 7's, from
+ * green_http_server_core), which each worker starts and stops.  opt: NULL
+ * for every default; copied.  NULL with errno EINVAL (a bad worker count)
+ * or ENOMEM. */
+green_prefork_t *green_prefork_new(green_server_t *core,
+                                   const green_prefork_options_t *opt);
+
+/* Bind and listen once, in the master (green_server_listen).  0, or -1
+ * with errno (EADDRINUSE...). */
+int green_prefork_listen(green_prefork_t *m);
+
+/* Fork the workers and supervise them until TERM, INT or QUIT (listening
+ * first if green_prefork_listen was not called).  Returns 0 once every
+ * worker has exited, or -1 with errno when it could not start. */
+int green_prefork_run(green_prefork_t *m);
+
+/* The number of workers the master keeps (TTIN and TTOU change it). */
+int green_prefork_workers(const green_prefork_t *m);
+
+/* Free the master (closing the listening socket: free the server after). */
+void green_prefork_free(green_prefork_t *m);
+
+#endif
