@@ -113,6 +113,11 @@ done
 echo "listening on http://$host:$port"
 echo "proxy.sh: nginx (pid $nginx_pid, $prefix/nginx.conf) in front of$addrs" >&2
 wait "$nginx_pid"
+status=$?
 nginx_pid=
-echo "proxy.sh: nginx exited on its own; see $prefix/error.log" >&2
+# nginx stopped by a signal of its own (Ctrl-C reaches every process of
+# the terminal's group, or somebody sent it one) exits 0: a stop, not a
+# failure.  The EXIT trap stops the servers.
+[ $status -eq 0 ] && exit 0
+echo "proxy.sh: nginx exited with status $status; see $prefix/error.log" >&2
 exit 1
