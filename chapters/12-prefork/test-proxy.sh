@@ -113,6 +113,28 @@ first=$(curl -sN -m 10 "$(url '/stream?n=1000000')" 2>/dev/null | head -n 1)
 [ "$first" = "chunk 0" ] && ok "/stream?n=1000000: the first chunk arrives before the stream ends" ||
     fail "/stream?n=1000000: expected 'chunk 0' first, at once" "got '$first'"
 
+# Streaming both ways at once: /echo sends back each piece of the request
+# body as it reads it.  The client sends "part1", must read its echo
+# while its request is still unfinished, and only then sends "part2".  An
+# nginx that buffered the request body (proxy_request_buffering on) would
+# wait for the whole of it before calling the server: no echo (checked).
+# bash's /dev/tcp is the client: curl cannot wait in the middle of a body.
+echo_through() {                        # read until the line $1 (5 s)
+    while IFS= read -r -t 5 line <&3; do [ "$line" = "$1" ] && return 0; done
+    return 1
+}
+exec 3<>"/dev/tcp/127.0.0.1/$port"
+printf 'POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n6\r\npart1\n\r\n' >&3
+if echo_through part1; then
+    printf '6\r\npart2\n\r\n0\r\n\r\n' >&3
+    echo_through part2 && ok "/echo through nginx: part 1 echoed before part 2 is sent, then part 2" ||
+        fail "/echo through nginx: part 2's echo should follow" "it did not come within 5 s"
+else
+    fail "/echo through nginx: the echo of part 1 should arrive while the request is unfinished" \
+         "nothing within 5 s: is proxy_request_buffering on in nginx.conf.in?"
+fi
+exec 3<&-
+
 # /sleep: five requests of 500 ms at once finish together (one after the
 # other they would take 2.5 s).
 t0=$(date +%s%N)
