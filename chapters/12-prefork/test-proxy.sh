@@ -113,6 +113,22 @@ first=$(curl -sN -m 10 "$(url '/stream?n=1000000')" 2>/dev/null | head -n 1)
 [ "$first" = "chunk 0" ] && ok "/stream?n=1000000: the first chunk arrives before the stream ends" ||
     fail "/stream?n=1000000: expected 'chunk 0' first, at once" "got '$first'"
 
+# proxy_buffering off: a slow client holds the server back.  A client
+# that reads 10 KB/s asks for the 14.9 MB stream; 3 s later the server
+# must still be in the middle of it (its access log, flushed every second,
+# has no line for it: a line is written when a response ends).  Nginx with
+# buffering on reads ahead for the client, and the server finishes (or is
+# cut) at once.  The kernel's socket buffers hold some of it either way:
+# 7.7 MB of the 14.9 here.
+curl -s --limit-rate 10k -m 10 -o /dev/null "$(url '/stream?n=1000000&slow=1')" &
+slow=$!
+sleep 3
+line=$(grep '"GET /stream?n=1000000&slow=1 ' "$work/one.err")
+kill "$slow" 2>/dev/null; wait "$slow" 2>/dev/null
+[ -z "$line" ] && ok "a slow client holds the stream back: the server is still sending after 3 s (proxy_buffering off)" ||
+    fail "a client reading 10 KB/s: the server should still be sending its 14.9 MB after 3 s" \
+         "its access log says it is over: $line (is proxy_buffering on in nginx.conf.in?)"
+
 # Streaming both ways at once: /echo sends back each piece of the request
 # body as it reads it.  The client sends "part1", must read its echo
 # while its request is still unfinished, and only then sends "part2".  An
