@@ -3,7 +3,8 @@
 #   core    libevent, Check, pkg-config, a C compiler (needed for everything)
 #   bench   the peers of `make bench`: python3-gevent/greenlet, Twisted and
 #           uvicorn (the articles' servers; wsgiref comes with python3), nginx
-#           (the ceiling; only its binary is used, never its system service),
+#           (the ceiling, and chapter 12's proxy; only its binary is used,
+#           never its system service), curl (make test-proxy12's client),
 #           wrk and ab (apache2-utils) as load generators, strace, and
 #           boost.context (the C++ switch beside the kit's, in make bench),
 #           slowhttptest (the slow-read attack of make bench-fair)
@@ -22,7 +23,7 @@ if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi
 apt_pkgs() {
     case $1 in
     core)   echo "build-essential pkg-config libevent-dev check" ;;
-    bench)  echo "python3 python3-gevent python3-greenlet python3-twisted uvicorn nginx wrk apache2-utils strace libboost-context-dev slowhttptest" ;;
+    bench)  echo "python3 python3-gevent python3-greenlet python3-twisted uvicorn nginx curl wrk apache2-utils strace libboost-context-dev slowhttptest" ;;
     slides) echo "pandoc chromium fonts-dejavu-core $(node_missing nodejs npm)" ;;
     cross)  echo "gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user valgrind clang" ;;
     esac
@@ -30,7 +31,7 @@ apt_pkgs() {
 dnf_pkgs() {
     case $1 in
     core)   echo "gcc make pkgconf-pkg-config libevent-devel check-devel" ;;
-    bench)  echo "python3 python3-gevent python3-greenlet python3-twisted python3-uvicorn nginx wrk httpd-tools strace boost-devel" ;;
+    bench)  echo "python3 python3-gevent python3-greenlet python3-twisted python3-uvicorn nginx curl wrk httpd-tools strace boost-devel" ;;
     slides) echo "pandoc chromium dejavu-sans-fonts dejavu-sans-mono-fonts $(node_missing nodejs npm)" ;;
     cross)  echo "gcc-aarch64-linux-gnu qemu-user valgrind clang" ;;
     esac

@@ -8,9 +8,12 @@
  *
  * Usage: server [--host HOST] [--port PORT] [--static DIR] [--access-log]
  *               [--idle-timeout S] [--header-timeout S] [--max-body BYTES]
+ *               [--trusted-proxy ADDR]
  * Try it: `make serve11 PORT=8000`, then `curl -v http://127.0.0.1:8000/`,
  * `curl -N 'http://127.0.0.1:8000/stream?n=5'`.  Ctrl-C (or SIGTERM)
  * stops it gracefully: requests in flight get 5 s to finish.
+ * --trusted-proxy ADDR: requests from ADDR (a reverse proxy: chapter 12's
+ * nginx) get REMOTE_ADDR from their X-Forwarded-For (lib/11-http/http.h).
  */
 #include <errno.h>
 #include <signal.h>
@@ -34,6 +37,7 @@ int main(int argc, char **argv)
         else if (strcmp(arg, "--idle-timeout") == 0)   opt.idle_timeout = atof(val);
         else if (strcmp(arg, "--header-timeout") == 0) opt.header_timeout = atof(val);
         else if (strcmp(arg, "--max-body") == 0)       opt.limits.max_body = atoll(val);
+        else if (strcmp(arg, "--trusted-proxy") == 0)  opt.trusted_proxy = val;
         else { fprintf(stderr, "server: unknown option %s\n", arg); return 2; }
         i++;
     }

@@ -6,6 +6,7 @@
  *     gunicorn --workers 4 --worker-class gevent app:application
  *
  * Usage: server [--host HOST] [--port PORT] [--workers N] [--grace S]
+ *               [--access-log] [--trusted-proxy ADDR]   (as chapter 11's)
  * Try it: `make serve12 PORT=8000 WORKERS=2`, then
  * `curl http://127.0.0.1:8000/pid` a few times: different workers answer.
  * Signals to the master (its pid is in its first line):
@@ -39,17 +40,20 @@ int main(int argc, char **argv)
 {
     const char *host = "127.0.0.1", *port = "8000";
     green_prefork_options_t popt = { 0 };
+    green_http_options_t hopt = { 0 };
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *val = i + 1 < argc ? argv[i + 1] : "";
+        if (strcmp(arg, "--access-log") == 0)     { hopt.access_log_fd = 2; continue; }
         if (strcmp(arg, "--host") == 0)           host = val;
         else if (strcmp(arg, "--port") == 0)      port = val;
         else if (strcmp(arg, "--workers") == 0)   popt.workers = workers_from(val);
         else if (strcmp(arg, "--grace") == 0)     popt.grace = atof(val);
+        else if (strcmp(arg, "--trusted-proxy") == 0) hopt.trusted_proxy = val;
         else { fprintf(stderr, "server: unknown option %s\n", arg); return 2; }
         i++;
     }
 
-    green_http_server_t *http = green_http_server_new(host, port, &demo_app, NULL);
+    green_http_server_t *http = green_http_server_new(host, port, &demo_app, &hopt);
     green_prefork_t *master = http ? green_prefork_new(green_http_server_core(http), &popt)
                                    : NULL;
     /* The master binds once, before any fork: a port in use is one error

@@ -77,7 +77,8 @@ struct conn {
     green_input_t input;        /* first member: env->input points here */
     green_http_server_t *srv;
     int fd;
-    char remote[INET6_ADDRSTRLEN];
+    char remote[INET6_ADDRSTRLEN];  /* the peer's address */
+    char forwarded[INET6_ADDRSTRLEN]; /* the client behind a trusted proxy */
     LIST_ENTRY(conn) link;      /* on srv->conns */
     int idle;                   /* waiting for a request's first byte */
     unsigned long served;       /* requests answered on this connection */
@@ -448,6 +449,50 @@ static const char *decode_path(struct conn *c)
     return c->path;
 }
 
+/* Write an IPv4 or IPv6 address in its one canonical text ("::1", never
+ * "0:0::1") into out (INET6_ADDRSTRLEN bytes).  Returns 0, or -1 when
+ * `text` is not an address. */
+static int canonical_addr(const char *text, char *out)
+{
+    unsigned char bin[sizeof(struct in6_addr)];
+    if (inet_pton(AF_INET, text, bin) == 1)
+        return inet_ntop(AF_INET, bin, out, INET6_ADDRSTRLEN) ? 0 : -1;
+    if (inet_pton(AF_INET6, text, bin) == 1)
+        return inet_ntop(AF_INET6, bin, out, INET6_ADDRSTRLEN) ? 0 : -1;
+    return -1;
+}
+
+/* REMOTE_ADDR.  Behind a reverse proxy every peer is the proxy, so the
+ * proxy says who its client was in X-Forwarded-For, appending that
+ * address to whatever the client itself sent ("forged, 203.0.113.7").
+ * Only the right-most entry was written by the proxy: everything before
+ * it came from the client and may be a lie.  And only a request from the
+ * trusted proxy is believed at all: anybody can send the header.  This
+ * is nginx's realip module with real_ip_recursive off (see http.h). */
+static const char *remote_addr(struct conn *c)
+{
+    const char *xff = NULL;
+    if (!c->srv->trusted[0] || strcmp(c->remote, c->srv->trusted) != 0)
+        return c->remote;
+    for (size_t i = 0; i < c->req.nheaders; i++)   /* the last one counts */
+        if (strcasecmp(c->headers[i].name, "X-Forwarded-For") == 0)
+            xff = c->headers[i].value;
+    if (!xff)
+        return c->remote;
+    const char *last = strrchr(xff, ',');
+    last = last ? last + 1 : xff;
+    last += strspn(last, " \t");
+    char entry[INET6_ADDRSTRLEN];
+    size_t len = strcspn(last, " \t");
+    if (len == 0 || len >= sizeof entry)
+        return c->remote;
+    memcpy(entry, last, len);
+    entry[len] = '\0';
+    if (canonical_addr(entry, c->forwarded) < 0)
+        return c->remote;       /* not an address: never pass it on */
+    return c->forwarded;
+}
+
 /* Fill c->env from c->req.  Returns 0, or -1 for a path that does not
  * decode (a bad escape, or one that decodes to a NUL byte). */
 static int make_environ(struct conn *c)
@@ -468,7 +513,7 @@ static int make_environ(struct conn *c)
         .query = r->query_len ? r->query : "",
         .uri = terminate(r->target, r->target_len),
         .protocol = r->minor == 0 ? "HTTP/1.0" : "HTTP/1.1",
-        .remote_addr = c->remote,
+        .remote_addr = remote_addr(c),
         .server_name = c->srv->host,
         .server_port = server_port(c->srv),
         .content_length = r->chunked ? -1 : r->content_length,
@@ -885,7 +930,7 @@ static int serve_request(struct conn *c, int head_len)
         char request[1024];
         snprintf(request, sizeof request, "%s %s %s", c->env.method,
                  c->env.uri, c->env.protocol);
-        green__http_log_request(srv, c->remote, request, c->resp.code,
+        green__http_log_request(srv, c->env.remote_addr, request, c->resp.code,
                                 c->body_sent);
     }
     if (rc < 0)
@@ -1063,6 +1108,13 @@ green_http_server_t *green_http_server_new(const char *host, const char *port,
     if (opt)
         srv->opt = *opt;
     fill_defaults(&srv->opt);
+    if (srv->opt.trusted_proxy &&
+        canonical_addr(srv->opt.trusted_proxy, srv->trusted) < 0) {
+        free(srv);
+        errno = EINVAL;
+        return NULL;
+    }
+    srv->opt.trusted_proxy = srv->trusted[0] ? srv->trusted : NULL;
     srv->host = strdup(host && *host ? host : "0.0.0.0");
     srv->tcp = green_server_new(host, port, handle_connection, srv, &srv->opt.server);
     if (!srv->host || !srv->tcp || green__http_static_setup(srv, app) < 0)

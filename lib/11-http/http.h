@@ -105,6 +105,22 @@ typedef struct green_http_options {
     const char *static_prefix;   /* "/static/": the URL they live under */
     int access_log_fd;           /* where the access log goes: 2 for
                                     stderr, a file's fd; 0 or -1: none */
+    const char *trusted_proxy;   /* NULL: none.  The address of the
+                                    reverse proxy in front (chapter 12's
+                                    nginx: "127.0.0.1").  A request whose
+                                    peer is exactly this address gets as
+                                    REMOTE_ADDR the right-most address of
+                                    its last X-Forwarded-For header: the
+                                    one the proxy itself appended (what the
+                                    client sent comes before it, and may be
+                                    forged).  Nginx's realip module with
+                                    real_ip_recursive off does the same.
+                                    From any other peer, or when that
+                                    entry is not an IPv4 or IPv6 address,
+                                    the header is ignored and REMOTE_ADDR
+                                    is the peer.  The access log shows
+                                    REMOTE_ADDR.  Not an address:
+                                    green_http_server_new fails, EINVAL */
     green_server_options_t server;  /* chapter 7's core: backlog and
                                     max_connections (by default what
                                     RLIMIT_NOFILE allows, less 64) */
@@ -116,7 +132,7 @@ typedef struct green_http_server green_http_server_t;
  * (which must outlive the server).  opt may be NULL (all defaults); it is
  * copied, the strings too.  Nothing happens until green_server_start() on
  * its core.  Returns NULL with errno (ENOMEM; ENOENT: the static folder
- * does not exist).  Python: pywsgi.WSGIServer((host, port), app). */
+ * does not exist; EINVAL: trusted_proxy is not an IP address).  Python: pywsgi.WSGIServer((host, port), app). */
 green_http_server_t *green_http_server_new(const char *host, const char *port,
                                            green_app_t *app,
                                            const green_http_options_t *opt);

@@ -21,6 +21,7 @@
 #include "http.h"
 #include "server.h"
 
+#include <netinet/in.h>         /* INET6_ADDRSTRLEN */
 #include <stddef.h>
 #include <sys/queue.h>        /* LIST_*: the connections, as in server.c */
 #include <time.h>
@@ -45,6 +46,9 @@ struct green_http_server {
     char *host;
     const char *port;           /* SERVER_PORT, in the core's label */
     unsigned long requests;
+    char trusted[INET6_ADDRSTRLEN]; /* opt.trusted_proxy as inet_ntop
+                                   writes it ("::1", not "0::1"), so that
+                                   a peer compares as a string; "" when none */
     LIST_HEAD(, conn) conns;    /* every open connection, for stop (http.c) */
 
     /* The clock: formatted once a second, not once per request. */

@@ -1628,6 +1628,84 @@ START_TEST(test_content_types_and_dates)
 }
 END_TEST
 
+/* ---- Behind a reverse proxy: X-Forwarded-For ------------------------------ */
+
+/* Answers REMOTE_ADDR as the body. */
+static green_body_t remote_call(green_app_t *self, green_environ_t *env, green_response_t *resp)
+{
+    (void)self;
+    green_start_response(resp, "200 OK", NULL, 0);
+    return green_body_copy(env->remote_addr, strlen(env->remote_addr));
+}
+
+/* What the application saw as REMOTE_ADDR for a request sent from the
+ * local address `from` (any 127.x.y.z is ours on Linux's loopback) with
+ * X-Forwarded-For `xff` (NULL: none). */
+static const char *remote_seen(const char *from, const char *xff)
+{
+    static char seen[64];
+    struct sockaddr_in me = { .sin_family = AF_INET };
+    struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port)) };
+    inet_pton(AF_INET, from, &me.sin_addr);
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_msg(fd >= 0 && bind(fd, (struct sockaddr *)&me, sizeof me) == 0 &&
+                  connect(fd, (struct sockaddr *)&to, sizeof to) == 0,
+                  "cannot connect from %s: %s", from, strerror(errno));
+    /* Connected (the kernel completes it: the server is listening); from
+     * now on the hub waits for it, so that the server can run. */
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    struct client *c = calloc(1, sizeof *c);
+    ck_assert_ptr_nonnull(c);
+    c->fd = fd;
+    char request[256];
+    snprintf(request, sizeof request,
+             "GET / HTTP/1.1\r\nHost: t\r\n%s%s%sConnection: close\r\n\r\n",
+             xff ? "X-Forwarded-For: " : "", xff ? xff : "", xff ? "\r\n" : "");
+    struct reply *r = get(c, request, 0);
+    hang_up(c);
+    snprintf(seen, sizeof seen, "%.*s", (int)r->body_len, r->body);
+    return seen;
+}
+
+#define SEES(from, xff, want) do { \
+        const char *got_ = remote_seen(from, xff); \
+        ck_assert_msg(strcmp(got_, want) == 0, \
+                      "trusted_proxy 127.0.0.1, a request from %s with X-Forwarded-For \"%s\": " \
+                      "REMOTE_ADDR should be %s, got %s (see trusted_proxy in lib/11-http/http.h)", \
+                      from, xff ? xff : "(none)", want, got_); \
+    } while (0)
+
+START_TEST(test_trusted_proxy)
+{
+    green_app_t app = { remote_call };
+    green_http_options_t opt = { .trusted_proxy = "127.0.0.1" };
+    start_with(&app, &opt);
+    SEES("127.0.0.1", "203.0.113.7", "203.0.113.7");        /* the proxy says */
+    SEES("127.0.0.1", NULL, "127.0.0.1");                    /* it said nothing */
+    SEES("127.0.0.2", "203.0.113.7", "127.0.0.2");          /* not the proxy */
+    /* The client forged the first entry; the proxy appended the last. */
+    SEES("127.0.0.1", "6.6.6.6, 203.0.113.7", "203.0.113.7");
+    SEES("127.0.0.1", "6.6.6.6,2001:DB8::0:1", "2001:db8::1");
+    SEES("127.0.0.1", "203.0.113.7, <script>", "127.0.0.1"); /* not an address */
+    finish();
+
+    /* Off by default: the header means nothing. */
+    start_with(&app, NULL);
+    const char *got = remote_seen("127.0.0.1", "203.0.113.7");
+    ck_assert_msg(strcmp(got, "127.0.0.1") == 0,
+                  "without trusted_proxy, X-Forwarded-For must be ignored: REMOTE_ADDR "
+                  "should be the peer 127.0.0.1, got %s", got);
+    finish();
+
+    opt.trusted_proxy = "nginx";
+    errno = 0;
+    ck_assert_msg(green_http_server_new("127.0.0.1", "0", &app, &opt) == NULL && errno == EINVAL,
+                  "trusted_proxy \"nginx\" is not an address: green_http_server_new "
+                  "should fail with EINVAL (got %s)", strerror(errno));
+}
+END_TEST
+
 /* ---- The access log ---------------------------------------------------------------- */
 
 START_TEST(test_access_log)
@@ -1924,6 +2002,7 @@ static Suite *http_suite(void)
         tcase_add_test(tc, test_static_fifo_does_not_block);
     }
     tcase_add_test(tc, test_content_types_and_dates);
+    tcase_add_test(tc, test_trusted_proxy);
     tcase_add_test(tc, test_access_log);
     tcase_add_test(tc, test_access_log_escapes);
     tcase_add_test(tc, test_graceful_stop);
