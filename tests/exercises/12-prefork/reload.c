@@ -150,8 +150,17 @@ struct farm {
 static void log_event(struct farm *f, const char *fmt, long a, long b, long c)
 {
     size_t len = strlen(f->log);
-    if (len + 80 < sizeof f->log)
-        snprintf(f->log + len, sizeof f->log - len, fmt, a, b, c);
+    if (len + 80 >= sizeof f->log)
+        return;
+    if (len > 0)
+        len += (size_t)snprintf(f->log + len, sizeof f->log - len, ", ");
+    snprintf(f->log + len, sizeof f->log - len, fmt, a, b, c);
+}
+
+/* The events so far, for a message. */
+static const char *events(const struct farm *f)
+{
+    return f->log[0] ? f->log : "none (no spawn, no stop)";
 }
 
 static int ready_count(const struct farm *f)
@@ -174,7 +183,7 @@ static pid_t spawn(int ready_fd, void *arg)
     if (pid < 0)
         return -1;
     f->pids[f->spawned++] = pid;
-    log_event(f, "spawn %ld, ", (long)pid, 0, 0);
+    log_event(f, "spawn %ld", (long)pid, 0, 0);
     return pid;
 }
 
@@ -182,7 +191,7 @@ static int stop(pid_t pid, void *arg)
 {
     struct farm *f = arg;
     int ready = ready_count(f), made = f->spawned - f->first_new;
-    log_event(f, "stop %ld (new ones accepting: %ld of %ld), ", (long)pid, ready, made);
+    log_event(f, "stop %ld (new ones accepting: %ld of %ld)", (long)pid, ready, made);
     if (f->stops < MAXW)
         f->stopped[f->stops] = pid;
     f->stops++;
@@ -335,20 +344,20 @@ START_TEST(test_reload_order)
     memcpy(old, workers, sizeof old);
     int rc = ex_reload(workers, 2, &(ex_reload_ops_t){ spawn, stop, &f }, 20.0);
     ck_assert_msg(rc == 0, "ex_reload should return 0, returned %d (%s); the events: %s; %s",
-                  rc, kit_why(rc, errno), f.log, EXERCISE);
+                  rc, kit_why(rc, errno), events(&f), EXERCISE);
     ck_assert_msg(f.spawned - f.first_new == 2, "a reload of 2 workers should spawn 2 new ones, "
-                  "spawned %d; the events: %s; %s", f.spawned - f.first_new, f.log, EXERCISE);
+                  "spawned %d; the events: %s; %s", f.spawned - f.first_new, events(&f), EXERCISE);
     ck_assert_msg(f.stops == 2 && among(f.stopped[0], old, 2) && among(f.stopped[1], old, 2) &&
                   f.stopped[0] != f.stopped[1],
                   "each of the 2 old workers (%ld, %ld) should be stopped once, and no new one; "
-                  "the events: %s; %s", (long)old[0], (long)old[1], f.log, EXERCISE);
+                  "the events: %s; %s", (long)old[0], (long)old[1], events(&f), EXERCISE);
     ck_assert_msg(f.stopped_early == 0, "the old workers must stop only once EVERY new one "
                   "accepts (it wrote its pid to ready_fd): %d stop(s) came too early; the "
-                  "events: %s; %s", f.stopped_early, f.log, MASTER);
+                  "events: %s; %s", f.stopped_early, events(&f), MASTER);
     for (int i = 0; i < 2; i++) {
         ck_assert_msg(among(workers[i], f.pids + f.first_new, 2) && workers[0] != workers[1],
                       "workers[] should hold the 2 new pids, holds %ld and %ld; the events: %s; %s",
-                      (long)workers[0], (long)workers[1], f.log, EXERCISE);
+                      (long)workers[0], (long)workers[1], events(&f), EXERCISE);
         errno = 0;
         ck_assert_msg(kill(old[i], 0) == -1 && errno == ESRCH, "old worker %ld is still there "
                       "(running, or a zombie) after ex_reload returned: stop it, then waitpid "
@@ -413,7 +422,7 @@ START_TEST(test_reload_under_load)
         __atomic_store_n(&c.phase, 0, __ATOMIC_SEQ_CST);
         int rc = ex_reload(workers, 2, &(ex_reload_ops_t){ spawn, stop, &f }, 20.0);
         ck_assert_msg(rc == 0, "reload %d of %d: ex_reload should return 0, returned %d (%s); "
-                      "the events: %s; %s", r, reloads, rc, kit_why(rc, errno), f.log, EXERCISE);
+                      "the events: %s; %s", r, reloads, rc, kit_why(rc, errno), events(&f), EXERCISE);
         memcpy(after[r - 1], workers, sizeof workers);
         __atomic_store_n(&c.phase, r, __ATOMIC_SEQ_CST);
         /* Some answers in this phase before the next reload: an event, not
@@ -458,10 +467,10 @@ START_TEST(test_reload_rollback)
     ck_assert_msg(rc == -1 && errno == ETIMEDOUT, "a new worker that never says it accepts: "
                   "ex_reload should give up after the timeout (%.0f s) with -1 and ETIMEDOUT; "
                   "returned %d (%s) after %.1f s; the events: %s; %s", timeout, rc,
-                  kit_why(rc, errno), took, f.log, EXERCISE);
+                  kit_why(rc, errno), took, events(&f), EXERCISE);
     ck_assert_msg(f.stops == 0 && workers[0] == old[0] && workers[1] == old[1],
                   "a failed reload leaves the old workers serving: no stop, workers[] "
-                  "unchanged; the events: %s; %s", f.log, EXERCISE);
+                  "unchanged; the events: %s; %s", events(&f), EXERCISE);
     for (int k = f.first_new; k < f.spawned; k++) {
         errno = 0;
         ck_assert_msg(kill(f.pids[k], 0) == -1 && errno == ESRCH, "new worker %ld is still there "
