@@ -6,6 +6,8 @@
  *     gunicorn --workers 4 --worker-class gevent app:application
  *
  * Usage: server [--host HOST] [--port PORT] [--workers N] [--grace S]
+ *               [--timeout S]   (gunicorn's: a worker whose hub is held
+ *                                that long is killed; 30 s, 0: never)
  *               [--access-log] [--trusted-proxy ADDR]   (as chapter 11's)
  * Try it: `make serve12 PORT=8000 WORKERS=2`, then
  * `curl http://127.0.0.1:8000/pid` a few times: different workers answer.
@@ -48,6 +50,7 @@ int main(int argc, char **argv)
         else if (strcmp(arg, "--port") == 0)      port = val;
         else if (strcmp(arg, "--workers") == 0)   popt.workers = workers_from(val);
         else if (strcmp(arg, "--grace") == 0)     popt.grace = atof(val);
+        else if (strcmp(arg, "--timeout") == 0)   popt.timeout = atof(val) > 0 ? atof(val) : -1;
         else if (strcmp(arg, "--trusted-proxy") == 0) hopt.trusted_proxy = val;
         else { fprintf(stderr, "server: unknown option %s\n", arg); return 2; }
         i++;

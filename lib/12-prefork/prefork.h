@@ -17,6 +17,9 @@
  *       HUP        reload: new workers first, and once they all accept,
  *                  the old ones stop gracefully: no request fails
  *       TTIN/TTOU  one worker more / one fewer
+ *   - a worker whose hub stops turning (a greenlet that never yields) is
+ *     killed and replaced, once it has said which greenlet held it
+ *     (`timeout`, heartbeat.h);
  *
  * Usage (chapters/12-prefork/server.c):
  *
@@ -49,6 +52,10 @@ typedef struct green_prefork_options {
     double grace;               /* TERM, HUP, TTOU: how long a stopping
                                    worker's requests in flight get; 0: 30 s
                                    (gunicorn's graceful_timeout) */
+    double timeout;             /* heartbeat.h: a worker whose hub has not
+                                   turned for this long names the greenlet
+                                   holding it, and is killed and replaced;
+                                   0: 30 s (gunicorn's), negative: never */
 } green_prefork_options_t;
 
 /* The number of CPUs online (at least 1). */
