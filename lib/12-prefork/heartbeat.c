@@ -236,9 +236,9 @@ int green_heartbeat_check(green_heartbeat_t *hb)
                      "(the hub itself, or a stuck watchdog?)");
         if (!our_child(pid))
             continue;
-        fprintf(stderr, "master %ld: worker %ld timed out (its hub has not turned for "
-                "%.2f s, timeout %g s): %s; killing it\n", (long)getpid(), (long)pid,
-                silent, hb->timeout, why);
+        fprintf(stderr, "master %ld: worker %ld timed out: no heartbeat for %.2f s "
+                "(timeout %g s); %s; killing it\n", (long)getpid(), (long)pid, silent,
+                hb->timeout, why);
         kill(pid, SIGKILL);
         hb->killed[i] = 1;
         killed++;

@@ -12,9 +12,12 @@
  * "WORKER TIMEOUT (pid:1240)" with no clue what hung, so here the worker
  * first says which greenlet held the loop, and the master logs it:
  *
- *   master 1233: worker 1240 timed out (its hub did not turn for 1.0 s):
- *   greenlet 'conn 127.0.0.1:40312' has held the loop for 1.02 s without
- *   yielding; killing it                                      (one line)
+ *   master 1233: worker 1240 timed out: no heartbeat for 1.12 s (timeout
+ *   1 s); greenlet 'conn 127.0.0.1:40312' has held the loop for 0.88 s
+ *   without yielding; killing it                              (one line)
+ *
+ * (The greenlet held the loop a little less long than the heartbeat has
+ * been silent: the last beat came some time before the greenlet ran.)
  *
  * The master's side (prefork.c calls these):
  *     hb = green_heartbeat_new(timeout, capacity);   before the first fork

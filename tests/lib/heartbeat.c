@@ -251,6 +251,8 @@ START_TEST(test_held_hub_is_named_and_replaced)
                   line);
 
     char buf[4096];
+    ck_assert_msg(strstr(eol + 1, "timed out") == NULL,
+                  "one timeout should be logged once, yet the log goes on: %s", eol + 1);
     ck_assert_msg(response(held, buf, sizeof buf) != 200,
                   "the /cpu?ms=8000 should have been cut by the kill, yet it answered");
 
@@ -328,6 +330,96 @@ START_TEST(test_heartbeat_contract)
 }
 END_TEST
 
+/* ---- The heartbeat alone: the test is the master ------------------------ */
+
+/* A greenlet that computes forever without yielding. */
+static void *spin(void *arg)
+{
+    (void)arg;
+    for (;;)
+        ;
+    return NULL;
+}
+
+/* A worker, forked by the test: it starts its heartbeat, then holds its
+ * hub, from a greenlet named "spinner" (by_greenlet) or from main, before
+ * the hub ever ran (then no greenlet holds it: its watchdog has nobody to
+ * name). */
+static pid_t fork_stuck_worker(green_heartbeat_t *hb, int by_greenlet)
+{
+    pid_t pid = fork();
+    ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
+    if (pid > 0)
+        return pid;
+    if (green_heartbeat_start(hb) < 0)
+        _exit(3);
+    if (by_greenlet) {
+        green_t *g = green_spawn(spin, NULL);
+        green_set_name(g, "spinner");
+        green_sleep(0.1);        /* the hub runs the heartbeat, then spin */
+    }
+    spin(NULL);
+    _exit(4);
+}
+
+/* Call green_heartbeat_check until it kills (T at most), capturing the
+ * master's line in buf; then reap the worker: its wait status. */
+static int check_until_killed(green_heartbeat_t *hb, pid_t pid, char *buf, size_t size)
+{
+    struct kit_capture cap;
+    int killed = 0, again = 0, status;
+    kit_capture_start(&cap);
+    double end = now() + T;
+    while (!killed && now() < end) {
+        killed = green_heartbeat_check(hb);
+        nap(0.05);
+    }
+    again = green_heartbeat_check(hb);  /* killed, not yet forgotten */
+    kit_capture_end(&cap, buf, size);
+    if (!killed)
+        kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    green_heartbeat_forget(hb, pid);
+    ck_assert_msg(killed == 1, "expected green_heartbeat_check to kill the held worker "
+                  "within %.0f s, it returned 0; stderr:\n%s", T, buf);
+    ck_assert_msg(again == 0, "a worker already killed should not be killed (and "
+                  "logged) again, yet green_heartbeat_check returned %d", again);
+    return status;
+}
+
+START_TEST(test_check_names_the_greenlet)
+{
+    green_heartbeat_t *hb = green_heartbeat_new(0.5, 4);
+    ck_assert(hb != NULL);
+    char buf[2048];
+    pid_t pid = fork_stuck_worker(hb, 1);
+    int status = check_until_killed(hb, pid, buf, sizeof buf);
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+                  "expected the held worker to die of SIGKILL, got status %#x", status);
+    char want[64];
+    snprintf(want, sizeof want, "worker %ld timed out: no heartbeat for ", (long)pid);
+    ck_assert_msg(strstr(buf, want) && strstr(buf, "greenlet 'spinner' has held the loop for")
+                  && strstr(buf, "; killing it\n"),
+                  "expected one line \"master PID: %s... greenlet 'spinner' has held the "
+                  "loop for ... s without yielding; killing it\", got:\n%s", want, buf);
+    green_heartbeat_free(hb);
+}
+END_TEST
+
+START_TEST(test_check_says_when_nobody_is_named)
+{
+    green_heartbeat_t *hb = green_heartbeat_new(0.5, 4);
+    ck_assert(hb != NULL);
+    char buf[2048];
+    pid_t pid = fork_stuck_worker(hb, 0);
+    check_until_killed(hb, pid, buf, sizeof buf);
+    ck_assert_msg(strstr(buf, "it did not say which greenlet held the loop"),
+                  "a worker held outside any greenlet cannot name one: expected the "
+                  "master to say so, got:\n%s", buf);
+    green_heartbeat_free(hb);
+}
+END_TEST
+
 static Suite *heartbeat_suite(void)
 {
     Suite *s = suite_create("lib/heartbeat");
@@ -335,6 +427,8 @@ static Suite *heartbeat_suite(void)
     tcase_set_timeout(tc, 4 * T);
     tcase_add_test(tc, test_heartbeat_contract);
     if (kit_can_fork()) {
+        tcase_add_test(tc, test_check_names_the_greenlet);
+        tcase_add_test(tc, test_check_says_when_nobody_is_named);
         tcase_add_test(tc, test_held_hub_is_named_and_replaced);
         tcase_add_test(tc, test_busy_but_yielding_is_not_killed);
     }
