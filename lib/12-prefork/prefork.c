@@ -24,7 +24,7 @@
 #include <sys/prctl.h>
 #endif
 
-#include "heartbeat.h"
+#include "prefork_heartbeat.h"
 #include "hub.h"
 #include "prefork.h"
 
@@ -58,7 +58,7 @@ struct green_prefork {
     int fast_deaths;            /* in a row: the back-off */
     double next_spawn;          /* not before (the back-off) */
     int said_backoff;
-    green_heartbeat_t *hb;      /* NULL: no timeout (heartbeat.h) */
+    green_heartbeat_t *hb;      /* NULL: no timeout (prefork_heartbeat.h) */
 };
 
 static void say(const char *fmt, ...)
@@ -194,7 +194,7 @@ static void worker_main(green_prefork_t *m)
     /* TERM: stop accepting, finish in flight.  INT and QUIT keep their
      * default action: the process ends at once. */
     green_server_close_on_signal(m->core, SIGTERM);
-    green_heartbeat_start(m->hb);       /* heartbeat.h: says why on failure */
+    green_heartbeat_start(m->hb);       /* prefork_heartbeat.h: says why on failure */
     pid_t me = getpid();
     if (write(m->ready[1], &me, sizeof me) != sizeof me) {
         /* The master is gone: PDEATHSIG will stop us. */

@@ -19,7 +19,7 @@
  *       TTIN/TTOU  one worker more / one fewer
  *   - a worker whose hub stops turning (a greenlet that never yields) is
  *     killed and replaced, once it has said which greenlet held it
- *     (`timeout`, heartbeat.h);
+ *     (`timeout`, prefork_heartbeat.h);
  *
  * Usage (chapters/12-prefork/server.c):
  *
@@ -52,10 +52,11 @@ typedef struct green_prefork_options {
     double grace;               /* TERM, HUP, TTOU: how long a stopping
                                    worker's requests in flight get; 0: 30 s
                                    (gunicorn's graceful_timeout) */
-    double timeout;             /* heartbeat.h: a worker whose hub has not
-                                   turned for this long names the greenlet
-                                   holding it, and is killed and replaced;
-                                   0: 30 s (gunicorn's), negative: never */
+    double timeout;             /* a worker whose hub has not turned for
+                                   this long names the greenlet holding
+                                   it, and is killed and replaced
+                                   (prefork_heartbeat.h); 0: 30 s
+                                   (gunicorn's), negative: never */
 } green_prefork_options_t;
 
 /* The number of CPUs online (at least 1). */

@@ -1,6 +1,8 @@
 /*
- * heartbeat.h - chapter 12: the master notices a worker whose hub has
- * stopped turning, names the greenlet that holds it, and kills it.
+ * prefork_heartbeat.h - chapter 12: the master notices a worker whose hub
+ * has stopped turning, names the greenlet that holds it, and kills it.
+ * (Not "heartbeat.h": that is the name of exercise 12-prefork/heartbeat's
+ * header, and a program of the kit sees both.)
  *
  * A cooperative worker has one failure a thread pool does not: a handler
  * that computes without ever waiting (a regular expression gone wild, a
@@ -25,7 +27,7 @@
  *     green_heartbeat_forget(hb, pid);               when it reaps a worker
  * The worker's side, once its hub runs (after the fork):
  *     green_heartbeat_start(hb);
- * How it works, and why so, is told in heartbeat.c.
+ * How it works, and why so, is told in prefork_heartbeat.c.
  * Errors: -1 (or NULL) with errno.
  */
 #ifndef GREEN_HEARTBEAT_H

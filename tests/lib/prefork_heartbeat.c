@@ -1,8 +1,10 @@
 /*
- * tests/lib/heartbeat.c - the library's own tests of heartbeat.h, through
- * chapter 12's master (prefork.h) with `timeout` 1 s: a worker held by a
- * greenlet that never yields (/cpu) is named in the master's log, killed
- * and replaced; a worker that is busy but yields (/sleep) is left alone.
+ * tests/lib/prefork_heartbeat.c - the library's own tests of
+ * prefork_heartbeat.h: its master's side alone (the test is the master),
+ * then through chapter 12's master (prefork.h) with `timeout` 1 s: a
+ * worker held by a greenlet that never yields (/cpu) is named in the
+ * master's log, killed and replaced; a worker that is busy but yields
+ * (/sleep) is left alone.
  * As in tests/lib/prefork.c, the test forks the master and talks to it
  * with plain blocking clients (no hub in the test: a hub does not survive
  * a fork); the master's stderr goes to a file the test reads.  Bounds are
@@ -233,7 +235,8 @@ START_TEST(test_held_hub_is_named_and_replaced)
     while (now() < end && !(line = strstr((read_log(log, sizeof log), log), "timed out")))
         nap(0.05);
     ck_assert_msg(line != NULL, "expected the master to log that a worker timed out within "
-                  "%.0f s of a GET /cpu?ms=8000 (--timeout 1); its log:\n%s(how it works: lib/12-prefork/heartbeat.c)",
+                  "%.0f s of a GET /cpu?ms=8000 (--timeout 1); its log:\n%s"
+                  "(how it works: lib/12-prefork/prefork_heartbeat.c)",
                   T, log);
     while (line > log && line[-1] != '\n')
         line--;
@@ -422,8 +425,8 @@ END_TEST
 
 static Suite *heartbeat_suite(void)
 {
-    Suite *s = suite_create("lib/heartbeat");
-    TCase *tc = kit_tcase("heartbeat");
+    Suite *s = suite_create("lib/prefork_heartbeat");
+    TCase *tc = kit_tcase("prefork_heartbeat");
     tcase_set_timeout(tc, 4 * T);
     tcase_add_test(tc, test_heartbeat_contract);
     if (kit_can_fork()) {

@@ -1,5 +1,6 @@
 /*
- * heartbeat.c - chapter 12: the heartbeat of heartbeat.h.
+ * prefork_heartbeat.c - chapter 12: the master's heartbeat over its
+ * workers (prefork_heartbeat.h).
  *
  * Three actors, two processes:
  *
@@ -47,7 +48,7 @@
 #include <unistd.h>
 
 #include "hub.h"
-#include "heartbeat.h"
+#include "prefork_heartbeat.h"
 
 #define SAY_WAIT 1.0            /* seconds the master waits for a report */
 #define NOT_YET (-1LL)          /* a slot's stamp before its first beat */
