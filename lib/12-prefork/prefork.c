@@ -24,16 +24,19 @@
 #include <sys/prctl.h>
 #endif
 
-#include "prefork_heartbeat.h"
 #include "hub.h"
 #include "prefork.h"
+#include "prefork_heartbeat.h"
 
 #define DEFAULT_GRACE 30.0
 #define FAST_DEATH 1.0          /* a worker dead this soon did not start */
 #define MAX_BACKOFF 5.0         /* the longest wait before a restart */
 #define SAY_BACKOFF_AFTER 3     /* fast deaths in a row before we say so */
 #define QUICK_STOP 1.0          /* INT/QUIT: then SIGKILL */
-#define DEFAULT_TIMEOUT 30.0    /* heartbeat: gunicorn's --timeout */
+/* The heartbeat is on by default, as in gunicorn (its --timeout is 30 s):
+ * a hub held for 30 s is a bug, never a slow request, since a request
+ * that waits (a database, a /sleep) lets the hub turn. */
+#define DEFAULT_TIMEOUT 30.0
 #define HEARTBEAT_SLOTS (4 * GREEN_PREFORK_MAX_WORKERS)  /* reloads overlap */
 
 struct worker {
