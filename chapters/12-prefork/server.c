@@ -6,14 +6,14 @@
  *     gunicorn --workers 4 --worker-class gevent app:application
  *
  * Usage: server [--host HOST] [--port PORT] [--workers N] [--grace S]
- *               [--timeout S]   (gunicorn's: a worker whose hub is held
- *                                that long is killed; 30 s, 0: never)
  *               [--access-log] [--trusted-proxy ADDR]   (as chapter 11's)
  * Try it: `make serve12 PORT=8000 WORKERS=2`, then
  * `curl http://127.0.0.1:8000/pid` a few times: different workers answer.
  * Signals to the master (its pid is in its first line):
  *   kill -HUP   reload with no failed request     kill -TTIN/-TTOU  one more/fewer
  *   kill -TERM  graceful stop                     Ctrl-C (INT)      stop at once
+ * --timeout S (gunicorn's): a worker whose hub has not turned for S seconds
+ * says which greenlet holds it, and is killed and replaced; 30 s, 0: never.
  */
 #include <errno.h>
 #include <stdio.h>

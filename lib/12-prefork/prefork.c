@@ -29,15 +29,15 @@
 #include "prefork_heartbeat.h"
 
 #define DEFAULT_GRACE 30.0
-#define FAST_DEATH 1.0          /* a worker dead this soon did not start */
-#define MAX_BACKOFF 5.0         /* the longest wait before a restart */
-#define SAY_BACKOFF_AFTER 3     /* fast deaths in a row before we say so */
-#define QUICK_STOP 1.0          /* INT/QUIT: then SIGKILL */
 /* The heartbeat is on by default, as in gunicorn (its --timeout is 30 s):
  * a hub held for 30 s is a bug, never a slow request, since a request
  * that waits (a database, a /sleep) lets the hub turn. */
 #define DEFAULT_TIMEOUT 30.0
 #define HEARTBEAT_SLOTS (4 * GREEN_PREFORK_MAX_WORKERS)  /* reloads overlap */
+#define FAST_DEATH 1.0          /* a worker dead this soon did not start */
+#define MAX_BACKOFF 5.0         /* the longest wait before a restart */
+#define SAY_BACKOFF_AFTER 3     /* fast deaths in a row before we say so */
+#define QUICK_STOP 1.0          /* INT/QUIT: then SIGKILL */
 
 struct worker {
     pid_t pid;                  /* 0: a free slot */
@@ -194,10 +194,10 @@ static void worker_main(green_prefork_t *m)
         fprintf(stderr, "worker %ld: cannot start: %s\n", (long)getpid(), strerror(errno));
         _exit(3);
     }
+    green_heartbeat_start(m->hb);       /* prefork_heartbeat.h: says why on failure */
     /* TERM: stop accepting, finish in flight.  INT and QUIT keep their
      * default action: the process ends at once. */
     green_server_close_on_signal(m->core, SIGTERM);
-    green_heartbeat_start(m->hb);       /* prefork_heartbeat.h: says why on failure */
     pid_t me = getpid();
     if (write(m->ready[1], &me, sizeof me) != sizeof me) {
         /* The master is gone: PDEATHSIG will stop us. */

@@ -49,14 +49,14 @@ typedef struct green_prefork green_prefork_t;
 
 typedef struct green_prefork_options {
     int workers;                /* 0: one per CPU (green_prefork_cpus) */
-    double grace;               /* TERM, HUP, TTOU: how long a stopping
-                                   worker's requests in flight get; 0: 30 s
-                                   (gunicorn's graceful_timeout) */
     double timeout;             /* a worker whose hub has not turned for
                                    this long names the greenlet holding
                                    it, and is killed and replaced
                                    (prefork_heartbeat.h); 0: 30 s
                                    (gunicorn's), negative: never */
+    double grace;               /* TERM, HUP, TTOU: how long a stopping
+                                   worker's requests in flight get; 0: 30 s
+                                   (gunicorn's graceful_timeout) */
 } green_prefork_options_t;
 
 /* The number of CPUs online (at least 1). */
