@@ -15,7 +15,10 @@
  *                          and when its stall began into the slot.
  *   master                 every interval, reads each slot: a stamp older
  *                          than the timeout means "kill", and the name the
- *                          worker wrote is what it logs first.
+ *                          worker wrote is what it logs first.  A worker
+ *                          with nothing to say (its hub is held outside
+ *                          any greenlet) gets a second more, then is
+ *                          killed all the same.
  *
  * Why a slot of shared memory (mmap MAP_SHARED, made before the forks)?
  * It is gunicorn's design, in C: gunicorn's workers touch a file that the
