@@ -49,7 +49,7 @@ if ! [ -x "$CH12" ]; then
 fi
 CORES=$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN)
 WORKERS=${BENCH_PREFORK_WORKERS:-$(( CORES < 2 ? 2 : CORES ))}
-echo "machine: $CORES cores available (nproc), $(uname -sr); servers and load share them;" \
+echo "machine: $CORES core(s) available (nproc), $(uname -sr); servers and load share them;" \
      "load average $(cut -d' ' -f1 /proc/loadavg) at the start"
 # Figure 1 needs two free cores; the others compare like with like.
 if awk -v l="$(cut -d' ' -f1 /proc/loadavg)" -v c="$CORES" 'BEGIN { exit !(l >= c) }'; then
