@@ -54,6 +54,8 @@ struct green_prefork {
     double stop_deadline;       /* then SIGKILL what is left */
     int fast_deaths;            /* in a row: the back-off */
     double next_spawn;          /* not before (the back-off) */
+    double backoff;             /* the wait between restarts, while they
+                                   keep dying */
     int said_backoff;
 };
 
@@ -302,6 +304,7 @@ static void died(green_prefork_t *m, struct worker *w, int status)
         if (wait > MAX_BACKOFF)
             wait = MAX_BACKOFF;
         m->next_spawn = now + wait;
+        m->backoff = wait;
         if (!m->said_backoff)
             say("workers keep dying within %.0f s of starting (the last %s): "
                 "restarting them with a back-off, up to %.0f s", FAST_DEATH, how,
@@ -374,8 +377,12 @@ static void fill(green_prefork_t *m)
             m->next_spawn = green_now() + 1.0;
             return;
         }
-        if (m->fast_deaths >= SAY_BACKOFF_AFTER)
-            return;             /* one at a time while they keep dying */
+        if (m->fast_deaths >= SAY_BACKOFF_AFTER) {
+            /* One at a time while they keep dying: the next one waits
+             * for the back-off too, unless this one lives. */
+            m->next_spawn = green_now() + m->backoff;
+            return;
+        }
     }
 }
 
@@ -391,6 +398,18 @@ static void begin_stop(green_prefork_t *m, int how)
     for (int i = 0; i < m->nslots; i++)
         if (m->w[i].pid)
             stop_worker(&m->w[i], how);
+}
+
+/* The grace period is over and some workers still run: one whose hub is
+ * stuck (a handler computing without yielding) never even saw its TERM.
+ * SIGKILL cannot be ignored; their requests in flight are lost. */
+static void kill_the_rest(green_prefork_t *m)
+{
+    say("%d worker(s) still running after the grace period: SIGKILL", alive(m));
+    for (int i = 0; i < m->nslots; i++)
+        if (m->w[i].pid)
+            kill(m->w[i].pid, SIGKILL);
+    m->stop_deadline = green_now() + 5.0;
 }
 
 static void on_signal(green_prefork_t *m, int signum)
@@ -474,12 +493,8 @@ int green_prefork_run(green_prefork_t *m)
         if (m->stopping) {
             if (alive(m) == 0)
                 break;
-            if (green_now() >= m->stop_deadline) {
-                for (int i = 0; i < m->nslots; i++)
-                    if (m->w[i].pid)
-                        kill(m->w[i].pid, SIGKILL);
-                m->stop_deadline = green_now() + 5.0;
-            }
+            if (green_now() >= m->stop_deadline)
+                kill_the_rest(m);
             continue;
         }
         fill(m);

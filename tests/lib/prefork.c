@@ -51,7 +51,17 @@ static void nap(double s)
 
 /* What the next start_master() uses: tests set them first. */
 static green_prefork_options_t popt;
+static int workers_cannot_start;        /* every worker dies at start */
 static char log_path[64];       /* the master's stderr (and its workers') */
+
+/* A core whose start fails in every worker: a worker that keeps dying. */
+static int refuse_to_start(int fd, void *arg)
+{
+    (void)fd, (void)arg;
+    errno = EPERM;
+    return -1;
+}
+static const green_server_hooks_t refusing = { .start = refuse_to_start };
 
 static void start_master(void)
 {
@@ -71,10 +81,13 @@ static void start_master(void)
             opt.workers = WORKERS;
         if (opt.grace == 0)
             opt.grace = 5;
-        green_prefork_t *m = http ? green_prefork_new(green_http_server_core(http), &opt) : NULL;
+        green_server_t *core = http ? green_http_server_core(http) : NULL;
+        if (core && workers_cannot_start)
+            green_server_set_hooks(core, &refusing, NULL);
+        green_prefork_t *m = core ? green_prefork_new(core, &opt) : NULL;
         if (!m || green_prefork_listen(m) < 0)
             _exit(3);
-        int got = green_server_port(green_http_server_core(http));
+        int got = green_server_port(core);
         if (write(p[1], &got, sizeof got) != sizeof got)
             _exit(3);
         close(p[1]);
@@ -154,6 +167,14 @@ static int has(const pid_t *set, int n, pid_t pid)
         if (set[i] == pid)
             return 1;
     return 0;
+}
+
+static int count_of(const char *text, const char *needle)
+{
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        n++;
+    return n;
 }
 
 /* ---- A blocking client -------------------------------------------------- */
@@ -541,6 +562,158 @@ START_TEST(test_five_hups_under_load)
 }
 END_TEST
 
+/* Send `request` on a new connection and let a worker read it. */
+static int in_flight(const char *request)
+{
+    int fd = dial();
+    ck_assert_msg(fd >= 0, "cannot connect to the master's port");
+    ck_assert(write(fd, request, strlen(request)) == (ssize_t)strlen(request));
+    double end = now() + T;
+    while (backlog() > 0 && now() < end)
+        nap(0.01);
+    nap(0.2);                   /* the worker reads it and starts on it */
+    return fd;
+}
+
+/* INT and QUIT stop at once: a /sleep in flight is cut, and the master
+ * exits 0 long before it would have ended.  (On an idle machine the
+ * master is gone within 0.1 s; the bound here is the sleep's 8 s, so that
+ * a loaded machine cannot fail the test.) */
+static void stops_at_once(int signum)
+{
+    start_master();
+    int fd = in_flight("GET /sleep?ms=8000 HTTP/1.0\r\n\r\n");
+    double t0 = now();
+    kill(master, signum);
+    char buf[1024];
+    int code = response(fd, buf, sizeof buf);
+    close(fd);
+    int status = stop_master(0);
+    double took = now() - t0;
+    ck_assert_msg(code != 200, "after %s, a /sleep?ms=8000 in flight should be cut, "
+                  "got %d", strsignal(signum), code);
+    ck_assert_msg(status == 0, "after %s the master should exit 0, got %d",
+                  strsignal(signum), status);
+    ck_assert_msg(took < 7.0, "after %s the master took %.1f s to exit: it should not wait "
+                  "for the requests in flight", strsignal(signum), took);
+}
+
+START_TEST(test_int_stops_at_once)
+{
+    stops_at_once(SIGINT);
+}
+END_TEST
+
+START_TEST(test_quit_stops_at_once)
+{
+    stops_at_once(SIGQUIT);
+}
+END_TEST
+
+/* TERM lets a request finish within the grace period, not forever: a
+ * worker whose hub computes without yielding never even sees its TERM,
+ * and the master SIGKILLs it once the grace (1 s here) is over. */
+START_TEST(test_term_grace_expires)
+{
+    popt.grace = 1;
+    start_master();
+    int fd = in_flight("GET /cpu?ms=8000 HTTP/1.0\r\n\r\n");
+    double t0 = now();
+    kill(master, SIGTERM);
+    char buf[1024];
+    int code = response(fd, buf, sizeof buf);
+    close(fd);
+    int status = stop_master(0);
+    double took = now() - t0;
+    ck_assert_msg(code != 200, "a /cpu?ms=8000 outliving a 1 s grace should be cut, got %d",
+                  code);
+    ck_assert_msg(status == 0, "the master should exit 0 after the SIGKILL, got %d", status);
+    ck_assert_msg(took < 7.0, "the master waited %.1f s: past the grace it should SIGKILL", took);
+    ck_assert_msg(strstr(master_log(), "after the grace period: SIGKILL"),
+                  "the master should say it SIGKILLs a worker past its grace; log:\n%s",
+                  master_log());
+}
+END_TEST
+
+/* TTIN: one worker more; TTOU: one fewer (never fewer than one). */
+START_TEST(test_ttin_ttou)
+{
+    start_master();
+    pid_t w[16];
+    ck_assert_msg(wait_workers(w, WORKERS), "the master should start with %d workers", WORKERS);
+    kill(master, SIGTTIN);
+    ck_assert_msg(wait_workers(w, WORKERS + 1), "after TTIN, expected %d workers", WORKERS + 1);
+    for (int i = 0; i < WORKERS + 1; i++) {
+        kill(master, SIGTTOU);
+        nap(0.1);
+    }
+    ck_assert_msg(wait_workers(w, 1), "after %d TTOU, expected 1 worker (never 0); log:\n%s",
+                  WORKERS + 1, master_log());
+    ck_assert_msg(get_pid() == w[0], "the last worker should answer /pid");
+    ck_assert_int_eq(stop_master(SIGTERM), 0);
+}
+END_TEST
+
+/* Workers that die as soon as they start are restarted ever more slowly,
+ * and the master says so once, not once per death. */
+START_TEST(test_backoff_said_once)
+{
+    workers_cannot_start = 1;
+    start_master();
+    double end = now() + 3 * T;
+    while (count_of(master_log(), "cannot start") < 6 && now() < end)
+        nap(0.05);
+    const char *log = master_log();
+    int deaths = count_of(log, "cannot start");
+    ck_assert_msg(deaths >= 6, "6 workers should have died at start, %d did; log:\n%s",
+                  deaths, log);
+    ck_assert_msg(count_of(log, "keep dying") == 1, "\"keep dying\" should be said once "
+                  "for %d deaths, was said %d times; log:\n%s", deaths,
+                  count_of(log, "keep dying"), log);
+    ck_assert_int_eq(stop_master(SIGTERM), 0);
+}
+END_TEST
+
+/* A worker killed during load: only the requests it had in flight fail
+ * (at most one per client, each started before it died), and a new
+ * connection is served at once by the others. */
+START_TEST(test_sigkill_under_load)
+{
+    start_master();
+    pid_t w[16];
+    ck_assert_msg(wait_workers(w, WORKERS), "the master should have %d workers", WORKERS);
+    load_start();
+    nap(0.5);
+    pid_t victim = w[0];
+    kill(victim, SIGKILL);
+    double end = now() + T, dead_at = 0;
+    while (!dead_at && now() < end) {
+        pid_t live[16];
+        if (!has(live, workers(live, 16), victim))
+            dead_at = now();    /* gone, or a zombie: it serves no more */
+        else
+            nap(0.005);
+    }
+    pthread_mutex_lock(&load_lock);
+    load_mark = dead_at;
+    pthread_mutex_unlock(&load_lock);
+    nap(1.0);
+    load_end();
+    ck_assert_msg(dead_at > 0, "worker %ld did not die of SIGKILL", (long)victim);
+    int lost = load_failed + load_retries;
+    ck_assert_msg(lost <= LOADERS, "%d requests failed (%d retried over keep-alive) when one "
+                  "worker was killed; at most %d were in flight on it", (int)load_failed,
+                  (int)load_retries, LOADERS);
+    for (int i = 0; i < load_failed && i < 64; i++)
+        ck_assert_msg(failed_started[i] < dead_at, "a request started %.3f s after the worker "
+                      "died failed: only those in flight on it may", failed_started[i] - dead_at);
+    ck_assert_msg(load_first_ok_after > 0 && load_first_ok_after - dead_at < 1.0,
+                  "a request started after the death should be answered within 1 s by the "
+                  "other worker (%s)", load_first_ok_after > 0 ? "it took longer" : "none was");
+    ck_assert_int_eq(stop_master(SIGTERM), 0);
+}
+END_TEST
+
 START_TEST(test_bad_worker_counts)
 {
     ck_assert_int_eq(green_prefork_check_workers(0), -1);
@@ -574,6 +747,12 @@ static Suite *prefork_suite(void)
         tcase_add_test(tc, test_hup_replaces_every_worker);
         tcase_add_test(tc, test_term_answers_a_late_first_request);
         tcase_add_test(tc, test_five_hups_under_load);
+        tcase_add_test(tc, test_int_stops_at_once);
+        tcase_add_test(tc, test_quit_stops_at_once);
+        tcase_add_test(tc, test_term_grace_expires);
+        tcase_add_test(tc, test_ttin_ttou);
+        tcase_add_test(tc, test_backoff_said_once);
+        tcase_add_test(tc, test_sigkill_under_load);
     }
     suite_add_tcase(s, tc);
     return s;
