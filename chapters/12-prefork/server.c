@@ -6,7 +6,9 @@
  *     gunicorn --workers 4 --worker-class gevent app:application
  *
  * Usage: server [--host HOST] [--port PORT] [--workers N] [--grace S]
- *               [--access-log] [--trusted-proxy ADDR]   (as chapter 11's)
+ *               [--reuseport] [--access-log] [--trusted-proxy ADDR]
+ * --reuseport: one SO_REUSEPORT socket per worker instead of one shared
+ * socket (lib/12-prefork/prefork.c, "Listening", compares them).
  * Try it: `make serve12 PORT=8000 WORKERS=2`, then
  * `curl http://127.0.0.1:8000/pid` a few times: different workers answer.
  * Signals to the master (its pid is in its first line):
@@ -44,6 +46,7 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *val = i + 1 < argc ? argv[i + 1] : "";
         if (strcmp(arg, "--access-log") == 0)     { hopt.access_log_fd = 2; continue; }
+        if (strcmp(arg, "--reuseport") == 0)      { popt.reuseport = 1; continue; }
         if (strcmp(arg, "--host") == 0)           host = val;
         else if (strcmp(arg, "--port") == 0)      port = val;
         else if (strcmp(arg, "--workers") == 0)   popt.workers = workers_from(val);
@@ -54,6 +57,7 @@ int main(int argc, char **argv)
     }
 
     green_http_server_t *http = green_http_server_new(host, port, &demo_app, &hopt);
+    popt.http = http;           /* each worker's request count, at its exit */
     green_prefork_t *master = http ? green_prefork_new(green_http_server_core(http), &popt)
                                    : NULL;
     /* The master binds once, before any fork: a port in use is one error

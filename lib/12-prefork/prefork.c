@@ -12,12 +12,14 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #ifdef __linux__
@@ -25,6 +27,7 @@
 #endif
 
 #include "hub.h"
+#include "io.h"
 #include "prefork.h"
 
 #define DEFAULT_GRACE 30.0
@@ -32,9 +35,12 @@
 #define MAX_BACKOFF 5.0         /* the longest wait before a restart */
 #define SAY_BACKOFF_AFTER 3     /* fast deaths in a row before we say so */
 #define QUICK_STOP 1.0          /* INT/QUIT: then SIGKILL */
+#define REUSEPORT_BACKLOG 1024  /* each seat's queue: the core's default */
 
 struct worker {
     pid_t pid;                  /* 0: a free slot */
+    int seat;                   /* 0..target-1: its place, and with
+                                   reuseport its socket */
     unsigned gen;               /* the reload it belongs to */
     double born;
     int ready;                  /* said it accepts */
@@ -49,7 +55,10 @@ struct green_prefork {
     int nslots;
     unsigned gen;               /* HUP adds one */
     int sig[2];                 /* the self-pipe: handlers write here */
-    int ready[2];               /* workers write their pid here */
+    int ready[2];               /* workers write their notes here */
+    int *seats;                 /* reuseport: each seat's socket, or -1 */
+    int nseats;
+    char host[64], port[16];    /* reuseport: where the seats listen */
     int stopping;               /* 0, SIGTERM, or SIGINT */
     double stop_deadline;       /* then SIGKILL what is left */
     int fast_deaths;            /* in a row: the back-off */
@@ -155,20 +164,168 @@ green_prefork_t *green_prefork_new(green_server_t *core,
     return m;
 }
 
-int green_prefork_listen(green_prefork_t *m)
-{
-    return green_server_listen(m->core);
-}
-
 int green_prefork_workers(const green_prefork_t *m)
 {
     return m->target;
 }
 
+/* ---- Listening ------------------------------------------------------- *
+ * Shared (the default): the master binds one socket and every worker
+ * inherits it.  Every worker waits on it in its hub, so each new
+ * connection wakes them all; one accept() gets it and the others find
+ * nothing (counted by green_server_empty_accepts): the thundering herd.
+ * Nor does the kernel balance: whoever is woken first and is not busy
+ * takes the connection, so an idle machine's connections pile up on a
+ * few workers.
+ * Reuseport: one socket per worker on the same port, each with
+ * SO_REUSEPORT; the kernel hashes each connection's addresses to one of
+ * them.  No herd, and an even spread on average (though a hash does not
+ * know which worker is busy).
+ * The master binds them, one per seat, before forking, rather than each
+ * worker binding its own.  A listening socket lives as long as its last
+ * descriptor, and closing it resets the connections waiting in its queue:
+ * held by the master, a seat's socket outlives its worker, so a worker
+ * that dies or is replaced by a reload leaves its queue to the next one
+ * in its seat, and no connection is reset.  (Linux 5.14 can migrate them
+ * instead: net.ipv4.tcp_migrate_req, off by default.)  And a bad port is
+ * one error at start, not one per worker.  What is left: TTOU closes a
+ * seat, and resets the connections waiting in it at that moment. */
+
+/* A socket bound to host:port; with `group`, SO_REUSEPORT and listening,
+ * else just bound (a probe).  The fd, or -1 with errno. */
+static int bind_port(const char *host, const char *port, int group)
+{
+    struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+    struct addrinfo *ai;
+    int rc = getaddrinfo(*host ? host : NULL, port, &hints, &ai);
+    if (rc != 0) {
+        errno = rc == EAI_SYSTEM ? errno : EADDRNOTAVAIL;
+        return -1;
+    }
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+    if (fd >= 0 && (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+                    (group && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0) ||
+                    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
+                    (group && listen(fd, REUSEPORT_BACKLOG) < 0))) {
+        int err = errno;
+        close(fd);
+        fd = -1;
+        errno = err;
+    }
+    freeaddrinfo(ai);
+    return fd;
+}
+
+/* Any process of the same user that binds the port with SO_REUSEPORT
+ * joins the group, and the kernel then hands it a share of our
+ * connections: a second master started by mistake would serve half of
+ * them, silently.  So before forming our group, bind the port without
+ * SO_REUSEPORT: that fails if anybody listens on it.  (Two masters
+ * starting at the very same moment could both pass; one is enough.) */
+static int port_is_free(const char *host, const char *port)
+{
+    if (strcmp(port, "0") == 0)
+        return 0;               /* the kernel picks a free one */
+    int probe = bind_port(host, port, 0);
+    if (probe < 0)
+        return -1;
+    close(probe);
+    return 0;
+}
+
+/* The seat's socket, bound now if it has none (TTIN adds seats). */
+static int open_seat(green_prefork_t *m, int seat)
+{
+    if (seat >= m->nseats) {
+        int *s = realloc(m->seats, (size_t)(seat + 1) * sizeof *s);
+        if (s == NULL)
+            return -1;
+        for (int i = m->nseats; i <= seat; i++)
+            s[i] = -1;
+        m->seats = s;
+        m->nseats = seat + 1;
+    }
+    if (m->seats[seat] < 0)
+        m->seats[seat] = bind_port(m->host, m->port, 1);
+    return m->seats[seat] < 0 ? -1 : 0;
+}
+
+/* The host and port the core was made for, from its "HOST:PORT" label. */
+static void core_address(green_prefork_t *m)
+{
+    const char *label = green_server_label(m->core), *colon = strrchr(label, ':');
+    snprintf(m->host, sizeof m->host, "%.*s", colon ? (int)(colon - label) : 0, label);
+    snprintf(m->port, sizeof m->port, "%s", colon ? colon + 1 : "0");
+}
+
+static int listen_reuseport(green_prefork_t *m)
+{
+    core_address(m);
+    if (port_is_free(m->host, m->port) < 0) {
+        if (errno == EADDRINUSE)
+            say("port %s already has a listener: with --reuseport we would share its "
+                "connections with it (SO_REUSEPORT); refusing", m->port);
+        return -1;
+    }
+    if (open_seat(m, 0) < 0)
+        return -1;
+    /* Port 0: the kernel picked one for seat 0; the others join it. */
+    snprintf(m->port, sizeof m->port, "%d", green_socket_port(m->seats[0]));
+    for (int i = 1; i < m->target; i++)
+        if (open_seat(m, i) < 0)
+            return -1;
+    /* The core holds a copy of seat 0, so that its port and label are
+     * known in the master, as with a shared socket. */
+    int copy = dup(m->seats[0]);
+    return copy < 0 ? -1 : green_server_set_listener(m->core, copy);
+}
+
+int green_prefork_listen(green_prefork_t *m)
+{
+    return m->opt.reuseport ? listen_reuseport(m) : green_server_listen(m->core);
+}
+
 /* ---- A worker's life (in the child) ----------------------------------- */
 
-static void worker_main(green_prefork_t *m)
+/* What a worker tells its master on the pipe: "I accept" once it does,
+ * and its counts when it exits.  A write of at most PIPE_BUF bytes to a
+ * pipe is never cut nor mixed with another writer's. */
+struct note {
+    pid_t pid;
+    int exiting;                /* 0: "I accept"; 1: "I am done" */
+    unsigned long requests;     /* requests (or connections) served */
+    unsigned long empty;        /* accept()s that found nothing */
+};
+
+static void tell_master(green_prefork_t *m, int exiting)
 {
+    struct note n = { .pid = getpid(), .exiting = exiting };
+    n.requests = m->opt.http ? green_http_server_requests(m->opt.http)
+                             : green_server_accepted(m->core);
+    n.empty = green_server_empty_accepts(m->core);
+    if (write(m->ready[1], &n, sizeof n) != sizeof n) {
+        /* The master is gone: PDEATHSIG will stop us. */
+    }
+}
+
+/* With reuseport, accept on our seat's socket only: the others' copies
+ * would keep their sockets alive after the master closes them (TTOU). */
+static void take_seat(green_prefork_t *m, int seat)
+{
+    if (!m->opt.reuseport)
+        return;
+    for (int i = 0; i < m->nseats; i++)
+        if (i != seat && m->seats[i] >= 0)
+            close(m->seats[i]);
+    green_server_set_listener(m->core, m->seats[seat]);
+}
+
+static void worker_main(green_prefork_t *m, int seat)
+{
+    static char name[32];       /* messages say which worker speaks */
+    snprintf(name, sizeof name, "worker %ld", (long)getpid());
+    green_server_set_name(m->core, name);
     default_handlers();
     close(m->sig[0]);
     close(m->sig[1]);
@@ -183,6 +340,7 @@ static void worker_main(green_prefork_t *m)
 #endif
     /* From here on, the server of chapters 7 and 11, on a hub of its own,
      * on the socket inherited from the master. */
+    take_seat(m, seat);
     if (green_server_start(m->core) < 0) {
         fprintf(stderr, "worker %ld: cannot start: %s\n", (long)getpid(), strerror(errno));
         _exit(3);
@@ -190,13 +348,10 @@ static void worker_main(green_prefork_t *m)
     /* TERM: stop accepting, finish in flight.  INT and QUIT keep their
      * default action: the process ends at once. */
     green_server_close_on_signal(m->core, SIGTERM);
-    pid_t me = getpid();
-    if (write(m->ready[1], &me, sizeof me) != sizeof me) {
-        /* The master is gone: PDEATHSIG will stop us. */
-    }
-    close(m->ready[1]);
+    tell_master(m, 0);
     green_server_serve_forever(m->core);
     int killed = green_server_stop(m->core, m->opt.grace);
+    tell_master(m, 1);
     green_hub_destroy();
     /* _exit, not exit: the atexit handlers and stdio buffers are the
      * master's, copied by fork; they are not ours to run or flush. */
@@ -228,18 +383,33 @@ static struct worker *find(green_prefork_t *m, pid_t pid)
     return NULL;
 }
 
+/* The lowest seat no worker of the current generation holds. */
+static int free_seat(green_prefork_t *m)
+{
+    for (int seat = 0;; seat++) {
+        int taken = 0;
+        for (int i = 0; i < m->nslots && !taken; i++) {
+            struct worker *w = &m->w[i];
+            taken = w->pid && w->seat == seat && w->gen == m->gen && !w->stopping;
+        }
+        if (!taken)
+            return seat;
+    }
+}
+
 static int spawn_worker(green_prefork_t *m)
 {
     struct worker *w = free_slot(m);
-    if (w == NULL)
+    int seat = free_seat(m);
+    if (w == NULL || (m->opt.reuseport && open_seat(m, seat) < 0))
         return -1;
     fflush(NULL);               /* else the child inherits unwritten output */
     pid_t pid = fork();
     if (pid < 0)
         return -1;
     if (pid == 0)
-        worker_main(m);         /* never returns */
-    *w = (struct worker){ .pid = pid, .gen = m->gen, .born = green_now() };
+        worker_main(m, seat);   /* never returns */
+    *w = (struct worker){ .pid = pid, .seat = seat, .gen = m->gen, .born = green_now() };
     return 0;
 }
 
@@ -334,11 +504,14 @@ static void reap(green_prefork_t *m)
  * accepting, and no client is refused. */
 static void read_ready(green_prefork_t *m)
 {
-    pid_t pid;
-    while (read(m->ready[0], &pid, sizeof pid) == sizeof pid) {
-        struct worker *w = find(m, pid);
-        if (w)
+    struct note n;
+    while (read(m->ready[0], &n, sizeof n) == sizeof n) {
+        struct worker *w = find(m, n.pid);
+        if (w && !n.exiting)
             w->ready = 1;
+        if (n.exiting)
+            say("worker %ld served %lu %s (%lu wake-ups for nothing)", (long)n.pid,
+                n.requests, m->opt.http ? "requests" : "connections", n.empty);
     }
 }
 
@@ -353,20 +526,26 @@ static void retire_old(green_prefork_t *m)
     }
 }
 
-/* TTOU, or more workers than wanted: the newest go (they have the least
- * in flight, most likely). */
+/* TTOU, or more workers than wanted: the one in the last seat goes, so
+ * that the seats stay 0..target-1 (with reuseport, the seat's socket
+ * closes with it: see "Listening"). */
 static void trim(green_prefork_t *m)
 {
     while (current(m, 0) > m->target) {
-        struct worker *newest = NULL;
+        struct worker *last = NULL;
         for (int i = 0; i < m->nslots; i++) {
             struct worker *w = &m->w[i];
             if (w->pid && w->gen == m->gen && !w->stopping &&
-                (!newest || w->born > newest->born))
-                newest = w;
+                (!last || w->seat > last->seat))
+                last = w;
         }
-        stop_worker(newest, SIGTERM);
+        stop_worker(last, SIGTERM);
     }
+    for (int i = m->target; i < m->nseats; i++)
+        if (m->seats[i] >= 0) {
+            close(m->seats[i]);
+            m->seats[i] = -1;
+        }
 }
 
 static void fill(green_prefork_t *m)
@@ -470,7 +649,7 @@ static int open_pipes(green_prefork_t *m)
         pipe2(m->ready, O_CLOEXEC) < 0)
         return -1;
     /* Only the master's end waits for nothing: a worker's write of its
-     * pid (4 bytes, under PIPE_BUF: atomic) may block, never be cut. */
+     * note (under PIPE_BUF: atomic) may block, never be cut. */
     fcntl(m->ready[0], F_SETFL, O_NONBLOCK);
     sig_write_fd = m->sig[1];
     return 0;
@@ -516,6 +695,10 @@ void green_prefork_free(green_prefork_t *m)
         if (m->ready[i] >= 0)
             close(m->ready[i]);
     }
+    for (int i = 0; i < m->nseats; i++)
+        if (m->seats[i] >= 0)
+            close(m->seats[i]);
+    free(m->seats);
     sig_write_fd = -1;
     free(m->w);
     free(m);

@@ -77,6 +77,7 @@ static void start_master(void)
         dup2(log, 2);
         green_http_server_t *http = green_http_server_new("127.0.0.1", "0", &demo_app, NULL);
         green_prefork_options_t opt = popt;
+        opt.http = http;
         if (opt.workers == 0)
             opt.workers = WORKERS;
         if (opt.grace == 0)
@@ -714,6 +715,67 @@ START_TEST(test_sigkill_under_load)
 }
 END_TEST
 
+/* --reuseport: a socket per worker.  Both workers serve (the kernel
+ * hashes new connections among their sockets), none is woken for a
+ * connection another takes, the master reports each one's count at the
+ * stop, and a second master on the same port is refused rather than
+ * silently joining the group. */
+START_TEST(test_reuseport)
+{
+    popt.reuseport = 1;
+    start_master();
+    pid_t seen[WORKERS] = { 0 };
+    int nseen = 0, requests = 0;
+    double end = now() + T;
+    while ((nseen < WORKERS || requests < 40) && now() < end) {
+        pid_t pid = get_pid();
+        ck_assert_msg(pid > 0, "GET /pid failed with --reuseport");
+        requests++;
+        if (!has(seen, nseen, pid))
+            seen[nseen++] = pid;
+    }
+    ck_assert_msg(nseen == WORKERS, "with --reuseport, %d workers should answer, %d did "
+                  "in %d requests", WORKERS, nseen, requests);
+
+    /* Same user, same port, SO_REUSEPORT too: the kernel would let it in. */
+    char p[16];
+    snprintf(p, sizeof p, "%d", port);
+    green_http_server_t *http = green_http_server_new("127.0.0.1", p, &demo_app, NULL);
+    green_prefork_options_t opt = { .workers = 1, .reuseport = 1 };
+    green_prefork_t *second = green_prefork_new(green_http_server_core(http), &opt);
+    struct kit_capture cap;
+    char err[512];
+    kit_capture_start(&cap);
+    int rc = green_prefork_listen(second);
+    int why = errno;
+    kit_capture_end(&cap, err, sizeof err);
+    green_prefork_free(second);
+    green_http_server_free(http);
+    ck_assert_msg(rc < 0 && why == EADDRINUSE, "a second master with --reuseport on a port "
+                  "in use should be refused (EADDRINUSE), got %d (%s)", rc, strerror(why));
+    ck_assert_msg(strstr(err, "already has a listener"), "the refusal should say why; "
+                  "stderr:\n%s", err);
+
+    ck_assert_int_eq(stop_master(SIGTERM), 0);
+    const char *log = master_log();
+    int total = 0;
+    for (int i = 0; i < WORKERS; i++) {
+        char line[96];
+        snprintf(line, sizeof line, "worker %ld served ", (long)seen[i]);
+        const char *at = strstr(log, line);
+        ck_assert_msg(at, "the master should report worker %ld's count; log:\n%s",
+                      (long)seen[i], log);
+        unsigned long n, empty;
+        ck_assert(sscanf(at + strlen(line), "%lu requests (%lu", &n, &empty) == 2);
+        ck_assert_msg(empty == 0, "with a socket of its own, worker %ld should never wake "
+                      "for nothing, did %lu times", (long)seen[i], empty);
+        total += (int)n;
+    }
+    ck_assert_msg(total == requests, "the workers' counts add up to %d, the test made %d "
+                  "requests; log:\n%s", total, requests, log);
+}
+END_TEST
+
 START_TEST(test_bad_worker_counts)
 {
     ck_assert_int_eq(green_prefork_check_workers(0), -1);
@@ -753,6 +815,7 @@ static Suite *prefork_suite(void)
         tcase_add_test(tc, test_ttin_ttou);
         tcase_add_test(tc, test_backoff_said_once);
         tcase_add_test(tc, test_sigkill_under_load);
+        tcase_add_test(tc, test_reuseport);
     }
     suite_add_tcase(s, tc);
     return s;
