@@ -6,9 +6,12 @@
  *     gunicorn --workers 4 --worker-class gevent app:application
  *
  * Usage: server [--host HOST] [--port PORT] [--workers N] [--grace S]
- *               [--reuseport] [--access-log] [--trusted-proxy ADDR]
+ *               [--reuseport] [--max-requests N [--max-requests-jitter J]]
+ *               [--access-log] [--trusted-proxy ADDR]
  * --reuseport: one SO_REUSEPORT socket per worker instead of one shared
  * socket (lib/12-prefork/prefork.c, "Listening", compares them).
+ * --max-requests N: a worker retires after N + rand(0..J) requests
+ * (gunicorn's names).
  * Try it: `make serve12 PORT=8000 WORKERS=2`, then
  * `curl http://127.0.0.1:8000/pid` a few times: different workers answer.
  * Signals to the master (its pid is in its first line):
@@ -51,6 +54,9 @@ int main(int argc, char **argv)
         else if (strcmp(arg, "--port") == 0)      port = val;
         else if (strcmp(arg, "--workers") == 0)   popt.workers = workers_from(val);
         else if (strcmp(arg, "--grace") == 0)     popt.grace = atof(val);
+        else if (strcmp(arg, "--max-requests") == 0) popt.max_requests = strtoul(val, NULL, 10);
+        else if (strcmp(arg, "--max-requests-jitter") == 0)
+            popt.max_requests_jitter = strtoul(val, NULL, 10);
         else if (strcmp(arg, "--trusted-proxy") == 0) hopt.trusted_proxy = val;
         else { fprintf(stderr, "server: unknown option %s\n", arg); return 2; }
         i++;

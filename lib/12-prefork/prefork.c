@@ -45,6 +45,7 @@ struct worker {
     double born;
     int ready;                  /* said it accepts */
     int stopping;               /* we asked it to stop */
+    int spent;                  /* served its max_requests: to retire */
 };
 
 struct green_prefork {
@@ -289,24 +290,44 @@ int green_prefork_listen(green_prefork_t *m)
 /* ---- A worker's life (in the child) ----------------------------------- */
 
 /* What a worker tells its master on the pipe: "I accept" once it does,
- * and its counts when it exits.  A write of at most PIPE_BUF bytes to a
- * pipe is never cut nor mixed with another writer's. */
+ * "I have served my max_requests", and its counts when it exits.  A write
+ * of at most PIPE_BUF bytes to a pipe is never cut nor mixed with another
+ * writer's. */
+enum { NOTE_READY, NOTE_SPENT, NOTE_EXITING };
 struct note {
     pid_t pid;
-    int exiting;                /* 0: "I accept"; 1: "I am done" */
+    int what;                   /* NOTE_... */
     unsigned long requests;     /* requests (or connections) served */
     unsigned long empty;        /* accept()s that found nothing */
 };
 
-static void tell_master(green_prefork_t *m, int exiting)
+static void tell_master(green_prefork_t *m, int what)
 {
-    struct note n = { .pid = getpid(), .exiting = exiting };
+    struct note n = { .pid = getpid(), .what = what };
     n.requests = m->opt.http ? green_http_server_requests(m->opt.http)
                              : green_server_accepted(m->core);
     n.empty = green_server_empty_accepts(m->core);
     if (write(m->ready[1], &n, sizeof n) != sizeof n) {
         /* The master is gone: PDEATHSIG will stop us. */
     }
+}
+
+/* max_requests: the worker does not retire by itself (the master could
+ * not tell it from a crash, and all of them could go at once): it tells
+ * the master, serves on, and the master stops it when its turn comes.
+ * The count lives in chapter 11's server; looking at it 20 times a second
+ * costs nothing and needs no hook in every request. */
+static void *watch_requests(void *arg)
+{
+    green_prefork_t *m = arg;
+    unsigned long jitter = m->opt.max_requests_jitter;
+    srandom((unsigned)getpid() ^ (unsigned)(green_now() * 1e6));
+    unsigned long limit = m->opt.max_requests + (jitter ? (unsigned long)random() % (jitter + 1) : 0);
+    while (green_http_server_requests(m->opt.http) < limit)
+        if (green_sleep(0.05) < 0)
+            return NULL;        /* killed: we are stopping */
+    tell_master(m, NOTE_SPENT);
+    return NULL;
 }
 
 /* With reuseport, accept on our seat's socket only: the others' copies
@@ -348,10 +369,16 @@ static void worker_main(green_prefork_t *m, int seat)
     /* TERM: stop accepting, finish in flight.  INT and QUIT keep their
      * default action: the process ends at once. */
     green_server_close_on_signal(m->core, SIGTERM);
-    tell_master(m, 0);
+    green_t *watcher = m->opt.max_requests && m->opt.http
+                       ? green_spawn(watch_requests, m) : NULL;
+    tell_master(m, NOTE_READY);
     green_server_serve_forever(m->core);
+    if (watcher) {
+        green_kill(watcher, 1.0);
+        green_free(watcher);
+    }
     int killed = green_server_stop(m->core, m->opt.grace);
-    tell_master(m, 1);
+    tell_master(m, NOTE_EXITING);
     green_hub_destroy();
     /* _exit, not exit: the atexit handlers and stdio buffers are the
      * master's, copied by fork; they are not ours to run or flush. */
@@ -507,9 +534,11 @@ static void read_ready(green_prefork_t *m)
     struct note n;
     while (read(m->ready[0], &n, sizeof n) == sizeof n) {
         struct worker *w = find(m, n.pid);
-        if (w && !n.exiting)
+        if (w && n.what == NOTE_READY)
             w->ready = 1;
-        if (n.exiting)
+        if (w && n.what == NOTE_SPENT)
+            w->spent = 1;
+        if (n.what == NOTE_EXITING)
             say("worker %ld served %lu %s (%lu wake-ups for nothing)", (long)n.pid,
                 n.requests, m->opt.http ? "requests" : "connections", n.empty);
     }
@@ -523,6 +552,25 @@ static void retire_old(green_prefork_t *m)
         struct worker *w = &m->w[i];
         if (w->pid && w->gen != m->gen && !w->stopping)
             stop_worker(w, SIGTERM);
+    }
+}
+
+/* Workers that served their max_requests retire one at a time: the next
+ * one only once the last one has exited and its replacement accepts.
+ * Stopping them all at once would leave nobody to accept. */
+static void retire_spent(green_prefork_t *m)
+{
+    struct worker *next = NULL;
+    for (int i = 0; i < m->nslots; i++) {
+        struct worker *w = &m->w[i];
+        if (w->pid && w->spent && w->stopping)
+            return;             /* one is retiring already */
+        if (w->pid && w->spent && !w->stopping && !next)
+            next = w;
+    }
+    if (next && !m->stopping && current(m, 1) == m->target) {
+        say("worker %ld served its max_requests: retiring it", (long)next->pid);
+        stop_worker(next, SIGTERM);     /* fill() replaces it */
     }
 }
 
@@ -679,6 +727,7 @@ int green_prefork_run(green_prefork_t *m)
         fill(m);
         trim(m);
         retire_old(m);
+        retire_spent(m);
     }
     say("every worker has exited");
     default_handlers();         /* nobody reads the pipe any more */

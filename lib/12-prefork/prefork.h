@@ -62,7 +62,17 @@ typedef struct green_prefork_options {
                                    a hash).  See prefork.c, "Listening" */
     const green_http_server_t *http;  /* NULL, or the HTTP server whose core
                                    the master runs: each worker then
-                                   reports its request count when it exits */
+                                   reports its request count when it
+                                   exits, and max_requests can work */
+    unsigned long max_requests; /* 0: none.  With http: a worker that has
+                                   served max_requests + a random 0..jitter
+                                   requests retires gracefully and the
+                                   master replaces it, one worker at a
+                                   time (gunicorn's --max-requests: a
+                                   leak in the application never grows
+                                   for ever) */
+    unsigned long max_requests_jitter;  /* so that workers started
+                                   together do not all retire together */
 } green_prefork_options_t;
 
 /* The number of CPUs online (at least 1). */

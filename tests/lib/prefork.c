@@ -75,8 +75,8 @@ static void start_master(void)
     if (master == 0) {
         close(p[0]);
         dup2(log, 2);
-        green_http_server_t *http = green_http_server_new("127.0.0.1", "0", &demo_app, NULL);
         green_prefork_options_t opt = popt;
+        green_http_server_t *http = green_http_server_new("127.0.0.1", "0", &demo_app, NULL);
         opt.http = http;
         if (opt.workers == 0)
             opt.workers = WORKERS;
@@ -776,6 +776,35 @@ START_TEST(test_reuseport)
 }
 END_TEST
 
+/* --max-requests 10 (jitter 5): workers retire and are replaced, one at
+ * a time, and no request fails meanwhile. */
+START_TEST(test_max_requests)
+{
+    popt.max_requests = 10;
+    popt.max_requests_jitter = 5;
+    start_master();
+    pid_t seen[128];
+    int nseen = 0, failed = 0, requests = 0;
+    double end = now() + T;
+    /* 100 requests at least, and on until a replacement answers: the
+     * master retires a worker a moment after it has served its count. */
+    while ((requests < 100 || nseen < 3) && now() < end && nseen < 128) {
+        pid_t pid = get_pid();
+        requests++;
+        failed += pid <= 0;
+        if (pid > 0 && !has(seen, nseen, pid))
+            seen[nseen++] = pid;
+    }
+    ck_assert_msg(failed == 0, "%d of %d requests failed while workers retired; log:\n%s",
+                  failed, requests, master_log());
+    ck_assert_msg(nseen >= 3, "with --max-requests 10, 100 requests should meet several "
+                  "workers (retired and replaced), met %d; log:\n%s", nseen, master_log());
+    ck_assert_msg(strstr(master_log(), "served its max_requests"), "the master should say "
+                  "when it retires a worker; log:\n%s", master_log());
+    ck_assert_int_eq(stop_master(SIGTERM), 0);
+}
+END_TEST
+
 START_TEST(test_bad_worker_counts)
 {
     ck_assert_int_eq(green_prefork_check_workers(0), -1);
@@ -816,6 +845,7 @@ static Suite *prefork_suite(void)
         tcase_add_test(tc, test_backoff_said_once);
         tcase_add_test(tc, test_sigkill_under_load);
         tcase_add_test(tc, test_reuseport);
+        tcase_add_test(tc, test_max_requests);
     }
     suite_add_tcase(s, tc);
     return s;
