@@ -4,11 +4,13 @@
  * The master is a loop around poll(), not a hub: it never serves, and it
  * must be able to fork at any time (a libevent base does not survive
  * fork).  Its whole work, each turn:
- *   1. wait in poll() for a signal, a worker saying "I accept", or the
- *      next timer (a back-off, a grace period that ends);
+ *   1. wait in poll() for a signal, a worker's note ("I accept", "I
+ *      served my max_requests", "I served N requests"), or the next
+ *      timer (a back-off, a grace period that ends);
  *   2. act on the signals recorded since the last turn;
  *   3. reap the workers that exited (waitpid) and replace them;
- *   4. when reloading, stop the old workers once all the new ones accept.
+ *   4. when reloading, stop the old workers once all the new ones accept;
+ *   5. retire, one at a time, the workers that served max_requests.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -92,7 +94,7 @@ static void say(const char *fmt, ...)
  * deaf to TERM.  The pipe is POSIX and has neither trap. */
 static int sig_write_fd = -1;
 static const int handled[] = { SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGTTIN,
-                               SIGTTOU, SIGCHLD };
+                               SIGTTOU, SIGUSR1, SIGCHLD };
 #define NHANDLED (int)(sizeof handled / sizeof handled[0])
 
 static void record_signal(int signum)
@@ -330,6 +332,33 @@ static void *watch_requests(void *arg)
     return NULL;
 }
 
+/* USR1: open the access log's path anew, onto the same descriptor
+ * (dup2 swaps the file under it in one step, so the HTTP server writes on
+ * without knowing).  After logrotate renamed the file, the lines go to a
+ * new file of the old name. */
+static void reopen_log(int signum, void *arg)
+{
+    (void)signum;
+    green_prefork_t *m = arg;
+    int fd = open(m->opt.access_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0 || dup2(fd, m->opt.access_log_fd) < 0)
+        fprintf(stderr, "worker %ld: cannot reopen %s: %s\n", (long)getpid(),
+                m->opt.access_log, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+}
+
+/* The access log: reopened on USR1, and once now, in case the file was
+ * renamed before this worker could hear a USR1 (the handler goes first,
+ * so that no rename can fall between the two). */
+static void watch_log(green_prefork_t *m, green_signal_t **signals)
+{
+    if (m->opt.access_log == NULL)
+        return;
+    green_signal_add(signals, SIGUSR1, reopen_log, m);
+    reopen_log(SIGUSR1, m);
+}
+
 /* With reuseport, accept on our seat's socket only: the others' copies
  * would keep their sockets alive after the master closes them (TTOU). */
 static void take_seat(green_prefork_t *m, int seat)
@@ -348,6 +377,9 @@ static void worker_main(green_prefork_t *m, int seat)
     snprintf(name, sizeof name, "worker %ld", (long)getpid());
     green_server_set_name(m->core, name);
     default_handlers();
+    /* A USR1 that comes before our hub handles it must not end us (its
+     * default action): watch_log() opens the log anyway. */
+    signal(SIGUSR1, SIG_IGN);
     close(m->sig[0]);
     close(m->sig[1]);
     close(m->ready[0]);
@@ -369,6 +401,8 @@ static void worker_main(green_prefork_t *m, int seat)
     /* TERM: stop accepting, finish in flight.  INT and QUIT keep their
      * default action: the process ends at once. */
     green_server_close_on_signal(m->core, SIGTERM);
+    green_signal_t *signals = NULL;
+    watch_log(m, &signals);
     green_t *watcher = m->opt.max_requests && m->opt.http
                        ? green_spawn(watch_requests, m) : NULL;
     tell_master(m, NOTE_READY);
@@ -379,6 +413,7 @@ static void worker_main(green_prefork_t *m, int seat)
     }
     int killed = green_server_stop(m->core, m->opt.grace);
     tell_master(m, NOTE_EXITING);
+    green_signal_cancel_all(&signals);
     green_hub_destroy();
     /* _exit, not exit: the atexit handlers and stdio buffers are the
      * master's, copied by fork; they are not ours to run or flush. */
@@ -574,6 +609,14 @@ static void retire_spent(green_prefork_t *m)
     }
 }
 
+/* USR1: every worker reopens the access log. */
+static void forward(green_prefork_t *m, int signum)
+{
+    for (int i = 0; i < m->nslots; i++)
+        if (m->w[i].pid)
+            kill(m->w[i].pid, signum);
+}
+
 /* TTOU, or more workers than wanted: the one in the last seat goes, so
  * that the seats stay 0..target-1 (with reuseport, the seat's socket
  * closes with it: see "Listening"). */
@@ -665,6 +708,10 @@ static void on_signal(green_prefork_t *m, int signum)
             m->target--;
         say("%d worker(s) wanted", m->target);
         break;
+    case SIGUSR1:
+        say("reopening the access log");
+        forward(m, SIGUSR1);
+        break;
     default:                    /* SIGCHLD: reap() does it */
         break;
     }
@@ -729,6 +776,8 @@ int green_prefork_run(green_prefork_t *m)
         retire_old(m);
         retire_spent(m);
     }
+    read_ready(m);              /* the last ones' counts, written before
+                                   they exited but maybe not read yet */
     say("every worker has exited");
     default_handlers();         /* nobody reads the pipe any more */
     return 0;

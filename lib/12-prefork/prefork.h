@@ -17,6 +17,7 @@
  *       HUP        reload: new workers first, and once they all accept,
  *                  the old ones stop gracefully: no request fails
  *       TTIN/TTOU  one worker more / one fewer
+ *       USR1       the workers reopen the access log (after a rotation)
  *
  * Usage (chapters/12-prefork/server.c):
  *
@@ -73,6 +74,15 @@ typedef struct green_prefork_options {
                                    for ever) */
     unsigned long max_requests_jitter;  /* so that workers started
                                    together do not all retire together */
+    const char *access_log;     /* NULL, or the access log's path: on
+                                   SIGUSR1 (sent to the master, which
+                                   passes it on) each worker opens it anew
+                                   onto access_log_fd, so that a log
+                                   rotated away (renamed) is written no
+                                   more.  Each worker also opens it when it
+                                   starts */
+    int access_log_fd;          /* the access log's descriptor (the HTTP
+                                   server's option of the same name) */
 } green_prefork_options_t;
 
 /* The number of CPUs online (at least 1). */
