@@ -61,8 +61,10 @@
  * destroy our error response before the client has read it. */
 #define LINGER_SECONDS         1.0
 /* During a stop, how long a connection accepted before it may still wait
- * for its first request (see wait_request). */
+ * for its first request, and an answered one for a next request already
+ * on its way (see wait_request). */
 #define FIRST_REQUEST_GRACE    2.0
+#define NEXT_REQUEST_GRACE     0.1
 #define LINGER_BYTES           (256 * 1024)
 /* iovecs gathered for one sendmsg() of a list body. */
 #define MAX_IOV                64
@@ -189,9 +191,14 @@ static double head_deadline(const green_http_server_t *srv)
 /* Wait until the next request's first bytes can be read: 0, or -1 to
  * close quietly (the idle timeout, a stop, ECANCELED).  What a stop does
  * depends on the connection:
- *   - a keep-alive connection that has been answered closes at once: its
- *     client knows an idle connection may close at any moment, and
- *     retries on a new one (RFC 9112, 9.3.1);
+ *   - a keep-alive connection that has been answered closes at once if
+ *     it has been idle for NEXT_REQUEST_GRACE: its client knows an idle
+ *     connection may close at any moment, and retries on a new one (RFC
+ *     9112, 9.3.1).  Sooner than that, its next request may be on its
+ *     way (a client that reuses connections at once: a proxy's pool, a
+ *     benchmark): it gets the rest of that moment.  Without it, wrk saw
+ *     one failed request per keep-alive connection at each reload of
+ *     chapter 12 (wrk does not retry);
  *   - a connection accepted but not yet answered gets FIRST_REQUEST_GRACE
  *     more seconds: its client has just connected and its request may be
  *     on its way; a close now would fail it with nothing to retry.
@@ -207,18 +214,21 @@ static int wait_request(struct conn *c)
 {
     green_http_server_t *srv = c->srv;
     double deadline = green__deadline(srv->opt.idle_timeout);
+    double answered = green_now();      /* the last response just left */
     int shortened = 0;
     for (;;) {
         struct pollfd p = { c->fd, POLLIN, 0 };
         if (poll(&p, 1, 0) > 0)
             return 0;           /* bytes, or EOF: read_head reads them */
-        if (green__http_closing(srv)) {
-            if (c->served > 0)
-                return -1;
-            if (!shortened && green__time_left(deadline) > FIRST_REQUEST_GRACE)
-                deadline = green__deadline(FIRST_REQUEST_GRACE);
+        if (green__http_closing(srv) && !shortened) {
+            double last = c->served > 0 ? answered + NEXT_REQUEST_GRACE
+                                        : green_now() + FIRST_REQUEST_GRACE;
+            if (deadline < 0 || last < deadline)    /* < 0: forever */
+                deadline = last;
             shortened = 1;
         }
+        if (green__time_left(deadline) == 0)
+            return -1;
         c->idle = 1;
         int rc = green_wait_read(c->fd, green__time_left(deadline));
         c->idle = 0;
@@ -1098,8 +1108,9 @@ static void fill_defaults(green_http_options_t *o)
 }
 
 /* Wake every connection that waits for its next request: wait_request()
- * sees the server closing, and closes an answered connection at once or
- * gives a new one a short wait for its first request.  Connections in
+ * sees the server closing, and closes an answered connection (within
+ * NEXT_REQUEST_GRACE of its last response) or gives a new one a short
+ * wait for its first request.  Connections in
  * the middle of a request are left alone: they see the server closing
  * when their response is out, and say "Connection: close". */
 static void close_idle(green_http_server_t *srv)

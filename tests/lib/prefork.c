@@ -532,10 +532,14 @@ START_TEST(test_term_answers_a_late_first_request)
 END_TEST
 
 /* Five reloads while LOADERS clients keep asking (keep-alive and not):
- * no request fails, and every worker is new at the end.  Each HUP waits
- * for the previous reload to finish (every worker replaced): about 5 s
- * on an idle machine, where the issue says "a 10 s load"; the point is
- * the count of reloads under load, not the clock. */
+ * no request fails, and every worker is new at the end.  Each HUP comes
+ * after 1 s of load on the generation before, once its reload is over
+ * (every worker replaced): about 6 s of load on an idle machine, where
+ * the issue says 10 s; the point is five reloads under load, not the
+ * clock.  (Keep-alive clients retry a request that met a closing idle
+ * connection, as HTTP clients do: the failure message counts them.  On
+ * an idle machine there are none: chapter 11's stop gives an answered
+ * connection 0.1 s for a next request already on its way.) */
 static void five_hups_under_load(void)
 {
     start_master();
@@ -545,7 +549,7 @@ static void five_hups_under_load(void)
     load_start();
     int reloads = 0;
     for (int hup = 0; hup < 5; hup++) {
-        nap(0.5);               /* load on this generation */
+        nap(1.0);               /* load on this generation */
         kill(master, SIGHUP);
         double end = now() + T;
         int fresh = 0;
