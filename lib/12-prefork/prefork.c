@@ -371,7 +371,9 @@ static void take_seat(green_prefork_t *m, int seat)
     green_server_set_listener(m->core, m->seats[seat]);
 }
 
-static void worker_main(green_prefork_t *m, int seat)
+/* Right after fork: drop what is the master's (its signal handlers, its
+ * ends of the pipes), and make sure we do not outlive it. */
+static void become_worker(green_prefork_t *m)
 {
     static char name[32];       /* messages say which worker speaks */
     snprintf(name, sizeof name, "worker %ld", (long)getpid());
@@ -391,6 +393,11 @@ static void worker_main(green_prefork_t *m, int seat)
     if (getppid() != master)    /* it went before prctl */
         _exit(0);
 #endif
+}
+
+static void worker_main(green_prefork_t *m, int seat)
+{
+    become_worker(m);
     /* From here on, the server of chapters 7 and 11, on a hub of its own,
      * on the socket inherited from the master. */
     take_seat(m, seat);
