@@ -793,12 +793,12 @@ START_TEST(test_reuseport)
     int total = 0;
     for (int i = 0; i < WORKERS; i++) {
         char line[96];
-        snprintf(line, sizeof line, "worker %ld served ", (long)seen[i]);
+        snprintf(line, sizeof line, "worker %ld served requests: ", (long)seen[i]);
         const char *at = strstr(log, line);
         ck_assert_msg(at, "the master should report worker %ld's count; log:\n%s",
                       (long)seen[i], log);
         unsigned long n, empty;
-        ck_assert(sscanf(at + strlen(line), "%lu requests (%lu", &n, &empty) == 2);
+        ck_assert(sscanf(at + strlen(line), "%lu (wake-ups for nothing: %lu", &n, &empty) == 2);
         ck_assert_msg(empty == 0, "with a socket of its own, worker %ld should never wake "
                       "for nothing, did %lu times", (long)seen[i], empty);
         total += (int)n;
