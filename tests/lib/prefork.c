@@ -569,11 +569,14 @@ END_TEST
 /* TERM lets a request finish within the grace period, not forever: a
  * worker whose hub computes without yielding never even sees its TERM,
  * and the master SIGKILLs it once the grace (1 s here) is over. */
+/* The request computes for 30 s: far longer than any stall of a loaded
+ * machine under Valgrind (an 8 s one was once seen to end before the
+ * master's SIGKILL landed).  On an idle machine the master kills at 2 s. */
 START_TEST(test_term_grace_expires)
 {
     popt.grace = 1;
     start_master();
-    int fd = in_flight("GET /cpu?ms=8000 HTTP/1.0\r\n\r\n");
+    int fd = in_flight("GET /cpu?ms=30000 HTTP/1.0\r\n\r\n");
     double t0 = green_now();
     kill(master, SIGTERM);
     char buf[1024];
@@ -581,10 +584,10 @@ START_TEST(test_term_grace_expires)
     close(fd);
     int status = stop_master(0);
     double took = green_now() - t0;
-    ck_assert_msg(code != 200, "a /cpu?ms=8000 outliving a 1 s grace should be cut, got %d",
+    ck_assert_msg(code != 200, "a /cpu?ms=30000 outliving a 1 s grace should be cut, got %d",
                   code);
     ck_assert_msg(status == 0, "the master should exit 0 after the SIGKILL, got %d", status);
-    ck_assert_msg(took < 7.0, "the master waited %.1f s: past the grace it should SIGKILL", took);
+    ck_assert_msg(took < 20.0, "the master waited %.1f s: past the grace it should SIGKILL", took);
     ck_assert_msg(strstr(master_log(), "after the grace period: SIGKILL"),
                   "the master should say it SIGKILLs a worker past its grace; log:\n%s",
                   master_log());
