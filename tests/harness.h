@@ -98,7 +98,14 @@ int kit_pending_events(void);
  * wake-ups: if it counts while the code under test waits, that code parked
  * on the hub instead of blocking the thread.  kit_ticks() is the count so
  * far; kit_ticker_stop() returns the count, then stops the ticker and
- * frees it.  One ticker at a time. */
+ * frees it.  One ticker at a time.
+ *
+ * Assert at least ONE tick, never a rate: a loaded machine can stall the
+ * test for the whole wait, and then every timer fires at once.  One tick
+ * is certain all the same: kit_ticker_start() yields once, so the ticker's
+ * timer is armed before the wait under test arms its own, and the hub
+ * fires expired timers in deadline order.  Code that blocks the thread
+ * gives 0. */
 green_t *kit_ticker_start(double every);
 int kit_ticks(void);
 int kit_ticker_stop(green_t *ticker);

@@ -101,9 +101,9 @@ START_TEST(test_recv_waits_while_others_run)
                   KIT_LESSON(LESSON, "The green socket pattern"),
                   n, kit_why(n, err));
     ck_assert_msg(took >= 0.14 && took < 1.5, "ex_recv should return when the data arrives (0.15 s), took %.3f s", took);
-    /* About 30 expected; a thread blocked in the wait gives 0.  5 leaves
-     * room for a loaded machine that wakes the ticker late. */
-    ck_assert_msg(seen >= 5, "while ex_recv waited 0.15 s, a greenlet that ticks every 5 ms ticked only %d times: "
+    /* About 30 expected; a thread blocked in the wait gives 0.  Asking for
+     * one leaves room for a loaded machine (harness.h, the ticker). */
+    ck_assert_msg(seen >= 1, "while ex_recv waited 0.15 s, a greenlet that ticks every 5 ms ticked %d times: "
                   "ex_recv must park on the hub (green_wait_read), not block the thread; "
                   KIT_LESSON(LESSON, "Parking on the hub: wait_read and wait_write"), seen);
     green_join(g, 1.0);
@@ -347,7 +347,7 @@ START_TEST(test_sendall_timeout)
                   KIT_LESSON(LESSON, "Timeouts are deadlines"), n, kit_why(n, err));
     ck_assert_msg(took >= 0.29 && took < 1.5, "ex_sendall(timeout 0.3) should give up after 0.3 s in all, took %.3f s; "
                   KIT_LESSON(LESSON, "Timeouts are deadlines"), took);
-    ck_assert_msg(seen >= 10, "while ex_sendall waited for room, a ticking greenlet ticked only %d times: park with "
+    ck_assert_msg(seen >= 1, "while ex_sendall waited for room, a ticking greenlet ticked %d times: park with "
                   "green_wait_write(); "
                   KIT_LESSON(LESSON, "Parking on the hub: wait_read and wait_write"), seen);
     free(data);

@@ -73,7 +73,7 @@ START_TEST(test_main_sleeps_cooperatively)
                   rc, kit_why(rc, err));
     ck_assert_msg(took >= 0.145 && took < 1.0, "usleep(150000) took %.1f ms", took * 1e3);
     int seen = kit_ticker_stop(t);
-    ck_assert_msg(seen >= 2,
+    ck_assert_msg(seen >= 1,
                   "while main slept in usleep(150000), a greenlet ticking every 10 ms "
                   "should have run; it ticked %d times.  Once the thread has a hub, "
                   "main is a greenlet too; " KIT_LESSON(LESSON, "Inside or outside a greenlet"),
