@@ -22,6 +22,8 @@
  *   wsgi_evhttp.h  any app on libevent's evhttp            (chapter 10)
  *   http.h      the cooperative HTTP/1.1 server           (chapter 11)
  *   prefork.h   a pre-fork master and its workers         (chapter 12)
+ *   prefork_heartbeat.h  the master's --timeout: a worker whose hub
+ *               is held names the greenlet, then is killed (chapter 12)
  * Each sits in its chapter's folder (hub.h in lib/03-hub/, patch.h in
  * lib/05-patch/); the headers the library shares between its own files,
  * never a program's business, in lib/private/.  Installed, the headers
@@ -114,5 +116,6 @@
 #include "wsgi_evhttp.h"
 #include "http.h"
 #include "prefork.h"
+#include "prefork_heartbeat.h"
 
 #endif

@@ -2,7 +2,8 @@
 # `make serve12 PORT=P WORKERS=N`: the pre-fork master in the foreground on
 # 127.0.0.1:P (default 8000) with N workers (default: one per CPU) serving
 # chapter 9's demo app.  Ctrl-C stops it at once, SIGTERM gracefully; both
-# with exit status 0.
+# with exit status 0.  TIMEOUT=S: a worker whose hub is held S seconds
+# (default 30, 0: never) names the greenlet holding it, and is replaced.
 # `make proxy12 PORT=P`: Debian's nginx (its binary only; the configuration
 # is generated from nginx.conf.in into build/proxy12/) on 127.0.0.1:P in
 # front of a chapter 12 master started on a port of its own.  Ctrl-C or
@@ -11,12 +12,13 @@
 # `make test-proxy12`: the proxy's tests (they start nginx themselves).
 PORT ?= 8000
 WORKERS ?=
+TIMEOUT ?=
 UPSTREAMS ?= 1
 
 .PHONY: serve12 proxy12 test-proxy12
 serve12: lib $(B)/chapters/12-prefork/server
 	$(B)/chapters/12-prefork/server --host 127.0.0.1 --port $(PORT) \
-	  $(if $(WORKERS),--workers $(WORKERS))
+	  $(if $(WORKERS),--workers $(WORKERS)) $(if $(TIMEOUT),--timeout $(TIMEOUT))
 
 # The demo talks to the master with chapter 11's raw client.
 chapter12: $(B)/chapters/11-http/client

@@ -12,6 +12,8 @@
  * Signals to the master (its pid is in its first line):
  *   kill -HUP   reload with no failed request     kill -TTIN/-TTOU  one more/fewer
  *   kill -TERM  graceful stop                     Ctrl-C (INT)      stop at once
+ * --timeout S (gunicorn's): a worker whose hub has not turned for S seconds
+ * says which greenlet holds it, and is killed and replaced; 30 s, 0: never.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -48,6 +50,7 @@ int main(int argc, char **argv)
         else if (strcmp(arg, "--port") == 0)      port = val;
         else if (strcmp(arg, "--workers") == 0)   popt.workers = workers_from(val);
         else if (strcmp(arg, "--grace") == 0)     popt.grace = atof(val);
+        else if (strcmp(arg, "--timeout") == 0)   popt.timeout = atof(val) > 0 ? atof(val) : -1;
         else if (strcmp(arg, "--trusted-proxy") == 0) hopt.trusted_proxy = val;
         else { fprintf(stderr, "server: unknown option %s\n", arg); return 2; }
         i++;

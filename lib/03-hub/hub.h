@@ -179,6 +179,16 @@ int green_hub_observe(void (*fn)(void *arg, green_t *g), void *arg);
  * hub already has a watchdog or another observer). */
 int green_monitor_start(double threshold);
 
+/* The same watchdog, with your report instead of its line: it calls
+ * report(arg, name, held) once per stall, on the watchdog's own thread
+ * (the hub's is held: that is the point), with the greenlet's name and
+ * how long it has held the loop so far.  report must be thread-safe and
+ * must not touch the hub.  Chapter 12's heartbeat sends the report to the
+ * master, which names the greenlet before it kills the worker.
+ * report NULL: the line above.  Returns as green_monitor_start(). */
+typedef void (*green_monitor_fn_t)(void *arg, const char *name, double held);
+int green_monitor_start_with(double threshold, green_monitor_fn_t report, void *arg);
+
 /* Stop the calling thread's watchdog (if running) and wait for it to end. */
 void green_monitor_stop(void);
 

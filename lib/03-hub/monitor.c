@@ -30,6 +30,8 @@ static struct timespec to_timespec(double seconds)
 struct monitor {
     pthread_t thread;
     double threshold;
+    green_monitor_fn_t report;  /* on the watchdog's thread */
+    void *arg;
     atomic_ulong ticks;
     _Atomic(green_t *) running;
     atomic_int stop;
@@ -75,14 +77,26 @@ static void *monitor_main(void *arg)
         snprintf(name, sizeof name, "%.31s", green_name(g));
         if (atomic_load(&m->ticks) != seen)
             continue;
-        fprintf(stderr, "green: greenlet '%s' has held the loop for %.2f s "
-                        "without yielding\n", name, held);
+        m->report(m->arg, name, held);
         reported = 1;
     }
     return NULL;
 }
 
+/* The report of green_monitor_start: one line on stderr. */
+static void print_report(void *arg, const char *name, double held)
+{
+    (void)arg;
+    fprintf(stderr, "green: greenlet '%s' has held the loop for %.2f s "
+                    "without yielding\n", name, held);
+}
+
 int green_monitor_start(double threshold)
+{
+    return green_monitor_start_with(threshold, print_report, NULL);
+}
+
+int green_monitor_start_with(double threshold, green_monitor_fn_t report, void *arg)
 {
     if (monitor) {
         errno = EBUSY;
@@ -92,6 +106,8 @@ int green_monitor_start(double threshold)
     if (m == NULL)
         return -1;
     m->threshold = threshold > 0.001 ? threshold : 0.001;
+    m->report = report ? report : print_report;
+    m->arg = arg;
     if (green_hub_observe(note_switch, m) != 0) {
         free(m);
         return -1;

@@ -26,8 +26,14 @@
 
 #include "hub.h"
 #include "prefork.h"
+#include "prefork_heartbeat.h"
 
 #define DEFAULT_GRACE 30.0
+/* The heartbeat is on by default, as in gunicorn (its --timeout is 30 s):
+ * a hub held for 30 s is a bug, never a slow request, since a request
+ * that waits (a database, a /sleep) lets the hub turn. */
+#define DEFAULT_TIMEOUT 30.0
+#define HEARTBEAT_SLOTS (4 * GREEN_PREFORK_MAX_WORKERS)  /* reloads overlap */
 #define FAST_DEATH 1.0          /* a worker dead this soon did not start */
 #define MAX_BACKOFF 5.0         /* the longest wait before a restart */
 #define SAY_BACKOFF_AFTER 3     /* fast deaths in a row before we say so */
@@ -55,6 +61,7 @@ struct green_prefork {
     int fast_deaths;            /* in a row: the back-off */
     double next_spawn;          /* not before (the back-off) */
     int said_backoff;
+    green_heartbeat_t *hb;      /* NULL: no timeout (prefork_heartbeat.h) */
 };
 
 static void say(const char *fmt, ...)
@@ -143,6 +150,8 @@ green_prefork_t *green_prefork_new(green_server_t *core,
     }
     if (o.grace == 0)
         o.grace = DEFAULT_GRACE;
+    if (o.timeout == 0)
+        o.timeout = DEFAULT_TIMEOUT;
     green_prefork_t *m = calloc(1, sizeof *m);
     if (m == NULL)
         return NULL;
@@ -185,6 +194,7 @@ static void worker_main(green_prefork_t *m)
         fprintf(stderr, "worker %ld: cannot start: %s\n", (long)getpid(), strerror(errno));
         _exit(3);
     }
+    green_heartbeat_start(m->hb);       /* prefork_heartbeat.h: says why on failure */
     /* TERM: stop accepting, finish in flight.  INT and QUIT keep their
      * default action: the process ends at once. */
     green_server_close_on_signal(m->core, SIGTERM);
@@ -322,6 +332,7 @@ static void reap(green_prefork_t *m)
             continue;           /* not ours */
         if (!w->stopping && !m->stopping)
             died(m, w, status);
+        green_heartbeat_forget(m->hb, pid);
         w->pid = 0;
     }
 }
@@ -442,6 +453,8 @@ static int poll_timeout(green_prefork_t *m)
         t = m->stop_deadline - now;
     if (!m->stopping && current(m, 0) < m->target && m->next_spawn - now < t)
         t = m->next_spawn - now;
+    if (green_heartbeat_interval(m->hb) < t)
+        t = green_heartbeat_interval(m->hb);
     return t <= 0 ? 0 : (int)(t * 1000) + 1;
 }
 
@@ -462,6 +475,10 @@ int green_prefork_run(green_prefork_t *m)
     if (green_server_port(m->core) < 0 && green_prefork_listen(m) < 0)
         return -1;
     if (open_pipes(m) < 0 || install_handlers() < 0)
+        return -1;
+    /* The heartbeat's shared memory, before the first fork shares it. */
+    if (m->opt.timeout > 0 && m->hb == NULL &&
+        (m->hb = green_heartbeat_new(m->opt.timeout, HEARTBEAT_SLOTS)) == NULL)
         return -1;
     say("%d worker(s) on %s", m->target, green_server_label(m->core));
     for (;;) {
@@ -485,6 +502,7 @@ int green_prefork_run(green_prefork_t *m)
         fill(m);
         trim(m);
         retire_old(m);
+        green_heartbeat_check(m->hb);   /* SIGKILLs the silent: reap() sees them */
     }
     say("every worker has exited");
     default_handlers();         /* nobody reads the pipe any more */
@@ -502,6 +520,7 @@ void green_prefork_free(green_prefork_t *m)
             close(m->ready[i]);
     }
     sig_write_fd = -1;
+    green_heartbeat_free(m->hb);
     free(m->w);
     free(m);
 }

@@ -17,6 +17,9 @@
  *       HUP        reload: new workers first, and once they all accept,
  *                  the old ones stop gracefully: no request fails
  *       TTIN/TTOU  one worker more / one fewer
+ *   - a worker whose hub stops turning (a greenlet that never yields) is
+ *     killed and replaced, once it has said which greenlet held it
+ *     (`timeout`, prefork_heartbeat.h);
  *
  * Usage (chapters/12-prefork/server.c):
  *
@@ -46,6 +49,11 @@ typedef struct green_prefork green_prefork_t;
 
 typedef struct green_prefork_options {
     int workers;                /* 0: one per CPU (green_prefork_cpus) */
+    double timeout;             /* a worker whose hub has not turned for
+                                   this long names the greenlet holding
+                                   it, and is killed and replaced
+                                   (prefork_heartbeat.h); 0: 30 s
+                                   (gunicorn's), negative: never */
     double grace;               /* TERM, HUP, TTOU: how long a stopping
                                    worker's requests in flight get; 0: 30 s
                                    (gunicorn's graceful_timeout) */

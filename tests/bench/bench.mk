@@ -4,7 +4,9 @@
 # back end by default), builds switch.c once more against the ucontext
 # flavour of the library (build/ucontext), then runs tests/bench/run.sh,
 # which repeats every measurement, takes medians and prints the table.
-# `make bench-switch` runs the switch figures alone (about 20 s).
+# `make bench-switch` runs the switch figures alone (about 20 s);
+# `make bench-http`, `bench-fair` and `bench-prefork` the HTTP, fairness
+# and chapter 12 figures alone.
 # tests/bench/README.md explains the figures.
 
 BENCH_BIN    := $(B)/tests/bench
@@ -18,7 +20,8 @@ BENCH_CXX     = $(CXX) -O2 -fno-exceptions -fno-rtti -Wall -Wextra $(STRICT)
 
 .PHONY: bench bench-ucontext bench-switch
 
-bench: lib $(BENCH_PROGS) bench-ucontext bench-threads-build bench-http-build bench-fair-build
+bench: lib $(BENCH_PROGS) bench-ucontext bench-threads-build bench-http-build bench-fair-build \
+       bench-prefork-build
 	@$(if $(SANITIZE),echo "bench: warning: built with SANITIZE=1: sanitized figures mean nothing",true)
 	@sh tests/bench/run.sh $(BENCH_BIN) $(BENCH_UC)/tests/bench
 	@echo
@@ -27,6 +30,7 @@ bench: lib $(BENCH_PROGS) bench-ucontext bench-threads-build bench-http-build be
 	@$(BENCH_CH8)/roundtrip
 	@$(BENCH_HTTP_RUN)
 	@$(BENCH_FAIR_RUN)
+	@$(BENCH_PREFORK_RUN)
 
 # Chapter 8's servers, load generator and round trip: the targets of the
 # threads-versus-greenlets experiment are measured there (its README).
@@ -131,3 +135,23 @@ bench-nobudget:
 $(BENCH_HTTP)/fairload: tests/bench/http/fairload.c
 	@mkdir -p $(@D)
 	$(BENCH_CC) -o $@ $< -pthread
+
+
+# ---- Chapter 12: `make bench-prefork` (also part of `make bench`) ----------
+# The pre-fork master: /cpu with 2 workers against 1, keep-alive hello
+# world against gunicorn -k gevent (same workers) and through nginx
+# (chapters/12-prefork/proxy.sh), which worker answers (shared socket,
+# SO_REUSEPORT), and failed requests during reloads and a worker's crash.
+# tests/bench/prefork.sh runs them (with tests/bench/prefork_client.py
+# and tests/bench/gunicorn_app.py); about a minute.
+BENCH_CH12 := $(B)/chapters/12-prefork/server
+BENCH_PREFORK_RUN = echo; \
+  echo "== Chapter 12: the pre-fork master on every core, beside gunicorn -k gevent and behind nginx"; \
+  CH12=$(BENCH_CH12) sh tests/bench/prefork.sh
+
+.PHONY: bench-prefork bench-prefork-build
+bench-prefork-build: lib $(if $(wildcard chapters/12-prefork/server.c),$(BENCH_CH12))
+
+bench-prefork: bench-prefork-build
+	@$(if $(SANITIZE),echo "bench: warning: built with SANITIZE=1: sanitized figures mean nothing",true)
+	@$(BENCH_PREFORK_RUN)

@@ -1231,21 +1231,20 @@ static long stream_bytes(int k, int chunks)
 /* Was the probe served fairly?  What the lesson means by it: while the
  * GET / waited, the streams went on, but only a little; the bug lets one
  * connection send all it has first (a whole /stream?n=1000000, 17 MB).
- * So: answered, and less than a quarter of one connection's responses
- * went out meanwhile, a count that does not depend on the machine's
- * speed.  The time bound is generous: the bug takes seconds, a fair
+ * So: answered, and little went out meanwhile (each test says how much:
+ * a count of bytes, far from the bug's).  The time bound is generous: the bug takes seconds, a fair
  * server milliseconds, and a loaded machine (or Valgrind) is slower. */
-static void assert_fair(const struct probe *p, const char *load, long per_conn)
+static void assert_fair(const struct probe *p, const char *load, long limit)
 {
     double bound = kit_valgrind() ? 3.0 : 1.0;
-    ck_assert_msg(p->answered && p->bytes_during < per_conn / 4 && p->seconds < bound,
+    ck_assert_msg(p->answered && p->bytes_during < limit && p->seconds < bound,
                   "a fresh GET / should be answered at once while %s; it %s after %.2f s, "
-                  "and %ld bytes of responses went out meanwhile (expected under %ld: a "
-                  "quarter of one connection's, and under %.0f s)%s.  A greenlet whose sends "
+                  "and %ld bytes of responses went out meanwhile (expected under %ld, "
+                  "and under %.0f s)%s.  A greenlet whose sends "
                   "succeed (and whose next request is already buffered) never waits: it must "
                   "still yield: " KIT_LESSON("chapters/11-http/README.md", "Cooperative means every loop yields"),
                   load, p->answered ? "was answered" : "got no answer", p->seconds,
-                  p->bytes_during, per_conn / 4, bound,
+                  p->bytes_during, limit, bound,
                   p->flood_over ? " (a stream had ended, or the clients gave up, first)" : "");
 }
 
@@ -1257,7 +1256,8 @@ START_TEST(test_stream_does_not_freeze_the_server)
     flood_start(&f, 1, "GET /stream?n=1000000 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
                 4.0);
     probe_during(&f, &p);
-    assert_fair(&p, "one client streams /stream?n=1000000", stream_bytes(1, 1000000));
+    /* The bug: all 17 MB first.  Fair: a few KB. */
+    assert_fair(&p, "one client streams /stream?n=1000000", stream_bytes(1, 1000000) / 4);
     finish();
 }
 END_TEST
@@ -1279,7 +1279,11 @@ START_TEST(test_pipelined_streams_do_not_freeze_the_server)
     struct probe p;
     flood_start(&f, n, four, 4.0);
     probe_during(&f, &p);
-    assert_fair(&p, load, stream_bytes(4, 100000));
+    /* The bug: 6.5 MB went out in 1.8 s (built with GREEN_BUDGET=0).
+     * Fair: the other 50 go on while the probe waits, so what they send
+     * grows with that wait, which a loaded machine stretches (1.7 MB was
+     * seen at a load of 6).  Half a connection's 6.7 MB sits between. */
+    assert_fair(&p, load, stream_bytes(4, 100000) / 2);
     finish();
 }
 END_TEST
