@@ -2,7 +2,9 @@
 # run.sh - what `make chapter12` runs: the pre-fork master with 2 workers
 # serving the demo app; requests answered by different workers (/pid), a
 # worker killed and replaced, a reload (HUP) under load with no failed
-# request, and a graceful stop (TERM) that lets a request finish.
+# request, a graceful stop (TERM) that lets a request finish, and how
+# evenly connections spread over the workers with one shared socket and
+# with --reuseport (one socket per worker), with wrk when it is installed.
 # Usage: sh chapters/12-prefork/run.sh BINDIR
 BIN=$1
 HERE=$(dirname "$0")
@@ -67,3 +69,28 @@ echo "    master exited with status $status"
 echo
 echo "==> the master's log"
 sed 's/^/    /' "$tmp/master.log"
+echo
+
+# balance MODE N: a 2-worker master with MODE ("shared" or --reuseport),
+# wrk opening a new connection per request with N in flight for 1 s, then
+# what each worker said it served at the stop (the master reports it).
+balance() {
+    flag=; [ "$1" = shared ] || flag=$1
+    : >"$tmp/b.out"
+    "$BIN/server" --host 127.0.0.1 --port 0 --workers 2 $flag >"$tmp/b.out" 2>"$tmp/b.log" &
+    bpid=$!
+    wait_listening "$tmp/b.out"
+    wrk -t1 -c"$2" -d1s -H 'Connection: close' "http://127.0.0.1:$port/" >/dev/null 2>&1
+    kill -TERM $bpid; wait $bpid
+    sed -n 's/.*worker [0-9]* served \([0-9]*\) requests (\([0-9]*\) wake.*/\1 \2/p' "$tmp/b.log" |
+        awk -v m="$1" -v n="$2" '{ r = r sprintf("%7d", $1); e += $2 }
+            END { printf "    %-12s %2d in flight: %s requests; %d wake-ups for nothing\n", m, n, r, e }'
+}
+echo "==> balance: requests per worker, a new connection for each (wrk, 1 s per line)"
+if command -v wrk >/dev/null; then
+    for mode in shared --reuseport; do
+        for n in 1 16; do balance $mode $n; done
+    done
+else
+    echo "    (wrk is not installed: apt-get install wrk)"
+fi

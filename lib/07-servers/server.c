@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <event2/event.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
 #include <signal.h>
@@ -93,6 +94,7 @@ struct green_server {
     int acceptor_waits_for_slot;
     LIST_HEAD(, conn) conns;    /* accepted, handler not returned */
     unsigned long accepted;
+    unsigned long empty_accepts;  /* woken, and nobody there */
     struct burst burst;
     unsigned long accept_errors;  /* for want of descriptors or memory */
     green_signal_t *signals;      /* close_on_signal's, on a list */
@@ -264,6 +266,7 @@ static void *accept_loop(void *arg)
 {
     green_server_t *srv = arg;
     int batch = 0, rc = 0;
+    int woken = 0;              /* the last wait said "readable" */
 
     while (!srv->closing && rc == 0) {
         /* A full pool: accept nothing until a handler returns. */
@@ -271,6 +274,7 @@ static void *accept_loop(void *arg)
             srv->acceptor_waits_for_slot = 1;
             rc = green_hub_wait(GREEN_FOREVER);
             srv->acceptor_waits_for_slot = 0;
+            woken = 0;
             continue;
         }
         struct sockaddr_storage peer;
@@ -278,6 +282,7 @@ static void *accept_loop(void *arg)
         int fd = accept4(srv->fd, (struct sockaddr *)&peer, &len,
                          SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
+            woken = 0;
             green_server_accept_ok(srv);
             start_handler(srv, fd, &peer, len);
             if (++batch == ACCEPT_BATCH) {   /* let the new handlers run */
@@ -288,9 +293,12 @@ static void *accept_loop(void *arg)
         }
         batch = 0;
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            srv->empty_accepts += woken;    /* another process took it */
             rc = green_wait_read(srv->fd, GREEN_FOREVER);    /* nobody yet */
+            woken = rc == 0;
             continue;
         }
+        woken = 0;
         double pause = green_server_accept_failed(srv, errno);
         if (pause < 0)
             break;
@@ -396,6 +404,30 @@ int green_server_listen(green_server_t *srv)
     snprintf(srv->label, sizeof srv->label, "%s:%d", srv->host,
              green_socket_port(srv->fd));
     return 0;
+}
+
+int green_server_set_listener(green_server_t *srv, int fd)
+{
+    if (srv->started) {
+        errno = EBUSY;
+        return -1;
+    }
+    /* The accept loop tries accept() and waits on EAGAIN: on a blocking
+     * socket, accept() would block the whole hub instead. */
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+        return -1;
+    if (srv->fd >= 0 && srv->fd != fd)
+        close(srv->fd);
+    srv->fd = fd;
+    snprintf(srv->label, sizeof srv->label, "%s:%d", srv->host,
+             green_socket_port(srv->fd));
+    return 0;
+}
+
+void green_server_set_name(green_server_t *srv, const char *name)
+{
+    srv->name = name;
 }
 
 int green_server_start(green_server_t *srv)
@@ -555,6 +587,11 @@ int green_server_active(const green_server_t *srv)
 unsigned long green_server_accepted(const green_server_t *srv)
 {
     return srv->accepted;
+}
+
+unsigned long green_server_empty_accepts(const green_server_t *srv)
+{
+    return srv->empty_accepts;
 }
 
 void green_server_free(green_server_t *srv)

@@ -99,6 +99,18 @@ int green_server_start(green_server_t *srv);
  * EBUSY: listening already).  Python: StreamServer.init_socket(). */
 int green_server_listen(green_server_t *srv);
 
+/* Accept on fd, a socket the caller has bound and made listen, instead
+ * of binding one: before green_server_start().  The server makes it
+ * non-blocking, owns it from now on (it closes it when it stops
+ * accepting), and closes the socket it had, if any.  Chapter 12's workers each accept on a socket of their own
+ * with SO_REUSEPORT, bound by their master.  Returns 0, or -1 with errno
+ * EBUSY (started) or EBADF.  Python: StreamServer(listener=sock). */
+int green_server_set_listener(green_server_t *srv, int fd);
+
+/* Prefix the server's messages with `name` (kept, not copied) instead of
+ * "server" or its hooks' name: chapter 12's workers say "worker PID". */
+void green_server_set_name(green_server_t *srv, const char *name);
+
 /* The port the server listens on (useful with port "0"), or -1 before
  * green_server_start() and once it stopped accepting. */
 int green_server_port(const green_server_t *srv);
@@ -148,6 +160,13 @@ int green_server_close_on_signal(green_server_t *srv, int signum);
 /* Handlers running now, and connections accepted since the start. */
 int green_server_active(const green_server_t *srv);
 unsigned long green_server_accepted(const green_server_t *srv);
+
+/* accept() calls that found nobody, after the hub said the socket was
+ * readable: wake-ups for nothing.  Alone on its socket, a server has
+ * almost none; several processes waiting on one shared socket are all
+ * woken by each new connection, and all but one find nothing (the
+ * thundering herd, chapter 12). */
+unsigned long green_server_empty_accepts(const green_server_t *srv);
 
 /* Free the server, stopping it first (grace 0) if it runs.  Call it from
  * a greenlet that may wait, not from a handler, and before

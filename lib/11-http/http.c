@@ -32,6 +32,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +60,11 @@
  * socket with unread bytes makes the kernel send a reset, which can
  * destroy our error response before the client has read it. */
 #define LINGER_SECONDS         1.0
+/* During a stop, how long a connection accepted before it may still wait
+ * for its first request, and an answered one for a next request already
+ * on its way (see wait_request). */
+#define FIRST_REQUEST_GRACE    2.0
+#define NEXT_REQUEST_GRACE     0.1
 #define LINGER_BYTES           (256 * 1024)
 /* iovecs gathered for one sendmsg() of a list body. */
 #define MAX_IOV                64
@@ -80,6 +86,7 @@ struct conn {
     char remote[INET6_ADDRSTRLEN];  /* the peer's address */
     char forwarded[INET6_ADDRSTRLEN]; /* the client behind a trusted proxy */
     LIST_ENTRY(conn) link;      /* on srv->conns */
+    green_t *g;                 /* the connection's greenlet */
     int idle;                   /* waiting for a request's first byte */
     unsigned long served;       /* requests answered on this connection */
 
@@ -181,6 +188,55 @@ static double head_deadline(const green_http_server_t *srv)
     return green__deadline(srv->opt.header_timeout);
 }
 
+/* Wait until the next request's first bytes can be read: 0, or -1 to
+ * close quietly (the idle timeout, a stop, ECANCELED).  What a stop does
+ * depends on the connection:
+ *   - a keep-alive connection that has been answered closes at once if
+ *     it has been idle for NEXT_REQUEST_GRACE: its client knows an idle
+ *     connection may close at any moment, and retries on a new one (RFC
+ *     9112, 9.3.1).  Sooner than that, its next request may be on its
+ *     way (a client that reuses connections at once: a proxy's pool, a
+ *     benchmark): it gets the rest of that moment.  Without it, wrk saw
+ *     one failed request per keep-alive connection at each reload of
+ *     chapter 12 (wrk does not retry);
+ *   - a connection accepted but not yet answered gets FIRST_REQUEST_GRACE
+ *     more seconds: its client has just connected and its request may be
+ *     on its way; a close now would fail it with nothing to retry.
+ *     Chapter 12's reload under load lost 1 request in 60 so: an old
+ *     worker accepted a connection just before its SIGTERM.  (Making the
+ *     worker stop accepting earlier would not help: whatever it accepted
+ *     last may still be mute.)  The wait is short so that a client that
+ *     connects and never speaks cannot hold a stopping server for its
+ *     whole grace period.
+ * The stop wakes us (close_idle) so that we look at it here; a wake-up
+ * is no readable byte, hence the loop. */
+static int wait_request(struct conn *c)
+{
+    green_http_server_t *srv = c->srv;
+    double deadline = green__deadline(srv->opt.idle_timeout);
+    double answered = green_now();      /* the last response just left */
+    int shortened = 0;
+    for (;;) {
+        struct pollfd p = { c->fd, POLLIN, 0 };
+        if (poll(&p, 1, 0) > 0)
+            return 0;           /* bytes, or EOF: read_head reads them */
+        if (green__http_closing(srv) && !shortened) {
+            double last = c->served > 0 ? answered + NEXT_REQUEST_GRACE
+                                        : green_now() + FIRST_REQUEST_GRACE;
+            if (deadline < 0 || last < deadline)    /* < 0: forever */
+                deadline = last;
+            shortened = 1;
+        }
+        if (green__time_left(deadline) == 0)
+            return -1;
+        c->idle = 1;
+        int rc = green_wait_read(c->fd, green__time_left(deadline));
+        c->idle = 0;
+        if (rc < 0)
+            return -1;
+    }
+}
+
 /* Wait for a whole request head at buf[0].  Returns its length (> 0);
  * 0 to close the connection quietly (the client closed or reset, it sent
  * nothing for idle_timeout, the server is stopping); or -status for an
@@ -206,25 +262,19 @@ static int read_head(struct conn *c)
         if (c->len == c->cap && grow(c, c->cap * 2) < 0)
             return -431;
 
-        double wait;
         if (c->len == 0) {
-            if (green__http_closing(srv) && c->served > 0)
-                return 0;       /* stopping: an idle connection just closes */
-            c->idle = 1;        /* stop may close us while we wait here */
-            wait = srv->opt.idle_timeout;
-        } else {
-            wait = green__time_left(deadline);
-            if (wait == 0)
-                return -408;
+            if (wait_request(c) < 0)
+                return 0;       /* closed, idle too long, or stopping */
+            deadline = head_deadline(srv);
         }
+        double wait = green__time_left(deadline);
+        if (wait == 0)
+            return -408;
         ssize_t n = green_recv(c->fd, c->buf + c->len, c->cap - c->len, wait);
-        c->idle = 0;
-        if (n < 0 && errno == ETIMEDOUT && c->len > 0)
+        if (n < 0 && errno == ETIMEDOUT)
             return -408;
         if (n <= 0)
             return 0;
-        if (c->len == 0)
-            deadline = head_deadline(srv);
         c->len += (size_t)n;
     }
 }
@@ -1007,6 +1057,7 @@ static struct conn *conn_new(green_http_server_t *srv, int fd,
     c->cap = BUF_START;
     c->srv = srv;
     c->fd = fd;
+    c->g = green_current();
     if (peer->sa_family == AF_INET)
         inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr,
                   c->remote, sizeof c->remote);
@@ -1078,16 +1129,18 @@ static void fill_defaults(green_http_options_t *o)
     if (o->access_log_fd <= 0)  o->access_log_fd = -1;
 }
 
-/* Wake every connection that waits for its next request: shutdown() makes
- * its green_recv() return 0, and its loop ends as if the client had
- * closed.  Connections in the middle of a request are left alone: they
- * see the server closing when their response is out, and say "Connection: close". */
+/* Wake every connection that waits for its next request: wait_request()
+ * sees the server closing, and closes an answered connection (within
+ * NEXT_REQUEST_GRACE of its last response) or gives a new one a short
+ * wait for its first request.  Connections in
+ * the middle of a request are left alone: they see the server closing
+ * when their response is out, and say "Connection: close". */
 static void close_idle(green_http_server_t *srv)
 {
     struct conn *c;
     LIST_FOREACH(c, &srv->conns, link)
         if (c->idle)
-            shutdown(c->fd, SHUT_RDWR);
+            green_ready(c->g, NULL);
 }
 
 /* The core stops accepting (a stop, a signal): idle connections close

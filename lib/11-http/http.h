@@ -59,7 +59,10 @@
  *     closes, so a flood of held connections cannot take all the memory
  *     or every descriptor.
  *   - A graceful stop: no new connections, idle keep-alive connections
- *     closed at once, requests in flight finished within a grace period.
+ *     closed at once (or 0.1 s after their last response, when that is
+ *     later: a next request may be on its way), a connection accepted
+ *     but not yet answered given 2 s for its first request, requests in
+ *     flight finished within a grace period.
  *   - A connection handed to another protocol after a 101 response
  *     (green_http_takeover: chapter 13's WebSocket upgrade).
  *

@@ -4,20 +4,24 @@
  * The master is a loop around poll(), not a hub: it never serves, and it
  * must be able to fork at any time (a libevent base does not survive
  * fork).  Its whole work, each turn:
- *   1. wait in poll() for a signal, a worker saying "I accept", or the
- *      next timer (a back-off, a grace period that ends);
+ *   1. wait in poll() for a signal, a worker's note ("I accept", "I
+ *      served my max_requests", "I served N requests"), or the next
+ *      timer (a back-off, a grace period that ends);
  *   2. act on the signals recorded since the last turn;
  *   3. reap the workers that exited (waitpid) and replace them;
- *   4. when reloading, stop the old workers once all the new ones accept.
+ *   4. when reloading, stop the old workers once all the new ones accept;
+ *   5. retire, one at a time, the workers that served max_requests.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #ifdef __linux__
@@ -25,6 +29,7 @@
 #endif
 
 #include "hub.h"
+#include "io.h"
 #include "prefork.h"
 #include "prefork_heartbeat.h"
 
@@ -38,13 +43,17 @@
 #define MAX_BACKOFF 5.0         /* the longest wait before a restart */
 #define SAY_BACKOFF_AFTER 3     /* fast deaths in a row before we say so */
 #define QUICK_STOP 1.0          /* INT/QUIT: then SIGKILL */
+#define REUSEPORT_BACKLOG 1024  /* each seat's queue: the core's default */
 
 struct worker {
     pid_t pid;                  /* 0: a free slot */
+    int seat;                   /* 0..target-1: its place, and with
+                                   reuseport its socket */
     unsigned gen;               /* the reload it belongs to */
     double born;
     int ready;                  /* said it accepts */
     int stopping;               /* we asked it to stop */
+    int spent;                  /* served its max_requests: to retire */
 };
 
 struct green_prefork {
@@ -55,11 +64,16 @@ struct green_prefork {
     int nslots;
     unsigned gen;               /* HUP adds one */
     int sig[2];                 /* the self-pipe: handlers write here */
-    int ready[2];               /* workers write their pid here */
+    int ready[2];               /* workers write their notes here */
+    int *seats;                 /* reuseport: each seat's socket, or -1 */
+    int nseats;
+    char host[64], port[16];    /* reuseport: where the seats listen */
     int stopping;               /* 0, SIGTERM, or SIGINT */
     double stop_deadline;       /* then SIGKILL what is left */
     int fast_deaths;            /* in a row: the back-off */
     double next_spawn;          /* not before (the back-off) */
+    double backoff;             /* the wait between restarts, while they
+                                   keep dying */
     int said_backoff;
     green_heartbeat_t *hb;      /* NULL: no timeout (prefork_heartbeat.h) */
 };
@@ -87,7 +101,7 @@ static void say(const char *fmt, ...)
  * deaf to TERM.  The pipe is POSIX and has neither trap. */
 static int sig_write_fd = -1;
 static const int handled[] = { SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGTTIN,
-                               SIGTTOU, SIGCHLD };
+                               SIGTTOU, SIGUSR1, SIGCHLD };
 #define NHANDLED (int)(sizeof handled / sizeof handled[0])
 
 static void record_signal(int signum)
@@ -162,21 +176,221 @@ green_prefork_t *green_prefork_new(green_server_t *core,
     return m;
 }
 
-int green_prefork_listen(green_prefork_t *m)
-{
-    return green_server_listen(m->core);
-}
-
 int green_prefork_workers(const green_prefork_t *m)
 {
     return m->target;
 }
 
+/* ---- Listening ------------------------------------------------------- *
+ * Shared (the default): the master binds one socket and every worker
+ * inherits it.  Every worker waits on it in its hub, so each new
+ * connection wakes them all; one accept() gets it and the others find
+ * nothing (counted by green_server_empty_accepts): the thundering herd.
+ * Nor does the kernel balance: whoever is woken first and is not busy
+ * takes the connection, so an idle machine's connections pile up on a
+ * few workers.
+ * Reuseport: one socket per worker on the same port, each with
+ * SO_REUSEPORT; the kernel hashes each connection's addresses to one of
+ * them.  No herd, and an even spread on average (though a hash does not
+ * know which worker is busy).
+ * The master binds them, one per seat, before forking, rather than each
+ * worker binding its own.  A listening socket lives as long as its last
+ * descriptor, and closing it resets the connections waiting in its queue:
+ * held by the master, a seat's socket outlives its worker, so a worker
+ * that dies or is replaced by a reload leaves its queue to the next one
+ * in its seat, and no connection is reset.  (Linux 5.14 can migrate them
+ * instead: net.ipv4.tcp_migrate_req, off by default.)  And a bad port is
+ * one error at start, not one per worker.  What is left: TTOU closes a
+ * seat, and resets the connections waiting in it at that moment. */
+
+/* A socket bound to host:port; with `group`, SO_REUSEPORT and listening,
+ * else just bound (a probe).  The fd, or -1 with errno. */
+static int bind_port(const char *host, const char *port, int group)
+{
+    struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+    struct addrinfo *ai;
+    int rc = getaddrinfo(*host ? host : NULL, port, &hints, &ai);
+    if (rc != 0) {
+        errno = rc == EAI_SYSTEM ? errno : EADDRNOTAVAIL;
+        return -1;
+    }
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+    if (fd >= 0 && (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+                    (group && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0) ||
+                    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
+                    (group && listen(fd, REUSEPORT_BACKLOG) < 0))) {
+        int err = errno;
+        close(fd);
+        fd = -1;
+        errno = err;
+    }
+    freeaddrinfo(ai);
+    return fd;
+}
+
+/* Any process of the same user that binds the port with SO_REUSEPORT
+ * joins the group, and the kernel then hands it a share of our
+ * connections: a second master started by mistake would serve half of
+ * them, silently.  So before forming our group, bind the port without
+ * SO_REUSEPORT: that fails if anybody listens on it.  (Two masters
+ * starting at the very same moment could both pass; one is enough.) */
+static int port_is_free(const char *host, const char *port)
+{
+    if (strcmp(port, "0") == 0)
+        return 0;               /* the kernel picks a free one */
+    int probe = bind_port(host, port, 0);
+    if (probe < 0)
+        return -1;
+    close(probe);
+    return 0;
+}
+
+/* The seat's socket, bound now if it has none (TTIN adds seats). */
+static int open_seat(green_prefork_t *m, int seat)
+{
+    if (seat >= m->nseats) {
+        int *s = realloc(m->seats, (size_t)(seat + 1) * sizeof *s);
+        if (s == NULL)
+            return -1;
+        for (int i = m->nseats; i <= seat; i++)
+            s[i] = -1;
+        m->seats = s;
+        m->nseats = seat + 1;
+    }
+    if (m->seats[seat] < 0)
+        m->seats[seat] = bind_port(m->host, m->port, 1);
+    return m->seats[seat] < 0 ? -1 : 0;
+}
+
+/* The host and port the core was made for, from its "HOST:PORT" label. */
+static void core_address(green_prefork_t *m)
+{
+    const char *label = green_server_label(m->core), *colon = strrchr(label, ':');
+    snprintf(m->host, sizeof m->host, "%.*s", colon ? (int)(colon - label) : 0, label);
+    snprintf(m->port, sizeof m->port, "%s", colon ? colon + 1 : "0");
+}
+
+static int listen_reuseport(green_prefork_t *m)
+{
+    core_address(m);
+    if (port_is_free(m->host, m->port) < 0) {
+        if (errno == EADDRINUSE)
+            say("port %s already has a listener: with --reuseport we would share its "
+                "connections with it (SO_REUSEPORT); refusing", m->port);
+        return -1;
+    }
+    if (open_seat(m, 0) < 0)
+        return -1;
+    /* Port 0: the kernel picked one for seat 0; the others join it. */
+    snprintf(m->port, sizeof m->port, "%d", green_socket_port(m->seats[0]));
+    for (int i = 1; i < m->target; i++)
+        if (open_seat(m, i) < 0)
+            return -1;
+    /* The core holds a copy of seat 0, so that its port and label are
+     * known in the master, as with a shared socket. */
+    int copy = dup(m->seats[0]);
+    return copy < 0 ? -1 : green_server_set_listener(m->core, copy);
+}
+
+int green_prefork_listen(green_prefork_t *m)
+{
+    return m->opt.reuseport ? listen_reuseport(m) : green_server_listen(m->core);
+}
+
 /* ---- A worker's life (in the child) ----------------------------------- */
 
-static void worker_main(green_prefork_t *m)
+/* What a worker tells its master on the pipe: "I accept" once it does,
+ * "I have served my max_requests", and its counts when it exits.  A write
+ * of at most PIPE_BUF bytes to a pipe is never cut nor mixed with another
+ * writer's. */
+enum { NOTE_READY, NOTE_SPENT, NOTE_EXITING };
+struct note {
+    pid_t pid;
+    int what;                   /* NOTE_... */
+    unsigned long requests;     /* requests (or connections) served */
+    unsigned long empty;        /* accept()s that found nothing */
+};
+
+static void tell_master(green_prefork_t *m, int what)
 {
+    struct note n = { .pid = getpid(), .what = what };
+    n.requests = m->opt.http ? green_http_server_requests(m->opt.http)
+                             : green_server_accepted(m->core);
+    n.empty = green_server_empty_accepts(m->core);
+    if (write(m->ready[1], &n, sizeof n) != sizeof n) {
+        /* The master is gone: PDEATHSIG will stop us. */
+    }
+}
+
+/* max_requests: the worker does not retire by itself (the master could
+ * not tell it from a crash, and all of them could go at once): it tells
+ * the master, serves on, and the master stops it when its turn comes.
+ * The count lives in chapter 11's server; looking at it 20 times a second
+ * costs nothing and needs no hook in every request. */
+static void *watch_requests(void *arg)
+{
+    green_prefork_t *m = arg;
+    unsigned long jitter = m->opt.max_requests_jitter;
+    srandom((unsigned)getpid() ^ (unsigned)(green_now() * 1e6));
+    unsigned long limit = m->opt.max_requests + (jitter ? (unsigned long)random() % (jitter + 1) : 0);
+    while (green_http_server_requests(m->opt.http) < limit)
+        if (green_sleep(0.05) < 0)
+            return NULL;        /* killed: we are stopping */
+    tell_master(m, NOTE_SPENT);
+    return NULL;
+}
+
+/* USR1: open the access log's path anew, onto the same descriptor
+ * (dup2 swaps the file under it in one step, so the HTTP server writes on
+ * without knowing).  After logrotate renamed the file, the lines go to a
+ * new file of the old name. */
+static void reopen_log(int signum, void *arg)
+{
+    (void)signum;
+    green_prefork_t *m = arg;
+    int fd = open(m->opt.access_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0 || dup2(fd, m->opt.access_log_fd) < 0)
+        fprintf(stderr, "worker %ld: cannot reopen %s: %s\n", (long)getpid(),
+                m->opt.access_log, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+}
+
+/* The access log: reopened on USR1, and once now, in case the file was
+ * renamed before this worker could hear a USR1 (the handler goes first,
+ * so that no rename can fall between the two). */
+static void watch_log(green_prefork_t *m, green_signal_t **signals)
+{
+    if (m->opt.access_log == NULL)
+        return;
+    green_signal_add(signals, SIGUSR1, reopen_log, m);
+    reopen_log(SIGUSR1, m);
+}
+
+/* With reuseport, accept on our seat's socket only: the others' copies
+ * would keep their sockets alive after the master closes them (TTOU). */
+static void take_seat(green_prefork_t *m, int seat)
+{
+    if (!m->opt.reuseport)
+        return;
+    for (int i = 0; i < m->nseats; i++)
+        if (i != seat && m->seats[i] >= 0)
+            close(m->seats[i]);
+    green_server_set_listener(m->core, m->seats[seat]);
+}
+
+/* Right after fork: drop what is the master's (its signal handlers, its
+ * ends of the pipes), and make sure we do not outlive it. */
+static void become_worker(green_prefork_t *m)
+{
+    static char name[32];       /* messages say which worker speaks */
+    snprintf(name, sizeof name, "worker %ld", (long)getpid());
+    green_server_set_name(m->core, name);
     default_handlers();
+    /* A USR1 that comes before our hub handles it must not end us (its
+     * default action): watch_log() opens the log anyway. */
+    signal(SIGUSR1, SIG_IGN);
     close(m->sig[0]);
     close(m->sig[1]);
     close(m->ready[0]);
@@ -188,8 +402,14 @@ static void worker_main(green_prefork_t *m)
     if (getppid() != master)    /* it went before prctl */
         _exit(0);
 #endif
+}
+
+static void worker_main(green_prefork_t *m, int seat)
+{
+    become_worker(m);
     /* From here on, the server of chapters 7 and 11, on a hub of its own,
      * on the socket inherited from the master. */
+    take_seat(m, seat);
     if (green_server_start(m->core) < 0) {
         fprintf(stderr, "worker %ld: cannot start: %s\n", (long)getpid(), strerror(errno));
         _exit(3);
@@ -198,13 +418,19 @@ static void worker_main(green_prefork_t *m)
     /* TERM: stop accepting, finish in flight.  INT and QUIT keep their
      * default action: the process ends at once. */
     green_server_close_on_signal(m->core, SIGTERM);
-    pid_t me = getpid();
-    if (write(m->ready[1], &me, sizeof me) != sizeof me) {
-        /* The master is gone: PDEATHSIG will stop us. */
-    }
-    close(m->ready[1]);
+    green_signal_t *signals = NULL;
+    watch_log(m, &signals);
+    green_t *watcher = m->opt.max_requests && m->opt.http
+                       ? green_spawn(watch_requests, m) : NULL;
+    tell_master(m, NOTE_READY);
     green_server_serve_forever(m->core);
+    if (watcher) {
+        green_kill(watcher, 1.0);
+        green_free(watcher);
+    }
     int killed = green_server_stop(m->core, m->opt.grace);
+    tell_master(m, NOTE_EXITING);
+    green_signal_cancel_all(&signals);
     green_hub_destroy();
     /* _exit, not exit: the atexit handlers and stdio buffers are the
      * master's, copied by fork; they are not ours to run or flush. */
@@ -236,18 +462,33 @@ static struct worker *find(green_prefork_t *m, pid_t pid)
     return NULL;
 }
 
+/* The lowest seat no worker of the current generation holds. */
+static int free_seat(green_prefork_t *m)
+{
+    for (int seat = 0;; seat++) {
+        int taken = 0;
+        for (int i = 0; i < m->nslots && !taken; i++) {
+            struct worker *w = &m->w[i];
+            taken = w->pid && w->seat == seat && w->gen == m->gen && !w->stopping;
+        }
+        if (!taken)
+            return seat;
+    }
+}
+
 static int spawn_worker(green_prefork_t *m)
 {
     struct worker *w = free_slot(m);
-    if (w == NULL)
+    int seat = free_seat(m);
+    if (w == NULL || (m->opt.reuseport && open_seat(m, seat) < 0))
         return -1;
     fflush(NULL);               /* else the child inherits unwritten output */
     pid_t pid = fork();
     if (pid < 0)
         return -1;
     if (pid == 0)
-        worker_main(m);         /* never returns */
-    *w = (struct worker){ .pid = pid, .gen = m->gen, .born = green_now() };
+        worker_main(m, seat);   /* never returns */
+    *w = (struct worker){ .pid = pid, .seat = seat, .gen = m->gen, .born = green_now() };
     return 0;
 }
 
@@ -312,6 +553,7 @@ static void died(green_prefork_t *m, struct worker *w, int status)
         if (wait > MAX_BACKOFF)
             wait = MAX_BACKOFF;
         m->next_spawn = now + wait;
+        m->backoff = wait;
         if (!m->said_backoff)
             say("workers keep dying within %.0f s of starting (the last %s): "
                 "restarting them with a back-off, up to %.0f s", FAST_DEATH, how,
@@ -342,11 +584,16 @@ static void reap(green_prefork_t *m)
  * accepting, and no client is refused. */
 static void read_ready(green_prefork_t *m)
 {
-    pid_t pid;
-    while (read(m->ready[0], &pid, sizeof pid) == sizeof pid) {
-        struct worker *w = find(m, pid);
-        if (w)
+    struct note n;
+    while (read(m->ready[0], &n, sizeof n) == sizeof n) {
+        struct worker *w = find(m, n.pid);
+        if (w && n.what == NOTE_READY)
             w->ready = 1;
+        if (w && n.what == NOTE_SPENT)
+            w->spent = 1;
+        if (n.what == NOTE_EXITING)
+            say("worker %ld served %lu %s (%lu wake-ups for nothing)", (long)n.pid,
+                n.requests, m->opt.http ? "requests" : "connections", n.empty);
     }
 }
 
@@ -361,20 +608,53 @@ static void retire_old(green_prefork_t *m)
     }
 }
 
-/* TTOU, or more workers than wanted: the newest go (they have the least
- * in flight, most likely). */
+/* Workers that served their max_requests retire one at a time: the next
+ * one only once the last one has exited and its replacement accepts.
+ * Stopping them all at once would leave nobody to accept. */
+static void retire_spent(green_prefork_t *m)
+{
+    struct worker *next = NULL;
+    for (int i = 0; i < m->nslots; i++) {
+        struct worker *w = &m->w[i];
+        if (w->pid && w->spent && w->stopping)
+            return;             /* one is retiring already */
+        if (w->pid && w->spent && !w->stopping && !next)
+            next = w;
+    }
+    if (next && !m->stopping && current(m, 1) == m->target) {
+        say("worker %ld served its max_requests: retiring it", (long)next->pid);
+        stop_worker(next, SIGTERM);     /* fill() replaces it */
+    }
+}
+
+/* USR1: every worker reopens the access log. */
+static void forward(green_prefork_t *m, int signum)
+{
+    for (int i = 0; i < m->nslots; i++)
+        if (m->w[i].pid)
+            kill(m->w[i].pid, signum);
+}
+
+/* TTOU, or more workers than wanted: the one in the last seat goes, so
+ * that the seats stay 0..target-1 (with reuseport, the seat's socket
+ * closes with it: see "Listening"). */
 static void trim(green_prefork_t *m)
 {
     while (current(m, 0) > m->target) {
-        struct worker *newest = NULL;
+        struct worker *last = NULL;
         for (int i = 0; i < m->nslots; i++) {
             struct worker *w = &m->w[i];
             if (w->pid && w->gen == m->gen && !w->stopping &&
-                (!newest || w->born > newest->born))
-                newest = w;
+                (!last || w->seat > last->seat))
+                last = w;
         }
-        stop_worker(newest, SIGTERM);
+        stop_worker(last, SIGTERM);
     }
+    for (int i = m->target; i < m->nseats; i++)
+        if (m->seats[i] >= 0) {
+            close(m->seats[i]);
+            m->seats[i] = -1;
+        }
 }
 
 static void fill(green_prefork_t *m)
@@ -385,8 +665,12 @@ static void fill(green_prefork_t *m)
             m->next_spawn = green_now() + 1.0;
             return;
         }
-        if (m->fast_deaths >= SAY_BACKOFF_AFTER)
-            return;             /* one at a time while they keep dying */
+        if (m->fast_deaths >= SAY_BACKOFF_AFTER) {
+            /* One at a time while they keep dying: the next one waits
+             * for the back-off too, unless this one lives. */
+            m->next_spawn = green_now() + m->backoff;
+            return;
+        }
     }
 }
 
@@ -402,6 +686,18 @@ static void begin_stop(green_prefork_t *m, int how)
     for (int i = 0; i < m->nslots; i++)
         if (m->w[i].pid)
             stop_worker(&m->w[i], how);
+}
+
+/* The grace period is over and some workers still run: one whose hub is
+ * stuck (a handler computing without yielding) never even saw its TERM.
+ * SIGKILL cannot be ignored; their requests in flight are lost. */
+static void kill_the_rest(green_prefork_t *m)
+{
+    say("%d worker(s) still running after the grace period: SIGKILL", alive(m));
+    for (int i = 0; i < m->nslots; i++)
+        if (m->w[i].pid)
+            kill(m->w[i].pid, SIGKILL);
+    m->stop_deadline = green_now() + 5.0;
 }
 
 static void on_signal(green_prefork_t *m, int signum)
@@ -429,6 +725,10 @@ static void on_signal(green_prefork_t *m, int signum)
         if (m->target > 1)
             m->target--;
         say("%d worker(s) wanted", m->target);
+        break;
+    case SIGUSR1:
+        say("reopening the access log");
+        forward(m, SIGUSR1);
         break;
     default:                    /* SIGCHLD: reap() does it */
         break;
@@ -464,7 +764,7 @@ static int open_pipes(green_prefork_t *m)
         pipe2(m->ready, O_CLOEXEC) < 0)
         return -1;
     /* Only the master's end waits for nothing: a worker's write of its
-     * pid (4 bytes, under PIPE_BUF: atomic) may block, never be cut. */
+     * note (under PIPE_BUF: atomic) may block, never be cut. */
     fcntl(m->ready[0], F_SETFL, O_NONBLOCK);
     sig_write_fd = m->sig[1];
     return 0;
@@ -491,19 +791,18 @@ int green_prefork_run(green_prefork_t *m)
         if (m->stopping) {
             if (alive(m) == 0)
                 break;
-            if (green_now() >= m->stop_deadline) {
-                for (int i = 0; i < m->nslots; i++)
-                    if (m->w[i].pid)
-                        kill(m->w[i].pid, SIGKILL);
-                m->stop_deadline = green_now() + 5.0;
-            }
+            if (green_now() >= m->stop_deadline)
+                kill_the_rest(m);
             continue;
         }
         fill(m);
         trim(m);
         retire_old(m);
+        retire_spent(m);
         green_heartbeat_check(m->hb);   /* SIGKILLs the silent: reap() sees them */
     }
+    read_ready(m);              /* the last ones' counts, written before
+                                   they exited but maybe not read yet */
     say("every worker has exited");
     default_handlers();         /* nobody reads the pipe any more */
     return 0;
@@ -519,6 +818,10 @@ void green_prefork_free(green_prefork_t *m)
         if (m->ready[i] >= 0)
             close(m->ready[i]);
     }
+    for (int i = 0; i < m->nseats; i++)
+        if (m->seats[i] >= 0)
+            close(m->seats[i]);
+    free(m->seats);
     sig_write_fd = -1;
     green_heartbeat_free(m->hb);
     free(m->w);

@@ -17,6 +17,7 @@
  *       HUP        reload: new workers first, and once they all accept,
  *                  the old ones stop gracefully: no request fails
  *       TTIN/TTOU  one worker more / one fewer
+ *       USR1       the workers reopen the access log (after a rotation)
  *   - a worker whose hub stops turning (a greenlet that never yields) is
  *     killed and replaced, once it has said which greenlet held it
  *     (`timeout`, prefork_heartbeat.h);
@@ -32,13 +33,18 @@
  * before green_prefork_run(): a libevent base does not survive fork()
  * (each worker makes its own hub, after the fork).
  *
- * Messages go to stderr, prefixed "master PID:".  Errors: -1 with errno.
+ * Messages go to stderr, prefixed "master PID:" (the master's) or
+ * "worker PID" (a worker's).  When a worker exits, the master says how
+ * many requests it served (with opt.http) and how many times it woke for
+ * a connection another worker took: the balance and the thundering herd
+ * of each way of listening.  Errors: -1 with errno.
  */
 #ifndef GREEN_PREFORK_H
 #define GREEN_PREFORK_H
 
 #include <sys/types.h>
 
+#include "http.h"
 #include "server.h"
 
 /* More workers than this is a typo, not a plan (gunicorn suggests 2-4 per
@@ -57,6 +63,34 @@ typedef struct green_prefork_options {
     double grace;               /* TERM, HUP, TTOU: how long a stopping
                                    worker's requests in flight get; 0: 30 s
                                    (gunicorn's graceful_timeout) */
+    int reuseport;              /* 0: one listening socket shared by every
+                                   worker (the kernel wakes them all for
+                                   each connection, one gets it).  1: one
+                                   SO_REUSEPORT socket per worker (the
+                                   kernel spreads connections among them by
+                                   a hash).  See prefork.c, "Listening" */
+    const green_http_server_t *http;  /* NULL, or the HTTP server whose core
+                                   the master runs: each worker then
+                                   reports its request count when it
+                                   exits, and max_requests can work */
+    unsigned long max_requests; /* 0: none.  With http: a worker that has
+                                   served max_requests + a random 0..jitter
+                                   requests retires gracefully and the
+                                   master replaces it, one worker at a
+                                   time (gunicorn's --max-requests: a
+                                   leak in the application never grows
+                                   for ever) */
+    unsigned long max_requests_jitter;  /* so that workers started
+                                   together do not all retire together */
+    const char *access_log;     /* NULL, or the access log's path: on
+                                   SIGUSR1 (sent to the master, which
+                                   passes it on) each worker opens it anew
+                                   onto access_log_fd, so that a log
+                                   rotated away (renamed) is written no
+                                   more.  Each worker also opens it when it
+                                   starts */
+    int access_log_fd;          /* the access log's descriptor (the HTTP
+                                   server's option of the same name) */
 } green_prefork_options_t;
 
 /* The number of CPUs online (at least 1). */
@@ -73,8 +107,11 @@ int green_prefork_check_workers(long n);
 green_prefork_t *green_prefork_new(green_server_t *core,
                                    const green_prefork_options_t *opt);
 
-/* Bind and listen once, in the master (green_server_listen).  0, or -1
- * with errno (EADDRINUSE...). */
+/* Bind and listen, in the master: once (green_server_listen), or with
+ * reuseport one socket per worker.  With reuseport, a port that already
+ * has a listener is refused (EADDRINUSE), even one with SO_REUSEPORT of
+ * the same user, which the kernel would otherwise let this master join
+ * silently, sharing its connections.  0, or -1 with errno (EADDRINUSE...). */
 int green_prefork_listen(green_prefork_t *m);
 
 /* Fork the workers and supervise them until TERM, INT or QUIT (listening

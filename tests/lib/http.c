@@ -1808,6 +1808,37 @@ START_TEST(test_graceful_stop)
 }
 END_TEST
 
+/* A connection accepted just before a stop, whose request has not arrived
+ * yet, is not an idle keep-alive connection: its client never got an
+ * answer to retry from.  Chapter 12's reload under load lost such a
+ * request (an old worker accepted, was told to stop, closed it).  The
+ * stop must wait a little for its first request, and answer it. */
+START_TEST(test_stop_waits_for_first_request)
+{
+    start();
+    green_server_t *core = green_http_server_core(srv);
+    struct client *fresh = dial();      /* connected, says nothing yet */
+    struct client *mute = dial();       /* connected, will never speak */
+    double end = green_now() + T;
+    while (green_server_accepted(core) < 2 && green_now() < end)
+        green_sleep(0.01);
+    ck_assert_msg(green_server_accepted(core) == 2, "the server did not accept both clients");
+    green_server_close(core);           /* what a worker's SIGTERM does */
+    green_sleep(0.1);                   /* the request is late */
+    struct reply *r = get(fresh, "GET / HTTP/1.1\r\nHost: t\r\n\r\n", 0);
+    ck_assert_msg(r->code == 200, "a request on a connection accepted before the stop "
+                  "should be answered, got %d", r->code);
+    ck_assert_str_eq(header(r, "Connection"), "close");
+    hang_up(fresh);
+    /* One that never speaks does not hold the stop for its whole grace:
+     * it is closed after a short wait (finish() asserts nobody is killed). */
+    ck_assert_msg(closed_within(mute, T), "a new connection that sends nothing during a "
+                  "stop should be closed after a short wait");
+    hang_up(mute);
+    finish();
+}
+END_TEST
+
 /* ---- Stopping on a signal: the core's path, as for the other servers --------- */
 
 static void *raise_later(void *unused)
@@ -1992,6 +2023,7 @@ static Suite *http_suite(void)
     tcase_add_test(tc, test_client_reset);
     tcase_add_test(tc, test_app_errors_are_500);
     tcase_add_test(tc, test_idle_timeout);
+    tcase_add_test(tc, test_stop_waits_for_first_request);
     tcase_add_test(tc, test_slowloris);
     /* Threads: where tests run without fork (qemu-user), so would they hang. */
     if (kit_can_fork()) {
