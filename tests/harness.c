@@ -1,7 +1,13 @@
 /* harness.c - see harness.h. */
 #include "harness.h"
 
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
 #include <event2/event.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -115,6 +121,76 @@ void kit_join_free(green_t **gs, int n)
             green_kill(gs[i], 1.0);
         green_free(gs[i]);
     }
+}
+
+void kit_nap(double s)
+{
+    struct timespec ts = { (time_t)s, (long)((s - (time_t)s) * 1e9) };
+    nanosleep(&ts, NULL);
+}
+
+/* Field 4 of /proc/PID/stat is the parent, field 3 the state; the name in
+ * field 2 may hold spaces and parentheses, hence the last ')'. */
+static int child_of(const char *pid, pid_t parent)
+{
+    char path[300], buf[512], state;
+    long ppid;
+    snprintf(path, sizeof path, "/proc/%s/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t len = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[len] = 0;
+    char *close_paren = strrchr(buf, ')');
+    return close_paren && sscanf(close_paren + 1, " %c %ld", &state, &ppid) == 2 &&
+           ppid == parent && state != 'Z';
+}
+
+int kit_children(pid_t parent, pid_t *out, int max)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    int n = 0;
+    while (d && (e = readdir(d)) && n < max)
+        if (e->d_name[0] >= '1' && e->d_name[0] <= '9' && child_of(e->d_name, parent))
+            out[n++] = (pid_t)atol(e->d_name);
+    if (d)
+        closedir(d);
+    return n;
+}
+
+int kit_pid_in(const pid_t *set, int n, pid_t pid)
+{
+    for (int i = 0; i < n; i++)
+        if (set[i] == pid)
+            return 1;
+    return 0;
+}
+
+int kit_dial(int port, double timeout)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct timeval tv = { (time_t)timeout, 0 };
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int kit_read_response(int fd, char *buf, size_t size)
+{
+    size_t len = 0;
+    ssize_t n;
+    while (fd >= 0 && len < size - 1 && (n = read(fd, buf + len, size - 1 - len)) > 0)
+        len += (size_t)n;
+    buf[len] = 0;
+    int code;
+    return sscanf(buf, "HTTP/1.%*d %d", &code) == 1 ? code : -1;
 }
 
 int kit_pending_events(void)

@@ -12,6 +12,7 @@
 #define KIT_HARNESS_H
 
 #include <check.h>
+#include <sys/types.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -85,6 +86,30 @@ green_body_t kit_buffered_echo(green_environ_t *env, green_response_t *resp, siz
  * one greenlet: the kernel completes the handshake before anyone accepts.
  * A failure fails the test, as test setup. */
 void kit_tcp_pair(int *client, int *server);
+
+/* ---- A server forked by the test, and a blocking client ----------------
+ *
+ * For tests that fork a whole server (chapter 12's master) and talk to it
+ * without a hub of their own. */
+
+/* Sleep s seconds (the thread, not a greenlet). */
+void kit_nap(double s);
+
+/* The live (not zombie) children of `parent`, read from /proc: at most
+ * `max` pids in out; their number. */
+int kit_children(pid_t parent, pid_t *out, int max);
+
+/* Is pid among the n pids of set? */
+int kit_pid_in(const pid_t *set, int n, pid_t pid);
+
+/* A blocking TCP connection to 127.0.0.1:port whose reads give up after
+ * `timeout` seconds; the fd, or -1. */
+int kit_dial(int port, double timeout);
+
+/* Read the response on fd until the server closes it (send HTTP/1.0
+ * requests) into buf, NUL-terminated; its status code, or -1 (a reset, a
+ * timeout, nothing). */
+int kit_read_response(int fd, char *buf, size_t size);
 
 /* Join the n greenlets (3 s in all), kill those still alive, free them
  * all: a test's cleanup, whatever the code under test left running. */

@@ -82,7 +82,7 @@ balance() {
     wait_listening "$tmp/b.out"
     wrk -t1 -c"$2" -d1s -H 'Connection: close' "http://127.0.0.1:$port/" >/dev/null 2>&1
     kill -TERM $bpid; wait $bpid
-    sed -n 's/.*worker [0-9]* served \([0-9]*\) requests (\([0-9]*\) wake.*/\1 \2/p' "$tmp/b.log" |
+    sed -n 's/.*worker [0-9]* served requests: \([0-9]*\) (wake-ups for nothing: \([0-9]*\)).*/\1 \2/p' "$tmp/b.log" |
         awk -v m="$1" -v n="$2" '{ r = r sprintf("%7d", $1); e += $2 }
             END { printf "    %-12s %2d in flight: %s requests; %d wake-ups for nothing\n", m, n, r, e }'
 }

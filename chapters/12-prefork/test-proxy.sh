@@ -195,6 +195,16 @@ seen=$(for i in $(seq 10); do
 n=$(echo "$seen" | grep -c .)
 [ "$n" = 2 ] && ok "two upstreams: both serve ($(echo $seen))" ||
     fail "two upstreams: 10 requests should reach both servers (X-Upstream)" "got: $(echo $seen)"
+# Each answer of /pid comes from a worker; its parent is its master.
+# Two machines: both masters' workers answer.
+masters=$(for i in $(seq 20); do
+              pid=$(curl -s -m 10 "$(url /pid)")
+              awk '{ print $4 }' "/proc/$pid/stat" 2>/dev/null
+          done | sort -u)
+n=$(echo "$masters" | grep -c .)
+[ "$n" = 2 ] && ok "two masters: /pid is answered by workers of both ($(echo $masters))" ||
+    fail "two masters: 20 GET /pid should be answered by workers of both masters" \
+         "their parents: $(echo $masters)"
 pids=$(cat "$work"/two/*.pid)
 stop
 left=

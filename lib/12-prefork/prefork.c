@@ -592,8 +592,8 @@ static void read_ready(green_prefork_t *m)
         if (w && n.what == NOTE_SPENT)
             w->spent = 1;
         if (n.what == NOTE_EXITING)
-            say("worker %ld served %lu %s (%lu wake-ups for nothing)", (long)n.pid,
-                n.requests, m->opt.http ? "requests" : "connections", n.empty);
+            say("worker %ld served %s: %lu (wake-ups for nothing: %lu)", (long)n.pid,
+                m->opt.http ? "requests" : "connections", n.requests, n.empty);
     }
 }
 

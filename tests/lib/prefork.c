@@ -12,7 +12,6 @@
 #include "../../chapters/09-wsgi/demo_app.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -33,19 +32,6 @@
 
 static pid_t master;
 static int port;
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void nap(double s)
-{
-    struct timespec ts = { (time_t)s, (long)((s - (time_t)s) * 1e9) };
-    nanosleep(&ts, NULL);
-}
 
 /* ---- The master, in a child of the test ------------------------------- */
 
@@ -129,52 +115,16 @@ static const char *master_log(void)
 static int stop_master(int signum)
 {
     kill(master, signum);
-    double end = now() + T;
+    double end = green_now() + T;
     int status;
-    while (now() < end) {
+    while (green_now() < end) {
         if (waitpid(master, &status, WNOHANG) == master)
             return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        nap(0.02);
+        kit_nap(0.02);
     }
     kill(master, SIGKILL);
     waitpid(master, &status, 0);
     return -1;
-}
-
-/* The master's live children (its workers), at most `max`. */
-static int workers(pid_t *out, int max)
-{
-    DIR *d = opendir("/proc");
-    struct dirent *e;
-    int n = 0;
-    while (d && (e = readdir(d)) && n < max) {
-        char path[300], buf[512], state;
-        long ppid;
-        if (e->d_name[0] < '1' || e->d_name[0] > '9')
-            continue;
-        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-        FILE *f = fopen(path, "r");
-        if (!f)
-            continue;
-        size_t len = fread(buf, 1, sizeof buf - 1, f);
-        fclose(f);
-        buf[len] = 0;
-        char *close_paren = strrchr(buf, ')');
-        if (close_paren && sscanf(close_paren + 1, " %c %ld", &state, &ppid) == 2 &&
-            ppid == master && state != 'Z')
-            out[n++] = (pid_t)atol(e->d_name);
-    }
-    if (d)
-        closedir(d);
-    return n;
-}
-
-static int has(const pid_t *set, int n, pid_t pid)
-{
-    for (int i = 0; i < n; i++)
-        if (set[i] == pid)
-            return 1;
-    return 0;
 }
 
 static int count_of(const char *text, const char *needle)
@@ -187,42 +137,15 @@ static int count_of(const char *text, const char *needle)
 
 /* ---- A blocking client -------------------------------------------------- */
 
-static int dial(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct timeval tv = { (time_t)T, 0 };
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-/* Read one response on fd (HTTP/1.0: the close ends it) into buf; the
- * status code, or -1 (reset, timeout, nothing). */
-static int response(int fd, char *buf, size_t size)
-{
-    size_t len = 0;
-    ssize_t n;
-    while (len < size - 1 && (n = read(fd, buf + len, size - 1 - len)) > 0)
-        len += (size_t)n;
-    buf[len] = 0;
-    int code;
-    return sscanf(buf, "HTTP/1.%*d %d", &code) == 1 ? code : -1;
-}
-
 /* GET target over a new connection: the code, and the body in body. */
 static int get(const char *target, char *body, size_t size)
 {
     char buf[4096], req[256];
-    int fd = dial();
+    int fd = kit_dial(port, T);
     if (fd < 0)
         return -1;
     int len = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\n\r\n", target);
-    int code = write(fd, req, (size_t)len) == len ? response(fd, buf, sizeof buf) : -1;
+    int code = write(fd, req, (size_t)len) == len ? kit_read_response(fd, buf, sizeof buf) : -1;
     close(fd);
     const char *b = strstr(buf, "\r\n\r\n");
     snprintf(body, size, "%s", b ? b + 4 : "");
@@ -305,7 +228,7 @@ static int ka_get(struct ka *k, const char *target, char *body, size_t size)
     int len = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: t\r\n\r\n", target);
     for (int attempt = 0; attempt < 2; attempt++) {
         int reused = k->fd >= 0, close_after = 0;
-        if (k->fd < 0 && (k->fd = dial()) < 0)
+        if (k->fd < 0 && (k->fd = kit_dial(port, T)) < 0)
             return -1;
         int code = write(k->fd, req, (size_t)len) == len
                    ? ka_response(k, body, size, &close_after) : -1;
@@ -337,8 +260,8 @@ static void load_record(double started, int ok)
     if (ok) {
         load_ok++;
         if (load_mark > 0 && started >= load_mark &&
-            (load_first_ok_after == 0 || now() < load_first_ok_after))
-            load_first_ok_after = now();
+            (load_first_ok_after == 0 || green_now() < load_first_ok_after))
+            load_first_ok_after = green_now();
     } else {
         if (load_failed < 64)
             failed_started[load_failed] = started;
@@ -353,7 +276,7 @@ static void *loader(void *arg)
     struct ka k = { .fd = -1 };
     char body[64];
     while (!load_stop) {
-        double started = now();
+        double started = green_now();
         int ok = keep_alive ? ka_get(&k, "/pid", body, sizeof body) == 200 && atol(body) > 0
                             : get_pid() > 0;
         load_record(started, ok);
@@ -384,11 +307,11 @@ static void load_end(void)
 /* Wait until the master has exactly n live workers: 1, or 0 after T s. */
 static int wait_workers(pid_t *w, int n)
 {
-    double end = now() + T;
-    while (now() < end) {
-        if (workers(w, 16) == n)
+    double end = green_now() + T;
+    while (green_now() < end) {
+        if (kit_children(master, w, 16) == n)
             return 1;
-        nap(0.02);
+        kit_nap(0.02);
     }
     return 0;
 }
@@ -401,16 +324,16 @@ static int wait_workers(pid_t *w, int n)
 static int answering(pid_t *seen)
 {
     int nseen = 0;
-    double end = now() + T;
-    while (nseen < WORKERS && now() < end) {
-        int busy = dial();
+    double end = green_now() + T;
+    while (nseen < WORKERS && green_now() < end) {
+        int busy = kit_dial(port, T);
         ck_assert_msg(busy >= 0, "cannot connect to the master's port");
         const char *cpu = "GET /cpu?ms=200 HTTP/1.0\r\n\r\n";
         ck_assert(write(busy, cpu, strlen(cpu)) == (ssize_t)strlen(cpu));
         pid_t pid = get_pid();
         ck_assert_msg(pid > 0, "GET /pid failed");
         ck_assert_msg(pid != master && pid != getpid(), "/pid should name a worker, not the master");
-        if (!has(seen, nseen, pid))
+        if (!kit_pid_in(seen, nseen, pid))
             seen[nseen++] = pid;
         close(busy);
     }
@@ -435,14 +358,14 @@ START_TEST(test_killed_worker_is_replaced)
     kill(victim, SIGKILL);
     pid_t w[8];
     int n = 0;
-    double end = now() + T;
-    while (now() < end) {
-        n = workers(w, 8);
-        if (n == WORKERS && !has(w, n, victim))
+    double end = green_now() + T;
+    while (green_now() < end) {
+        n = kit_children(master, w, 8);
+        if (n == WORKERS && !kit_pid_in(w, n, victim))
             break;
-        nap(0.05);
+        kit_nap(0.05);
     }
-    ck_assert_msg(n == WORKERS && !has(w, n, victim),
+    ck_assert_msg(n == WORKERS && !kit_pid_in(w, n, victim),
                   "after SIGKILL to worker %ld, the master should have %d workers again "
                   "(none of them it), has %d", (long)victim, WORKERS, n);
     for (int i = 0; i < 20; i++)
@@ -454,14 +377,14 @@ END_TEST
 START_TEST(test_term_finishes_in_flight)
 {
     start_master();
-    int fd = dial();
+    int fd = kit_dial(port, T);
     ck_assert(fd >= 0);
     const char *req = "GET /sleep?ms=500 HTTP/1.0\r\n\r\n";
     ck_assert(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
-    nap(0.2);                   /* a worker reads it and sleeps */
+    kit_nap(0.2);                   /* a worker reads it and sleeps */
     kill(master, SIGTERM);
     char buf[1024];
-    int code = response(fd, buf, sizeof buf);
+    int code = kit_read_response(fd, buf, sizeof buf);
     close(fd);
     ck_assert_msg(code == 200 && strstr(buf, "slept"),
                   "a /sleep?ms=500 in flight at TERM should complete, got %d", code);
@@ -474,11 +397,11 @@ START_TEST(test_hup_replaces_every_worker)
     start_master();
     pid_t before[8], after[8];
     int nbefore = 0, nafter = 0, failed = 0, requests = 0, hupped = 0;
-    double end = now() + T;
-    while (now() < end && (nbefore = workers(before, 8)) < WORKERS)
-        nap(0.02);
+    double end = green_now() + T;
+    while (green_now() < end && (nbefore = kit_children(master, before, 8)) < WORKERS)
+        kit_nap(0.02);
     ck_assert_int_eq(nbefore, WORKERS);
-    end = now() + T;
+    end = green_now() + T;
     for (;;) {
         failed += get_pid() <= 0;
         requests++;
@@ -488,17 +411,17 @@ START_TEST(test_hup_replaces_every_worker)
         }
         if (!hupped)
             continue;
-        nafter = workers(after, 8);
+        nafter = kit_children(master, after, 8);
         int fresh = nafter == WORKERS;
         for (int i = 0; i < nafter; i++)
-            fresh = fresh && !has(before, nbefore, after[i]);
-        if ((fresh && requests >= 60) || now() > end)
+            fresh = fresh && !kit_pid_in(before, nbefore, after[i]);
+        if ((fresh && requests >= 60) || green_now() > end)
             break;
     }
     ck_assert_msg(failed == 0, "%d of %d requests failed during the reload", failed, requests);
     int common = 0;
     for (int i = 0; i < nafter; i++)
-        common += has(before, nbefore, after[i]);
+        common += kit_pid_in(before, nbefore, after[i]);
     ck_assert_msg(nafter == WORKERS && common == 0,
                   "after HUP, expected %d new workers, got %d of which %d old", WORKERS,
                   nafter, common);
@@ -512,18 +435,18 @@ START_TEST(test_term_answers_a_late_first_request)
 {
     start_master();
     ck_assert_msg(get_pid() > 0, "the workers do not answer");
-    int fd = dial();
+    int fd = kit_dial(port, T);
     ck_assert(fd >= 0);
-    double end = now() + T;
-    while (backlog() > 0 && now() < end)   /* a worker has accepted it */
-        nap(0.01);
-    nap(0.1);                   /* connected, and silent */
+    double end = green_now() + T;
+    while (backlog() > 0 && green_now() < end)   /* a worker has accepted it */
+        kit_nap(0.01);
+    kit_nap(0.1);                   /* connected, and silent */
     kill(master, SIGTERM);
-    nap(0.1);                   /* the workers are stopping */
+    kit_nap(0.1);                   /* the workers are stopping */
     const char *req = "GET /pid HTTP/1.0\r\n\r\n";
     ck_assert(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
     char buf[1024];
-    int code = response(fd, buf, sizeof buf);
+    int code = kit_read_response(fd, buf, sizeof buf);
     close(fd);
     ck_assert_msg(code == 200, "a request sent 100 ms after TERM, on a connection accepted "
                   "before it, should be answered; got %d.  Master's log:\n%s", code, master_log());
@@ -549,23 +472,23 @@ static void five_hups_under_load(void)
     load_start();
     int reloads = 0;
     for (int hup = 0; hup < 5; hup++) {
-        nap(1.0);               /* load on this generation */
+        kit_nap(1.0);               /* load on this generation */
         kill(master, SIGHUP);
-        double end = now() + T;
+        double end = green_now() + T;
         int fresh = 0;
-        while (!fresh && now() < end) {
-            nap(0.05);
-            int n = workers(cur, 16);
+        while (!fresh && green_now() < end) {
+            kit_nap(0.05);
+            int n = kit_children(master, cur, 16);
             fresh = n == WORKERS;
             for (int i = 0; i < n; i++)
-                fresh = fresh && !has(prev, WORKERS, cur[i]);
+                fresh = fresh && !kit_pid_in(prev, WORKERS, cur[i]);
         }
         if (!fresh)
             break;
         reloads++;
         memcpy(prev, cur, sizeof cur);
     }
-    nap(0.3);
+    kit_nap(0.3);
     load_end();
     ck_assert_msg(reloads == 5, "each HUP should replace every worker within %.0f s; reload %d "
                   "did not.  Master's log:\n%s", T, reloads + 1, master_log());
@@ -575,7 +498,7 @@ static void five_hups_under_load(void)
     ck_assert_msg(load_ok >= 50, "only %d requests were answered in the whole test",
                   (int)load_ok);
     for (int i = 0; i < WORKERS; i++)
-        ck_assert_msg(!has(first, WORKERS, cur[i]), "worker %ld survived 5 reloads",
+        ck_assert_msg(!kit_pid_in(first, WORKERS, cur[i]), "worker %ld survived 5 reloads",
                       (long)cur[i]);
     ck_assert_int_eq(stop_master(SIGTERM), 0);
 }
@@ -598,13 +521,13 @@ END_TEST
 /* Send `request` on a new connection and let a worker read it. */
 static int in_flight(const char *request)
 {
-    int fd = dial();
+    int fd = kit_dial(port, T);
     ck_assert_msg(fd >= 0, "cannot connect to the master's port");
     ck_assert(write(fd, request, strlen(request)) == (ssize_t)strlen(request));
-    double end = now() + T;
-    while (backlog() > 0 && now() < end)
-        nap(0.01);
-    nap(0.2);                   /* the worker reads it and starts on it */
+    double end = green_now() + T;
+    while (backlog() > 0 && green_now() < end)
+        kit_nap(0.01);
+    kit_nap(0.2);                   /* the worker reads it and starts on it */
     return fd;
 }
 
@@ -616,13 +539,13 @@ static void stops_at_once(int signum)
 {
     start_master();
     int fd = in_flight("GET /sleep?ms=8000 HTTP/1.0\r\n\r\n");
-    double t0 = now();
+    double t0 = green_now();
     kill(master, signum);
     char buf[1024];
-    int code = response(fd, buf, sizeof buf);
+    int code = kit_read_response(fd, buf, sizeof buf);
     close(fd);
     int status = stop_master(0);
-    double took = now() - t0;
+    double took = green_now() - t0;
     ck_assert_msg(code != 200, "after %s, a /sleep?ms=8000 in flight should be cut, "
                   "got %d", strsignal(signum), code);
     ck_assert_msg(status == 0, "after %s the master should exit 0, got %d",
@@ -651,13 +574,13 @@ START_TEST(test_term_grace_expires)
     popt.grace = 1;
     start_master();
     int fd = in_flight("GET /cpu?ms=8000 HTTP/1.0\r\n\r\n");
-    double t0 = now();
+    double t0 = green_now();
     kill(master, SIGTERM);
     char buf[1024];
-    int code = response(fd, buf, sizeof buf);
+    int code = kit_read_response(fd, buf, sizeof buf);
     close(fd);
     int status = stop_master(0);
-    double took = now() - t0;
+    double took = green_now() - t0;
     ck_assert_msg(code != 200, "a /cpu?ms=8000 outliving a 1 s grace should be cut, got %d",
                   code);
     ck_assert_msg(status == 0, "the master should exit 0 after the SIGKILL, got %d", status);
@@ -678,7 +601,7 @@ START_TEST(test_ttin_ttou)
     ck_assert_msg(wait_workers(w, WORKERS + 1), "after TTIN, expected %d workers", WORKERS + 1);
     for (int i = 0; i < WORKERS + 1; i++) {
         kill(master, SIGTTOU);
-        nap(0.1);
+        kit_nap(0.1);
     }
     ck_assert_msg(wait_workers(w, 1), "after %d TTOU, expected 1 worker (never 0); log:\n%s",
                   WORKERS + 1, master_log());
@@ -693,9 +616,9 @@ START_TEST(test_backoff_said_once)
 {
     workers_cannot_start = 1;
     start_master();
-    double end = now() + 3 * T;
-    while (count_of(master_log(), "cannot start") < 6 && now() < end)
-        nap(0.05);
+    double end = green_now() + 3 * T;
+    while (count_of(master_log(), "cannot start") < 6 && green_now() < end)
+        kit_nap(0.05);
     const char *log = master_log();
     int deaths = count_of(log, "cannot start");
     ck_assert_msg(deaths >= 6, "6 workers should have died at start, %d did; log:\n%s",
@@ -716,21 +639,21 @@ START_TEST(test_sigkill_under_load)
     pid_t w[16];
     ck_assert_msg(wait_workers(w, WORKERS), "the master should have %d workers", WORKERS);
     load_start();
-    nap(0.5);
+    kit_nap(0.5);
     pid_t victim = w[0];
     kill(victim, SIGKILL);
-    double end = now() + T, dead_at = 0;
-    while (!dead_at && now() < end) {
+    double end = green_now() + T, dead_at = 0;
+    while (!dead_at && green_now() < end) {
         pid_t live[16];
-        if (!has(live, workers(live, 16), victim))
-            dead_at = now();    /* gone, or a zombie: it serves no more */
+        if (!kit_pid_in(live, kit_children(master, live, 16), victim))
+            dead_at = green_now();    /* gone, or a zombie: it serves no more */
         else
-            nap(0.005);
+            kit_nap(0.005);
     }
     pthread_mutex_lock(&load_lock);
     load_mark = dead_at;
     pthread_mutex_unlock(&load_lock);
-    nap(1.0);
+    kit_nap(1.0);
     load_end();
     ck_assert_msg(dead_at > 0, "worker %ld did not die of SIGKILL", (long)victim);
     int lost = load_failed + load_retries;
@@ -758,12 +681,12 @@ START_TEST(test_reuseport)
     start_master();
     pid_t seen[WORKERS] = { 0 };
     int nseen = 0, requests = 0;
-    double end = now() + T;
-    while ((nseen < WORKERS || requests < 40) && now() < end) {
+    double end = green_now() + T;
+    while ((nseen < WORKERS || requests < 40) && green_now() < end) {
         pid_t pid = get_pid();
         ck_assert_msg(pid > 0, "GET /pid failed with --reuseport");
         requests++;
-        if (!has(seen, nseen, pid))
+        if (!kit_pid_in(seen, nseen, pid))
             seen[nseen++] = pid;
     }
     ck_assert_msg(nseen == WORKERS, "with --reuseport, %d workers should answer, %d did "
@@ -793,12 +716,12 @@ START_TEST(test_reuseport)
     int total = 0;
     for (int i = 0; i < WORKERS; i++) {
         char line[96];
-        snprintf(line, sizeof line, "worker %ld served ", (long)seen[i]);
+        snprintf(line, sizeof line, "worker %ld served requests: ", (long)seen[i]);
         const char *at = strstr(log, line);
         ck_assert_msg(at, "the master should report worker %ld's count; log:\n%s",
                       (long)seen[i], log);
         unsigned long n, empty;
-        ck_assert(sscanf(at + strlen(line), "%lu requests (%lu", &n, &empty) == 2);
+        ck_assert(sscanf(at + strlen(line), "%lu (wake-ups for nothing: %lu", &n, &empty) == 2);
         ck_assert_msg(empty == 0, "with a socket of its own, worker %ld should never wake "
                       "for nothing, did %lu times", (long)seen[i], empty);
         total += (int)n;
@@ -817,14 +740,14 @@ START_TEST(test_max_requests)
     start_master();
     pid_t seen[128];
     int nseen = 0, failed = 0, requests = 0;
-    double end = now() + T;
+    double end = green_now() + T;
     /* 100 requests at least, and on until a replacement answers: the
      * master retires a worker a moment after it has served its count. */
-    while ((requests < 100 || nseen < 3) && now() < end && nseen < 128) {
+    while ((requests < 100 || nseen < 3) && green_now() < end && nseen < 128) {
         pid_t pid = get_pid();
         requests++;
         failed += pid <= 0;
-        if (pid > 0 && !has(seen, nseen, pid))
+        if (pid > 0 && !kit_pid_in(seen, nseen, pid))
             seen[nseen++] = pid;
     }
     ck_assert_msg(failed == 0, "%d of %d requests failed while workers retired; log:\n%s",
@@ -861,17 +784,17 @@ START_TEST(test_usr1_reopens_the_access_log)
     access_log = path;
     start_master();
     ck_assert_msg(get_pid() > 0, "GET /pid failed");
-    double end = now() + T;
-    while (!file_has(path, "GET /pid") && now() < end)
-        nap(0.1);
+    double end = green_now() + T;
+    while (!file_has(path, "GET /pid") && green_now() < end)
+        kit_nap(0.1);
     ck_assert_msg(file_has(path, "GET /pid"), "the access log %s should have a line", path);
     ck_assert(rename(path, rotated) == 0);
     kill(master, SIGUSR1);
-    end = now() + T;
-    while (!file_has(path, "GET /pid?after") && now() < end) {
+    end = green_now() + T;
+    while (!file_has(path, "GET /pid?after") && green_now() < end) {
         char body[64];
         get("/pid?after", body, sizeof body);
-        nap(0.3);
+        kit_nap(0.3);
     }
     int found = file_has(path, "GET /pid?after");
     ck_assert_int_eq(stop_master(SIGTERM), 0);

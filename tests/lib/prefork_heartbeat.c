@@ -15,7 +15,6 @@
 #include "../../chapters/09-wsgi/demo_app.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -36,19 +35,6 @@
 static pid_t master;
 static int port;
 static char log_path[64];
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void nap(double s)
-{
-    struct timespec ts = { (time_t)s, (long)((s - (time_t)s) * 1e9) };
-    nanosleep(&ts, NULL);
-}
 
 /* ---- The master, in a child of the test, its stderr in a file ---------- */
 
@@ -90,14 +76,14 @@ static void start_master(void)
 static int stop_master(int signum)
 {
     kill(master, signum);
-    double end = now() + T;
+    double end = green_now() + T;
     int status, rc = -1;
-    while (now() < end) {
+    while (green_now() < end) {
         if (waitpid(master, &status, WNOHANG) == master) {
             rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
             break;
         }
-        nap(0.02);
+        kit_nap(0.02);
     }
     if (rc < 0) {
         kill(master, SIGKILL);
@@ -117,73 +103,23 @@ static void read_log(char *buf, size_t size)
         close(fd);
 }
 
-/* The master's live children (its workers), at most `max`. */
-static int workers(pid_t *out, int max)
-{
-    DIR *d = opendir("/proc");
-    struct dirent *e;
-    int n = 0;
-    while (d && (e = readdir(d)) && n < max) {
-        char path[300], buf[512], state;
-        long ppid;
-        if (e->d_name[0] < '1' || e->d_name[0] > '9')
-            continue;
-        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-        FILE *f = fopen(path, "r");
-        if (!f)
-            continue;
-        size_t len = fread(buf, 1, sizeof buf - 1, f);
-        fclose(f);
-        buf[len] = 0;
-        char *close_paren = strrchr(buf, ')');
-        if (close_paren && sscanf(close_paren + 1, " %c %ld", &state, &ppid) == 2 &&
-            ppid == master && state != 'Z')
-            out[n++] = (pid_t)atol(e->d_name);
-    }
-    if (d)
-        closedir(d);
-    return n;
-}
-
-static int has(const pid_t *set, int n, pid_t pid)
-{
-    for (int i = 0; i < n; i++)
-        if (set[i] == pid)
-            return 1;
-    return 0;
-}
-
 /* The master's WORKERS workers, once it has them all (within T). */
 static void all_workers(pid_t *out)
 {
-    double end = now() + T;
+    double end = green_now() + T;
     int n;
-    while ((n = workers(out, WORKERS)) < WORKERS && now() < end)
-        nap(0.02);
+    while ((n = kit_children(master, out, WORKERS)) < WORKERS && green_now() < end)
+        kit_nap(0.02);
     ck_assert_msg(n == WORKERS, "expected the master to run %d workers, found %d", WORKERS, n);
 }
 
 /* ---- A blocking client -------------------------------------------------- */
 
-static int dial(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct timeval tv = { (time_t)T, 0 };
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 /* Send a GET of target on a new connection; the fd, or -1. */
 static int send_get(const char *target)
 {
     char req[256];
-    int fd = dial();
+    int fd = kit_dial(port, T);
     int len = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\n\r\n", target);
     if (fd >= 0 && write(fd, req, (size_t)len) != len) {
         close(fd);
@@ -196,15 +132,10 @@ static int send_get(const char *target)
  * fd; the status code, or -1 (reset, timeout, nothing). */
 static int response(int fd, char *buf, size_t size)
 {
-    size_t len = 0;
-    ssize_t n;
-    while (fd >= 0 && len < size - 1 && (n = read(fd, buf + len, size - 1 - len)) > 0)
-        len += (size_t)n;
-    buf[len] = 0;
+    int code = kit_read_response(fd, buf, size);
     if (fd >= 0)
         close(fd);
-    int code;
-    return sscanf(buf, "HTTP/1.%*d %d", &code) == 1 ? code : -1;
+    return code;
 }
 
 static pid_t get_pid(void)
@@ -231,9 +162,9 @@ START_TEST(test_held_hub_is_named_and_replaced)
     int held = send_get("/cpu?ms=8000");
     ck_assert_msg(held >= 0, "cannot connect to the master's port");
     char log[8192], *line = NULL;
-    double end = now() + T;
-    while (now() < end && !(line = strstr((read_log(log, sizeof log), log), "timed out")))
-        nap(0.05);
+    double end = green_now() + T;
+    while (green_now() < end && !(line = strstr((read_log(log, sizeof log), log), "timed out")))
+        kit_nap(0.05);
     ck_assert_msg(line != NULL, "expected the master to log that a worker timed out within "
                   "%.0f s of a GET /cpu?ms=8000 (--timeout 1); its log:\n%s"
                   "(how it works: lib/12-prefork/prefork_heartbeat.c)",
@@ -245,7 +176,7 @@ START_TEST(test_held_hub_is_named_and_replaced)
     *eol = 0;
     long victim = 0;
     ck_assert_msg(sscanf(line, "master %*d: worker %ld timed out", &victim) == 1 &&
-                  has(before, WORKERS, (pid_t)victim),
+                  kit_pid_in(before, WORKERS, (pid_t)victim),
                   "expected \"master PID: worker PID timed out ...\" naming one of the "
                   "workers, got: %s", line);
     ck_assert_msg(strstr(line, "greenlet 'GET /cpu?ms=8000'") && strstr(line, "held the loop"),
@@ -264,16 +195,16 @@ START_TEST(test_held_hub_is_named_and_replaced)
      * other (a shared socket may favour one worker). */
     pid_t after[WORKERS];
     int n = 0;
-    end = now() + T;
-    while (now() < end && ((n = workers(after, WORKERS)) < WORKERS || has(after, n, victim)))
-        nap(0.05);
-    ck_assert_msg(n == WORKERS && !has(after, n, victim),
+    end = green_now() + T;
+    while (green_now() < end && ((n = kit_children(master, after, WORKERS)) < WORKERS || kit_pid_in(after, n, victim)))
+        kit_nap(0.05);
+    ck_assert_msg(n == WORKERS && !kit_pid_in(after, n, victim),
                   "expected worker %ld to be replaced (%d workers, none of them it); the "
                   "master's log:\n%s", victim, WORKERS, (read_log(log, sizeof log), log));
-    pid_t fresh = has(before, WORKERS, after[0]) ? after[1] : after[0];
+    pid_t fresh = kit_pid_in(before, WORKERS, after[0]) ? after[1] : after[0];
     int answered = 0;
-    end = now() + T;
-    while (!answered && now() < end) {
+    end = green_now() + T;
+    while (!answered && green_now() < end) {
         int busy = send_get("/cpu?ms=300");
         pid_t pid = get_pid();
         ck_assert_msg(pid > 0, "a GET /pid after the replacement failed");
@@ -304,8 +235,8 @@ START_TEST(test_busy_but_yielding_is_not_killed)
     read_log(log, sizeof log);
     ck_assert_msg(strstr(log, "timed out") == NULL,
                   "no worker should time out while its greenlets wait, yet: %s", log);
-    ck_assert_int_eq(workers(after, WORKERS), WORKERS);
-    ck_assert_msg(has(before, WORKERS, after[0]) && has(before, WORKERS, after[1]),
+    ck_assert_int_eq(kit_children(master, after, WORKERS), WORKERS);
+    ck_assert_msg(kit_pid_in(before, WORKERS, after[0]) && kit_pid_in(before, WORKERS, after[1]),
                   "the workers should be the same after the /sleep (none replaced)");
     ck_assert_int_eq(stop_master(SIGTERM), 0);
 }
@@ -372,10 +303,10 @@ static int check_until_killed(green_heartbeat_t *hb, pid_t pid, char *buf, size_
     struct kit_capture cap;
     int killed = 0, again = 0, status;
     kit_capture_start(&cap);
-    double end = now() + T;
-    while (!killed && now() < end) {
+    double end = green_now() + T;
+    while (!killed && green_now() < end) {
         killed = green_heartbeat_check(hb);
-        nap(0.05);
+        kit_nap(0.05);
     }
     again = green_heartbeat_check(hb);  /* killed, not yet forgotten */
     kit_capture_end(&cap, buf, size);
