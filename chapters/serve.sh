@@ -1,4 +1,4 @@
-# serve.sh - sourced by the run.sh of the server chapters (7, 10, 11).
+# serve.sh - sourced by the run.sh of the server chapters (7, 10, 11, 12).
 #
 # wait_listening FILE: wait until the server started in the background,
 # whose output goes to FILE, prints "listening on http://HOST:PORT" (the
@@ -6,7 +6,7 @@
 # server that has not said it within 5 s is shown and the script ends.
 wait_listening() {
     tries=0
-    until grep -q '^listening on http://' "$1"; do
+    until grep -qs '^listening on http://' "$1"; do    # -s: not created yet
         tries=$((tries + 1))
         if [ $tries -gt 50 ]; then
             echo "the server did not start:"; cat "$1"; exit 1
