@@ -1580,15 +1580,18 @@ END_TEST
 /* ---- The blocking detector: one per hub ------------------------------- */
 
 /* Two threads, a hub and a watchdog each.  Thread A runs a greenlet that
- * computes for 0.5 s without yielding; thread B's greenlet yields all the
+ * computes for 1 s without yielding; thread B's greenlet yields all the
  * time.  One counter for both hubs would keep moving with B's switches and
- * hide A's stall; per hub, A's watchdog names the hog and B's is quiet. */
+ * hide A's stall; per hub, A's watchdog names the hog and B's is quiet.
+ * The thresholds leave room for a loaded machine: A's watchdog (0.1 s)
+ * has the whole second to wake, and B's (1 s) does not take the kernel
+ * preempting B's thread for a while for a stall of its loop. */
 static pthread_barrier_t both_watched;
 
 static void *hog(void *arg)
 {
     (void)arg;
-    double end = green_now() + 0.5;
+    double end = green_now() + 1.0;
     while (green_now() < end)
         ;                               /* never yields */
     return NULL;
@@ -1597,7 +1600,7 @@ static void *hog(void *arg)
 static void *yielder(void *arg)
 {
     (void)arg;
-    double end = green_now() + 0.7;
+    double end = green_now() + 1.2;
     while (green_now() < end)
         green_sleep(0);
     return NULL;
@@ -1605,7 +1608,7 @@ static void *yielder(void *arg)
 
 static void *watched_thread(void *fn)
 {
-    long started = green_monitor_start(0.1) == 0;
+    long started = green_monitor_start(fn == (void *)hog ? 0.1 : 1.0) == 0;
     pthread_barrier_wait(&both_watched);
     green_t *g = green_spawn(fn, NULL);
     green_set_name(g, fn == (void *)hog ? "hog-in-A" : "yielder-in-B");
@@ -1635,7 +1638,7 @@ START_TEST(test_monitor_per_hub)
                   "per hub), got %s and %s", started_a ? "0" : "-1",
                   started_b ? "0" : "-1");
     ck_assert_msg(strstr(err, "'hog-in-A' has held the loop") != NULL,
-                  "thread A's greenlet computed 0.5 s without yielding while "
+                  "thread A's greenlet computed 1 s without yielding while "
                   "thread B's kept switching: expected A's watchdog to name "
                   "'hog-in-A' (B's switches must not count for A's hub); "
                   "stderr had: \"%s\"", err);
