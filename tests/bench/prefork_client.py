@@ -43,7 +43,8 @@ class Unread(Exception):
 
 
 def read_answer(sock, keep_alive):
-    """The answer's body (the worker's pid) after a 200; raises otherwise."""
+    """(the answer's body: the worker's pid, whether the server said
+    Connection: close) after a 200; raises otherwise."""
     data = b''
     while b'\r\n\r\n' not in data:
         try:
@@ -59,17 +60,19 @@ def read_answer(sock, keep_alive):
     lines = head.split(b'\r\n')
     if b' 200 ' not in lines[0] + b' ':
         raise OSError('answer: ' + lines[0].decode(errors='replace'))
-    length = 0
+    length, close = 0, False
     for line in lines[1:]:
         name, _, value = line.partition(b':')
         if name.strip().lower() == b'content-length':
             length = int(value)
+        if name.strip().lower() == b'connection' and value.strip().lower() == b'close':
+            close = True            # a stopping worker says so: obey it
     while len(body) < length:
         piece = sock.recv(4096)
         if not piece:
             raise OSError('closed mid-body')
         body += piece
-    return int(body[:length])
+    return int(body[:length]), close
 
 
 def connect():
@@ -82,7 +85,7 @@ def ask_once():
     """GET /pid on a new connection, Connection: close: the worker's pid."""
     with connect() as sock:
         sock.sendall(b'GET /pid HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n')
-        return read_answer(sock, keep_alive=False)
+        return read_answer(sock, keep_alive=False)[0]
 
 
 # ---- balance -------------------------------------------------------------------
@@ -140,8 +143,11 @@ def kept_alive_client(lock, retry):
             else:
                 reused = True
             sock.sendall(b'GET /pid HTTP/1.1\r\nHost: bench\r\n\r\n')
-            pid = read_answer(sock, keep_alive=reused)
+            pid, close = read_answer(sock, keep_alive=reused)
             ok, why = True, ''
+            if close:                   # HTTP/1.1: the next request goes on
+                sock.close()            # a new connection
+                sock = None
         except Unread:
             ok, why = False, 'unread'
         except (OSError, ValueError) as e:
