@@ -24,6 +24,9 @@
  *   prefork.h   a pre-fork master and its workers         (chapter 12)
  *   prefork_heartbeat.h  the master's --timeout: a worker whose hub
  *               is held names the greenlet, then is killed (chapter 12)
+ *   ws_frame.h  WebSocket frame headers, read and written: a pure
+ *               function of bytes, like the request parser  (chapter 13)
+ *   utf8.h      an incremental UTF-8 validator              (chapter 13)
  * Each sits in its chapter's folder (hub.h in lib/03-hub/, patch.h in
  * lib/05-patch/); the headers the library shares between its own files,
  * never a program's business, in lib/private/.  Installed, the headers
@@ -117,5 +120,7 @@
 #include "http.h"
 #include "prefork.h"
 #include "prefork_heartbeat.h"
+#include "ws_frame.h"
+#include "utf8.h"
 
 #endif

@@ -1,0 +1,380 @@
+/*
+ * tests/lib/ws.c - the library's own tests of chapter 13's WebSocket layer:
+ * the frame header parser and writer (ws_frame.h), the incremental UTF-8
+ * validator (utf8.h) and the opening handshake (ws.h).
+ *
+ * The cases follow the Autobahn test suite's categories, the conformance
+ * suite every WebSocket server is measured by: 1 framing (each length
+ * encoding), 2 ping/pong (control payload sizes), 3 reserved bits,
+ * 4 opcodes, 5 fragmentation, 6 UTF-8, 7 close codes, 9 limits.  Here
+ * each case is checked on the function that decides it; the same cases
+ * over a real socket belong to the /ws/echo tests.
+ */
+#include "harness.h"
+#include "ws_frame.h"
+#include "utf8.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#define FRAME_H "lib/13-ws/ws_frame.h"
+#define UTF8_H "lib/13-ws/utf8.h"
+
+/* bytes, shown in hex for messages.  Four buffers in turn. */
+static const char *hex(const void *data, size_t n)
+{
+    static char bufs[4][128];
+    static int turn;
+    char *out = bufs[turn++ % 4];
+    const unsigned char *p = data;
+    size_t j = 0;
+    for (size_t i = 0; i < n && j + 4 < sizeof bufs[0]; i++)
+        j += (size_t)snprintf(out + j, 4, "%02x ", p[i]);
+    out[j ? j - 1 : 0] = '\0';
+    return out;
+}
+
+/* ---- Good headers (Autobahn 1.x: each length encoding) ------------------ */
+
+/* The RFC's own example (section 5.7): a masked "Hello" from a client. */
+START_TEST(test_rfc_example)
+{
+    unsigned char b[] = { 0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58 };
+    green_ws_frame_t f;
+    int n = green_ws_frame_parse(b, sizeof b, 0, &f);
+    ck_assert_msg(n == 6 && f.head_len == 6,
+                  "the RFC's masked \"Hello\" has a 6-byte header (2 + mask key), got %d; see " FRAME_H, n);
+    ck_assert_msg(f.fin == 1 && f.opcode == GREEN_WS_TEXT && f.masked && f.length == 5,
+                  "expected fin 1, text, masked, length 5; got fin %d opcode %d masked %d length %llu",
+                  f.fin, f.opcode, f.masked, (unsigned long long)f.length);
+    green_ws_unmask(b + n, 5, f.mask, 0);
+    ck_assert_msg(memcmp(b + n, "Hello", 5) == 0, "unmasked in place, expected \"Hello\", got %s",
+                  hex(b + n, 5));
+}
+END_TEST
+
+/* A masked client header for `length`, encoded the shortest way, with the
+ * mask key 01 02 03 04.  Returns its length. */
+static size_t client_header(unsigned char *out, int b0, uint64_t length)
+{
+    int n = green_ws_frame_header(out, 1, GREEN_WS_BINARY, length);
+    ck_assert_int_gt(n, 0);
+    out[0] = (unsigned char)b0;
+    out[1] |= 0x80;
+    memcpy(out + n, "\x01\x02\x03\x04", 4);
+    return (size_t)n + 4;
+}
+
+/* Every length at the edges of the three encodings: 7 bits (0, 125),
+ * 16 bits (126, 65535), 64 bits (65536, 2^32), and every prefix of the
+ * header is "read more". */
+START_TEST(test_lengths)
+{
+    const uint64_t lengths[] = { 0, 1, 125, 126, 127, 65535, 65536, 1ull << 32 };
+    const size_t heads[] = { 6, 6, 6, 8, 8, 8, 14, 14 };
+    for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; i++) {
+        unsigned char b[GREEN_WS_MAX_HEADER];
+        size_t len = client_header(b, 0x82, lengths[i]);
+        green_ws_frame_t f;
+        int n = green_ws_frame_parse(b, len, UINT64_MAX >> 1, &f);
+        ck_assert_msg(n == (int)heads[i] && f.length == lengths[i],
+                      "length %llu (header %s): expected a %zu-byte header and that length, "
+                      "got %d and %llu; see " FRAME_H, (unsigned long long)lengths[i], hex(b, len),
+                      heads[i], n, (unsigned long long)f.length);
+        for (size_t k = 0; k < len; k++)
+            ck_assert_msg(green_ws_frame_parse(b, k, UINT64_MAX >> 1, &f) == 0,
+                          "the first %zu bytes of a header (%s) should be 0, \"read more\"",
+                          k, hex(b, len));
+    }
+}
+END_TEST
+
+/* The writer: the shortest encoding, no mask, and what it writes parses
+ * back (once masked, as a client would send it). */
+START_TEST(test_writer)
+{
+    unsigned char b[GREEN_WS_MAX_HEADER];
+    ck_assert_int_eq(green_ws_frame_header(b, 1, GREEN_WS_TEXT, 5), 2);
+    ck_assert_msg(b[0] == 0x81 && b[1] == 0x05, "a final 5-byte text frame is 81 05, got %s", hex(b, 2));
+    ck_assert_int_eq(green_ws_frame_header(b, 0, GREEN_WS_BINARY, 126), 4);
+    ck_assert_msg(memcmp(b, "\x02\x7e\x00\x7e", 4) == 0, "126 bytes, not final: 02 7e 00 7e, got %s", hex(b, 4));
+    ck_assert_int_eq(green_ws_frame_header(b, 1, GREEN_WS_CONT, 65536), 10);
+    ck_assert_msg(memcmp(b, "\x80\x7f\x00\x00\x00\x00\x00\x01\x00\x00", 10) == 0,
+                  "65536 bytes take the 64-bit length: got %s", hex(b, 10));
+    ck_assert_int_eq(green_ws_frame_header(b, 1, GREEN_WS_PONG, 125), 2);
+
+    errno = 0;
+    ck_assert_msg(green_ws_frame_header(b, 1, GREEN_WS_PING, 126) == -1 && errno == EINVAL,
+                  "a 126-byte ping should be -1 EINVAL (control frames are <= 125 bytes)");
+    errno = 0;
+    ck_assert_msg(green_ws_frame_header(b, 0, GREEN_WS_CLOSE, 2) == -1 && errno == EINVAL,
+                  "a close frame without FIN should be -1 EINVAL");
+    errno = 0;
+    ck_assert_msg(green_ws_frame_header(b, 1, 3, 0) == -1 && errno == EINVAL,
+                  "opcode 3 is reserved: -1 EINVAL");
+    errno = 0;
+    ck_assert_msg(green_ws_frame_header(b, 1, GREEN_WS_BINARY, 1ull << 63) == -1 && errno == EINVAL,
+                  "a length of 2^63 cannot be sent: -1 EINVAL");
+}
+END_TEST
+
+/* Unmasking in pieces of any size is unmasking the whole. */
+START_TEST(test_unmask_pieces)
+{
+    const unsigned char mask[4] = { 0x37, 0xfa, 0x21, 0x3d };
+    unsigned char whole[100], pieces[100];
+    for (int i = 0; i < 100; i++)
+        whole[i] = pieces[i] = (unsigned char)(i * 7);
+    green_ws_unmask(whole, 100, mask, 0);
+    size_t cuts[] = { 0, 1, 2, 7, 10, 33, 34, 99, 100 };
+    for (size_t c = 0; c + 1 < sizeof cuts / sizeof cuts[0]; c++)
+        green_ws_unmask(pieces + cuts[c], cuts[c + 1] - cuts[c], mask, cuts[c]);
+    ck_assert_msg(memcmp(whole, pieces, 100) == 0,
+                  "unmasking 0-1, 1-2, 2-7... with their offsets should equal unmasking 0-100 at once");
+    green_ws_unmask(whole, 100, mask, 0);
+    for (int i = 0; i < 100; i++)
+        ck_assert_msg(whole[i] == (unsigned char)(i * 7), "masking twice gives the bytes back (XOR)");
+}
+END_TEST
+
+/* ---- Refused headers (Autobahn 2.x, 3.x, 4.x, 5.x, 9.x) ------------------- */
+
+#define FR(s, code, why) { s, sizeof s - 1, code, why }
+static const struct bad_frame {
+    const char *bytes;
+    size_t len;
+    int code;
+    const char *why;
+} bad[] = {
+    FR("\x81\x05Hello", -1002, "an unmasked client frame (section 5.1)"),
+    FR("\xc1\x80\x00\x00\x00\x00", -1002, "RSV1 set (Autobahn 3.1)"),
+    FR("\xa1\x80\x00\x00\x00\x00", -1002, "RSV2 set (Autobahn 3.2)"),
+    FR("\x91\x80\x00\x00\x00\x00", -1002, "RSV3 set (Autobahn 3.4)"),
+    FR("\xf1\x80\x00\x00\x00\x00", -1002, "RSV1-3 all set (Autobahn 3.7)"),
+    FR("\x83\x80\x00\x00\x00\x00", -1002, "opcode 3 is reserved (Autobahn 4.1.1)"),
+    FR("\x87\x80\x00\x00\x00\x00", -1002, "opcode 7 is reserved (Autobahn 4.1.5)"),
+    FR("\x8b\x80\x00\x00\x00\x00", -1002, "opcode 11 is reserved (Autobahn 4.2.1)"),
+    FR("\x8f\x80\x00\x00\x00\x00", -1002, "opcode 15 is reserved (Autobahn 4.2.5)"),
+    FR("\x89\xfe\x00\x7e", -1002, "a 126-byte ping (Autobahn 2.5: control frames are <= 125)"),
+    FR("\x88\xff", -1002, "a close frame with a 64-bit length"),
+    FR("\x09\x80\x00\x00\x00\x00", -1002, "a ping without FIN (Autobahn 5.1: control frames are never fragmented)"),
+    FR("\x0a\x80\x00\x00\x00\x00", -1002, "a pong without FIN (Autobahn 5.2)"),
+    FR("\x82\xff\x80\x00\x00\x00\x00\x00\x00\x00", -1002, "a 64-bit length with its top bit set (section 5.2)"),
+    FR("\x82\xfe\x00\x05", -1002, "5 spelled in 16 bits (not the shortest encoding)"),
+    FR("\x82\xfe\x00\x7d", -1002, "125 spelled in 16 bits"),
+    FR("\x82\xff\x00\x00\x00\x00\x00\x00\xff\xff", -1002, "65535 spelled in 64 bits"),
+    FR("\x82\xff\x00\x00\x00\x00\x00\x00\x00\x05", -1002, "5 spelled in 64 bits"),
+    FR("\x82\xff\x00\x00\x00\x00\x00\x10\x00\x01", -1009, "1 MiB + 1, over the default limit (Autobahn 9.x)"),
+};
+
+/* Each bad header gets its close code, and every prefix gets 0 or that
+ * same code (an error is found at the first byte that proves it). */
+START_TEST(test_bad_frame)
+{
+    const struct bad_frame *t = &bad[_i];
+    green_ws_frame_t f;
+    int n = green_ws_frame_parse(t->bytes, t->len, 0, &f);
+    ck_assert_msg(n == t->code, "%s: %s should be refused with %d, got %d; see " FRAME_H,
+                  t->why, hex(t->bytes, t->len), t->code, n);
+    for (size_t k = 0; k < t->len; k++) {
+        int p = green_ws_frame_parse(t->bytes, k, 0, &f);
+        ck_assert_msg(p == 0 || p == t->code, "%s: its first %zu bytes gave %d, expected 0 or %d",
+                      t->why, k, p, t->code);
+    }
+    /* The two cases decided by byte 0 alone are refused from byte 0. */
+    if (t->bytes[0] & 0x70)
+        ck_assert_int_eq(green_ws_frame_parse(t->bytes, 1, 0, &f), t->code);
+}
+END_TEST
+
+/* The limit is the caller's: exactly at it is fine, one over is 1009. */
+START_TEST(test_limit)
+{
+    unsigned char b[GREEN_WS_MAX_HEADER];
+    green_ws_frame_t f;
+    size_t len = client_header(b, 0x82, 1000);
+    ck_assert_int_eq(green_ws_frame_parse(b, len, 1000, &f), 8);
+    ck_assert_msg(green_ws_frame_parse(b, len, 999, &f) == -1009,
+                  "a 1000-byte frame over a limit of 999 should be -1009 (message too big)");
+    ck_assert_msg(green_ws_frame_parse(b, 4, 999, &f) == -1009,
+                  "the limit is known from the length alone, before the mask key: -1009");
+    len = client_header(b, 0x82, GREEN_WS_DEFAULT_MAX_PAYLOAD);
+    ck_assert_int_eq(green_ws_frame_parse(b, len, 0, &f), 14);
+}
+END_TEST
+
+/* Control frames: 0 and 125 bytes are fine (Autobahn 2.1, 2.4). */
+START_TEST(test_control_sizes)
+{
+    green_ws_frame_t f;
+    ck_assert_int_eq(green_ws_frame_parse("\x89\x80\x00\x00\x00\x00", 6, 0, &f), 6);
+    ck_assert_int_eq(green_ws_frame_parse("\x8a\xfd\x00\x00\x00\x00", 6, 0, &f), 6);
+    ck_assert_int_eq(f.length, 125);
+    ck_assert_int_eq(green_ws_frame_parse("\x88\x82\x00\x00\x00\x00", 6, 0, &f), 6);
+}
+END_TEST
+
+/* ---- Fragmentation (Autobahn 5.x) --------------------------------------- */
+
+static int order(int *frag, int fin, int opcode)
+{
+    green_ws_frame_t f = { .fin = fin, .opcode = opcode, .masked = 1 };
+    return green_ws_frame_order(frag, &f);
+}
+
+START_TEST(test_fragment_order)
+{
+    int frag = 0;
+    /* 5.3-5.9: text in 2 fragments with a ping in between. */
+    ck_assert_int_eq(order(&frag, 0, GREEN_WS_TEXT), 0);
+    ck_assert_int_eq(frag, 1);
+    ck_assert_msg(order(&frag, 1, GREEN_WS_PING) == 0 && frag == 1,
+                  "a ping between fragments is allowed and leaves the message open (Autobahn 5.6)");
+    ck_assert_int_eq(order(&frag, 0, GREEN_WS_CONT), 0);
+    ck_assert_int_eq(order(&frag, 1, GREEN_WS_CONT), 0);
+    ck_assert_int_eq(frag, 0);
+    /* 5.9: a continuation with nothing to continue. */
+    ck_assert_msg(order(&frag, 1, GREEN_WS_CONT) == -1002,
+                  "a continuation frame outside a message should be -1002 (Autobahn 5.9)");
+    frag = 0;
+    ck_assert_msg(order(&frag, 0, GREEN_WS_CONT) == -1002,
+                  "a non-final continuation outside a message should be -1002 (Autobahn 5.10)");
+    /* 5.18: a new message while one is open. */
+    frag = 0;
+    ck_assert_int_eq(order(&frag, 0, GREEN_WS_TEXT), 0);
+    ck_assert_msg(order(&frag, 1, GREEN_WS_TEXT) == -1002,
+                  "a text frame inside a fragmented message should be -1002 (Autobahn 5.18)");
+    frag = 0;
+    ck_assert_int_eq(order(&frag, 0, GREEN_WS_BINARY), 0);
+    ck_assert_msg(order(&frag, 1, GREEN_WS_BINARY) == -1002,
+                  "a binary frame inside a fragmented message should be -1002");
+}
+END_TEST
+
+/* ---- Close codes (Autobahn 7.7 valid, 7.9 invalid) ----------------------- */
+
+START_TEST(test_close_codes)
+{
+    const int valid[] = { 1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 3999, 4000, 4999 };
+    const int invalid[] = { 0, 999, 1004, 1005, 1006, 1012, 1013, 1014, 1015, 1016, 1100, 2000, 2999, 5000, 65535 };
+    for (size_t i = 0; i < sizeof valid / sizeof valid[0]; i++)
+        ck_assert_msg(green_ws_close_code_valid(valid[i]), "close code %d is valid (Autobahn 7.7)", valid[i]);
+    for (size_t i = 0; i < sizeof invalid / sizeof invalid[0]; i++)
+        ck_assert_msg(!green_ws_close_code_valid(invalid[i]),
+                      "close code %d may not be sent (Autobahn 7.9): a close frame with it is a protocol error",
+                      invalid[i]);
+}
+END_TEST
+
+/* ---- UTF-8 (Autobahn 6.x) --------------------------------------------- */
+
+#define U8(s, at, why) { s, sizeof s - 1, at, why }
+static const struct utf8_case {
+    const char *bytes;
+    size_t len;
+    long bad_at;                /* the first invalid byte; -1: valid; -2: cut at the end */
+    const char *why;
+} utf8_cases[] = {
+    U8("", -1, "the empty message (6.1)"),
+    U8("Hello-\xc2\xb5@\xc3\x9f\xc3\xb6\xc3\xa4\xc3\xbc\xc3\xa0\xc3\xa1-UTF-8!!", -1, "6.2: Hello-µ@ßöäüàá-UTF-8!!"),
+    U8("\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5", -1, "6.5.1: κόσμε"),
+    U8("\x00", -1, "6.7.1: U+0000"),
+    U8("\xc2\x80", -1, "6.7.2: U+0080, the first 2-byte"),
+    U8("\xe0\xa0\x80", -1, "6.7.3: U+0800, the first 3-byte"),
+    U8("\xf0\x90\x80\x80", -1, "6.7.4: U+10000, the first 4-byte"),
+    U8("\x7f\xdf\xbf\xef\xbf\xbf", -1, "6.8: U+007F, U+07FF, U+FFFF"),
+    U8("\xf4\x8f\xbf\xbf", -1, "6.11.x: U+10FFFF, the last code point"),
+    U8("\xed\x9f\xbf\xee\x80\x80\xef\xbf\xbd", -1, "6.11.x: U+D7FF, U+E000, U+FFFD around the surrogates"),
+    U8("\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80" "edited", 12, "6.3.1: κόσμε then a surrogate"),
+    U8("\x80", 0, "6.10.1: a lone continuation byte"),
+    U8("\xbf", 0, "6.10.2: another one"),
+    U8("a\xc0\xafz", 1, "6.9.1: '/' overlong in 2 bytes (C0 AF)"),
+    U8("\xc1\xbf", 0, "6.9.2: C1 can only start an overlong"),
+    U8("\xe0\x80\xaf", 1, "6.9.2: '/' overlong in 3 bytes (E0 80 AF)"),
+    U8("\xe0\x9f\xbf", 1, "6.9.4: U+07FF overlong in 3 bytes"),
+    U8("\xf0\x80\x80\xaf", 1, "6.9.3: '/' overlong in 4 bytes"),
+    U8("\xf0\x8f\xbf\xbf", 1, "6.9.5: U+FFFF overlong in 4 bytes"),
+    U8("\xed\xa0\x80", 1, "6.13.1: U+D800, a high surrogate"),
+    U8("\xed\xbf\xbf", 1, "6.13.7: U+DFFF, a low surrogate"),
+    U8("\xed\xa0\x80\xed\xb0\x80", 1, "6.14.1: a surrogate pair spelled in UTF-8 (CESU-8)"),
+    U8("\xf4\x90\x80\x80", 1, "6.12.x: U+110000, past the last code point"),
+    U8("\xf5\x80\x80\x80", 0, "6.12.x: F5 cannot start anything"),
+    U8("\xff", 0, "6.16.x: FF is never UTF-8"),
+    U8("\xfe", 0, "6.16.x: FE neither"),
+    U8("\xc2\x41", 1, "6.4.x: a 2-byte character cut by an ASCII byte"),
+    U8("\xe1\x80\xc2\x80", 2, "6.4.x: a 3-byte character cut by a new lead byte"),
+    U8("\xc2", -2, "6.6.x: a message ending after a lead byte"),
+    U8("\xe1\x80", -2, "6.6.x: a message ending in a 3-byte character"),
+    U8("\xf0\x90\x80", -2, "6.6.x: a message ending in a 4-byte character"),
+};
+
+/* Each case fed whole, then cut at every point in two calls (a frame or a
+ * read may end anywhere): the same verdict, at the same byte. */
+START_TEST(test_utf8)
+{
+    const struct utf8_case *t = &utf8_cases[_i];
+    for (size_t cut = 0; cut <= t->len; cut++) {
+        green_utf8_t u;
+        green_utf8_init(&u);
+        size_t bad = 0;
+        long at = -1;
+        if (green_utf8_feed(&u, t->bytes, cut, &bad) < 0) {
+            at = (long)bad;
+            ck_assert_int_eq(errno, EILSEQ);
+        } else if (green_utf8_feed(&u, t->bytes + cut, t->len - cut, &bad) < 0) {
+            at = (long)(cut + bad);
+        } else if (green_utf8_end(&u) < 0) {
+            at = -2;
+        }
+        ck_assert_msg(at == t->bad_at,
+                      "%s: %s cut after byte %zu: expected %s%ld, got %ld (-1: valid, -2: cut short "
+                      "at the end, else the first bad byte's offset); see " UTF8_H,
+                      t->why, hex(t->bytes, t->len), cut, t->bad_at >= 0 ? "a failure at byte " : "",
+                      t->bad_at, at);
+    }
+    ck_assert_int_eq(green_utf8_valid(t->bytes, t->len), t->bad_at == -1);
+}
+END_TEST
+
+/* One byte a call, across "fragments": the validator fails at the very
+ * byte, and stays failed. */
+START_TEST(test_utf8_bytewise)
+{
+    const char *s = "ok \xe2\x82\xac then \xed\xa0\x80 never";
+    green_utf8_t u;
+    green_utf8_init(&u);
+    size_t i, bad;
+    for (i = 0; s[i]; i++)
+        if (green_utf8_feed(&u, s + i, 1, &bad) < 0)
+            break;
+    ck_assert_msg(i == 13, "fed a byte at a time, the surrogate's second byte (offset 13) "
+                  "should fail, got offset %zu", i);
+    ck_assert_msg(green_utf8_feed(&u, "a", 1, &bad) < 0 && green_utf8_end(&u) < 0,
+                  "after a failure, every call should fail");
+}
+END_TEST
+
+static Suite *ws_suite(void)
+{
+    Suite *s = suite_create("ws");
+    TCase *tc = kit_tcase("frames");
+    tcase_add_test(tc, test_rfc_example);
+    tcase_add_test(tc, test_lengths);
+    tcase_add_test(tc, test_writer);
+    tcase_add_test(tc, test_unmask_pieces);
+    tcase_add_loop_test(tc, test_bad_frame, 0, (int)(sizeof bad / sizeof bad[0]));
+    tcase_add_test(tc, test_limit);
+    tcase_add_test(tc, test_control_sizes);
+    tcase_add_test(tc, test_fragment_order);
+    tcase_add_test(tc, test_close_codes);
+    suite_add_tcase(s, tc);
+
+    tc = kit_tcase("utf8");
+    tcase_add_loop_test(tc, test_utf8, 0, (int)(sizeof utf8_cases / sizeof utf8_cases[0]));
+    tcase_add_test(tc, test_utf8_bytewise);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) { return kit_run_suite(ws_suite()); }
