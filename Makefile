@@ -17,8 +17,10 @@ B        ?= build/$(CTX)$(if $(SANITIZE),-san)
 ARCH     := $(shell $(CC) -dumpmachine 2>/dev/null | cut -d- -f1)
 
 # ---- Flags (lazy "=": `make deps chapter1` installs libevent before they are read)
-DEPS_CFLAGS = $(shell $(PKG_CONFIG) --cflags libevent check 2>/dev/null)
+DEPS_CFLAGS = $(shell $(PKG_CONFIG) --cflags libevent check libcrypto 2>/dev/null)
 EVENT_LIBS  = $(shell $(PKG_CONFIG) --libs libevent 2>/dev/null)
+# OpenSSL's libcrypto: SHA-1 and base64 for chapter 13's WebSocket handshake.
+CRYPTO_LIBS = $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null)
 CHECK_LIBS  = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
 
 # CFLAGS, CPPFLAGS and LDFLAGS are yours: `make CFLAGS=-O0` replaces only
@@ -42,7 +44,7 @@ endif
 # The kit's own code must be warning-free; a student's code that warns is
 # still graded (the warnings are shown).
 STRICT    := -Werror
-LDLIBS    = $(EVENT_LIBS) -lpthread -lm
+LDLIBS    = $(EVENT_LIBS) $(CRYPTO_LIBS) -lpthread -lm
 
 # ---- The library ---------------------------------------------------------
 # lib/ has a folder per chapter (lib/03-hub/ is chapter 3's code), the
@@ -139,8 +141,8 @@ need-deps:
 	@[ "$$(uname -s)" = Linux ] || { \
 	  echo "This kit builds on Linux only (x86-64 or AArch64): it uses accept4,"; \
 	  echo "sendfile and epoll.  On macOS or Windows, use a Linux VM or container."; exit 1; }
-	@$(PKG_CONFIG) --exists libevent check 2>/dev/null || { \
-	  echo "libevent or Check is missing (pkg-config cannot find them)."; \
+	@$(PKG_CONFIG) --exists libevent check libcrypto 2>/dev/null || { \
+	  echo "libevent, Check or OpenSSL's libcrypto is missing (pkg-config cannot find them)."; \
 	  echo "Run: make deps"; exit 1; }
 
 $(B)/lib/%.c.o: lib/%.c $(LIB_ALL_H) | need-deps
@@ -162,7 +164,7 @@ $(GREEN_PC): Makefile
 	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' \
 	  'includedir=$${prefix}/include/green' '' 'Name: green' \
 	  'Description: greenlets and a gevent-style hub on libevent' \
-	  'Version: 0.1.0' 'Requires: libevent' \
+	  'Version: 0.1.0' 'Requires: libevent libcrypto' \
 	  'Libs: -L$${libdir} -lgreen' \
 	  'Cflags: -I$${includedir}$(if $(filter ucontext,$(CTX)), -DGREEN_CTX_UCONTEXT)' > $@
 
@@ -252,16 +254,17 @@ SYSROOT    := build/aarch64-sysroot
 test-aarch64: $(SYSROOT)/.stamp
 	@CK_FORK=no $(MAKE) --no-print-directory CC=$(AARCH64_CC) B=build/aarch64 \
 	  PKG_CONFIG_LIBDIR=$(SYSROOT)/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/lib/aarch64-linux-gnu/pkgconfig \
-	  EXTRA_CPPFLAGS="-idirafter $(SYSROOT)/usr/include" EXTRA_LDFLAGS=-L$(SYSROOT)/usr/lib/aarch64-linux-gnu \
+	  EXTRA_CPPFLAGS="-idirafter $(SYSROOT)/usr/include -idirafter $(SYSROOT)/usr/include/aarch64-linux-gnu" \
+	  EXTRA_LDFLAGS=-L$(SYSROOT)/usr/lib/aarch64-linux-gnu \
 	  RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu" \
-	  LIB_SUITES="gen ctx greenlet hub sync pool server wsgi http_parser http wsgi_evhttp" \
+	  LIB_SUITES="gen ctx greenlet hub sync pool server wsgi http_parser http wsgi_evhttp ws" \
 	  EXERCISE_SET="01-% 02-% 03-% 06-% 09-% 10-% 11-%" test
 $(SYSROOT)/.stamp:
 	@command -v $(AARCH64_CC) >/dev/null && command -v qemu-aarch64 >/dev/null || \
 	  { echo "the cross tools are missing: make deps-cross"; exit 1; }
 	@rm -rf $(SYSROOT) && mkdir -p $(SYSROOT)
-	cd $(SYSROOT) && apt-get download -q -o APT::Sandbox::User=root libevent-dev:arm64 \
-	  && dpkg -x libevent-dev_*.deb .
+	cd $(SYSROOT) && apt-get download -q -o APT::Sandbox::User=root libevent-dev:arm64 libssl-dev:arm64 \
+	  && dpkg -x libevent-dev_*.deb . && dpkg -x libssl-dev_*.deb .
 	@# The package's libevent*.so links point next to themselves; the
 	@# libraries they name are the multiarch ones installed by deps-cross.
 	@cd $(SYSROOT)/usr/lib/aarch64-linux-gnu && rm -f *.a && for l in *.so; do \

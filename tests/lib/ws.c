@@ -1,7 +1,8 @@
 /*
  * tests/lib/ws.c - the library's own tests of chapter 13's WebSocket layer:
  * the frame header parser and writer (ws_frame.h), the incremental UTF-8
- * validator (utf8.h) and the opening handshake (ws.h).
+ * validator (utf8.h) and the opening handshake (ws.h), over a raw socket
+ * on chapter 11's server too.
  *
  * The cases follow the Autobahn test suite's categories, the conformance
  * suite every WebSocket server is measured by: 1 framing (each length
@@ -13,10 +14,13 @@
 #include "harness.h"
 #include "ws_frame.h"
 #include "utf8.h"
+#include "ws.h"
+#include "http.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define FRAME_H "lib/13-ws/ws_frame.h"
 #define UTF8_H "lib/13-ws/utf8.h"
@@ -355,6 +359,206 @@ START_TEST(test_utf8_bytewise)
 }
 END_TEST
 
+
+/* ---- The opening handshake (ws.h) ------------------------------------- */
+
+#define WS_H "lib/13-ws/ws.h"
+
+/* The RFC's example (section 1.3: "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="; Python's hashlib
+ * and base64 agree), and keys that are not 16 bytes. */
+START_TEST(test_accept_key)
+{
+    char out[GREEN_WS_ACCEPT_LEN + 1];
+    ck_assert_msg(green_ws_accept_key("dGhlIHNhbXBsZSBub25jZQ==", out) == 0
+                  && strcmp(out, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=") == 0,
+                  "the RFC's key dGhlIHNhbXBsZSBub25jZQ== should give s3pPLMBiTxaQ9kYGzzhZRbK+xOo=, "
+                  "got \"%s\"; see " WS_H, out);
+    const char *bad_keys[] = {
+        "", "dGhlIHNhbXBsZSBub25jZQ=", "dGhlIHNhbXBsZSBub25jZQ", "dGhlIHNhbXBsZSBub25jZQ===",
+        "dGhlIHNhbXBsZSBub25jZR==",     /* low bits of the last character set */
+        "dGhlIHNhbXBsZSBub25j*Q==",     /* not the base64 alphabet */
+        "dGhlIHNhbXBsZSBub25jZSE=",     /* 17 bytes */
+        "dGhlIHNhbXBsZSBub25jZQ== ",    /* a trailing space (the server trims; we do not) */
+    };
+    for (size_t i = 0; i < sizeof bad_keys / sizeof bad_keys[0]; i++) {
+        errno = 0;
+        ck_assert_msg(green_ws_accept_key(bad_keys[i], out) == -1 && errno == EINVAL,
+                      "the key \"%s\" is not the base64 of 16 bytes: expected -1 EINVAL", bad_keys[i]);
+    }
+}
+END_TEST
+
+/* An environ as a server would build it: GET HTTP/1.1 and the headers
+ * given (NULL-terminated name, value pairs). */
+static green_environ_t make_env(const char *method, const char *protocol, const char *const *pairs,
+                                green_header_t *store)
+{
+    green_environ_t env = { .method = method, .path = "/ws", .query = "", .uri = "/ws",
+                            .protocol = protocol, .content_length = -1, .headers = store };
+    while (pairs && pairs[2 * env.nheaders]) {
+        store[env.nheaders].name = pairs[2 * env.nheaders];
+        store[env.nheaders].value = pairs[2 * env.nheaders + 1];
+        env.nheaders++;
+    }
+    return env;
+}
+
+#define KEY "dGhlIHNhbXBsZSBub25jZQ=="
+#define HS(status, why, method, protocol, ...) \
+    { status, why, method, protocol, { __VA_ARGS__, NULL } }
+static const struct handshake_case {
+    int status;
+    const char *why;
+    const char *method, *protocol;
+    const char *pairs[16];
+} handshakes[] = {
+    HS(101, "the RFC's request", "GET", "HTTP/1.1", "Host", "x", "Upgrade", "websocket",
+       "Connection", "Upgrade", "Sec-WebSocket-Key", KEY, "Sec-WebSocket-Version", "13"),
+    HS(101, "tokens in any case", "GET", "HTTP/1.1", "upgrade", "WebSocket",
+       "connection", "UPGRADE", "sec-websocket-key", KEY, "sec-websocket-version", "13"),
+    HS(101, "tokens among others (Firefox: \"keep-alive, Upgrade\")", "GET", "HTTP/1.1",
+       "Upgrade", "foo/2, websocket", "Connection", "keep-alive,  Upgrade ",
+       "Sec-WebSocket-Key", KEY, "Sec-WebSocket-Version", "13"),
+    HS(400, "a POST", "POST", "HTTP/1.1", "Upgrade", "websocket", "Connection", "Upgrade",
+       "Sec-WebSocket-Key", KEY, "Sec-WebSocket-Version", "13"),
+    HS(400, "HTTP/1.0", "GET", "HTTP/1.0", "Upgrade", "websocket", "Connection", "Upgrade",
+       "Sec-WebSocket-Key", KEY, "Sec-WebSocket-Version", "13"),
+    HS(400, "no Upgrade header", "GET", "HTTP/1.1", "Connection", "Upgrade",
+       "Sec-WebSocket-Key", KEY, "Sec-WebSocket-Version", "13"),
+    HS(400, "\"Upgrade: websockets\" is another token", "GET", "HTTP/1.1", "Upgrade", "websockets",
+       "Connection", "Upgrade", "Sec-WebSocket-Key", KEY, "Sec-WebSocket-Version", "13"),
+    HS(400, "no Connection header", "GET", "HTTP/1.1", "Upgrade", "websocket",
+       "Sec-WebSocket-Key", KEY, "Sec-WebSocket-Version", "13"),
+    HS(400, "\"Connection: upgraded\" is another token", "GET", "HTTP/1.1", "Upgrade", "websocket",
+       "Connection", "upgraded", "Sec-WebSocket-Key", KEY, "Sec-WebSocket-Version", "13"),
+    HS(400, "no Sec-WebSocket-Key", "GET", "HTTP/1.1", "Upgrade", "websocket",
+       "Connection", "Upgrade", "Sec-WebSocket-Version", "13"),
+    HS(400, "a key that is not 16 bytes", "GET", "HTTP/1.1", "Upgrade", "websocket",
+       "Connection", "Upgrade", "Sec-WebSocket-Key", "c2hvcnQ=", "Sec-WebSocket-Version", "13"),
+    HS(400, "two keys", "GET", "HTTP/1.1", "Upgrade", "websocket", "Connection", "Upgrade",
+       "Sec-WebSocket-Key", KEY, "Sec-WebSocket-Key", KEY, "Sec-WebSocket-Version", "13"),
+    HS(400, "no Sec-WebSocket-Version", "GET", "HTTP/1.1", "Upgrade", "websocket",
+       "Connection", "Upgrade", "Sec-WebSocket-Key", KEY),
+    HS(426, "version 8 (an old draft)", "GET", "HTTP/1.1", "Upgrade", "websocket",
+       "Connection", "Upgrade", "Sec-WebSocket-Key", KEY, "Sec-WebSocket-Version", "8"),
+};
+
+START_TEST(test_check)
+{
+    const struct handshake_case *t = &handshakes[_i];
+    green_header_t store[16];
+    green_environ_t env = make_env(t->method, t->protocol, t->pairs, store);
+    green_ws_handshake_t hs;
+    int status = green_ws_check(&env, &hs);
+    ck_assert_msg(status == t->status && hs.status == t->status,
+                  "%s: expected %d, got %d (%s); see " WS_H, t->why, t->status, status,
+                  hs.why ? hs.why : "no reason");
+    if (status == 101)
+        ck_assert_str_eq(hs.accept, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    else
+        ck_assert_msg(hs.why && *hs.why, "%s: a refusal should say why", t->why);
+}
+END_TEST
+
+/* ---- The handshake on chapter 11's server, over a raw socket ------------- */
+
+static green_http_server_t *srv;
+static char port[8];
+
+/* After the 101: send a text frame "hi" and, first, what the client sent
+ * early (the bytes the server had read past the request), as a binary
+ * frame, so the test sees nothing was lost. */
+static void greet(int fd, const char *data, size_t len, void *arg)
+{
+    (void)arg;
+    unsigned char head[GREEN_WS_MAX_HEADER];
+    int n = green_ws_frame_header(head, 1, GREEN_WS_BINARY, len);
+    green_sendall(fd, head, (size_t)n, 2.0);
+    green_sendall(fd, data, len, 2.0);
+    n = green_ws_frame_header(head, 1, GREEN_WS_TEXT, 2);
+    green_sendall(fd, head, (size_t)n, 2.0);
+    green_sendall(fd, "hi", 2, 2.0);
+}
+
+static green_body_t ws_app_call(green_app_t *self, green_environ_t *env, green_response_t *resp)
+{
+    (void)self;
+    green_body_t body;
+    green_ws_accept(env, resp, greet, NULL, &body);
+    return body;
+}
+
+static green_app_t ws_app = { ws_app_call };
+
+/* Send `request` on a new connection and read until the server closes it
+ * (at most `size` - 1 bytes, NUL-terminated): their number. */
+static size_t exchange(const char *request, char *buf, size_t size)
+{
+    int fd = green_tcp_connect("127.0.0.1", port, 2.0);
+    ck_assert_msg(fd >= 0, "cannot connect to the server: %s", strerror(errno));
+    ck_assert_int_eq(green_sendall(fd, request, strlen(request), 2.0), (ssize_t)strlen(request));
+    size_t len = 0;
+    ssize_t n;
+    while (len + 1 < size && (n = green_recv(fd, buf + len, size - 1 - len, 2.0)) > 0)
+        len += (size_t)n;
+    buf[len] = '\0';
+    close(fd);
+    return len;
+}
+
+START_TEST(test_accept_on_the_server)
+{
+    srv = green_http_server_new("127.0.0.1", "0", &ws_app, NULL);
+    ck_assert_msg(srv && green_server_start(green_http_server_core(srv)) == 0,
+                  "the server should start: %s", strerror(errno));
+    snprintf(port, sizeof port, "%d", green_server_port(green_http_server_core(srv)));
+    char buf[4096];
+
+    size_t len = exchange("GET /ws/echo HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\n"
+                          "Connection: Upgrade\r\nSec-WebSocket-Key: " KEY "\r\n"
+                          "Sec-WebSocket-Version: 13\r\n\r\nearly", buf, sizeof buf);
+    ck_assert_msg(strncmp(buf, "HTTP/1.1 101 ", 13) == 0
+                  && strstr(buf, "\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n")
+                  && strstr(buf, "\r\nUpgrade: websocket\r\n") && strstr(buf, "\r\nConnection: Upgrade\r\n"),
+                  "expected 101 with Upgrade, Connection and the RFC's Sec-WebSocket-Accept, got:\n%s; "
+                  "see " WS_H, buf);
+    char *frames = strstr(buf, "\r\n\r\n") + 4;
+    size_t flen = len - (size_t)(frames - buf);
+    ck_assert_msg(flen == 2 + 5 + 2 + 2 && memcmp(frames, "\x82\x05" "early" "\x81\x02" "hi", flen) == 0,
+                  "after the 101, the takeover's frames: binary \"early\" (what the client sent with "
+                  "its handshake), then text \"hi\"; got %s", hex(frames, flen));
+
+    exchange("GET /ws/echo HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+             "Sec-WebSocket-Key: " KEY "\r\nSec-WebSocket-Version: 8\r\n\r\n", buf, sizeof buf);
+    ck_assert_msg(strncmp(buf, "HTTP/1.1 426 ", 13) == 0 && strstr(buf, "\r\nSec-WebSocket-Version: 13\r\n"),
+                  "version 8 should get 426 with \"Sec-WebSocket-Version: 13\" (RFC 6455 section 4.4), "
+                  "got:\n%s", buf);
+
+    exchange("GET /ws/echo HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", buf, sizeof buf);
+    ck_assert_msg(strncmp(buf, "HTTP/1.1 400 ", 13) == 0 && strstr(buf, "Upgrade: websocket"),
+                  "a plain GET should get 400 and a body saying it needs \"Upgrade: websocket\", got:\n%s", buf);
+
+    ck_assert_int_eq(green_server_stop(green_http_server_core(srv), 2.0), 0);
+    green_http_server_free(srv);
+    green_hub_destroy();
+}
+END_TEST
+
+/* Without chapter 11's server (the test client of wsgi.h, or chapter 10's
+ * evhttp), a connection cannot be handed over: 501, EINVAL. */
+START_TEST(test_accept_needs_takeover)
+{
+    green_wsgi_result_t r;
+    const char *headers[] = { "Upgrade", "websocket", "Connection", "Upgrade", "Sec-WebSocket-Key", KEY,
+                              "Sec-WebSocket-Version", "13", NULL };
+    ck_assert_int_eq(green_wsgi_request(&ws_app, "GET", "/ws", headers, NULL, &r), 0);
+    ck_assert_msg(r.resp.code == 501, "a server that cannot hand the connection over: expected 501, "
+                  "got %d", r.resp.code);
+    green_wsgi_result_free(&r);
+    green_hub_destroy();
+}
+END_TEST
+
 static Suite *ws_suite(void)
 {
     Suite *s = suite_create("ws");
@@ -373,6 +577,13 @@ static Suite *ws_suite(void)
     tc = kit_tcase("utf8");
     tcase_add_loop_test(tc, test_utf8, 0, (int)(sizeof utf8_cases / sizeof utf8_cases[0]));
     tcase_add_test(tc, test_utf8_bytewise);
+    suite_add_tcase(s, tc);
+
+    tc = kit_tcase("handshake");
+    tcase_add_test(tc, test_accept_key);
+    tcase_add_loop_test(tc, test_check, 0, (int)(sizeof handshakes / sizeof handshakes[0]));
+    tcase_add_test(tc, test_accept_on_the_server);
+    tcase_add_test(tc, test_accept_needs_takeover);
     suite_add_tcase(s, tc);
     return s;
 }
