@@ -33,3 +33,22 @@ fuzz-need-clang:
 	  echo "make fuzz needs clang with libFuzzer, and $(FUZZ_CC) is missing."; \
 	  echo "Install it: sudo apt-get install clang   (or: make fuzz FUZZ_CC=clang-NN)"; \
 	  exit 1; }
+
+# ---- `make fuzz-ws`: chapter 13's frame parser and UTF-8 validator ------
+# Like `make fuzz`, on lib/13-ws/ws_frame.c and lib/13-ws/utf8.c alone (they
+# need nothing of the kit): seeds in tests/fuzz/corpus/ws_frame/, what the
+# fuzzer finds in $(B)/fuzz/ws-corpus, a crash in $(B)/fuzz/ws-artifacts/.
+FUZZ_WS_BIN := $(FUZZ_DIR)/ws_frame
+
+.PHONY: fuzz-ws
+fuzz-ws: $(FUZZ_WS_BIN)
+	@mkdir -p $(FUZZ_DIR)/ws-corpus $(FUZZ_DIR)/ws-artifacts
+	$(FUZZ_WS_BIN) -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+	  -artifact_prefix=$(FUZZ_DIR)/ws-artifacts/ \
+	  $(FUZZ_DIR)/ws-corpus tests/fuzz/corpus/ws_frame
+
+$(FUZZ_WS_BIN): tests/fuzz/ws_frame.c lib/13-ws/ws_frame.c lib/13-ws/ws_frame.h \
+                lib/13-ws/utf8.c lib/13-ws/utf8.h | fuzz-need-clang
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -Ilib/13-ws -o $@ tests/fuzz/ws_frame.c lib/13-ws/ws_frame.c \
+	  lib/13-ws/utf8.c
