@@ -1,6 +1,6 @@
 /*
  * ws.h - chapter 13: WebSocket (RFC 6455) on chapter 11's server: the
- * opening handshake.
+ * opening handshake, and connections that carry messages.
  *
  * A WebSocket starts as an HTTP request (section 4.1):
  *
@@ -80,5 +80,64 @@ int green_ws_check(const green_environ_t *env, green_ws_handshake_t *hs);
  * hand a connection over, chapter 10's evhttp: 501 was answered). */
 int green_ws_accept(green_environ_t *env, green_response_t *resp,
                     green_takeover_fn_t fn, void *arg, green_body_t *body);
+
+/* ---- A connection: messages over frames (RFC 6455 section 5 to 7) ------ */
+
+/* Options; zero everywhere means the defaults (shown). */
+typedef struct green_ws_options {
+    size_t max_message;       /* the longest message, all its fragments
+                                 together (1 MiB); longer is closed 1009 */
+    double timeout;           /* how long green_ws_recv waits for the
+                                 client (300 s; negative: no limit) */
+} green_ws_options_t;
+
+/* A WebSocket connection, server side. */
+typedef struct green_ws green_ws_t;
+
+/* Start speaking WebSocket on fd, once the 101 is out (in the function
+ * green_ws_accept handed the connection to): data[0..len) are the bytes
+ * the client sent early, which are the first frames' (copied).  opt NULL:
+ * the defaults.  Returns the connection, or NULL with errno ENOMEM. */
+green_ws_t *green_ws_open(int fd, const char *data, size_t len,
+                          const green_ws_options_t *opt);
+
+/* The next whole message: its opcode (GREEN_WS_TEXT or GREEN_WS_BINARY)
+ * in *opcode, its bytes in *msg and *len (the connection's memory, valid
+ * until the next call; a text message is valid UTF-8).  On the way, it
+ * answers every ping with a pong carrying the same payload, ignores pongs,
+ * and reassembles fragments, control frames between them included.
+ * Returns 1 with a message; 0 when the client closed (its close frame is
+ * answered with the same code; green_ws_close_code tells which); -1 with
+ * errno EPROTO when the client broke the protocol (the close frame with
+ * the code has been sent: 1002, 1007 for text that is not UTF-8, 1009 for
+ * a message over max_message), ECONNRESET when the connection ended
+ * without a close frame, ETIMEDOUT, ECANCELED, or a send's errno.
+ * Python: websockets' `await ws.recv()`. */
+int green_ws_recv(green_ws_t *ws, int *opcode, const char **msg, size_t *len);
+
+/* Send one message (GREEN_WS_TEXT or GREEN_WS_BINARY) in one frame, or a
+ * control frame (GREEN_WS_PING, GREEN_WS_PONG: at most 125 bytes).
+ * Returns 0, or -1 with errno EINVAL (a bad opcode or length), EPIPE (the
+ * connection is closing) or a send's errno. */
+int green_ws_send(green_ws_t *ws, int opcode, const void *data, size_t len);
+
+/* Send a close frame with code (green_ws_close_code_valid) and a reason
+ * (NULL or UTF-8, at most 123 bytes), unless one was sent already.
+ * Returns 0, or -1 with errno EINVAL or a send's errno.  The server closes
+ * the socket when the function it handed the connection to returns. */
+int green_ws_close(green_ws_t *ws, int code, const char *reason);
+
+/* The code of the client's close frame: 1005 when it had none, 0 while
+ * the client has not closed. */
+int green_ws_close_code(const green_ws_t *ws);
+
+/* Free the connection (not the socket: the server closes it). */
+void green_ws_free(green_ws_t *ws);
+
+/* /ws/echo, the conformance endpoint (the Autobahn test suite's
+ * convention): every message comes back with its opcode, until the client
+ * closes.  A green_takeover_fn_t for green_ws_accept; arg: a
+ * green_ws_options_t *, or NULL for the defaults. */
+void green_ws_echo(int fd, const char *data, size_t len, void *arg);
 
 #endif

@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -559,6 +560,258 @@ START_TEST(test_accept_needs_takeover)
 }
 END_TEST
 
+/* ---- Messages over a raw socket: /ws/echo (Autobahn's categories) -------- */
+
+/* /ws/echo with the defaults; /ws/small with messages of 64 bytes at most. */
+static green_ws_options_t small = { .max_message = 64 };
+
+static green_body_t echo_app_call(green_app_t *self, green_environ_t *env, green_response_t *resp)
+{
+    (void)self;
+    green_body_t body;
+    green_ws_accept(env, resp, green_ws_echo, strcmp(env->path, "/ws/small") == 0 ? &small : NULL, &body);
+    return body;
+}
+
+static green_app_t echo_app = { echo_app_call };
+
+/* A client: its socket and what it received but has not read yet. */
+struct wsc {
+    int fd;
+    unsigned char buf[1 << 18];
+    size_t len;
+};
+
+static int wsc_need(struct wsc *c, size_t n)
+{
+    while (c->len < n) {
+        ssize_t got = green_recv(c->fd, c->buf + c->len, sizeof c->buf - c->len, 2.0);
+        if (got <= 0)
+            return -1;
+        c->len += (size_t)got;
+    }
+    return 0;
+}
+
+static void wsc_consume(struct wsc *c, size_t n)
+{
+    memmove(c->buf, c->buf + n, c->len - n);
+    c->len -= n;
+}
+
+/* Start the echo server and connect a client to `path`, handshake done. */
+static struct wsc *wsc_open(const char *path)
+{
+    if (!srv) {
+        srv = green_http_server_new("127.0.0.1", "0", &echo_app, NULL);
+        ck_assert_msg(srv && green_server_start(green_http_server_core(srv)) == 0,
+                      "the server should start: %s", strerror(errno));
+        snprintf(port, sizeof port, "%d", green_server_port(green_http_server_core(srv)));
+    }
+    struct wsc *c = calloc(1, sizeof *c);
+    ck_assert_ptr_nonnull(c);
+    c->fd = green_tcp_connect("127.0.0.1", port, 2.0);
+    ck_assert_msg(c->fd >= 0, "cannot connect: %s", strerror(errno));
+    char req[512];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Key: " KEY "\r\n"
+                     "Sec-WebSocket-Version: 13\r\n\r\n", path);
+    ck_assert_int_eq(green_sendall(c->fd, req, (size_t)n, 2.0), n);
+    unsigned char *end;
+    while (!(end = memmem(c->buf, c->len, "\r\n\r\n", 4)))
+        ck_assert_msg(wsc_need(c, c->len + 1) == 0, "the handshake's answer did not come");
+    ck_assert_msg(memcmp(c->buf, "HTTP/1.1 101 ", 13) == 0, "expected 101, got %.*s", (int)c->len, c->buf);
+    wsc_consume(c, (size_t)(end + 4 - c->buf));
+    return c;
+}
+
+static void wsc_close(struct wsc *c)
+{
+    close(c->fd);
+    free(c);
+}
+
+/* Send a client frame: byte 0 as given (FIN, RSV, opcode), masked unless
+ * `unmasked`, its header claiming `claim` bytes (0: n) of which n are sent. */
+static void wsc_send(struct wsc *c, int b0, const void *payload, size_t n, size_t claim, int unmasked)
+{
+    static unsigned char out[GREEN_WS_MAX_HEADER + (1 << 17)];
+    const unsigned char mask[4] = { 0x37, 0xfa, 0x21, 0x3d };
+    int h = green_ws_frame_header(out, 1, GREEN_WS_BINARY, claim ? claim : n);
+    ck_assert_int_gt(h, 0);
+    ck_assert(n <= sizeof out - GREEN_WS_MAX_HEADER);
+    out[0] = (unsigned char)b0;
+    if (!unmasked) {
+        out[1] |= 0x80;
+        memcpy(out + h, mask, 4);
+        h += 4;
+    }
+    memcpy(out + h, payload, n);
+    if (!unmasked)
+        green_ws_unmask(out + h, n, mask, 0);
+    ck_assert_int_eq(green_sendall(c->fd, out, (size_t)h + n, 2.0), (ssize_t)h + (ssize_t)n);
+}
+
+/* Read a server frame: its byte 0, its payload into c's buffer (*payload,
+ * *n).  -1 when the server closed instead. */
+static int wsc_recv(struct wsc *c, int *b0, const unsigned char **payload, size_t *n)
+{
+    static unsigned char copy[1 << 17];
+    if (wsc_need(c, 2) < 0)
+        return -1;
+    ck_assert_msg(!(c->buf[1] & 0x80), "a server frame must not be masked (RFC 6455 section 5.1)");
+    size_t size = (c->buf[1] & 0x7f) == 126 ? 2 : (c->buf[1] & 0x7f) == 127 ? 8 : 0;
+    if (wsc_need(c, 2 + size) < 0)
+        return -1;
+    uint64_t len = size ? 0 : c->buf[1] & 0x7f;
+    for (size_t i = 0; i < size; i++)
+        len = len << 8 | c->buf[2 + i];
+    ck_assert(len <= sizeof copy);
+    if (wsc_need(c, 2 + size + (size_t)len) < 0)
+        return -1;
+    *b0 = c->buf[0];
+    memcpy(copy, c->buf + 2 + size, (size_t)len);
+    *payload = copy;
+    *n = (size_t)len;
+    wsc_consume(c, 2 + size + (size_t)len);
+    return 0;
+}
+
+/* Expect the frame b0 with exactly want[0..n). */
+static void wsc_expect(struct wsc *c, int b0, const void *want, size_t n, const char *what)
+{
+    int got_b0;
+    const unsigned char *p;
+    size_t len;
+    ck_assert_msg(wsc_recv(c, &got_b0, &p, &len) == 0, "%s: expected a frame, the server closed", what);
+    ck_assert_msg(got_b0 == b0 && len == n && memcmp(p, want, n) == 0,
+                  "%s: expected frame %02x with %zu bytes (%s), got %02x with %zu (%s); see " WS_H,
+                  what, b0, n, hex(want, n < 16 ? n : 16), got_b0, len, hex(p, len < 16 ? len : 16));
+}
+
+/* Expect a close frame with `code`, then the end of the connection. */
+static void wsc_expect_close(struct wsc *c, int code, const char *what)
+{
+    int b0;
+    const unsigned char *p;
+    size_t len;
+    ck_assert_msg(wsc_recv(c, &b0, &p, &len) == 0, "%s: expected a close frame with %d; the "
+                  "connection ended without one, or none came within 2 s", what, code);
+    int got = len >= 2 ? p[0] << 8 | p[1] : 1005;
+    ck_assert_msg(b0 == 0x88 && got == code, "%s: expected a close frame (88) with code %d, got "
+                  "frame %02x with code %d; see " WS_H, what, code, b0, got);
+    char byte;
+    ck_assert_msg(green_recv(c->fd, &byte, 1, 2.0) == 0, "%s: after its close frame, the server "
+                  "should close the connection", what);
+}
+
+static void stop_server(void)
+{
+    ck_assert_int_eq(green_server_stop(green_http_server_core(srv), 2.0), 0);
+    green_http_server_free(srv);
+    srv = NULL;
+    green_hub_destroy();
+}
+
+/* Autobahn 1.1, 1.2: text and binary of each length encoding come back. */
+START_TEST(test_echo)
+{
+    struct wsc *c = wsc_open("/ws/echo");
+    static unsigned char big[65536 + 1];
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (unsigned char)(i * 31);
+    wsc_send(c, 0x81, "Hello", 5, 0, 0);
+    wsc_expect(c, 0x81, "Hello", 5, "text \"Hello\" (Autobahn 1.1.2)");
+    wsc_send(c, 0x81, "", 0, 0, 0);
+    wsc_expect(c, 0x81, "", 0, "an empty text message (Autobahn 1.1.1)");
+    const size_t sizes[] = { 125, 126, 65535, 65536, 65537 };
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        wsc_send(c, 0x82, big, sizes[i], 0, 0);
+        wsc_expect(c, 0x82, big, sizes[i], "binary messages of 125 to 65537 bytes (Autobahn 1.2.x)");
+    }
+    wsc_send(c, 0x88, "\x03\xe8" "bye", 5, 0, 0);
+    wsc_expect_close(c, 1000, "a close 1000 is answered with 1000 (Autobahn 7.1.1)");
+    wsc_close(c);
+    stop_server();
+}
+END_TEST
+
+/* Autobahn 5.6-5.8, 2.2-2.3, 2.8: fragments with a ping between them, the
+ * pong first with the ping's payload, the whole message after; an
+ * unsolicited pong is ignored. */
+START_TEST(test_fragments_ping_pong)
+{
+    struct wsc *c = wsc_open("/ws/echo");
+    wsc_send(c, 0x01, "fragment1", 9, 0, 0);
+    wsc_send(c, 0x89, "ping payload", 12, 0, 0);
+    wsc_send(c, 0x00, "fragment2", 9, 0, 0);
+    wsc_send(c, 0x8a, "unsolicited", 11, 0, 0);
+    wsc_send(c, 0x80, "fragment3", 9, 0, 0);
+    wsc_expect(c, 0x8a, "ping payload", 12, "a ping between fragments: a pong with the same payload, at once");
+    wsc_expect(c, 0x81, "fragment1fragment2fragment3", 27,
+               "three fragments (a ping and a pong between them) make one text message");
+    /* UTF-8 cut across fragments, mid-character: still valid (Autobahn 6.2.x). */
+    wsc_send(c, 0x01, "\xce", 1, 0, 0);
+    wsc_send(c, 0x80, "\xba", 1, 0, 0);
+    wsc_expect(c, 0x81, "\xce\xba", 2, "a character cut across two fragments");
+    wsc_send(c, 0x88, "", 0, 0, 0);
+    wsc_expect_close(c, 1005, "a close without a code is answered without one (Autobahn 7.3.1)");
+    wsc_close(c);
+    stop_server();
+}
+END_TEST
+
+/* Each refusal over the wire: the client sends frames, the server answers
+ * with a close frame and this code, then closes. */
+struct fspec {
+    int b0;
+    const char *p;
+    size_t n;
+    size_t claim;               /* the header's length, when more than n (0: n) */
+    int unmasked;
+};
+#define F(b0, s) { b0, s, sizeof s - 1, 0, 0 }
+static const struct refusal {
+    const char *path;
+    int code;
+    const char *why;
+    struct fspec frames[3];
+} refusals[] = {
+    { "/ws/echo", 1002, "an unmasked text frame", { { 0x81, "Hello", 5, 0, 1 } } },
+    { "/ws/echo", 1002, "RSV1 set (Autobahn 3.1)", { F(0xc1, "Hello") } },
+    { "/ws/echo", 1002, "opcode 3 (Autobahn 4.1.1)", { F(0x83, "") } },
+    { "/ws/echo", 1002, "opcode 11 (Autobahn 4.2.1)", { F(0x8b, "") } },
+    { "/ws/echo", 1002, "a continuation with nothing to continue (Autobahn 5.9)", { F(0x80, "x") } },
+    { "/ws/echo", 1002, "a new text message inside a fragmented one (Autobahn 5.18)",
+      { F(0x01, "fragment1"), F(0x81, "fragment2") } },
+    { "/ws/echo", 1002, "a fragmented ping (Autobahn 5.1)", { F(0x09, "p") } },
+    { "/ws/echo", 1002, "a close frame with a 1-byte payload (Autobahn 7.3.2)", { F(0x88, "\x03") } },
+    { "/ws/echo", 1002, "close code 1005 (Autobahn 7.9.x)", { F(0x88, "\x03\xed") } },
+    { "/ws/echo", 1002, "close code 999 (Autobahn 7.9.x)", { F(0x88, "\x03\xe7") } },
+    { "/ws/echo", 1002, "close code 5000", { F(0x88, "\x13\x88") } },
+    { "/ws/echo", 1007, "a close reason that is not UTF-8 (Autobahn 7.5.1)", { F(0x88, "\x03\xe8\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80") } },
+    { "/ws/echo", 1007, "a text message ending mid-character (Autobahn 6.6.x)", { F(0x81, "\xe2\x82") } },
+    { "/ws/echo", 1007, "a surrogate in the first of two fragments: refused before the second "
+      "(Autobahn 6.3.2)", { F(0x01, "ab\xed\xa0\x80") } },
+    { "/ws/echo", 1007, "an overlong byte in a frame not yet complete: refused at once, not at its end",
+      { { 0x81, "a\xc0", 2, 100, 0 } } },
+    { "/ws/small", 1009, "a 100-byte frame over a limit of 64 (Autobahn 9.x)", { { 0x82, "", 0, 100, 0 } } },
+    { "/ws/small", 1009, "two 40-byte fragments over a limit of 64",
+      { F(0x02, "0123456789012345678901234567890123456789"), F(0x80, "0123456789012345678901234567890123456789") } },
+};
+
+START_TEST(test_refusal)
+{
+    const struct refusal *t = &refusals[_i];
+    struct wsc *c = wsc_open(t->path);
+    for (int i = 0; i < 3 && t->frames[i].b0; i++)
+        wsc_send(c, t->frames[i].b0, t->frames[i].p, t->frames[i].n, t->frames[i].claim, t->frames[i].unmasked);
+    wsc_expect_close(c, t->code, t->why);
+    wsc_close(c);
+    stop_server();
+}
+END_TEST
+
 static Suite *ws_suite(void)
 {
     Suite *s = suite_create("ws");
@@ -584,6 +837,12 @@ static Suite *ws_suite(void)
     tcase_add_loop_test(tc, test_check, 0, (int)(sizeof handshakes / sizeof handshakes[0]));
     tcase_add_test(tc, test_accept_on_the_server);
     tcase_add_test(tc, test_accept_needs_takeover);
+    suite_add_tcase(s, tc);
+
+    tc = kit_tcase("echo");
+    tcase_add_test(tc, test_echo);
+    tcase_add_test(tc, test_fragments_ping_pong);
+    tcase_add_loop_test(tc, test_refusal, 0, (int)(sizeof refusals / sizeof refusals[0]));
     suite_add_tcase(s, tc);
     return s;
 }
