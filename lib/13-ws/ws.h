@@ -89,6 +89,10 @@ typedef struct green_ws_options {
                                  together (1 MiB); longer is closed 1009 */
     double timeout;           /* how long green_ws_recv waits for the
                                  client (300 s; negative: no limit) */
+    double ping_interval;     /* a client silent this long gets a ping
+                                 (30 s; negative: never), so that a proxy's
+                                 read timeout (nginx: 60 s) sees traffic and
+                                 does not cut an idle connection */
 } green_ws_options_t;
 
 /* A WebSocket connection, server side. */
@@ -105,7 +109,8 @@ green_ws_t *green_ws_open(int fd, const char *data, size_t len,
  * in *opcode, its bytes in *msg and *len (the connection's memory, valid
  * until the next call; a text message is valid UTF-8).  On the way, it
  * answers every ping with a pong carrying the same payload, ignores pongs,
- * and reassembles fragments, control frames between them included.
+ * reassembles fragments, control frames between them included, and pings
+ * a client that has been silent for ping_interval.
  * Returns 1 with a message; 0 when the client closed (its close frame is
  * answered with the same code; green_ws_close_code tells which); -1 with
  * errno EPROTO when the client broke the protocol (the close frame with

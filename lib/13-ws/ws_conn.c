@@ -22,12 +22,14 @@
 
 #define DEFAULT_MAX_MESSAGE (1u << 20)
 #define DEFAULT_TIMEOUT 300.0
+#define DEFAULT_PING_INTERVAL 30.0
 #define READ_SIZE 4096
 
 struct green_ws {
     int fd;
     size_t max_message;
     double timeout;
+    double ping_interval;
     unsigned char *buf;       /* received, not yet used: buf[0..len) */
     size_t len, cap;
     char *msg;                /* the message being assembled */
@@ -48,6 +50,7 @@ green_ws_t *green_ws_open(int fd, const char *data, size_t len,
     ws->fd = fd;
     ws->max_message = opt && opt->max_message ? opt->max_message : DEFAULT_MAX_MESSAGE;
     ws->timeout = opt && opt->timeout ? opt->timeout : DEFAULT_TIMEOUT;
+    ws->ping_interval = opt && opt->ping_interval ? opt->ping_interval : DEFAULT_PING_INTERVAL;
     ws->cap = len > READ_SIZE ? len : READ_SIZE;
     ws->buf = malloc(ws->cap);
     if (!ws->buf) {
@@ -134,6 +137,27 @@ static int fail(green_ws_t *ws, int code)
 
 /* ---- Receiving -------------------------------------------------------- */
 
+/* Wait for the client's bytes up to the timeout, with a ping each time
+ * it has been silent for ping_interval.  What green_recv returns. */
+static ssize_t recv_or_ping(green_ws_t *ws)
+{
+    double left = ws->timeout;              /* negative: no limit */
+    for (;;) {
+        double wait = left;
+        int ping = ws->ping_interval > 0 && !ws->close_sent &&
+                   (left < 0 || ws->ping_interval < left);
+        if (ping)
+            wait = ws->ping_interval;
+        ssize_t n = green_recv(ws->fd, ws->buf + ws->len, ws->cap - ws->len, wait);
+        if (n >= 0 || errno != ETIMEDOUT || !ping)
+            return n;
+        if (send_frame(ws, GREEN_WS_PING, "", 0) < 0)
+            return -1;
+        if (left >= 0)
+            left -= wait;
+    }
+}
+
 /* More bytes from the client into buf, with room for `want` in all. */
 static int read_more(green_ws_t *ws, size_t want)
 {
@@ -146,7 +170,7 @@ static int read_more(green_ws_t *ws, size_t want)
         ws->buf = p;
         ws->cap = want;
     }
-    ssize_t n = green_recv(ws->fd, ws->buf + ws->len, ws->cap - ws->len, ws->timeout);
+    ssize_t n = recv_or_ping(ws);
     if (n == 0)
         errno = ECONNRESET;                 /* gone without a close frame */
     if (n <= 0)

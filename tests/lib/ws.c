@@ -564,12 +564,16 @@ END_TEST
 
 /* /ws/echo with the defaults; /ws/small with messages of 64 bytes at most. */
 static green_ws_options_t small = { .max_message = 64 };
+/* /ws/idle pings a client silent for 0.1 s, and gives up after 1 s. */
+static green_ws_options_t idle = { .ping_interval = 0.1, .timeout = 1.0 };
 
 static green_body_t echo_app_call(green_app_t *self, green_environ_t *env, green_response_t *resp)
 {
     (void)self;
     green_body_t body;
-    green_ws_accept(env, resp, green_ws_echo, strcmp(env->path, "/ws/small") == 0 ? &small : NULL, &body);
+    green_ws_options_t *opt = strcmp(env->path, "/ws/small") == 0 ? &small
+                            : strcmp(env->path, "/ws/idle") == 0 ? &idle : NULL;
+    green_ws_accept(env, resp, green_ws_echo, opt, &body);
     return body;
 }
 
@@ -812,6 +816,32 @@ START_TEST(test_refusal)
 }
 END_TEST
 
+/* A silent client is pinged (so a proxy's read timeout sees traffic), its
+ * pong keeps nothing alive by itself, and the timeout still ends it. */
+START_TEST(test_idle_ping)
+{
+    struct wsc *c = wsc_open("/ws/idle");
+    double t0 = green_now();
+    wsc_expect(c, 0x89, "", 0, "a client silent for ping_interval (0.1 s) should get a ping");
+    double waited = green_now() - t0;
+    ck_assert_msg(waited >= 0.05 && waited < 0.9, "the ping should come after about 0.1 s, came after %.2f s",
+                  waited);
+    wsc_send(c, 0x8a, "", 0, 0, 0);
+    wsc_send(c, 0x81, "still here", 10, 0, 0);
+    wsc_expect(c, 0x81, "still here", 10, "after a ping and its pong, messages still echo");
+    wsc_expect(c, 0x89, "", 0, "and the next silence gets another ping");
+    /* Silent until the timeout (1 s): the server gives up and closes. */
+    int b0;
+    const unsigned char *p;
+    size_t len;
+    while (wsc_recv(c, &b0, &p, &len) == 0)
+        ck_assert_msg(b0 == 0x89, "only pings should come while the client is silent, got %02x", b0);
+    ck_assert_msg(green_now() - t0 < 3.0, "the server should close a client silent past its timeout (1 s)");
+    wsc_close(c);
+    stop_server();
+}
+END_TEST
+
 static Suite *ws_suite(void)
 {
     Suite *s = suite_create("ws");
@@ -842,6 +872,7 @@ static Suite *ws_suite(void)
     tc = kit_tcase("echo");
     tcase_add_test(tc, test_echo);
     tcase_add_test(tc, test_fragments_ping_pong);
+    tcase_add_test(tc, test_idle_ping);
     tcase_add_loop_test(tc, test_refusal, 0, (int)(sizeof refusals / sizeof refusals[0]));
     suite_add_tcase(s, tc);
     return s;
