@@ -33,6 +33,9 @@ NM=${NM:-nm}
 #   a pure function of bytes that needs nothing of the kit.  Chapter 11
 #   explains it, but chapter 10's guard already frames requests with it,
 #   so its layer sits between chapters 9 and 10 ("9.5").
+# Chapter 13's frame parser and UTF-8 validator (lib/13-ws/ws_frame.c,
+# utf8.c) need nothing of the kit either, but nothing before chapter 13
+# uses them: their folder places them, like every other object.
 chapter_of() {
     case $(basename "$1") in
     greenwrap.o)    echo 5; return ;;

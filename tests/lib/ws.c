@@ -541,6 +541,7 @@ START_TEST(test_accept_on_the_server)
 
     ck_assert_int_eq(green_server_stop(green_http_server_core(srv), 2.0), 0);
     green_http_server_free(srv);
+    srv = NULL;
     green_hub_destroy();
 }
 END_TEST
