@@ -121,9 +121,12 @@ green_ws_t *green_ws_open(int fd, const char *data, size_t len,
 int green_ws_recv(green_ws_t *ws, int *opcode, const char **msg, size_t *len);
 
 /* Send one message (GREEN_WS_TEXT or GREEN_WS_BINARY) in one frame, or a
- * control frame (GREEN_WS_PING, GREEN_WS_PONG: at most 125 bytes).
- * Returns 0, or -1 with errno EINVAL (a bad opcode or length), EPIPE (the
- * connection is closing) or a send's errno. */
+ * control frame (GREEN_WS_PING, GREEN_WS_PONG: at most 125 bytes).  Text
+ * must be UTF-8, checked here: a browser that receives anything else
+ * fails the connection, and the bug would be ours, found far from here.
+ * Returns 0, or -1 with errno EINVAL (a bad opcode or length), EILSEQ
+ * (text that is not UTF-8), EPIPE (the connection is closing) or a send's
+ * errno. */
 int green_ws_send(green_ws_t *ws, int opcode, const void *data, size_t len);
 
 /* Send a close frame with code (green_ws_close_code_valid) and a reason

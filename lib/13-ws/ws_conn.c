@@ -102,6 +102,10 @@ int green_ws_send(green_ws_t *ws, int opcode, const void *data, size_t len)
         errno = EINVAL;
         return -1;
     }
+    if (opcode == GREEN_WS_TEXT && !green_utf8_valid(data, len)) {
+        errno = EILSEQ;
+        return -1;
+    }
     if (ws->close_sent) {
         errno = EPIPE;                      /* nothing may follow a close */
         return -1;

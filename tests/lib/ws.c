@@ -843,6 +843,41 @@ START_TEST(test_idle_ping)
 }
 END_TEST
 
+/* green_ws_send's refusals, on one end of a socket pair (no server). */
+START_TEST(test_send_refusals)
+{
+    int client, server;
+    kit_tcp_pair(&client, &server);
+    green_ws_t *ws = green_ws_open(server, "", 0, NULL);
+    ck_assert_ptr_nonnull(ws);
+    errno = 0;
+    ck_assert_msg(green_ws_send(ws, GREEN_WS_TEXT, "\xc0\xaf", 2) == -1 && errno == EILSEQ,
+                  "sending text that is not UTF-8 should fail with EILSEQ; see " WS_H);
+    errno = 0;
+    ck_assert_msg(green_ws_send(ws, GREEN_WS_CLOSE, "", 0) == -1 && errno == EINVAL,
+                  "a close frame goes through green_ws_close: green_ws_send should fail with EINVAL");
+    static char big[126];
+    errno = 0;
+    ck_assert_msg(green_ws_send(ws, GREEN_WS_PING, big, sizeof big) == -1 && errno == EINVAL,
+                  "a 126-byte ping should fail with EINVAL");
+    errno = 0;
+    ck_assert_msg(green_ws_close(ws, 1005, NULL) == -1 && errno == EINVAL,
+                  "1005 may not be sent in a close frame: EINVAL");
+    ck_assert_int_eq(green_ws_close(ws, 1000, "bye"), 0);
+    errno = 0;
+    ck_assert_msg(green_ws_send(ws, GREEN_WS_TEXT, "late", 4) == -1 && errno == EPIPE,
+                  "nothing may be sent after a close frame: EPIPE");
+    unsigned char got[16];
+    ssize_t n = green_recv(client, got, sizeof got, 2.0);
+    ck_assert_msg(n == 7 && memcmp(got, "\x88\x05\x03\xe8" "bye", 7) == 0,
+                  "green_ws_close(1000, \"bye\") should send 88 05 03 e8 \"bye\", got %s", hex(got, n > 0 ? (size_t)n : 0));
+    green_ws_free(ws);
+    close(client);
+    close(server);
+    green_hub_destroy();
+}
+END_TEST
+
 static Suite *ws_suite(void)
 {
     Suite *s = suite_create("ws");
@@ -874,6 +909,7 @@ static Suite *ws_suite(void)
     tcase_add_test(tc, test_echo);
     tcase_add_test(tc, test_fragments_ping_pong);
     tcase_add_test(tc, test_idle_ping);
+    tcase_add_test(tc, test_send_refusals);
     tcase_add_loop_test(tc, test_refusal, 0, (int)(sizeof refusals / sizeof refusals[0]));
     suite_add_tcase(s, tc);
     return s;
