@@ -29,9 +29,9 @@
  *     Upgrade Required with "Sec-WebSocket-Version: 13", so the client
  *     knows what to retry with: the RFC's MUST, section 4.4, which
  *     Python's websockets, node's ws and gevent-websocket leave out).
- * Origin is the application's to check (a browser always sends it; a page
- * of another site must not talk to the chat): read it with
- * green_environ_header(env, "Origin") before accepting.
+ * Origin is the application's to check, before accepting: a browser
+ * always sends it, and a page of another site must not talk to the chat
+ * with its visitor's cookies (green_ws_origin_allowed, below).
  *
  * SHA-1 and base64 come from OpenSSL's libcrypto: a well-kept library,
  * where the lesson is not the code.
@@ -80,6 +80,27 @@ int green_ws_check(const green_environ_t *env, green_ws_handshake_t *hs);
  * hand a connection over, chapter 10's evhttp: 501 was answered). */
 int green_ws_accept(green_environ_t *env, green_response_t *resp,
                     green_takeover_fn_t fn, void *arg, green_body_t *body);
+
+/* Does env's Origin header name one of the origins in `allowed` (a NULL-
+ * terminated list of "scheme://host" or "scheme://host:port")?  The
+ * scheme and host match in any case, a missing port is the scheme's
+ * default (http, ws: 80; https, wss: 443), and nothing else may follow.
+ * Returns 1 when it does, or when the request has no Origin at all; 0
+ * otherwise: another site, two Origin headers, or "null" (a sandboxed or
+ * file:// page: it could be anyone's).
+ * Why no Origin passes: the check guards against one attack, a page of
+ * another site opening a WebSocket from its visitor's browser, with the
+ * visitor's cookies (cross-site WebSocket hijacking).  Browsers always
+ * send Origin with a WebSocket handshake (RFC 6455 section 4.1), so a
+ * request without one does not come from a page; a program (curl, a
+ * bot, the tests) could send any Origin it likes, so refusing it would
+ * protect nothing.  Authenticate such clients otherwise.
+ *
+ *     static const char *const ours[] = { "http://localhost:8000", NULL };
+ *     if (!green_ws_origin_allowed(env, ours))
+ *         return forbidden(resp);        (a 403, before green_ws_accept)
+ */
+int green_ws_origin_allowed(const green_environ_t *env, const char *const *allowed);
 
 /* ---- A connection: messages over frames (RFC 6455 section 5 to 7) ------ */
 

@@ -1314,6 +1314,59 @@ START_TEST(test_slow_message)
 }
 END_TEST
 
+/* ---- Origin ---------------------------------------------------------------- */
+
+static const struct origin_case {
+    const char *origin;         /* NULL: no Origin header */
+    int want;
+} origins[] = {
+    { NULL, 1 },                                    /* not a browser */
+    { "http://chat.example:8000", 1 },
+    { "HTTP://CHAT.Example:8000", 1 },              /* scheme and host in any case */
+    { "https://chat.example", 1 },
+    { "https://chat.example:443", 1 },              /* the default port, spelt out */
+    { "http://[::1]:8000", 1 },
+    { "http://chat.example", 0 },                   /* port 80, not 8000 */
+    { "https://chat.example:8443", 0 },
+    { "http://chat.example:8000.evil.example", 0 },
+    { "http://evil.example:8000", 0 },
+    { "http://chat.example.evil.example:8000", 0 },
+    { "http://chat.example:8000/", 0 },             /* a URL, not an origin */
+    { "http://chat.example: 8000", 0 },
+    { "http://[::1:8000", 0 },
+    { "http://", 0 },
+    { "null", 0 },                                  /* a sandboxed or file:// page */
+    { "", 0 },
+};
+
+START_TEST(test_origin)
+{
+    static const char *const ours[] = { "http://chat.example:8000", "https://Chat.Example", "http://[::1]:8000",
+                                        NULL };
+    const struct origin_case *t = &origins[_i];
+    const char *pairs[] = { "Origin", t->origin, NULL };
+    green_header_t store[4];
+    green_environ_t env = make_env("GET", "HTTP/1.1", t->origin ? pairs : NULL, store);
+    ck_assert_msg(green_ws_origin_allowed(&env, ours) == t->want,
+                  "Origin %s%s%s against http://chat.example:8000, https://Chat.Example and "
+                  "http://[::1]:8000: expected %s; see " WS_H, t->origin ? "\"" : "",
+                  t->origin ? t->origin : "(none)", t->origin ? "\"" : "", t->want ? "allowed" : "refused");
+}
+END_TEST
+
+START_TEST(test_origin_twice)
+{
+    static const char *const ours[] = { "http://chat.example:8000", NULL };
+    const char *pairs[] = { "Origin", "http://chat.example:8000", "Origin", "http://evil.example", NULL };
+    green_header_t store[4];
+    green_environ_t env = make_env("GET", "HTTP/1.1", pairs, store);
+    ck_assert_msg(green_ws_origin_allowed(&env, ours) == 0,
+                  "two Origin headers should be refused (which one would the browser have meant?)");
+    env.nheaders = 1;
+    ck_assert_msg(green_ws_origin_allowed(&env, NULL) == 0, "an empty list (NULL) allows no origin");
+}
+END_TEST
+
 static Suite *ws_suite(void)
 {
     Suite *s = suite_create("ws");
@@ -1356,6 +1409,8 @@ static Suite *ws_suite(void)
     tcase_add_test(tc, test_close_wait);
     tcase_add_test(tc, test_close_while_reading);
     tcase_add_test(tc, test_slow_message);
+    tcase_add_loop_test(tc, test_origin, 0, (int)(sizeof origins / sizeof origins[0]));
+    tcase_add_test(tc, test_origin_twice);
     suite_add_tcase(s, tc);
     return s;
 }
