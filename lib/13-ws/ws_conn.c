@@ -163,7 +163,8 @@ static int put_frame(green_ws_t *ws, int fin, int opcode, const void *data,
     if (n < 0)
         return -1;
     if (len <= sizeof small - (size_t)n) {
-        memcpy(small + n, data, len);
+        if (len)
+            memcpy(small + n, data, len);   /* data may be NULL when len is 0 */
         return green_sendall(ws->fd, small, (size_t)n + len, green__time_left(deadline)) < 0 ? -1 : 0;
     }
     if (green_sendall(ws->fd, small, (size_t)n, green__time_left(deadline)) < 0)
