@@ -1084,6 +1084,36 @@ START_TEST(test_send_timeout)
 }
 END_TEST
 
+/* The chat's end: the reader kills the writer, which may be in the middle
+ * of a frame on a full socket.  Its send fails (ECANCELED), the locks are
+ * released (green_ws_free would abort on a waiter), the connection is
+ * done, and the other greenlets learn it at once. */
+START_TEST(test_killed_writer)
+{
+    int client, server;
+    kit_tcp_pair(&client, &server);
+    small_buffers(server, client);
+    struct side w = { .ws = green_ws_open(server, "", 0, NULL), .size = 65536 }, r = { .ws = w.ws };
+    green_t *g[2] = { green_spawn(writer, &w), green_spawn(reader, &r) };
+    green_sleep(0.05);                  /* the writer waits on the full socket */
+    ck_assert_msg(!green_dead(g[0]), "test setup: the writer should be waiting on the full socket");
+    ck_assert_int_eq(green_kill(g[0], 1.0), 0);
+    ck_assert_msg(w.rc == -1 && w.err == ECANCELED, "a writer killed in the middle of a frame: its send "
+                  "should fail with ECANCELED, got %s", kit_why(w.rc, w.err));
+    ck_assert_msg(green_join(g[1], 1.0) == 0 && r.rc == -1 && r.err == ECANCELED,
+                  "the reader should end at once with the writer's ECANCELED (the connection is done), got %s",
+                  kit_why(r.rc, r.err));
+    errno = 0;
+    ck_assert_msg(green_ws_send(w.ws, GREEN_WS_TEXT, "x", 1) == -1 && errno == EPIPE,
+                  "after a frame was cut, nothing may be sent: expected EPIPE, not a wait on a lock");
+    kit_join_free(g, 2);
+    green_ws_free(w.ws);
+    close(client);
+    close(server);
+    green_hub_destroy();
+}
+END_TEST
+
 /* ---- Messages in fragments (green_ws_send_frame) ------------------------ */
 
 static void *other_sender(void *arg)
@@ -1405,6 +1435,7 @@ static Suite *ws_suite(void)
     tc = kit_tcase("conn");
     tcase_add_test(tc, test_two_greenlets);
     tcase_add_test(tc, test_send_timeout);
+    tcase_add_test(tc, test_killed_writer);
     tcase_add_test(tc, test_send_fragments);
     tcase_add_test(tc, test_close_wait);
     tcase_add_test(tc, test_close_while_reading);
