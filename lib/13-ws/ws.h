@@ -179,6 +179,11 @@ green_ws_t *green_ws_open(int fd, const char *data, size_t len,
  *   ETIMEDOUT   the client was silent for `timeout` (1001 sent), or took
  *               longer than message_timeout over a message (1008 sent),
  *               or did not answer our close frame within close_timeout;
+ *               (after EPROTO's and ETIMEDOUT's close frames, the server
+ *               shuts its side down and reads and drops what the client
+ *               still sends, until it closes or for close_timeout: a
+ *               socket closed with bytes unread would be reset, and the
+ *               reset could destroy the close frame: section 7.1.1)
  *   ECONNRESET  the connection ended without a close frame;
  *   EBUSY       another greenlet is in green_ws_recv on ws;
  *   ECANCELED   the caller was killed;

@@ -44,6 +44,7 @@
 #define DEFAULT_MESSAGE_TIMEOUT 60.0
 #define DEFAULT_CLOSE_TIMEOUT 5.0
 #define READ_SIZE 4096
+#define LINGER_BYTES (256 * 1024)   /* at most this much dropped, as chapter 11 */
 
 struct green_ws {
     int fd;
@@ -322,10 +323,33 @@ int green_ws_close_wait(green_ws_t *ws, int code, const char *reason)
     return rc;
 }
 
+/* We closed and wait for no answer (the client broke the protocol, or
+ * took too long): end the TCP connection cleanly, "discarding any
+ * trailing bytes" (section 7.1.1).  Closing the socket with bytes of the
+ * client's unread would make the kernel reset the connection, and a
+ * reset can destroy our close frame before the client reads it (chapter
+ * 11's linger_close, the same rule).  So: our FIN first, then read and
+ * drop what still comes, until the client closes too, close_timeout at
+ * most. */
+static void linger(green_ws_t *ws)
+{
+    double deadline = green__deadline(ws->opt.close_timeout);
+    size_t total = 0;
+    shutdown(ws->fd, SHUT_WR);
+    ws->len = 0;
+    while (total < LINGER_BYTES && green__time_left(deadline) != 0) {
+        ssize_t n = green_recv(ws->fd, ws->buf, ws->cap, green__time_left(deadline));
+        if (n <= 0)
+            break;
+        total += (size_t)n;
+    }
+}
+
 /* The client broke the protocol: say why with the close code, and fail. */
 static int fail(green_ws_t *ws, int code)
 {
-    green_ws_close(ws, code, NULL);         /* best effort: it may be gone */
+    if (green_ws_close(ws, code, NULL) == 0)    /* it may be gone */
+        linger(ws);
     errno = EPROTO;
     return -1;
 }
@@ -352,10 +376,11 @@ static int passed(double deadline)
  * and then): 1008.  A client silent for `timeout`: 1001, "going away". */
 static int give_up(green_ws_t *ws)
 {
-    if (!ws->close_sent && passed(ws->msg_deadline))
-        green_ws_close(ws, GREEN_WS_POLICY, "message too slow");
-    else if (!ws->close_sent)
-        green_ws_close(ws, GREEN_WS_GOING_AWAY, "idle for too long");
+    int slow = passed(ws->msg_deadline);
+    if (!ws->close_sent &&
+        green_ws_close(ws, slow ? GREEN_WS_POLICY : GREEN_WS_GOING_AWAY,
+                       slow ? "message too slow" : "idle for too long") == 0)
+        linger(ws);
     errno = ETIMEDOUT;
     return -1;
 }

@@ -715,8 +715,8 @@ static void wsc_expect(struct wsc *c, int b0, const void *want, size_t n, const 
                   what, b0, n, hex(want, n < 16 ? n : 16), got_b0, len, hex(p, len < 16 ? len : 16));
 }
 
-/* Expect a close frame with `code`, then the end of the connection. */
-static void wsc_expect_close(struct wsc *c, int code, const char *what)
+/* Expect a close frame with `code`. */
+static void wsc_expect_close_frame(struct wsc *c, int code, const char *what)
 {
     int b0;
     const unsigned char *p;
@@ -726,6 +726,12 @@ static void wsc_expect_close(struct wsc *c, int code, const char *what)
     int got = len >= 2 ? p[0] << 8 | p[1] : 1005;
     ck_assert_msg(b0 == 0x88 && got == code, "%s: expected a close frame (88) with code %d, got "
                   "frame %02x with code %d; see " WS_H, what, code, b0, got);
+}
+
+/* Expect a close frame with `code`, then the end of the connection. */
+static void wsc_expect_close(struct wsc *c, int code, const char *what)
+{
+    wsc_expect_close_frame(c, code, what);
     char byte;
     ck_assert_msg(green_recv(c->fd, &byte, 1, 2.0) == 0, "%s: after its close frame, the server "
                   "should close the connection", what);
@@ -833,6 +839,28 @@ START_TEST(test_refusal)
     for (int i = 0; i < 3 && t->frames[i].b0; i++)
         wsc_send(c, t->frames[i].b0, t->frames[i].p, t->frames[i].n, t->frames[i].claim, t->frames[i].unmasked);
     wsc_expect_close(c, t->code, t->why);
+    wsc_close(c);
+    stop_server();
+}
+END_TEST
+
+/* A client that breaks the protocol and keeps sending: the server's close
+ * frame still arrives, and the end of the connection is a plain end, not
+ * a reset (section 7.1.1: close cleanly, "discarding any trailing
+ * bytes"; a socket closed with unread bytes sends a reset, which can
+ * destroy the close frame before the client reads it). */
+START_TEST(test_refusal_lingers)
+{
+    struct wsc *c = wsc_open("/ws/echo");
+    static unsigned char more[65536];
+    wsc_send(c, 0x81, "Hello", 5, 0, 1);            /* unmasked: 1002 */
+    ck_assert_int_eq(green_sendall(c->fd, more, sizeof more, 2.0), (ssize_t)sizeof more);
+    green_sleep(0.05);                              /* the server has closed meanwhile */
+    ssize_t n = green_sendall(c->fd, more, 100, 2.0);
+    ck_assert_msg(n == 100, "the server reset the connection (%s): it closed its socket with our bytes "
+                  "unread; after its close frame it should shut down its side and read what still comes "
+                  "(RFC 6455 7.1.1); see " WS_H, kit_why(n, errno));
+    wsc_expect_close(c, 1002, "an unmasked frame, then 64 kB more, then more again");
     wsc_close(c);
     stop_server();
 }
@@ -1428,6 +1456,7 @@ static Suite *ws_suite(void)
     tcase_add_test(tc, test_echo);
     tcase_add_test(tc, test_fragments_ping_pong);
     tcase_add_test(tc, test_idle_ping);
+    tcase_add_test(tc, test_refusal_lingers);
     tcase_add_test(tc, test_send_refusals);
     tcase_add_loop_test(tc, test_refusal, 0, (int)(sizeof refusals / sizeof refusals[0]));
     suite_add_tcase(s, tc);
