@@ -8,7 +8,9 @@
 #include "ws.h"
 #include "http.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -148,5 +150,75 @@ int green_ws_accept(green_environ_t *env, green_response_t *resp,
     };
     green_start_response(resp, "101 Switching Protocols", h, 3);
     *body = green_body_empty();
+    return 0;
+}
+
+/* ---- Origin ----------------------------------------------------------- */
+
+/* An origin, as a browser serializes it (RFC 6454 section 6.2): scheme
+ * "://" host, and ":" port when it is not the scheme's default. */
+struct origin {
+    const char *scheme, *host;
+    size_t scheme_len, host_len;
+    long port;
+};
+
+/* The default port of the schemes a chat page may come from; 0: none. */
+static long default_port(const char *scheme, size_t n)
+{
+    if ((n == 4 && strncasecmp(scheme, "http", 4) == 0) || (n == 2 && strncasecmp(scheme, "ws", 2) == 0))
+        return 80;
+    if ((n == 5 && strncasecmp(scheme, "https", 5) == 0) || (n == 3 && strncasecmp(scheme, "wss", 3) == 0))
+        return 443;
+    return 0;
+}
+
+/* Split s into *o.  Returns 0, or -1 when it is no origin ("null", a
+ * path, an empty host, a port that is not a number). */
+static int parse_origin(const char *s, struct origin *o)
+{
+    const char *sep = strstr(s, "://");
+    if (!sep || sep == s)
+        return -1;
+    o->scheme = s;
+    o->scheme_len = (size_t)(sep - s);
+    o->host = sep + 3;
+    const char *end = o->host[0] == '[' ? strchr(o->host, ']') : o->host;  /* [::1] */
+    if (!end)
+        return -1;
+    o->host_len = (size_t)(end - o->host) + strcspn(end, ":/");
+    const char *rest = o->host + o->host_len;
+    o->port = default_port(o->scheme, o->scheme_len);
+    if (*rest == ':') {
+        char *stop;
+        o->port = strtol(rest + 1, &stop, 10);
+        if (!isdigit((unsigned char)rest[1]) || *stop || o->port <= 0 || o->port > 65535)
+            return -1;
+    } else if (*rest) {
+        return -1;
+    }
+    return o->host_len > 0 ? 0 : -1;
+}
+
+static int same_origin(const char *a, const char *b)
+{
+    struct origin x, y;
+    return parse_origin(a, &x) == 0 && parse_origin(b, &y) == 0 &&
+           x.scheme_len == y.scheme_len && strncasecmp(x.scheme, y.scheme, x.scheme_len) == 0 &&
+           x.host_len == y.host_len && strncasecmp(x.host, y.host, x.host_len) == 0 &&
+           x.port == y.port;
+}
+
+int green_ws_origin_allowed(const green_environ_t *env, const char *const *allowed)
+{
+    int n = count_header(env, "Origin");
+    if (n == 0)
+        return 1;               /* not a browser's page: see ws.h */
+    if (n > 1)
+        return 0;
+    const char *origin = green_environ_header(env, "Origin");
+    for (; allowed && *allowed; allowed++)
+        if (same_origin(origin, *allowed))
+            return 1;
     return 0;
 }

@@ -67,6 +67,7 @@
 #define GREEN_WS_GOING_AWAY      1001
 #define GREEN_WS_PROTOCOL_ERROR  1002
 #define GREEN_WS_INVALID_DATA    1007  /* text that is not UTF-8 */
+#define GREEN_WS_POLICY          1008  /* a rule of ours: too slow, say */
 #define GREEN_WS_TOO_BIG         1009
 
 /* The longest header: 2 + 8 (64-bit length) + 4 (mask key). */

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define FRAME_H "lib/13-ws/ws_frame.h"
@@ -568,12 +569,32 @@ static green_ws_options_t small = { .max_message = 64 };
 /* /ws/idle pings a client silent for 0.1 s, and gives up after 1 s. */
 static green_ws_options_t idle = { .ping_interval = 0.1, .timeout = 1.0 };
 
+/* /ws/slow: a message must be whole within 0.5 s, each wait is 1 s. */
+static green_ws_options_t slow = { .message_timeout = 0.5, .timeout = 1.0 };
+/* /ws/bye: says goodbye at once (green_ws_close_wait), waiting 1 s at
+ * most for the client's answer; what it returned, for the test. */
+static green_ws_options_t bye_opt = { .close_timeout = 1.0 };
+static int bye_rc = 99, bye_errno;
+
+static void bye(int fd, const char *data, size_t len, void *arg)
+{
+    green_ws_t *ws = green_ws_open(fd, data, len, arg);
+    bye_rc = green_ws_close_wait(ws, 1000, "bye");
+    bye_errno = errno;
+    green_ws_free(ws);
+}
+
 static green_body_t echo_app_call(green_app_t *self, green_environ_t *env, green_response_t *resp)
 {
     (void)self;
     green_body_t body;
+    if (strcmp(env->path, "/ws/bye") == 0) {
+        green_ws_accept(env, resp, bye, &bye_opt, &body);
+        return body;
+    }
     green_ws_options_t *opt = strcmp(env->path, "/ws/small") == 0 ? &small
-                            : strcmp(env->path, "/ws/idle") == 0 ? &idle : NULL;
+                            : strcmp(env->path, "/ws/idle") == 0 ? &idle
+                            : strcmp(env->path, "/ws/slow") == 0 ? &slow : NULL;
     green_ws_accept(env, resp, green_ws_echo, opt, &body);
     return body;
 }
@@ -694,8 +715,8 @@ static void wsc_expect(struct wsc *c, int b0, const void *want, size_t n, const 
                   what, b0, n, hex(want, n < 16 ? n : 16), got_b0, len, hex(p, len < 16 ? len : 16));
 }
 
-/* Expect a close frame with `code`, then the end of the connection. */
-static void wsc_expect_close(struct wsc *c, int code, const char *what)
+/* Expect a close frame with `code`. */
+static void wsc_expect_close_frame(struct wsc *c, int code, const char *what)
 {
     int b0;
     const unsigned char *p;
@@ -705,6 +726,12 @@ static void wsc_expect_close(struct wsc *c, int code, const char *what)
     int got = len >= 2 ? p[0] << 8 | p[1] : 1005;
     ck_assert_msg(b0 == 0x88 && got == code, "%s: expected a close frame (88) with code %d, got "
                   "frame %02x with code %d; see " WS_H, what, code, b0, got);
+}
+
+/* Expect a close frame with `code`, then the end of the connection. */
+static void wsc_expect_close(struct wsc *c, int code, const char *what)
+{
+    wsc_expect_close_frame(c, code, what);
     char byte;
     ck_assert_msg(green_recv(c->fd, &byte, 1, 2.0) == 0, "%s: after its close frame, the server "
                   "should close the connection", what);
@@ -817,8 +844,31 @@ START_TEST(test_refusal)
 }
 END_TEST
 
+/* A client that breaks the protocol and keeps sending: the server's close
+ * frame still arrives, and the end of the connection is a plain end, not
+ * a reset (section 7.1.1: close cleanly, "discarding any trailing
+ * bytes"; a socket closed with unread bytes sends a reset, which can
+ * destroy the close frame before the client reads it). */
+START_TEST(test_refusal_lingers)
+{
+    struct wsc *c = wsc_open("/ws/echo");
+    static unsigned char more[65536];
+    wsc_send(c, 0x81, "Hello", 5, 0, 1);            /* unmasked: 1002 */
+    ck_assert_int_eq(green_sendall(c->fd, more, sizeof more, 2.0), (ssize_t)sizeof more);
+    green_sleep(0.05);                              /* the server has closed meanwhile */
+    ssize_t n = green_sendall(c->fd, more, 100, 2.0);
+    ck_assert_msg(n == 100, "the server reset the connection (%s): it closed its socket with our bytes "
+                  "unread; after its close frame it should shut down its side and read what still comes "
+                  "(RFC 6455 7.1.1); see " WS_H, kit_why(n, errno));
+    wsc_expect_close(c, 1002, "an unmasked frame, then 64 kB more, then more again");
+    wsc_close(c);
+    stop_server();
+}
+END_TEST
+
 /* A silent client is pinged (so a proxy's read timeout sees traffic), its
- * pong keeps nothing alive by itself, and the timeout still ends it. */
+ * pong keeps nothing alive by itself, and the timeout still ends it, with
+ * a close frame saying 1001. */
 START_TEST(test_idle_ping)
 {
     struct wsc *c = wsc_open("/ws/idle");
@@ -831,12 +881,18 @@ START_TEST(test_idle_ping)
     wsc_send(c, 0x81, "still here", 10, 0, 0);
     wsc_expect(c, 0x81, "still here", 10, "after a ping and its pong, messages still echo");
     wsc_expect(c, 0x89, "", 0, "and the next silence gets another ping");
-    /* Silent until the timeout (1 s): the server gives up and closes. */
+    /* Silent until the timeout (1 s): the server says 1001, "going away",
+     * and closes. */
     int b0;
     const unsigned char *p;
     size_t len;
-    while (wsc_recv(c, &b0, &p, &len) == 0)
-        ck_assert_msg(b0 == 0x89, "only pings should come while the client is silent, got %02x", b0);
+    while (wsc_recv(c, &b0, &p, &len) == 0 && b0 == 0x89)
+        ;
+    ck_assert_msg(b0 == 0x88 && len >= 2 && (p[0] << 8 | p[1]) == 1001,
+                  "a client silent past the timeout (1 s) should get pings, then a close frame with "
+                  "1001 (going away); got frame %02x (%s); see " WS_H, b0, hex(p, len < 16 ? len : 16));
+    char byte;
+    ck_assert_msg(green_recv(c->fd, &byte, 1, 2.0) == 0, "after its 1001, the server should close the connection");
     ck_assert_msg(green_now() - t0 < 3.0, "the server should close a client silent past its timeout (1 s)");
     wsc_close(c);
     stop_server();
@@ -878,6 +934,497 @@ START_TEST(test_send_refusals)
 }
 END_TEST
 
+/* ---- One connection, two greenlets; sends that cannot go (ws.h) --------- */
+
+/* A client on our end of a socket pair (kit_tcp_pair): no server. */
+static struct wsc *wsc_on(int fd)
+{
+    struct wsc *c = calloc(1, sizeof *c);
+    ck_assert_ptr_nonnull(c);
+    c->fd = fd;
+    return c;
+}
+
+/* Small kernel buffers, so that a writer fills them soon and waits in
+ * the middle of a frame.  (Not tiny: with a receive window of a few kB,
+ * TCP crawls, a 100 kB message taking seconds on loopback.) */
+static void small_buffers(int server, int client)
+{
+    int send = 65536, receive = 65536;
+    ck_assert_int_eq(setsockopt(server, SOL_SOCKET, SO_SNDBUF, &send, sizeof send), 0);
+    ck_assert_int_eq(setsockopt(client, SOL_SOCKET, SO_RCVBUF, &receive, sizeof receive), 0);
+}
+
+/* Byte i of the k-th message a writer streams: each message its own. */
+static unsigned char nth_byte(int k, size_t i)
+{
+    return (unsigned char)(k * 7 + i * 13 + (i >> 8));
+}
+
+/* A greenlet's side of a shared connection: what it did, how it ended. */
+struct side {
+    green_ws_t *ws;
+    size_t size;                /* a writer's message size */
+    int want;                   /* how many it sends (0: until one fails) */
+    int count;                  /* messages sent, or received */
+    int rc, err;                /* the last call's result, and errno */
+};
+
+/* Send s->want messages of s->size bytes, or until one fails. */
+static void *writer(void *arg)
+{
+    struct side *s = arg;
+    static unsigned char m[1 << 17];
+    ck_assert(s->size <= sizeof m);
+    do {
+        for (size_t i = 0; i < s->size; i++)
+            m[i] = nth_byte(s->count, i);
+        s->rc = green_ws_send(s->ws, GREEN_WS_BINARY, m, s->size);
+        s->err = errno;
+    } while (s->rc == 0 && ++s->count != s->want && s->count < 1000);
+    return NULL;
+}
+
+/* Receive (answering pings) until the connection ends. */
+static void *reader(void *arg)
+{
+    struct side *s = arg;
+    int opcode;
+    const char *msg;
+    size_t len;
+    while ((s->rc = green_ws_recv(s->ws, &opcode, &msg, &len)) > 0)
+        s->count++;
+    s->err = errno;
+    return NULL;
+}
+
+/* Expect the k-th streamed message, whole. */
+static void expect_nth(struct wsc *c, int k, size_t size, const char *what)
+{
+    int b0;
+    const unsigned char *p;
+    size_t n;
+    ck_assert_msg(wsc_recv(c, &b0, &p, &n) == 0, "%s: message %d did not come", what, k);
+    ck_assert_msg(b0 == 0x82 && n == size, "%s: expected message %d, binary (82) of %zu bytes; got frame "
+                  "%02x of %zu bytes: frames mixed?  See " WS_H, what, k, size, b0, n);
+    size_t i = 0;                   /* (one assertion: Check records each) */
+    while (i < n && p[i] == nth_byte(k, i))
+        i++;
+    ck_assert_msg(i == n, "%s: message %d, byte %zu: expected %02x, got %02x: another frame's bytes in "
+                  "the middle of this one?  See " WS_H, what, k, i, nth_byte(k, i), i < n ? p[i] : 0);
+}
+
+/* The chat's shape: a writer streams 100 kB messages (each many packets,
+ * so it waits on the full socket in the middle of a frame) while the
+ * reader answers the client's pings.  Every frame the client reads is
+ * whole, the pongs in order between the messages, never inside one. */
+START_TEST(test_two_greenlets)
+{
+    int client, server;
+    kit_tcp_pair(&client, &server);
+    small_buffers(server, client);
+    struct side w = { .ws = green_ws_open(server, "", 0, NULL), .size = 100000, .want = 16 };
+    struct side r = { .ws = w.ws };
+    green_t *g[2] = { green_spawn(writer, &w), green_spawn(reader, &r) };
+    struct wsc *c = wsc_on(client);
+    green_sleep(0.01);
+    int opcode;
+    const char *msg;
+    size_t len;
+    errno = 0;
+    ck_assert_msg(green_ws_recv(w.ws, &opcode, &msg, &len) == -1 && errno == EBUSY,
+                  "a second greenlet in green_ws_recv should get -1 EBUSY; see " WS_H);
+    int pings = 0, pongs = 0, msgs = 0, want = w.want, early = 0;
+    while (msgs < want || pongs < pings) {
+        char ping[16];
+        if (pings <= msgs && msgs < want) {
+            int n = snprintf(ping, sizeof ping, "ping %d", pings++);
+            wsc_send(c, 0x89, ping, (size_t)n, 0, 0);
+            green_sleep(0.005);             /* the writer fills the socket */
+        }
+        ck_assert_msg(wsc_need(c, 1) == 0, "messages and pongs stopped coming (%d of %d messages, %d of %d "
+                      "pongs)", msgs, want, pongs, pings);
+        if (c->buf[0] == 0x8a) {
+            int n = snprintf(ping, sizeof ping, "ping %d", pongs++);
+            wsc_expect(c, 0x8a, ping, (size_t)n, "a pong between two messages");
+            early += msgs < want;
+        } else {
+            expect_nth(c, msgs++, w.size, "a writer greenlet's messages while the reader pongs");
+        }
+    }
+    ck_assert_msg(early > 0, "the test means something only if pongs come between the messages, while "
+                  "the writer waits on the full socket: none did");
+    wsc_send(c, 0x88, "\x03\xe8", 2, 0, 0);
+    wsc_expect(c, 0x88, "\x03\xe8", 2, "the client's close, answered");
+    kit_join_free(g, 2);
+    ck_assert_msg(w.rc == 0 && w.count == want && r.rc == 0,
+                  "the writer should have sent %d messages (sent %d, %s) and the reader seen the client's "
+                  "close (%s)", want, w.count, kit_why(w.rc, w.err), kit_why(r.rc, r.err));
+    green_ws_free(w.ws);
+    wsc_close(c);
+    close(server);
+    green_hub_destroy();
+}
+END_TEST
+
+/* A client that never reads: once the kernel's buffers are full, a send
+ * fails after send_timeout (not never), with ETIMEDOUT; the connection is
+ * done (the reader, parked in recv, learns it at once; nothing more may
+ * be sent), and what the client finally reads is whole messages, in
+ * order, then the end: a cut frame at most, nothing after it. */
+START_TEST(test_send_timeout)
+{
+    int client, server;
+    kit_tcp_pair(&client, &server);
+    small_buffers(server, client);
+    green_ws_options_t opt = { .send_timeout = 0.3 };
+    struct side w = { .ws = green_ws_open(server, "", 0, &opt), .size = 65536 }, r = { .ws = w.ws };
+    green_t *g = green_spawn(reader, &r);
+    double t0 = green_now();
+    writer(&w);
+    double took = green_now() - t0;
+    ck_assert_msg(w.rc == -1 && w.err == ETIMEDOUT,
+                  "sending to a client that never reads should fail with ETIMEDOUT once the buffers are "
+                  "full; got %s after %d messages; see " WS_H, kit_why(w.rc, w.err), w.count);
+    ck_assert_msg(took < 3.0, "with send_timeout 0.3 s, the writer should give up soon, took %.2f s", took);
+    ck_assert_msg(green_join(g, 1.0) == 0 && r.rc == -1 && r.err == ETIMEDOUT,
+                  "the reader, waiting in green_ws_recv, should end at once with the send's ETIMEDOUT; got "
+                  "%s", kit_why(r.rc, r.err));
+    green_free(g);
+    errno = 0;
+    ck_assert_msg(green_ws_send(w.ws, GREEN_WS_TEXT, "late", 4) == -1 && errno == EPIPE,
+                  "after a failed send, nothing may be sent (a frame may be cut): expected EPIPE");
+    errno = 0;
+    ck_assert_msg(green_ws_close(w.ws, 1000, NULL) == -1 && errno == EPIPE,
+                  "not even a close frame: expected EPIPE");
+    struct wsc *c = wsc_on(client);
+    for (int k = 0; k < w.count; k++)
+        expect_nth(c, k, w.size, "what a slow client reads at last");
+    int b0;
+    const unsigned char *p;
+    size_t n;
+    ck_assert_msg(wsc_recv(c, &b0, &p, &n) == -1, "after the messages sent whole, the connection should "
+                  "end (a cut frame at most), got a frame %02x of %zu bytes", b0, n);
+    green_ws_free(w.ws);
+    wsc_close(c);
+    close(server);
+    green_hub_destroy();
+}
+END_TEST
+
+/* The chat's end: the reader kills the writer, which may be in the middle
+ * of a frame on a full socket.  Its send fails (ECANCELED), the locks are
+ * released (green_ws_free would abort on a waiter), the connection is
+ * done, and the other greenlets learn it at once. */
+START_TEST(test_killed_writer)
+{
+    int client, server;
+    kit_tcp_pair(&client, &server);
+    small_buffers(server, client);
+    struct side w = { .ws = green_ws_open(server, "", 0, NULL), .size = 65536 }, r = { .ws = w.ws };
+    green_t *g[2] = { green_spawn(writer, &w), green_spawn(reader, &r) };
+    green_sleep(0.05);                  /* the writer waits on the full socket */
+    ck_assert_msg(!green_dead(g[0]), "test setup: the writer should be waiting on the full socket");
+    ck_assert_int_eq(green_kill(g[0], 1.0), 0);
+    ck_assert_msg(w.rc == -1 && w.err == ECANCELED, "a writer killed in the middle of a frame: its send "
+                  "should fail with ECANCELED, got %s", kit_why(w.rc, w.err));
+    ck_assert_msg(green_join(g[1], 1.0) == 0 && r.rc == -1 && r.err == ECANCELED,
+                  "the reader should end at once with the writer's ECANCELED (the connection is done), got %s",
+                  kit_why(r.rc, r.err));
+    errno = 0;
+    ck_assert_msg(green_ws_send(w.ws, GREEN_WS_TEXT, "x", 1) == -1 && errno == EPIPE,
+                  "after a frame was cut, nothing may be sent: expected EPIPE, not a wait on a lock");
+    kit_join_free(g, 2);
+    green_ws_free(w.ws);
+    close(client);
+    close(server);
+    green_hub_destroy();
+}
+END_TEST
+
+/* ---- Messages in fragments (green_ws_send_frame) ------------------------ */
+
+static void *other_sender(void *arg)
+{
+    struct side *s = arg;
+    s->rc = green_ws_send(s->ws, GREEN_WS_TEXT, "other", 5);
+    s->err = errno;
+    return NULL;
+}
+
+/* green_ws_send_frame's refusals in the middle of a message: each leaves
+ * the message open, nothing sent. */
+static void fragment_refusals(green_ws_t *ws)
+{
+    static const struct { int opcode, fin, err; const char *data, *why; } bad[] = {
+        { GREEN_WS_TEXT, 1, EINVAL, "new", "a new message inside one's own" },
+        { GREEN_WS_PING, 0, EINVAL, "p", "a ping that is not final (control frames are whole)" },
+        { GREEN_WS_CLOSE, 1, EINVAL, "", "a close frame (green_ws_close sends those)" },
+        { 3, 1, EINVAL, "", "opcode 3 (reserved)" },
+        { GREEN_WS_CONT, 0, EILSEQ, "\xc0", "a byte that is never UTF-8 in a text message" },
+        { GREEN_WS_CONT, 1, EILSEQ, "\xe2\x82", "a text message that would end mid-character" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        errno = 0;
+        ck_assert_msg(green_ws_send_frame(ws, bad[i].opcode, bad[i].data, strlen(bad[i].data), bad[i].fin) == -1
+                      && errno == bad[i].err, "green_ws_send_frame: %s should fail with %s; see " WS_H,
+                      bad[i].why, bad[i].err == EINVAL ? "EINVAL" : "EILSEQ");
+    }
+}
+
+/* A text message in three fragments, a character cut between two of them,
+ * a ping between fragments, and another greenlet's message waiting for
+ * the last fragment.  What goes out is then fed, masked as a client would
+ * send it, to a second connection: the layer's own receiving side must
+ * find two whole messages, in the RFC's order. */
+START_TEST(test_send_fragments)
+{
+    int client, server, client2, server2;
+    kit_tcp_pair(&client, &server);
+    kit_tcp_pair(&client2, &server2);
+    green_ws_t *ws = green_ws_open(server, "", 0, NULL);
+    errno = 0;
+    ck_assert_msg(green_ws_send_frame(ws, GREEN_WS_CONT, "x", 1, 1) == -1 && errno == EINVAL,
+                  "a continuation with no message open should fail with EINVAL; see " WS_H);
+    ck_assert_int_eq(green_ws_send_frame(ws, GREEN_WS_TEXT, "Hel", 3, 0), 0);
+    struct side other = { .ws = ws, .rc = 99 };
+    green_t *g = green_spawn(other_sender, &other);
+    green_sleep(0.01);
+    ck_assert_msg(other.rc == 99, "another greenlet's message must wait for the end of ours (RFC 6455 "
+                  "5.4: no mixing), but its green_ws_send returned %d (%s); see " WS_H, other.rc,
+                  kit_why(other.rc, other.err));
+    ck_assert_int_eq(green_ws_send_frame(ws, GREEN_WS_PING, "p", 1, 1), 0);
+    fragment_refusals(ws);
+    ck_assert_int_eq(green_ws_send_frame(ws, GREEN_WS_CONT, "lo \xce", 4, 0), 0);
+    ck_assert_int_eq(green_ws_send_frame(ws, GREEN_WS_CONT, "\xba!", 2, 1), 0);
+    ck_assert_msg(green_join(g, 1.0) == 0 && other.rc == 0, "once our message ended, the other greenlet's "
+                  "should go: %s", kit_why(other.rc, other.err));
+    green_free(g);
+
+    static const struct { int b0; const char *p; } wire[] = {
+        { 0x01, "Hel" }, { 0x89, "p" }, { 0x00, "lo \xce" }, { 0x80, "\xba!" }, { 0x81, "other" },
+    };
+    struct wsc *c = wsc_on(client), *relay = wsc_on(client2);
+    for (size_t i = 0; i < sizeof wire / sizeof wire[0]; i++) {
+        int b0;
+        const unsigned char *p;
+        size_t n;
+        ck_assert_int_eq(wsc_recv(c, &b0, &p, &n), 0);
+        ck_assert_msg(b0 == wire[i].b0 && n == strlen(wire[i].p) && memcmp(p, wire[i].p, n) == 0,
+                      "frame %zu on the wire: expected %02x \"%s\", got %02x (%s); see " WS_H, i,
+                      wire[i].b0, wire[i].p, b0, hex(p, n));
+        wsc_send(relay, b0, p, n, 0, 0);
+    }
+    green_ws_t *peer = green_ws_open(server2, "", 0, NULL);
+    int opcode;
+    const char *msg;
+    size_t len;
+    ck_assert_msg(green_ws_recv(peer, &opcode, &msg, &len) == 1 && opcode == GREEN_WS_TEXT && len == 9
+                  && memcmp(msg, "Hello \xce\xba!", 9) == 0,
+                  "the three fragments, read back by green_ws_recv, should make \"Hello \xce\xba!\"");
+    ck_assert_msg(green_ws_recv(peer, &opcode, &msg, &len) == 1 && len == 5 && memcmp(msg, "other", 5) == 0,
+                  "then the other greenlet's message, whole");
+    green_ws_free(peer);
+
+    /* A close between fragments ends the message there: its next frame
+     * fails, and the message lock is free again (no wait). */
+    ck_assert_int_eq(green_ws_send_frame(ws, GREEN_WS_BINARY, "a", 1, 0), 0);
+    ck_assert_int_eq(green_ws_close(ws, 1001, NULL), 0);
+    errno = 0;
+    ck_assert_msg(green_ws_send_frame(ws, GREEN_WS_CONT, "b", 1, 1) == -1 && errno == EPIPE,
+                  "a fragment after our close frame should fail with EPIPE");
+    double t0 = green_now();
+    errno = 0;
+    ck_assert_msg(green_ws_send(ws, GREEN_WS_BINARY, "c", 1) == -1 && errno == EPIPE && green_now() - t0 < 0.5,
+                  "and so should a new message, at once (the fragmented one ended)");
+    green_ws_free(ws);
+    wsc_close(c);
+    wsc_close(relay);
+    close(server);
+    close(server2);
+    green_hub_destroy();
+}
+END_TEST
+
+/* ---- The closing handshake from the server's side ----------------------- */
+
+/* green_ws_close_wait on the server (/ws/bye): a client that answers gets
+ * the TCP close right after its answer, the messages and ping it sent
+ * meanwhile dropped, unanswered (nothing follows a close frame); a client
+ * that does not answer gets it after close_timeout (1 s). */
+START_TEST(test_close_wait)
+{
+    bye_rc = 99;
+    struct wsc *c = wsc_open("/ws/bye");
+    wsc_send(c, 0x81, "late", 4, 0, 0);
+    wsc_send(c, 0x89, "ping", 4, 0, 0);
+    wsc_expect(c, 0x88, "\x03\xe8" "bye", 5, "green_ws_close_wait(1000, \"bye\"): its close frame first");
+    double t0 = green_now();
+    wsc_send(c, 0x88, "\x03\xe8", 2, 0, 0);
+    char byte;
+    ck_assert_msg(green_recv(c->fd, &byte, 1, 2.0) == 0, "after the client's answer the server should close "
+                  "the connection, with nothing before (no echo, no pong after its close frame)");
+    ck_assert_msg(green_now() - t0 < 0.8 && bye_rc == 0, "green_ws_close_wait should return 0 as soon as the "
+                  "client answers: got %s after %.2f s; see " WS_H, kit_why(bye_rc, bye_errno), green_now() - t0);
+    wsc_close(c);
+
+    bye_rc = 99;
+    c = wsc_open("/ws/bye");
+    wsc_expect(c, 0x88, "\x03\xe8" "bye", 5, "green_ws_close_wait's close frame");
+    t0 = green_now();
+    ck_assert_msg(green_recv(c->fd, &byte, 1, 3.0) == 0, "a client that does not answer: the server should "
+                  "close the connection after close_timeout");
+    double took = green_now() - t0;
+    ck_assert_msg(took > 0.8 && took < 2.5 && bye_rc == -1 && bye_errno == ETIMEDOUT,
+                  "without an answer, green_ws_close_wait should wait close_timeout (1 s) and fail with "
+                  "ETIMEDOUT: got %s after %.2f s; see " WS_H, kit_why(bye_rc, bye_errno), took);
+    wsc_close(c);
+    stop_server();
+}
+END_TEST
+
+/* The writer closes while the reader waits in green_ws_recv (for up to
+ * `timeout`, 300 s): the reader's wait shrinks to close_timeout. */
+static void close_while_reading(int answer)
+{
+    int client, server;
+    kit_tcp_pair(&client, &server);
+    green_ws_options_t opt = { .close_timeout = 1.0 };
+    struct side r = { .ws = green_ws_open(server, "", 0, &opt) };
+    green_t *g = green_spawn(reader, &r);
+    green_sleep(0.01);
+    double t0 = green_now();
+    ck_assert_int_eq(green_ws_close(r.ws, 1001, "restart"), 0);
+    struct wsc *c = wsc_on(client);
+    wsc_expect(c, 0x88, "\x03\xe9" "restart", 9, "green_ws_close(1001, \"restart\")");
+    if (answer)
+        wsc_send(c, 0x88, "\x03\xe9", 2, 0, 0);
+    ck_assert_int_eq(green_join(g, 3.0), 0);
+    double took = green_now() - t0;
+    if (answer)
+        ck_assert_msg(r.rc == 0 && green_ws_close_code(r.ws) == 1001 && took < 0.8,
+                      "the client answered our close: the reader should return 0 at once, got %s after "
+                      "%.2f s", kit_why(r.rc, r.err), took);
+    else
+        ck_assert_msg(r.rc == -1 && r.err == ETIMEDOUT && took > 0.9 && took < 3.0,
+                      "no answer: the reader should give up after close_timeout (1 s), not its 300 s "
+                      "timeout; got %s after %.2f s; see " WS_H, kit_why(r.rc, r.err), took);
+    green_free(g);
+    green_ws_free(r.ws);
+    wsc_close(c);
+    close(server);
+    green_hub_destroy();
+}
+
+START_TEST(test_close_while_reading)
+{
+    close_while_reading(1);
+    close_while_reading(0);
+}
+END_TEST
+
+/* ---- Slow clients (message_timeout) ------------------------------------- */
+
+/* Send bytes one at a time, `gap` seconds apart, until the server says
+ * something.  Returns how many went. */
+static size_t trickle(struct wsc *c, const unsigned char *bytes, size_t n, double gap)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (green_sendall(c->fd, bytes + i, 1, 1.0) < 0 || green_wait_read(c->fd, gap) == 0)
+            return i + 1;
+    }
+    return n;
+}
+
+/* /ws/slow: each wait is 1 s at most, a message must be whole in 0.5 s.
+ * Quick messages keep the connection open past 0.5 s; a frame trickled a
+ * byte every 0.1 s (each wait short) is closed 1008 after 0.5 s; so is a
+ * message whose fragments each come quickly, but not the whole. */
+START_TEST(test_slow_message)
+{
+    struct wsc *c = wsc_open("/ws/slow");
+    for (int i = 0; i < 5; i++) {
+        wsc_send(c, 0x81, "tick", 4, 0, 0);
+        wsc_expect(c, 0x81, "tick", 4, "quick messages, 0.2 s apart, past message_timeout (0.5 s)");
+        green_sleep(0.2);
+    }
+    unsigned char frame[6 + 20] = { 0x81, 0x80 | 20, 1, 2, 3, 4 };
+    double t0 = green_now();
+    size_t sent = trickle(c, frame, sizeof frame, 0.1);
+    ck_assert_msg(sent < sizeof frame, "a frame trickled a byte every 0.1 s should be closed before its end");
+    wsc_expect_close(c, 1008, "a message that takes longer than message_timeout (Slowloris)");
+    double took = green_now() - t0;
+    ck_assert_msg(took > 0.4 && took < 2.0, "the 1008 should come after message_timeout (0.5 s), came after "
+                  "%.2f s", took);
+    wsc_close(c);
+
+    c = wsc_open("/ws/slow");
+    t0 = green_now();
+    wsc_send(c, 0x01, "a", 1, 0, 0);
+    while (green_wait_read(c->fd, 0.15) != 0 && green_now() - t0 < 2.0)
+        wsc_send(c, 0x00, "b", 1, 0, 0);
+    wsc_expect_close(c, 1008, "a fragmented message whose fragments never end");
+    took = green_now() - t0;
+    ck_assert_msg(took > 0.4 && took < 2.0, "message_timeout counts from the first fragment: 1008 expected "
+                  "after 0.5 s, came after %.2f s", took);
+    wsc_close(c);
+    stop_server();
+}
+END_TEST
+
+/* ---- Origin ---------------------------------------------------------------- */
+
+static const struct origin_case {
+    const char *origin;         /* NULL: no Origin header */
+    int want;
+} origins[] = {
+    { NULL, 1 },                                    /* not a browser */
+    { "http://chat.example:8000", 1 },
+    { "HTTP://CHAT.Example:8000", 1 },              /* scheme and host in any case */
+    { "https://chat.example", 1 },
+    { "https://chat.example:443", 1 },              /* the default port, spelt out */
+    { "http://[::1]:8000", 1 },
+    { "http://chat.example", 0 },                   /* port 80, not 8000 */
+    { "https://chat.example:8443", 0 },
+    { "http://chat.example:8000.evil.example", 0 },
+    { "http://evil.example:8000", 0 },
+    { "http://chat.example.evil.example:8000", 0 },
+    { "http://chat.example:8000/", 0 },             /* a URL, not an origin */
+    { "http://chat.example: 8000", 0 },
+    { "http://[::1:8000", 0 },
+    { "http://", 0 },
+    { "null", 0 },                                  /* a sandboxed or file:// page */
+    { "", 0 },
+};
+
+START_TEST(test_origin)
+{
+    static const char *const ours[] = { "http://chat.example:8000", "https://Chat.Example", "http://[::1]:8000",
+                                        NULL };
+    const struct origin_case *t = &origins[_i];
+    const char *pairs[] = { "Origin", t->origin, NULL };
+    green_header_t store[4];
+    green_environ_t env = make_env("GET", "HTTP/1.1", t->origin ? pairs : NULL, store);
+    ck_assert_msg(green_ws_origin_allowed(&env, ours) == t->want,
+                  "Origin %s%s%s against http://chat.example:8000, https://Chat.Example and "
+                  "http://[::1]:8000: expected %s; see " WS_H, t->origin ? "\"" : "",
+                  t->origin ? t->origin : "(none)", t->origin ? "\"" : "", t->want ? "allowed" : "refused");
+}
+END_TEST
+
+START_TEST(test_origin_twice)
+{
+    static const char *const ours[] = { "http://chat.example:8000", NULL };
+    const char *pairs[] = { "Origin", "http://chat.example:8000", "Origin", "http://evil.example", NULL };
+    green_header_t store[4];
+    green_environ_t env = make_env("GET", "HTTP/1.1", pairs, store);
+    ck_assert_msg(green_ws_origin_allowed(&env, ours) == 0,
+                  "two Origin headers should be refused (which one would the browser have meant?)");
+    env.nheaders = 1;
+    ck_assert_msg(green_ws_origin_allowed(&env, NULL) == 0, "an empty list (NULL) allows no origin");
+}
+END_TEST
+
 static Suite *ws_suite(void)
 {
     Suite *s = suite_create("ws");
@@ -909,8 +1456,21 @@ static Suite *ws_suite(void)
     tcase_add_test(tc, test_echo);
     tcase_add_test(tc, test_fragments_ping_pong);
     tcase_add_test(tc, test_idle_ping);
+    tcase_add_test(tc, test_refusal_lingers);
     tcase_add_test(tc, test_send_refusals);
     tcase_add_loop_test(tc, test_refusal, 0, (int)(sizeof refusals / sizeof refusals[0]));
+    suite_add_tcase(s, tc);
+
+    tc = kit_tcase("conn");
+    tcase_add_test(tc, test_two_greenlets);
+    tcase_add_test(tc, test_send_timeout);
+    tcase_add_test(tc, test_killed_writer);
+    tcase_add_test(tc, test_send_fragments);
+    tcase_add_test(tc, test_close_wait);
+    tcase_add_test(tc, test_close_while_reading);
+    tcase_add_test(tc, test_slow_message);
+    tcase_add_loop_test(tc, test_origin, 0, (int)(sizeof origins / sizeof origins[0]));
+    tcase_add_test(tc, test_origin_twice);
     suite_add_tcase(s, tc);
     return s;
 }
