@@ -3,7 +3,7 @@
  *
  *   wsload echo   HOST PORT SECONDS INFLIGHT SIZE
  *   wsload idle   HOST PORT N HOLD
- *   wsload fanout HOST PORT ROOM N [--pause]
+ *   wsload fanout HOST PORT ROOM N [--pause] [--joining K]
  *
  * echo: one connection to /ws/echo; INFLIGHT text messages of SIZE bytes
  *   in flight at all times (1: a round trip at a time; 64: pipelined) for
@@ -24,6 +24,7 @@
  *   holding the marker arrives is taken (at most 10 s).  --pause: after
  *   the joins, print the "joined" line and wait for SIGUSR1 (at most 5 s)
  *   before sending, so that a script can look at the server meanwhile.
+ *   --joining K: at most K handshakes at a time (default 100, as idle's).
  *     wsload: mode=fanout clients=1000 open=1000 failed=0 joined=1000
  *     received=1000 first_ms=0.9 p50_ms=5.1 last_ms=9.8 dropped=0
  *
@@ -50,7 +51,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_HANDSHAKES 100     /* connections being opened at once */
+static int max_opening = 100;          /* connections being opened at once */
 
 static struct sockaddr_in server;
 static const char *host;
@@ -348,13 +349,14 @@ static int nconns, started, opening, nopen, nfailed, ndropped, epfd;
  * and the reader should know whether the server refused or the machine
  * ran out of something. */
 static int why_connect, why_eof, why_refused, why_closed;
+static char first_close[64] = "-";     /* the first close frame: "1008:too slow" */
 
 /* The reasons, for the summary lines: "why=connect:0,eof:0,refused:0,closed:0". */
 static const char *why(void)
 {
-    static char s[96];
-    snprintf(s, sizeof s, "connect:%d,eof:%d,refused:%d,closed:%d", why_connect, why_eof,
-             why_refused, why_closed);
+    static char s[192];
+    snprintf(s, sizeof s, "connect:%d,eof:%d,refused:%d,closed:%d,first_close:%s", why_connect,
+             why_eof, why_refused, why_closed, first_close);
     return s;
 }
 static char last_join[64];             /* fanout: "c999 joined\"" */
@@ -371,7 +373,7 @@ static void path_of(int i, char *path, size_t size)
 
 static void start_more(void)
 {
-    while (started < nconns && opening < MAX_HANDSHAKES) {
+    while (started < nconns && opening < max_opening) {
         struct conn *c = &conns[started];
         struct epoll_event ev = { .events = EPOLLOUT, .data.u32 = (uint32_t)started };
         started++;
@@ -411,7 +413,14 @@ static void conn_frames(struct conn *c)
             unsigned char pong[160];
             send_all(c->fd, pong, frame_write(pong, 0xA, payload, plen));
         } else if (opcode == 0x8) {
-            why_closed++;               /* a close frame */
+            if (why_closed++ == 0) {    /* a close frame: keep its code and reason */
+                int code = plen >= 2 ? payload[0] << 8 | payload[1] : 1005;
+                int rlen = plen > 2 ? (int)(plen - 2 > 40 ? 40 : plen - 2) : 0;
+                snprintf(first_close, sizeof first_close, "%d:%.*s", code, rlen, (const char *)payload + 2);
+                for (char *p = first_close; *p; p++)
+                    if (*p == ' ' || *p == '=')
+                        *p = '_';       /* one word, for the key=value line */
+            }
             conn_lost(c);
             return;
         } else if (opcode == 0x1 && room) {
@@ -551,8 +560,8 @@ static int run_fanout(int n, int pause)
     int joined = 0;
     for (int i = 0; i < n; i++)
         joined += conns[i].state == C_OPEN && conns[i].seen_last;
-    printf("wsload: mode=joined clients=%d open=%d failed=%d joined=%d seconds=%.2f\n",
-           n, nopen, nfailed + opening, joined, now() - start);
+    printf("wsload: mode=joined clients=%d open=%d failed=%d joined=%d dropped=%d seconds=%.2f why=%s\n",
+           n, nopen, nfailed + opening, joined, ndropped, now() - start, why());
     fflush(stdout);
     if (pause)
         serve(5, until_go);             /* until SIGUSR1 */
@@ -585,7 +594,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: wsload echo HOST PORT SECONDS INFLIGHT SIZE\n"
                     "       wsload idle HOST PORT N HOLD\n"
-                    "       wsload fanout HOST PORT ROOM N [--pause]\n");
+                    "       wsload fanout HOST PORT ROOM N [--pause] [--joining K]\n");
     exit(2);
 }
 
@@ -606,9 +615,18 @@ int main(int argc, char **argv)
         return run_echo(atof(argv[4]), atoi(argv[5]) > 0 ? atoi(argv[5]) : 1, (size_t)atol(argv[6]));
     if (strcmp(argv[1], "idle") == 0 && argc == 6)
         return run_idle(atoi(argv[4]), atof(argv[5]));
-    if (strcmp(argv[1], "fanout") == 0 && (argc == 6 || argc == 7)) {
+    if (strcmp(argv[1], "fanout") == 0 && argc >= 6) {
         room = argv[4];
-        return run_fanout(atoi(argv[5]), argc == 7 && strcmp(argv[6], "--pause") == 0);
+        int pause = 0;
+        for (int i = 6; i < argc; i++) {
+            if (strcmp(argv[i], "--pause") == 0)
+                pause = 1;
+            else if (strcmp(argv[i], "--joining") == 0 && i + 1 < argc && atoi(argv[i + 1]) > 0)
+                max_opening = atoi(argv[++i]);
+            else
+                usage();
+        }
+        return run_fanout(atoi(argv[5]), pause);
     }
     usage();
 }
