@@ -270,13 +270,14 @@ idle() { awk -v s="$1" -v f="$2" '$1 == s { print $f }' "$WORK/idle" 2>/dev/null
 kit_per=$(idle kit 4)
 for s in node websockets; do
     peer=$(idle $s 4)
+    [ $s = node ] && who="node's ws" || who="Python's websockets"
     if [ -z "$kit_per" ] || [ -z "$peer" ] || [ "$peer" = - ]; then
-        target "$IDLE_N idle connections: kit <= half of $s's memory per connection" "not both measured" NONE
+        target "$IDLE_N idle connections: kit <= half of $who's memory per connection" "not both measured" NONE
         continue
     fi
     r=$(ratio "$kit_per" "$peer")
     le "$r" 0.5 && [ "$(idle kit 5)" = 0 ] && ok=OK || ok=NOT
-    target "$IDLE_N idle connections: kit <= half of $s's memory per connection, 0 failed" \
+    target "$IDLE_N idle connections: kit <= half of $who's memory per connection, 0 failed" \
         "${kit_per} KiB against ${peer} KiB: ${r}x; kit failed: $(idle kit 5)" $ok
 done
 
