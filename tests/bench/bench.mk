@@ -165,23 +165,26 @@ bench-prefork: bench-prefork-build
 # process and across two workers through Redis.  tests/bench/ws.sh runs
 # them with the load client tests/bench/wsload.c; about two minutes.
 # The kit's side is chapter 13's server once it is built, else
-# tests/bench/ws_echo_server.c (the same green_ws_echo on chapter 11).
+# tests/bench/ws_echo_server.c (the same green_ws_echo on chapter 11);
+# tests/bench/ws_floor.c is the echo figures' floor (a bare C loop).
 BENCH_WS     := $(BENCH_BIN)/ws
 BENCH_CH13   := $(B)/chapters/13-chat/server
 BENCH_WS_RUN = echo; \
   echo "== Chapter 13: WebSocket echo, idle connections and fan-out, beside node's ws, websockets and gevent-websocket"; \
-  CH13=$(BENCH_CH13) WS_ECHO=$(BENCH_WS)/ws_echo_server sh tests/bench/ws.sh $(BENCH_WS)/wsload
+  CH13=$(BENCH_CH13) WS_ECHO=$(BENCH_WS)/ws_echo_server WS_FLOOR=$(BENCH_WS)/ws_floor \
+  sh tests/bench/ws.sh $(BENCH_WS)/wsload
 
 .PHONY: bench-ws bench-ws-build
-bench-ws-build: lib $(BENCH_WS)/wsload $(BENCH_WS)/ws_echo_server \
+bench-ws-build: lib $(BENCH_WS)/wsload $(BENCH_WS)/ws_echo_server $(BENCH_WS)/ws_floor \
                 $(if $(wildcard chapters/13-chat/server.c),$(BENCH_CH13))
 
 bench-ws: bench-ws-build
 	@$(if $(SANITIZE),echo "bench: warning: built with SANITIZE=1: sanitized figures mean nothing",true)
 	@$(BENCH_WS_RUN)
 
-# Plain epoll: the load must not run on the code it measures.
-$(BENCH_WS)/wsload: tests/bench/wsload.c
+# Plain sockets: the load must not run on the code it measures, and the
+# floor (the least an echo server can do) is not the kit's either.
+$(BENCH_WS)/wsload $(BENCH_WS)/ws_floor: $(BENCH_WS)/%: tests/bench/%.c
 	@mkdir -p $(@D)
 	$(BENCH_CC) -o $@ $<
 

@@ -11,6 +11,7 @@
 #            kit's side when it is built; the fan-out needs it
 #   WS_ECHO  tests/bench/ws_echo_server.c: the kit's side otherwise (the
 #            same green_ws_echo on chapter 11's server)
+#   WS_FLOOR tests/bench/ws_floor.c: the echo figures' floor, a bare loop
 # environment (all optional):
 #   BENCH_WS_SECONDS=0.5  length of each echo run
 #   BENCH_WS_RUNS=5       echo runs of each server, taking turns (medians)
@@ -34,6 +35,7 @@ set -u
 WSLOAD=${1:?usage: CH13=BINARY WS_ECHO=BINARY sh tests/bench/ws.sh WSLOAD}
 CH13=${CH13:-}
 WS_ECHO=${WS_ECHO:-}
+WS_FLOOR=${WS_FLOOR:-}
 HERE=$(cd "$(dirname "$0")" && pwd)
 HTTP_DIR=$HERE/http
 SECONDS_=${BENCH_WS_SECONDS:-0.5}
@@ -145,6 +147,7 @@ command_of() {
     node)       echo "node $HERE/ws_node.js $HOST" ;;
     websockets) echo "$PYTHON $HERE/ws_websockets.py $HOST" ;;
     gevent)     echo "$PYTHON $HERE/ws_gevent.py $HOST" ;;
+    floor)      echo "$WS_FLOOR $HOST" ;;
     esac
 }
 label_of() {
@@ -153,6 +156,7 @@ label_of() {
     node)       echo "node ws $(sed -n 's/.*"version": *"\([^"]*\)".*/\1/p' "$NODE_PATH/ws/package.json")" ;;
     websockets) echo "websockets $("$PYTHON" -c 'import websockets; print(websockets.__version__)')" ;;
     gevent)     echo "gevent-websocket $("$PYTHON" -c 'import geventwebsocket; print(geventwebsocket.get_version())' 2>/dev/null)" ;;
+    floor)      echo "floor: a bare C loop" ;;
     esac
 }
 echo "kit: $KIT_WHAT"
@@ -162,8 +166,11 @@ echo "peers: $(for s in $SERVERS; do [ $s = kit ] || printf '%s; ' "$(label_of $
 echo
 echo "1. echo on one connection: $SIZE-byte text messages, one round trip at a time, then $INFLIGHT in flight"
 echo "   ($RUNS runs of ${SECONDS_} s per server and mode, the servers taking turns; medians)"
+# The floor (ws_floor.c) runs here only: it serves one connection at a time.
+ECHO_SERVERS=$SERVERS
+[ -n "$WS_FLOOR" ] && [ -x "$WS_FLOOR" ] && ECHO_SERVERS="$ECHO_SERVERS floor"
 up=
-for s in $SERVERS; do
+for s in $ECHO_SERVERS; do
     # shellcheck disable=SC2046
     start_ws "$s" $(command_of "$s") && up="$up $s"
 done
@@ -206,14 +213,23 @@ for s in $up; do
         "$(ratio "$(fig kit 1 p50)" "$(fig $s 1 p50)")x" "$(ratio "$(fig kit $INFLIGHT rate)" "$(fig $s $INFLIGHT rate)")x" \
         "$(ratio "$(fig kit 1 cpu)" "$(fig $s 1 cpu)")x" "$(ratio "$(fig kit $INFLIGHT cpu)" "$(fig $s $INFLIGHT cpu)")x"
 done
-echo "   (msg/s above 1x: the kit does more; p50 and CPU/msg below 1x: the kit takes less)"
+echo "   (msg/s above 1x: the kit does more; p50 and CPU/msg below 1x: the kit takes less;"
+echo "    the floor echoes with no check at all: a real server can hardly beat it, nor a target ask more than it allows)"
 running() { case " $up " in *" $1 "*) return 0 ;; esac; return 1; }
 if running kit && running node; then
     r1=$(ratio "$(fig kit 1 rate)" "$(fig node 1 rate)") rk=$(ratio "$(fig kit $INFLIGHT rate)" "$(fig node $INFLIGHT rate)")
+    # What the floor reaches against node, in the same run: the most any
+    # server could show.
+    floor1= floork=
+    if running floor; then
+        floor1="; the floor: $(ratio "$(fig floor 1 rate)" "$(fig node 1 rate)")x, median round trip"
+        floor1="$floor1 $(fig floor 1 p50) us against node's $(fig node 1 p50) us and the kit's $(fig kit 1 p50) us"
+        floork="; the floor: $(ratio "$(fig floor $INFLIGHT rate)" "$(fig node $INFLIGHT rate)")x"
+    fi
     ge "$r1" 2 && ok=OK || ok=NOT
-    target "echo, one round trip at a time: kit >= 2x node's ws msg/s" "${r1}x" $ok
+    target "echo, one round trip at a time: kit >= 2x node's ws msg/s" "${r1}x$floor1" $ok
     ge "$rk" 2 && ok=OK || ok=NOT
-    target "echo, $INFLIGHT in flight: kit >= 2x node's ws msg/s" "${rk}x" $ok
+    target "echo, $INFLIGHT in flight: kit >= 2x node's ws msg/s" "${rk}x$floork" $ok
 else
     target "echo: kit >= 2x node's ws msg/s" "the kit or node's ws did not run" NONE
 fi
