@@ -288,12 +288,12 @@ for s in node websockets; do
     peer=$(idle $s 4)
     [ $s = node ] && who="node's ws" || who="Python's websockets"
     if [ -z "$kit_per" ] || [ -z "$peer" ] || [ "$peer" = - ]; then
-        target "$IDLE_N idle connections: kit <= half of $who's memory per connection" "not both measured" NONE
+        target "$IDLE_N idle connections: kit's memory per connection <= half of $who" "not both measured" NONE
         continue
     fi
     r=$(ratio "$kit_per" "$peer")
     le "$r" 0.5 && [ "$(idle kit 5)" = 0 ] && ok=OK || ok=NOT
-    target "$IDLE_N idle connections: kit <= half of $who's memory per connection, 0 failed" \
+    target "$IDLE_N idle connections: kit's memory per connection <= half of $who, 0 failed" \
         "${kit_per} KiB against ${peer} KiB: ${r}x; kit failed: $(idle kit 5)" $ok
 done
 
@@ -342,6 +342,7 @@ start_redis() {
     have redis-server || return 1
     for attempt in 1 2 3 4 5; do
         rport=$(( 10000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 20000 ))
+        : > "$WORK/redis.out"
         redis-server --bind "$HOST" --port $rport --save '' --appendonly no > "$WORK/redis.out" 2>&1 &
         pid_redis=$!
         STARTED="$STARTED redis"
