@@ -202,8 +202,8 @@ for s in $up; do
         "1: $(fig $s 1 scpu)/$(fig $s 1 ccpu) of $(fig $s 1 secs); $INFLIGHT: $(fig $s $INFLIGHT scpu)/$(fig $s $INFLIGHT ccpu) of $(fig $s $INFLIGHT secs)"
 done
 for s in $up; do
-    echo "    every run, msg/s, $(label_of $s): 1:" $(awk -v s=$s '$1 == s && $2 == 1 { sub(/rate=/, "", $3); print $3 }' "$WORK/echo") \
-         "; $INFLIGHT:" $(awk -v s=$s -v k=$INFLIGHT '$1 == s && $2 == k { sub(/rate=/, "", $3); print $3 }' "$WORK/echo")
+    runs() { awk -v s="$1" -v k="$2" '$1 == s && $2 == k { sub(/rate=/, "", $3); printf " %s", $3 }' "$WORK/echo"; }
+    echo "    every run, msg/s, $(label_of $s): 1:$(runs $s 1); $INFLIGHT:$(runs $s $INFLIGHT)"
 done
 fmt="%-32s %12s %10s %12s %16s %16s\n"
 printf "$fmt" "kit against" "1: msg/s" "p50" "$INFLIGHT: msg/s" "CPU/msg (1)" "CPU/msg ($INFLIGHT)"
@@ -220,7 +220,7 @@ if running kit && running node; then
     r1=$(ratio "$(fig kit 1 rate)" "$(fig node 1 rate)") rk=$(ratio "$(fig kit $INFLIGHT rate)" "$(fig node $INFLIGHT rate)")
     # What the floor reaches against node, in the same run: the most any
     # server could show.
-    floor1= floork=
+    floor1='' floork=''
     if running floor; then
         floor1="; the floor: $(ratio "$(fig floor 1 rate)" "$(fig node 1 rate)")x, median round trip"
         floor1="$floor1 $(fig floor 1 p50) us against node's $(fig node 1 p50) us and the kit's $(fig kit 1 p50) us"
@@ -340,7 +340,7 @@ esac
 # our own on a free-looking port (it cannot say which port it got).
 start_redis() {
     have redis-server || return 1
-    for attempt in 1 2 3 4 5; do
+    for _ in 1 2 3 4 5; do                # 5 tries: the port may be taken
         rport=$(( 10000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 20000 ))
         : > "$WORK/redis.out"
         redis-server --bind "$HOST" --port $rport --save '' --appendonly no > "$WORK/redis.out" 2>&1 &
@@ -384,7 +384,9 @@ else
             [ $tries -gt 0 ] && kill -0 $client 2>/dev/null || break
             sleep 0.1
         done
-        split=$(for w in $(pgrep -P "$(pid_of fan2)"); do ls -l /proc/$w/fd 2>/dev/null | grep -c socket; done)
+        split=$(for w in $(pgrep -P "$(pid_of fan2)"); do
+                    find "/proc/$w/fd" -lname 'socket:*' 2>/dev/null | wc -l
+                done | tr '\n' ' ')
         kill -USR1 $client 2>/dev/null
         wait $client
         line=$(grep '^wsload: mode=' "$WORK/fan2.load" | tail -n 1)
@@ -392,7 +394,7 @@ else
             "$(value first_ms "$line")" "$(value p50_ms "$line")" "$(value last_ms "$line")" \
             "$(awk -v t=$(( $(ticks "$(pid_of fan2)") - t0 )) -v hz=$HZ 'BEGIN { printf "%.2f", t / hz }')" \
             "joined=$(value joined "$line") dropped=$(value dropped "$line")$(failures "$line")"
-        echo "   sockets per worker once the clients joined: "$split" (each also holds its listening socket and Redis connections)"
+        echo "   sockets per worker once the clients joined: $split(each also holds its listening socket and Redis connections)"
         [ "$(value received "$line")" = "$FANOUT_N" ] && ok=OK || ok=NOT
         # A server that has not wired --redis in says so: rooms are then
         # each worker's, and the figure is not the one asked for.
