@@ -19,6 +19,7 @@
 #   BENCH_WS_FANOUT=1000  clients of the fan-out's room
 #   REDIS=redis://H:P     the Redis of the two-worker fan-out; without it
 #                         the script starts redis-server on a port of its own
+#   WORKERS=2             the workers of that fan-out
 #   BENCH_PYTHON=/usr/bin/python3  the Python of the Python peers
 #
 # Three figures (tests/bench/ws.md explains them and how to read them):
@@ -357,19 +358,20 @@ start_redis() {
     done
     return 1
 }
-WHAT="kit, 2 workers, rooms through Redis"
+FAN_WORKERS=${WORKERS:-2}
+WHAT="kit, $FAN_WORKERS workers, rooms through Redis"
 REDIS=${REDIS:-}
 if [ -z "$CH13" ] || ! [ -x "$CH13" ]; then
     printf "$fmt" "$WHAT" "-" "-" "-" "-" "-" "-" "-" "chapter 13's server is not built yet"
-    target "fan-out to $FANOUT_N clients, 2 workers through Redis" "chapter 13's server is not built yet" NONE
+    target "fan-out to $FANOUT_N clients, $FAN_WORKERS workers through Redis" "chapter 13's server is not built yet" NONE
 elif [ -z "$REDIS" ] && ! start_redis; then
     printf "$fmt" "$WHAT" "-" "-" "-" "-" "-" "-" "-" "redis-server is not installed (make deps-bench) and REDIS is not set"
-    target "fan-out to $FANOUT_N clients, 2 workers through Redis" "no Redis" NONE
+    target "fan-out to $FANOUT_N clients, $FAN_WORKERS workers through Redis" "no Redis" NONE
 else
     echo "   Redis: $REDIS"
     # The workers use both cores: no pinning for them.
     ON_SERVER_CPU_SAVED=$ON_SERVER_CPU ON_SERVER_CPU=
-    if start_ws fan2 "$CH13" --host "$HOST" --port 0 --workers 2 --redis "$REDIS"; then
+    if start_ws fan2 "$CH13" --host "$HOST" --port 0 --workers "$FAN_WORKERS" --redis "$REDIS"; then
         ON_SERVER_CPU=$ON_SERVER_CPU_SAVED
         t0=$(ticks "$(pid_of fan2)")
         : > "$WORK/fan2.load"
@@ -402,14 +404,14 @@ else
             echo "   the server said: $(grep 'not wired' "$WORK/fan2.out" | head -n 1)"
             ok=NONE
         fi
-        target "fan-out to $FANOUT_N clients, 2 workers through Redis: every client receives the message" \
+        target "fan-out to $FANOUT_N clients, $FAN_WORKERS workers through Redis: every client receives the message" \
             "received $(value received "$line"), the last after $(value last_ms "$line") ms$([ "$ok" = NONE ] && echo "; --redis is not wired in yet")" $ok
         stop_server fan2
     else
         ON_SERVER_CPU=$ON_SERVER_CPU_SAVED
         grep -q -i 'unknown option' "$WORK/fan2.out" && why="the server has no --redis yet" || why="the server did not start"
         printf "$fmt" "$WHAT" "-" "-" "-" "-" "-" "-" "-" "$why"
-        target "fan-out to $FANOUT_N clients, 2 workers through Redis" "$why" NONE
+        target "fan-out to $FANOUT_N clients, $FAN_WORKERS workers through Redis" "$why" NONE
     fi
 fi
 
