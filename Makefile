@@ -125,6 +125,7 @@ help:
 	@echo "make serve12 PORT=P WORKERS=N   chapter 12's pre-fork master (HUP reloads, TERM stops gracefully)"
 	@echo "make proxy12 PORT=P nginx in front of chapter 12's master (UPSTREAMS=2: two machines); test-proxy12: its tests"
 	@echo "make bench-prefork chapter 12: /cpu 2 workers vs 1, vs gunicorn -k gevent, behind nginx, balance, reload and crash"
+	@echo "make bench-ws      chapter 13: WebSocket echo, 10,000 idle connections, fan-out; vs node ws, websockets, gevent-websocket"
 	@echo "make fuzz [FUZZ_TIME=S]   fuzz the HTTP parser with libFuzzer for S seconds (default 60; needs clang)"
 	@echo "make fuzz-ws [FUZZ_TIME=S]   fuzz the WebSocket frame parser and UTF-8 validator (chapter 13's start)"
 	@echo "make slides        render slides/ to self-contained HTML in build/slides/ (make deps-slides first)"

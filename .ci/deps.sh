@@ -9,7 +9,9 @@
 #           never its system service), curl (make test-proxy12's client),
 #           wrk and ab (apache2-utils) as load generators, strace, and
 #           boost.context (the C++ switch beside the kit's, in make bench),
-#           slowhttptest (the slow-read attack of make bench-fair)
+#           slowhttptest (the slow-read attack of make bench-fair),
+#           node's ws, Python's websockets and gevent-websocket (the
+#           WebSocket peers of make bench-ws)
 #   slides  pandoc (renders slides/ to self-contained HTML), Chromium and
 #           its fonts, node and npm when missing, and playwright-core (npm,
 #           pinned in slides/check/package.json) that drives Chromium for
@@ -25,7 +27,7 @@ if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi
 apt_pkgs() {
     case $1 in
     core)   echo "build-essential pkg-config libevent-dev check libssl-dev" ;;
-    bench)  echo "python3 python3-gevent python3-greenlet python3-twisted uvicorn gunicorn nginx curl wrk apache2-utils strace libboost-context-dev slowhttptest" ;;
+    bench)  echo "python3 python3-gevent python3-greenlet python3-twisted uvicorn gunicorn nginx curl wrk apache2-utils strace libboost-context-dev slowhttptest $(command -v node >/dev/null || echo nodejs) node-ws python3-websockets python3-gevent-websocket" ;;
     slides) echo "pandoc chromium fonts-dejavu-core $(node_missing nodejs npm)" ;;
     cross)  echo "gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user valgrind clang" ;;
     esac
@@ -33,7 +35,7 @@ apt_pkgs() {
 dnf_pkgs() {
     case $1 in
     core)   echo "gcc make pkgconf-pkg-config libevent-devel check-devel openssl-devel" ;;
-    bench)  echo "python3 python3-gevent python3-greenlet python3-twisted python3-uvicorn python3-gunicorn nginx curl wrk httpd-tools strace boost-devel" ;;
+    bench)  echo "python3 python3-gevent python3-greenlet python3-twisted python3-uvicorn python3-gunicorn nginx curl wrk httpd-tools strace boost-devel $(command -v node >/dev/null || echo nodejs) python3-websockets" ;;
     slides) echo "pandoc chromium dejavu-sans-fonts dejavu-sans-mono-fonts $(node_missing nodejs npm)" ;;
     cross)  echo "gcc-aarch64-linux-gnu qemu-user valgrind clang" ;;
     esac
@@ -61,9 +63,9 @@ slides_npm() {
 
 # A package Fedora may not carry (slowhttptest: not checked from a
 # Debian machine): its absence skips one figure, never the whole set.
-dnf_optional() {
+dnf_optional() {                       # PACKAGE [TARGET]
     $SUDO dnf install -y "$1" ||
-        echo "deps: $1 is not available here: make bench-fair skips what needs it"
+        echo "deps: $1 is not available here: make ${2:-bench-fair} skips what needs it"
 }
 
 # Only what is missing, so a second `make deps` is quick and quiet.
@@ -102,6 +104,8 @@ for set in "$@"; do
     elif command -v dnf >/dev/null; then
         $SUDO dnf install -y $(dnf_pkgs "$set")
         [ "$set" = bench ] && dnf_optional slowhttptest
+        # node's ws and gevent-websocket: not checked from a Debian machine.
+        [ "$set" = bench ] && { dnf_optional nodejs-ws bench-ws; dnf_optional python3-gevent-websocket bench-ws; }
     elif [ "$(uname -s)" != Linux ]; then
         echo "deps: the kit builds on Linux only (it uses accept4, sendfile, epoll)."
         echo "deps: on $(uname -s), work in a Linux VM or container (Debian 12 is what CI runs)."

@@ -5,8 +5,8 @@
 # flavour of the library (build/ucontext), then runs tests/bench/run.sh,
 # which repeats every measurement, takes medians and prints the table.
 # `make bench-switch` runs the switch figures alone (about 20 s);
-# `make bench-http`, `bench-fair` and `bench-prefork` the HTTP, fairness
-# and chapter 12 figures alone.
+# `make bench-http`, `bench-fair`, `bench-prefork` and `bench-ws` the
+# HTTP, fairness, chapter 12 and chapter 13 figures alone.
 # tests/bench/README.md explains the figures.
 
 BENCH_BIN    := $(B)/tests/bench
@@ -21,7 +21,7 @@ BENCH_CXX     = $(CXX) -O2 -fno-exceptions -fno-rtti -Wall -Wextra $(STRICT)
 .PHONY: bench bench-ucontext bench-switch
 
 bench: lib $(BENCH_PROGS) bench-ucontext bench-threads-build bench-http-build bench-fair-build \
-       bench-prefork-build
+       bench-prefork-build bench-ws-build
 	@$(if $(SANITIZE),echo "bench: warning: built with SANITIZE=1: sanitized figures mean nothing",true)
 	@sh tests/bench/run.sh $(BENCH_BIN) $(BENCH_UC)/tests/bench
 	@echo
@@ -31,6 +31,7 @@ bench: lib $(BENCH_PROGS) bench-ucontext bench-threads-build bench-http-build be
 	@$(BENCH_HTTP_RUN)
 	@$(BENCH_FAIR_RUN)
 	@$(BENCH_PREFORK_RUN)
+	@$(BENCH_WS_RUN)
 
 # Chapter 8's servers, load generator and round trip: the targets of the
 # threads-versus-greenlets experiment are measured there (its README).
@@ -155,3 +156,38 @@ bench-prefork-build: lib $(if $(wildcard chapters/12-prefork/server.c),$(BENCH_C
 bench-prefork: bench-prefork-build
 	@$(if $(SANITIZE),echo "bench: warning: built with SANITIZE=1: sanitized figures mean nothing",true)
 	@$(BENCH_PREFORK_RUN)
+
+
+# ---- Chapter 13: `make bench-ws` (also part of `make bench`) ----------------
+# WebSocket: the kit's /ws/echo beside node's ws, Python's websockets and
+# gevent-websocket (echo round trip and rate, pipelined, 10,000 idle
+# connections' memory), and the chat's fan-out to 1,000 clients, in one
+# process and across two workers through Redis.  tests/bench/ws.sh runs
+# them with the load client tests/bench/wsload.c; about two minutes.
+# The kit's side is chapter 13's server once it is built, else
+# tests/bench/ws_echo_server.c (the same green_ws_echo on chapter 11);
+# tests/bench/ws_floor.c is the echo figures' floor (a bare C loop).
+BENCH_WS     := $(BENCH_BIN)/ws
+BENCH_CH13   := $(B)/chapters/13-chat/server
+BENCH_WS_RUN = echo; \
+  echo "== Chapter 13: WebSocket echo, idle connections and fan-out, beside node's ws, websockets and gevent-websocket"; \
+  CH13=$(BENCH_CH13) WS_ECHO=$(BENCH_WS)/ws_echo_server WS_FLOOR=$(BENCH_WS)/ws_floor \
+  sh tests/bench/ws.sh $(BENCH_WS)/wsload
+
+.PHONY: bench-ws bench-ws-build
+bench-ws-build: lib $(BENCH_WS)/wsload $(BENCH_WS)/ws_echo_server $(BENCH_WS)/ws_floor \
+                $(if $(wildcard chapters/13-chat/server.c),$(BENCH_CH13))
+
+bench-ws: bench-ws-build
+	@$(if $(SANITIZE),echo "bench: warning: built with SANITIZE=1: sanitized figures mean nothing",true)
+	@$(BENCH_WS_RUN)
+
+# Plain sockets: the load must not run on the code it measures, and the
+# floor (the least an echo server can do) is not the kit's either.
+$(BENCH_WS)/wsload $(BENCH_WS)/ws_floor: $(BENCH_WS)/%: tests/bench/%.c
+	@mkdir -p $(@D)
+	$(BENCH_CC) -o $@ $<
+
+$(BENCH_WS)/ws_echo_server: tests/bench/ws_echo_server.c $(LIBGREEN_A)
+	@mkdir -p $(@D)
+	$(BENCH_CC) -o $@ $< $(LIBGREEN_A) $(LDLIBS)
