@@ -256,7 +256,10 @@ check-layers-selftest: $(LIB_OBJS)
 # which must not hide an exercise's own event.h.
 AARCH64_CC ?= aarch64-linux-gnu-gcc
 SYSROOT    := build/aarch64-sysroot
-test-aarch64: $(SYSROOT)/.stamp
+# The stamp names what the sysroot holds: a package added changes its
+# name, and an older sysroot is made again.
+SYSROOT_STAMP := $(SYSROOT)/.stamp-libevent-libssl-hiredis
+test-aarch64: $(SYSROOT_STAMP)
 	@CK_FORK=no $(MAKE) --no-print-directory CC=$(AARCH64_CC) B=build/aarch64 \
 	  PKG_CONFIG_LIBDIR=$(SYSROOT)/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/lib/aarch64-linux-gnu/pkgconfig \
 	  EXTRA_CPPFLAGS="-idirafter $(SYSROOT)/usr/include -idirafter $(SYSROOT)/usr/include/aarch64-linux-gnu" \
@@ -264,12 +267,13 @@ test-aarch64: $(SYSROOT)/.stamp
 	  RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu" \
 	  LIB_SUITES="gen ctx greenlet hub sync pool server wsgi http_parser http wsgi_evhttp ws" \
 	  EXERCISE_SET="01-% 02-% 03-% 06-% 09-% 10-% 11-%" test
-$(SYSROOT)/.stamp:
+$(SYSROOT_STAMP):
 	@command -v $(AARCH64_CC) >/dev/null && command -v qemu-aarch64 >/dev/null || \
 	  { echo "the cross tools are missing: make deps-cross"; exit 1; }
 	@rm -rf $(SYSROOT) && mkdir -p $(SYSROOT)
 	cd $(SYSROOT) && apt-get download -q -o APT::Sandbox::User=root libevent-dev:arm64 libssl-dev:arm64 \
-	  && dpkg -x libevent-dev_*.deb . && dpkg -x libssl-dev_*.deb .
+	  libhiredis-dev:arm64 && dpkg -x libevent-dev_*.deb . && dpkg -x libssl-dev_*.deb . \
+	  && dpkg -x libhiredis-dev_*.deb .
 	@# The package's libevent*.so links point next to themselves; the
 	@# libraries they name are the multiarch ones installed by deps-cross.
 	@cd $(SYSROOT)/usr/lib/aarch64-linux-gnu && rm -f *.a && for l in *.so; do \

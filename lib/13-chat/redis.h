@@ -16,8 +16,9 @@
  * This is (b), for three reasons.
  * - It is what gevent's users actually run: redis-py is a blocking client,
  *   and gevent makes it concurrent by greening its socket.  Here the socket
- *   is green from the start: the client is some 200 lines of straight
- *   code, send the command, read until the reader has a reply.
+ *   is green from the start: the client is straight code (redis.c's
+ *   read_reply is the heart of it): send the command, then read until
+ *   the reader has a reply.
  * - Every failure is one the kit already names.  A timeout is green_recv's
  *   ETIMEDOUT, a kill its ECANCELED, a server that dies mid-wait is
  *   recv()'s end of stream: one code path each.  With (a), a reply's

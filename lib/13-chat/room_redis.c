@@ -68,6 +68,7 @@ struct bridge {
     char url[GREEN_REDIS_HOST_MAX + 32];
     char where[GREEN_REDIS_HOST_MAX + 8];  /* "HOST:PORT", for messages */
     int up;                     /* posts go through Redis */
+    unsigned epoch;             /* counts the times it came up */
     int said_down;              /* the outage line is out; "again" is due */
     green_queue_t *outbox;      /* struct post *, for the publisher */
     green_t *publisher, *subscriber;
@@ -98,6 +99,7 @@ static void went_down(struct bridge *b, int why)
 static void came_up(struct bridge *b)
 {
     b->up = 1;
+    b->epoch++;
     if (b->said_down) {
         fprintf(stderr, "redis %s reachable again: rooms shared with the "
                 "other workers\n", b->where);
@@ -192,11 +194,19 @@ static int post_to_redis(struct bridge *b, green_redis_t *c, const struct post *
     return refused ? -1 : 0;
 }
 
-/* Hand p to Redis on *c (connected now if need be).  Returns 1 when
- * Redis took it, 0 when it must be kept here: Redis refused the script
- * (still up), or failed (now down: *c is dropped, the subscriber told). */
-static int share(struct bridge *b, green_redis_t **c, const struct post *p)
+/* Hand p to Redis on *c (connected now if need be: *epoch says when c was
+ * made; a connection older than Redis's last coming up is a dead one).
+ * Returns 1 when Redis took it, 0 when it must be kept here: Redis refused
+ * the script (still up), or failed (now down: *c is dropped, the
+ * subscriber told). */
+static int share(struct bridge *b, green_redis_t **c, unsigned *epoch,
+                 const struct post *p)
 {
+    if (*c && *epoch != b->epoch) {       /* made before the last outage */
+        green_redis_close(*c);
+        *c = NULL;
+    }
+    *epoch = b->epoch;
     if (!*c && !(*c = green_redis_connect(b->url, CONNECT_TIMEOUT))) {
         went_down(b, errno);
         return 0;
@@ -220,10 +230,11 @@ static void *publisher(void *arg)
 {
     struct bridge *b = arg;
     green_redis_t *c = NULL;
+    unsigned epoch = 0;
     void *item;
     while (green_queue_get(b->outbox, &item, GREEN_FOREVER) == 0) {
         struct post *p = item;
-        if (!b->up || !share(b, &c, p))
+        if (!b->up || !share(b, &c, &epoch, p))
             append_here(b, p->room, p->name, p->text);
         post_free(p);
     }

@@ -26,6 +26,9 @@
  * and, once it has, says so once
  *     redis 127.0.0.1:6379 reachable again: rooms shared with the other workers
  * and posts go through Redis again.
+ * The rooms' publisher stays set meanwhile, and appends the posts here
+ * itself, rather than being removed: so the bridge sees every room that
+ * gets a message, which the id rules below need.
  *
  * Ids after an outage.  Meanwhile each worker went on numbering locally
  * from its own last id: two workers may both have a message 42, and they

@@ -514,6 +514,16 @@ START_TEST(test_outage)
                   "id above worker 0's last (3), or worker 0 drops it as a duplicate; worker 0 holds "
                   "\"%s\"; " BRIDGE_H, d);
     ck_assert_str_eq(ask(&w[1], "dump lobby 3"), "1:alice:shared1 2:bob:local1 4:bob:back");
+    /* Worker 0's publisher had a connection before the outage: a dead one,
+     * which it must not take for a new outage. */
+    ask(&w[0], "post lobby alice back0");
+    d = ask(&w[1], "dump lobby 4");
+    ck_assert_msg(strcmp(d, "1:alice:shared1 2:bob:local1 4:bob:back 5:alice:back0") == 0,
+                  "a post after the outage from worker 0, whose publisher had connected before it: "
+                  "expected worker 1 to get it as message 5, got \"%s\" (a connection made before "
+                  "an outage is dead: make a new one, do not declare a new outage); " BRIDGE_H, d);
+    ck_assert_str_eq(ask(&w[0], "dump lobby 5"),
+                     "1:alice:shared1 2:alice:local0 3:alice:local0b 4:bob:back 5:alice:back0");
 
     char text[4096], line[128];
     for (int i = 0; i < 2; i++) {
