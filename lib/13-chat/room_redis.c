@@ -196,9 +196,11 @@ static int post_to_redis(struct bridge *b, green_redis_t *c, const struct post *
 
 /* Hand p to Redis on *c (connected now if need be: *epoch says when c was
  * made; a connection older than Redis's last coming up is a dead one).
- * Returns 1 when Redis took it, 0 when it must be kept here: Redis refused
- * the script (still up), or failed (now down: *c is dropped, the
- * subscriber told). */
+ * Returns 1 when Redis is done with it, 0 when it must be kept here:
+ * Redis failed (now down: *c is dropped, the subscriber told).  A post
+ * Redis refuses (out of memory, a read-only replica: the line on stderr)
+ * is dropped, not kept: a local id would be the id of somebody else's
+ * next message, which this worker would then drop as a duplicate. */
 static int share(struct bridge *b, green_redis_t **c, unsigned *epoch,
                  const struct post *p)
 {
@@ -211,10 +213,8 @@ static int share(struct bridge *b, green_redis_t **c, unsigned *epoch,
         went_down(b, errno);
         return 0;
     }
-    if (post_to_redis(b, *c, p) == 0)
+    if (post_to_redis(b, *c, p) == 0 || errno == EIO)
         return 1;
-    if (errno == EIO)
-        return 0;
     if (errno != ECANCELED)               /* killed: stopping, not an outage */
         went_down(b, errno);
     green_redis_close(*c);
@@ -224,8 +224,8 @@ static int share(struct bridge *b, green_redis_t **c, unsigned *epoch,
 
 /* The publisher greenlet: one post at a time, in the order posted.  Its
  * connection is made when Redis is up and a post comes, and dropped at
- * the first failure.  Whatever Redis does not take is appended here, so
- * no post is lost, only not shared. */
+ * the first failure.  What Redis cannot take is appended here: not lost,
+ * only not shared. */
 static void *publisher(void *arg)
 {
     struct bridge *b = arg;
