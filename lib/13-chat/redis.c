@@ -104,10 +104,8 @@ green_redis_t *green_redis_connect(const char *url, double timeout)
     int one = 1;
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     return c;
-err:;
-    int saved = errno;
-    green_redis_close(c);
-    errno = saved;
+err:
+    green_redis_close(c);                 /* keeps errno */
     return NULL;
 }
 
@@ -117,10 +115,12 @@ void green_redis_reply_free(green_redis_reply_t *reply)
         freeReplyObject(reply);
 }
 
+/* Keeps errno: a caller closes after a failure, then reports it. */
 void green_redis_close(green_redis_t *c)
 {
     if (!c)
         return;
+    int saved = errno;
     if (c->fd >= 0)
         green_close(c->fd);
     while (c->head) {
@@ -135,6 +135,7 @@ void green_redis_close(green_redis_t *c)
     if (c->lock)
         green_lock_free(c->lock);
     free(c);
+    errno = saved;
 }
 
 void green_redis_shutdown(green_redis_t *c)

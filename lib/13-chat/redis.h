@@ -125,8 +125,9 @@ int green_redis_next(green_redis_t *c, green_redis_msg_t *msg, double timeout);
  * Python: socket.shutdown(). */
 void green_redis_shutdown(green_redis_t *c);
 
-/* Close the connection and free it (NULL: nothing).  No greenlet may be
- * waiting on it.  Python: r.close(). */
+/* Close the connection and free it (NULL: nothing), leaving errno as it
+ * was (so a caller may close, then report the failure).  No greenlet may
+ * be waiting on it.  Python: r.close(). */
 void green_redis_close(green_redis_t *c);
 
 #endif

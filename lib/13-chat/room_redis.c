@@ -78,6 +78,7 @@ struct bridge {
 };
 
 static _Thread_local struct bridge *bridge;
+static _Thread_local int forget_registered;  /* with this thread's hub */
 
 /* ---- Up and down -------------------------------------------------------- */
 
@@ -209,16 +210,14 @@ static int share(struct bridge *b, green_redis_t **c, unsigned *epoch,
         *c = NULL;
     }
     *epoch = b->epoch;
-    if (!*c && !(*c = green_redis_connect(b->url, CONNECT_TIMEOUT))) {
-        went_down(b, errno);
-        return 0;
+    if (*c || (*c = green_redis_connect(b->url, CONNECT_TIMEOUT))) {
+        if (post_to_redis(b, *c, p) == 0 || errno == EIO)
+            return 1;
+        green_redis_close(*c);
+        *c = NULL;
     }
-    if (post_to_redis(b, *c, p) == 0 || errno == EIO)
-        return 1;
     if (errno != ECANCELED)               /* killed: stopping, not an outage */
         went_down(b, errno);
-    green_redis_close(*c);
-    *c = NULL;
     return 0;
 }
 
@@ -331,10 +330,8 @@ static int subscribe_and_deliver(struct bridge *b)
         while (green_redis_next(b->sub, &m, GREEN_FOREVER) == 0)
             deliver(b, &m);
     }
-    int why = errno;
-    green_redis_close(b->sub);
+    green_redis_close(b->sub);           /* keeps errno: why it ended */
     b->sub = NULL;
-    errno = why;
     return came;
 }
 
@@ -360,6 +357,34 @@ static void *subscriber(void *arg)
 }
 
 /* ---- Start and stop ----------------------------------------------------- */
+
+/* Free the bridge's memory: its greenlets are gone (stopped, or freed by
+ * green_hub_destroy), and each closed its own connection on the way out.
+ * Posts still in the outbox are freed, not appended: their rooms may be
+ * gone already. */
+static void bridge_free(struct bridge *b)
+{
+    void *item;
+    while (green_queue_get(b->outbox, &item, 0) == 0)
+        post_free(item);
+    green_queue_free(b->outbox);
+    for (size_t i = 0; i < b->nrooms; i++)
+        free(b->rooms[i]);
+    free(b->rooms);
+    free(b);
+}
+
+/* green_hub_destroy without green_room_redis_stop (a worker that ends
+ * with its hub, chapter 12): what the hub did not free, freed here. */
+static void forget_bridge(void *arg)
+{
+    (void)arg;
+    forget_registered = 0;
+    if (bridge) {
+        bridge_free(bridge);
+        bridge = NULL;
+    }
+}
 
 int green_room_redis_start(const char *url)
 {
@@ -394,6 +419,8 @@ int green_room_redis_start(const char *url)
     }
     green_set_name(b->publisher, "redis publisher");
     green_set_name(b->subscriber, "redis subscriber");
+    if (!forget_registered && green_hub_at_destroy(forget_bridge, NULL) == 0)
+        forget_registered = 1;
     bridge = b;
     green_room_set_publisher(publish, b);
     return 0;
@@ -420,10 +447,6 @@ void green_room_redis_stop(void)
         append_here(b, p->room, p->name, p->text);
         post_free(p);
     }
-    green_queue_free(b->outbox);
-    for (size_t i = 0; i < b->nrooms; i++)
-        free(b->rooms[i]);
-    free(b->rooms);
-    free(b);
+    bridge_free(b);
     bridge = NULL;
 }

@@ -74,8 +74,11 @@ int green_room_redis_shared(void);
 
 /* Stop sharing: remove the publisher, stop the subscriber greenlet, close
  * the connections.  Rooms keep their messages and serve locally.  Call it
- * from a greenlet (main too) before green_room_free_all and
- * green_hub_destroy.  Nothing when not started. */
+ * from a greenlet (main too), not from the hub (a signal's handler).
+ * Nothing when not started.  A program that ends with green_hub_destroy
+ * need not call it (a worker of chapter 12 ends so): the hub kills the
+ * bridge's greenlets, which close their connections, and the bridge
+ * frees the rest then (green_hub_at_destroy). */
 void green_room_redis_stop(void);
 
 #endif

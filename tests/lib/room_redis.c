@@ -262,6 +262,28 @@ START_TEST(test_stop)
 }
 END_TEST
 
+/* A program that ends with green_hub_destroy, without stopping the bridge
+ * (a worker of chapter 12 ends so): nothing leaks (Valgrind, ASan), and
+ * a new hub may start a new bridge. */
+START_TEST(test_hub_destroy)
+{
+    port = 0;
+    start_server();
+    ck_assert_int_eq(green_room_redis_start(url), 0);
+    ck_assert(wait_shared(1, T));
+    green_room_t *r = green_room_get("lobby");
+    green_room_post(r, "alice", "in flight");   /* maybe still in the outbox */
+    green_hub_destroy();
+    ck_assert_msg(green_room_redis_shared() == 0,
+                  "after green_hub_destroy, expected the bridge gone; " BRIDGE_H);
+    ck_assert_msg(green_room_redis_start(url) == 0,
+                  "a new hub: expected green_room_redis_start to work again, got %s",
+                  strerror(errno));
+    ck_assert(wait_shared(1, T));
+    finish();
+}
+END_TEST
+
 /* ---- Two workers -------------------------------------------------------- */
 
 /* A worker: a hub, its rooms, the bridge, and a loop answering the test's
@@ -550,6 +572,7 @@ static Suite *room_redis_suite(void)
     tcase_add_test(tc, test_floor);
     tcase_add_test(tc, test_down_at_start);
     tcase_add_test(tc, test_stop);
+    tcase_add_test(tc, test_hub_destroy);
     suite_add_tcase(s, tc);
     tc = kit_tcase("two workers");
     tcase_set_timeout(tc, 20);
