@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define CONNECT_TIMEOUT 1.0  /* seconds to reach Redis */
 #define COMMAND_TIMEOUT 2.0  /* a post script slower than this: Redis is gone */
@@ -89,8 +90,9 @@ static void went_down(struct bridge *b, int why)
 {
     b->up = 0;
     if (!b->said_down) {
-        fprintf(stderr, "redis %s unreachable (%s): serving this worker's "
-                "clients alone; reconnecting\n", b->where, strerror(why));
+        fprintf(stderr, "process %ld: redis %s unreachable (%s): serving this "
+                "worker's clients alone; reconnecting\n", (long)getpid(), b->where,
+                strerror(why));
         b->said_down = 1;
     }
     if (b->sub)
@@ -102,8 +104,8 @@ static void came_up(struct bridge *b)
     b->up = 1;
     b->epoch++;
     if (b->said_down) {
-        fprintf(stderr, "redis %s reachable again: rooms shared with the "
-                "other workers\n", b->where);
+        fprintf(stderr, "process %ld: redis %s reachable again: rooms shared "
+                "with the other workers\n", (long)getpid(), b->where);
         b->said_down = 0;
     }
 }

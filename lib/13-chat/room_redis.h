@@ -20,11 +20,11 @@
  * Redis's clock, NAME holds no NUL, TEXT is the rest).
  *
  * Redis down, or gone.  Posts are appended locally, and each worker serves
- * its own clients alone; ONE line on stderr says so
- *     redis 127.0.0.1:6379 unreachable (Connection refused): serving this worker's clients alone; reconnecting
+ * its own clients alone; ONE line on stderr says so (each worker its own)
+ *     process 2325: redis 127.0.0.1:6379 unreachable (Connection refused): serving this worker's clients alone; reconnecting
  * The subscriber reconnects with back-off (0.05 s, doubling, at most 1 s)
  * and, once it has, says so once
- *     redis 127.0.0.1:6379 reachable again: rooms shared with the other workers
+ *     process 2325: redis 127.0.0.1:6379 reachable again: rooms shared with the other workers
  * and posts go through Redis again.
  * The rooms' publisher stays set meanwhile, and appends the posts here
  * itself, rather than being removed: so the bridge sees every room that
