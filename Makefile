@@ -21,6 +21,10 @@ DEPS_CFLAGS = $(shell $(PKG_CONFIG) --cflags libevent check libcrypto 2>/dev/nul
 EVENT_LIBS  = $(shell $(PKG_CONFIG) --libs libevent 2>/dev/null)
 # OpenSSL's libcrypto: SHA-1 and base64 for chapter 13's WebSocket handshake.
 CRYPTO_LIBS = $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null)
+# hiredis: the RESP reader of chapter 13's Redis client (lib/13-chat/redis.h).
+# Its headers are included as <hiredis/hiredis.h>, without its --cflags: they
+# add -I/usr/include/hiredis, whose read.h would hide chapter 5's exercise's.
+REDIS_LIBS  = $(shell $(PKG_CONFIG) --libs hiredis 2>/dev/null)
 CHECK_LIBS  = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
 
 # CFLAGS, CPPFLAGS and LDFLAGS are yours: `make CFLAGS=-O0` replaces only
@@ -44,7 +48,7 @@ endif
 # The kit's own code must be warning-free; a student's code that warns is
 # still graded (the warnings are shown).
 STRICT    := -Werror
-LDLIBS    = $(EVENT_LIBS) $(CRYPTO_LIBS) -lpthread -lm
+LDLIBS    = $(EVENT_LIBS) $(CRYPTO_LIBS) $(REDIS_LIBS) -lpthread -lm
 
 # ---- The library ---------------------------------------------------------
 # lib/ has a folder per chapter (lib/03-hub/ is chapter 3's code), the
@@ -143,8 +147,8 @@ need-deps:
 	@[ "$$(uname -s)" = Linux ] || { \
 	  echo "This kit builds on Linux only (x86-64 or AArch64): it uses accept4,"; \
 	  echo "sendfile and epoll.  On macOS or Windows, use a Linux VM or container."; exit 1; }
-	@$(PKG_CONFIG) --exists libevent check libcrypto 2>/dev/null || { \
-	  echo "libevent, Check or OpenSSL's libcrypto is missing (pkg-config cannot find them)."; \
+	@$(PKG_CONFIG) --exists libevent check libcrypto hiredis 2>/dev/null || { \
+	  echo "libevent, Check, OpenSSL's libcrypto or hiredis is missing (pkg-config cannot find them)."; \
 	  echo "Run: make deps"; exit 1; }
 
 $(B)/lib/%.c.o: lib/%.c $(LIB_ALL_H) | need-deps
@@ -166,7 +170,7 @@ $(GREEN_PC): Makefile
 	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' \
 	  'includedir=$${prefix}/include/green' '' 'Name: green' \
 	  'Description: greenlets and a gevent-style hub on libevent' \
-	  'Version: 0.1.0' 'Requires: libevent libcrypto' \
+	  'Version: 0.1.0' 'Requires: libevent libcrypto hiredis' \
 	  'Libs: -L$${libdir} -lgreen' \
 	  'Cflags: -I$${includedir}$(if $(filter ucontext,$(CTX)), -DGREEN_CTX_UCONTEXT)' > $@
 
@@ -253,7 +257,10 @@ check-layers-selftest: $(LIB_OBJS)
 # which must not hide an exercise's own event.h.
 AARCH64_CC ?= aarch64-linux-gnu-gcc
 SYSROOT    := build/aarch64-sysroot
-test-aarch64: $(SYSROOT)/.stamp
+# The stamp names what the sysroot holds: a package added changes its
+# name, and an older sysroot is made again.
+SYSROOT_STAMP := $(SYSROOT)/.stamp-libevent-libssl-hiredis
+test-aarch64: $(SYSROOT_STAMP)
 	@CK_FORK=no $(MAKE) --no-print-directory CC=$(AARCH64_CC) B=build/aarch64 \
 	  PKG_CONFIG_LIBDIR=$(SYSROOT)/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/lib/aarch64-linux-gnu/pkgconfig \
 	  EXTRA_CPPFLAGS="-idirafter $(SYSROOT)/usr/include -idirafter $(SYSROOT)/usr/include/aarch64-linux-gnu" \
@@ -261,12 +268,13 @@ test-aarch64: $(SYSROOT)/.stamp
 	  RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu" \
 	  LIB_SUITES="gen ctx greenlet hub sync pool server wsgi http_parser http wsgi_evhttp ws" \
 	  EXERCISE_SET="01-% 02-% 03-% 06-% 09-% 10-% 11-%" test
-$(SYSROOT)/.stamp:
+$(SYSROOT_STAMP):
 	@command -v $(AARCH64_CC) >/dev/null && command -v qemu-aarch64 >/dev/null || \
 	  { echo "the cross tools are missing: make deps-cross"; exit 1; }
 	@rm -rf $(SYSROOT) && mkdir -p $(SYSROOT)
 	cd $(SYSROOT) && apt-get download -q -o APT::Sandbox::User=root libevent-dev:arm64 libssl-dev:arm64 \
-	  && dpkg -x libevent-dev_*.deb . && dpkg -x libssl-dev_*.deb .
+	  libhiredis-dev:arm64 && dpkg -x libevent-dev_*.deb . && dpkg -x libssl-dev_*.deb . \
+	  && dpkg -x libhiredis-dev_*.deb .
 	@# The package's libevent*.so links point next to themselves; the
 	@# libraries they name are the multiarch ones installed by deps-cross.
 	@cd $(SYSROOT)/usr/lib/aarch64-linux-gnu && rm -f *.a && for l in *.so; do \

@@ -1,7 +1,9 @@
 #!/bin/sh
 # deps.sh SET... - install what the kit needs, by sets:
 #   core    libevent, Check, pkg-config, a C compiler (needed for everything),
-#           OpenSSL's libcrypto (SHA-1 and base64 of the WebSocket handshake)
+#           OpenSSL's libcrypto (SHA-1 and base64 of the WebSocket handshake),
+#           hiredis (the RESP reader of chapter 13's Redis client) and
+#           redis-server (only its binary: the tests start their own)
 #   bench   the peers of `make bench`: python3-gevent/greenlet, Twisted and
 #           uvicorn (the articles' servers; wsgiref comes with python3),
 #           gunicorn (with gevent workers: chapter 12's peer), nginx
@@ -26,7 +28,7 @@ if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi
 
 apt_pkgs() {
     case $1 in
-    core)   echo "build-essential pkg-config libevent-dev check libssl-dev" ;;
+    core)   echo "build-essential pkg-config libevent-dev check libssl-dev libhiredis-dev redis-server" ;;
     bench)  echo "python3 python3-gevent python3-greenlet python3-twisted uvicorn gunicorn nginx curl wrk apache2-utils strace libboost-context-dev slowhttptest $(command -v node >/dev/null || echo nodejs) node-ws python3-websockets python3-gevent-websocket" ;;
     slides) echo "pandoc chromium fonts-dejavu-core $(node_missing nodejs npm)" ;;
     cross)  echo "gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user valgrind clang" ;;
@@ -34,7 +36,7 @@ apt_pkgs() {
 }
 dnf_pkgs() {
     case $1 in
-    core)   echo "gcc make pkgconf-pkg-config libevent-devel check-devel openssl-devel" ;;
+    core)   echo "gcc make pkgconf-pkg-config libevent-devel check-devel openssl-devel hiredis-devel redis" ;;
     bench)  echo "python3 python3-gevent python3-greenlet python3-twisted python3-uvicorn python3-gunicorn nginx curl wrk httpd-tools strace boost-devel $(command -v node >/dev/null || echo nodejs) python3-websockets" ;;
     slides) echo "pandoc chromium dejavu-sans-fonts dejavu-sans-mono-fonts $(node_missing nodejs npm)" ;;
     cross)  echo "gcc-aarch64-linux-gnu qemu-user valgrind clang" ;;
@@ -88,7 +90,7 @@ install_apt() {
 # multiarch.  libevent-dev:arm64 cannot be installed beside the native
 # libevent-dev (they share files), so `make test-aarch64` unpacks it into
 # build/aarch64-sysroot instead.
-ARM64_LIBS="check:arm64 libevent-2.1-7:arm64 libevent-core-2.1-7:arm64 libevent-extra-2.1-7:arm64 libevent-pthreads-2.1-7:arm64 libevent-openssl-2.1-7:arm64 libssl3:arm64"
+ARM64_LIBS="check:arm64 libevent-2.1-7:arm64 libevent-core-2.1-7:arm64 libevent-extra-2.1-7:arm64 libevent-pthreads-2.1-7:arm64 libevent-openssl-2.1-7:arm64 libssl3:arm64 libhiredis0.14:arm64"
 cross_multiarch() {
     [ -n "$(apt_missing $ARM64_LIBS)" ] || return 0
     $SUDO dpkg --add-architecture arm64

@@ -4,7 +4,9 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -376,4 +378,93 @@ int kit_run_suite(Suite *s)
     srunner_free(sr);
     free(results_path);
     return status;
+}
+
+/* ---- A redis-server of the test's own ---------------------------------- */
+
+/* Is prog an executable on $PATH? */
+static int on_path(const char *prog)
+{
+    const char *path = getenv("PATH");
+    char dir[4096], file[4200];
+    while (path && *path) {
+        size_t n = strcspn(path, ":");
+        snprintf(dir, sizeof dir, "%.*s", (int)n, path);
+        snprintf(file, sizeof file, "%s/%s", n ? dir : ".", prog);
+        if (access(file, X_OK) == 0)
+            return 1;
+        path += n + (path[n] == ':');
+    }
+    return 0;
+}
+
+/* A port nobody listens on now (the kernel's choice for port 0). */
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET };
+    socklen_t len = sizeof a;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_msg(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+                  getsockname(fd, (struct sockaddr *)&a, &len) == 0,
+                  "could not find a free port: %s", strerror(errno));
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+/* Does the server on port answer PING with +PONG? */
+static int redis_pings(int port)
+{
+    int fd = kit_dial(port, 1);
+    char buf[16] = "";
+    int ok = fd >= 0 && write(fd, "PING\r\n", 6) == 6 &&
+             read(fd, buf, sizeof buf - 1) >= 5 && strncmp(buf, "+PONG", 5) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+pid_t kit_redis_start(int *port)
+{
+    ck_assert_msg(on_path("redis-server"),
+                  "redis-server is not installed, and chapter 13's Redis tests need it: "
+                  "install Debian's package redis-server (Fedora's: redis), or run make deps");
+    if (*port == 0)
+        *port = free_port();
+    char port_arg[16];
+    snprintf(port_arg, sizeof port_arg, "%d", *port);
+    pid_t parent = getpid(), pid = fork();
+    ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);       /* dies with the test */
+        if (getppid() != parent)
+            _exit(1);
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        execlp("redis-server", "redis-server", "--port", port_arg, "--bind", "127.0.0.1",
+               "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", "/tmp",
+               "--logfile", "", (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 500; i++) {             /* 5 s */
+        if (redis_pings(*port))
+            return pid;
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            ck_abort_msg("redis-server --port %d exited at once (status %d): "
+                         "is the port taken?", *port, status);
+        kit_nap(0.01);
+    }
+    kit_redis_kill(pid);
+    ck_abort_msg("redis-server --port %d never answered PING within 5 s", *port);
+    return -1;
+}
+
+void kit_redis_kill(pid_t pid)
+{
+    if (pid > 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
 }

@@ -135,6 +135,21 @@ green_t *kit_ticker_start(double every);
 int kit_ticks(void);
 int kit_ticker_stop(green_t *ticker);
 
+/* ---- A redis-server of the test's own (chapter 13) --------------------
+ *
+ * Never the system's service: a private server on 127.0.0.1, without
+ * persistence, that dies with the test process (PR_SET_PDEATHSIG) even
+ * when Check kills a test that hangs. */
+
+/* Start redis-server on 127.0.0.1:*port (*port 0: a free port, written
+ * back) and wait until it answers PING.  Returns its pid.  Fails the test
+ * when it cannot: redis-server missing (the message names the package and
+ * `make deps`), or a server that never answers. */
+pid_t kit_redis_start(int *port);
+
+/* Kill it (SIGKILL: to its clients, a crash) and reap it. */
+void kit_redis_kill(pid_t pid);
+
 /* ---- Running a suite, and what the grader reads ----------------------
  *
  * kit_run_suite(s) runs the suite and returns main's exit status: 0 when
