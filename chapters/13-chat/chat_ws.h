@@ -23,6 +23,8 @@
 #define CHAT_WS_H
 
 #define CHAT_CLOSE_BEHIND 4000       /* our own code (4000-4999: private use) */
+#define CHAT_SNDBUF (64 * 1024)      /* the kernel's buffer for a client (it
+                                        doubles it): see chat_ws */
 
 struct chat_client {
     green_room_t *room;
@@ -127,6 +129,12 @@ static void chat_ws(int fd, const char *data, size_t len, void *arg)
     struct chat_client *c = arg;
     green_ws_options_t opt = { .max_message = CHAT_MAX_MESSAGE, .timeout = chat.ws_timeout,
                                .ping_interval = chat.ws_timeout / 3 };
+    /* Left to itself, Linux grows a socket's send buffer up to 4 MiB
+     * (tcp_wmem): a client that stops reading would hold megabytes of
+     * kernel memory before its writer even waited, and the ring would
+     * never lap it.  A fixed buffer bounds what a slow client costs. */
+    int sndbuf = CHAT_SNDBUF;
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
     c->fd = fd;
     c->ws = green_ws_open(fd, data, len, &opt);
     c->cursor = green_room_cursor(c->room, CHAT_HISTORY);
