@@ -49,7 +49,9 @@ static int chat_send_msg(struct chat_client *c, const green_room_msg_t *m)
 {
     char *json = chat_json(m);
     int rc = json ? green_ws_send(c->ws, GREEN_WS_TEXT, json, strlen(json)) : -1;
+    int err = errno;
     free(json);
+    errno = err;
     return rc;
 }
 
@@ -61,9 +63,12 @@ static void *chat_writer(void *arg)
         int rc = chat_send_msg(c, m);
         green_room_msg_unref(m);
         if (rc < 0) {
-            /* A client that takes no byte for ws_timeout, or is gone:
-             * nothing more can be said to it.  End the reader's wait. */
-            shutdown(c->fd, SHUT_RDWR);
+            /* EPIPE: the reader closed the WebSocket (a flood, say) and
+             * waits for the client's answer: nothing more to send.  Else
+             * the client took no byte for ws_timeout, or is gone: end
+             * the reader's wait too. */
+            if (errno != EPIPE)
+                shutdown(c->fd, SHUT_RDWR);
             return NULL;
         }
     }

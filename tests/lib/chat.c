@@ -89,6 +89,7 @@ static void make_static_dir(void)
 
 static void start_chat(void)
 {
+    signal(SIGPIPE, SIG_IGN);   /* a write to a closed connection fails a check, with its why */
     make_static_dir();
     int p[2];
     ck_assert(pipe(p) == 0);
