@@ -18,6 +18,12 @@
  * kills the writer; when the writer ends, it closes the WebSocket, and
  * the client's answering close ends the reader (or, when the socket is
  * dead, a shutdown() does).
+ *
+ * Both send on one connection: the writer the room's messages, the
+ * reader its close frames and, inside green_ws_recv, pongs.  A frame must
+ * leave whole before the next starts, even when a send waits on a full
+ * socket: that is the WebSocket layer's job (ws.h, one connection and two
+ * greenlets), not this file's.
  */
 #ifndef CHAT_WS_H
 #define CHAT_WS_H
