@@ -10,11 +10,20 @@ WORKERS ?=
 REDIS ?=
 
 # The chat's programs parse and write JSON with jansson (Makefile,
-# JANSSON_LIBS): the server, and the tests that link its app.
-$(B)/chapters/13-chat/server $(B)/tests/lib/chat: LDLIBS += $(JANSSON_LIBS)
+# JANSSON_LIBS): the server, and the tests that link its app.  Said in
+# one line when it is missing, as need-deps does for the rest.
+CHAT_PROGRAMS := $(B)/chapters/13-chat/server $(B)/tests/lib/chat
+$(CHAT_PROGRAMS): override CPPFLAGS += $(JANSSON_CFLAGS)
+$(CHAT_PROGRAMS): LDLIBS += $(JANSSON_LIBS)
+$(CHAT_PROGRAMS): | need-jansson
 $(B)/tests/lib/chat: $(wildcard chapters/13-chat/*.h)
 
-.PHONY: serve13
+.PHONY: need-jansson serve13
+need-jansson:
+	@$(PKG_CONFIG) --exists jansson 2>/dev/null || { \
+	  echo "jansson is missing (chapter 13's JSON; pkg-config cannot find it)."; \
+	  echo "Run: make deps"; exit 1; }
+
 serve13: lib $(B)/chapters/13-chat/server
 	$(B)/chapters/13-chat/server --host 127.0.0.1 --port $(PORT) \
 	  $(if $(WORKERS),--workers $(WORKERS)) $(if $(REDIS),--redis $(REDIS))
