@@ -25,6 +25,12 @@ CRYPTO_LIBS = $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null)
 # Its headers are included as <hiredis/hiredis.h>, without its --cflags: they
 # add -I/usr/include/hiredis, whose read.h would hide chapter 5's exercise's.
 REDIS_LIBS  = $(shell $(PKG_CONFIG) --libs hiredis 2>/dev/null)
+# jansson: chapter 13's chat parses and writes JSON with it (never by hand:
+# it parses what strangers send).  The chat's programs only, not libgreen
+# (chapters/13-chat/chapter.mk), so the library and the cross build
+# (make test-aarch64, whose sysroot has no jansson) do without it.
+JANSSON_CFLAGS = $(shell $(PKG_CONFIG) --cflags jansson 2>/dev/null)
+JANSSON_LIBS = $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null)
 CHECK_LIBS  = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
 
 # CFLAGS, CPPFLAGS and LDFLAGS are yours: `make CFLAGS=-O0` replaces only

@@ -2,8 +2,9 @@
 # deps.sh SET... - install what the kit needs, by sets:
 #   core    libevent, Check, pkg-config, a C compiler (needed for everything),
 #           OpenSSL's libcrypto (SHA-1 and base64 of the WebSocket handshake),
-#           hiredis (the RESP reader of chapter 13's Redis client) and
-#           redis-server (only its binary: the tests start their own)
+#           hiredis (the RESP reader of chapter 13's Redis client),
+#           redis-server (only its binary: the tests start their own),
+#           and jansson (the chat's JSON, chapter 13)
 #   bench   the peers of `make bench`: python3-gevent/greenlet, Twisted and
 #           uvicorn (the articles' servers; wsgiref comes with python3),
 #           gunicorn (with gevent workers: chapter 12's peer), nginx
@@ -28,7 +29,7 @@ if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi
 
 apt_pkgs() {
     case $1 in
-    core)   echo "build-essential pkg-config libevent-dev check libssl-dev libhiredis-dev redis-server" ;;
+    core)   echo "build-essential pkg-config libevent-dev check libssl-dev libhiredis-dev redis-server libjansson-dev" ;;
     bench)  echo "python3 python3-gevent python3-greenlet python3-twisted uvicorn gunicorn nginx curl wrk apache2-utils strace libboost-context-dev slowhttptest $(command -v node >/dev/null || echo nodejs) node-ws python3-websockets python3-gevent-websocket" ;;
     slides) echo "pandoc chromium fonts-dejavu-core $(node_missing nodejs npm)" ;;
     cross)  echo "gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user valgrind clang" ;;
@@ -36,7 +37,7 @@ apt_pkgs() {
 }
 dnf_pkgs() {
     case $1 in
-    core)   echo "gcc make pkgconf-pkg-config libevent-devel check-devel openssl-devel hiredis-devel redis" ;;
+    core)   echo "gcc make pkgconf-pkg-config libevent-devel check-devel openssl-devel hiredis-devel redis jansson-devel" ;;
     bench)  echo "python3 python3-gevent python3-greenlet python3-twisted python3-uvicorn python3-gunicorn nginx curl wrk httpd-tools strace boost-devel $(command -v node >/dev/null || echo nodejs) python3-websockets" ;;
     slides) echo "pandoc chromium dejavu-sans-fonts dejavu-sans-mono-fonts $(node_missing nodejs npm)" ;;
     cross)  echo "gcc-aarch64-linux-gnu qemu-user valgrind clang" ;;
