@@ -1,9 +1,9 @@
 # chapters/13-chat/chapter.mk - chapter 13's targets.
 # `make serve13 PORT=P`: the chat on 127.0.0.1:P (default 8000), one
 # process, no Redis (GUIDE's default); WORKERS=N: chapter 12's master with
-# N workers (each with rooms of its own until REDIS is wired in).
-# REDIS=URL: shares rooms across workers through Redis pub/sub (said on
-# stderr while lib/13-chat/room_redis.h is not wired in).  Ctrl-C or
+# N workers (each with rooms of its own: clients of two workers do not
+# see each other).  REDIS=redis://HOST:PORT: rooms shared through Redis
+# pub/sub, across the workers and across servers.  Ctrl-C or
 # SIGTERM: WebSockets close 1001, long-polls answer, streams end, stop.
 PORT ?= 8000
 WORKERS ?=

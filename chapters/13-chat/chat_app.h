@@ -75,6 +75,8 @@ struct chat_config {
     double ws_timeout;           /* a WebSocket silent this long (pings
                                     unanswered) or that takes no byte of
                                     ours this long is closed */
+    const char *redis;           /* NULL, or the Redis that shares the
+                                    rooms between processes */
 };
 static struct chat_config chat = {
     .static_dir = "chapters/13-chat/static",

@@ -11,7 +11,10 @@
  * --static DIR: the page and its assets (chapters/13-chat/static).
  * --workers N: chapter 12's pre-fork master with N workers.  Rooms live in
  *   each process: without Redis, clients of two workers do not see each
- *   other (the lesson's point; --redis shares them).
+ *   other (the lesson's point).
+ * --redis redis://HOST:PORT: rooms shared through Redis pub/sub, between
+ *   the workers and between servers (two servers: two machines).  Redis
+ *   down: each process serves its own clients, says so, and reconnects.
  * --poll-timeout S: how long /poll waits (25 s); --rate N: messages a
  *   second per client (10); --ws-timeout S: a WebSocket that answers no
  *   ping, or takes no byte, for S seconds is closed (60).
@@ -42,6 +45,20 @@ static double seconds_from(const char *opt, const char *text)
     return s;
 }
 
+/* What each process serving the chat needs of its own, on its own hub:
+ * the watch on SIGTERM that ends long-polls, streams and WebSockets, and
+ * its connections to Redis.  A worker makes its own after the fork (a
+ * connection shared by two processes would mix their replies): chapter
+ * 12's post_fork hook, gunicorn's. */
+static void chat_process_start(void *arg)
+{
+    (void)arg;
+    chat_watch_stop();
+    if (chat.redis && green_room_redis_start(chat.redis) < 0)
+        fprintf(stderr, "process %ld: --redis %s: %s: rooms stay in this process\n",
+                (long)getpid(), chat.redis, strerror(errno));
+}
+
 /* One process, one hub: chapter 11's life. */
 static int serve_alone(green_http_server_t *http, const char *host)
 {
@@ -50,6 +67,7 @@ static int serve_alone(green_http_server_t *http, const char *host)
         return -1;
     green_server_close_on_signal(core, SIGINT);
     green_server_close_on_signal(core, SIGTERM);
+    chat_process_start(NULL);
     printf("listening on http://%s:%d\n", host, green_server_port(core));
     fflush(stdout);             /* tools wait for the line above */
     green_server_serve_forever(core);       /* until a signal */
@@ -58,6 +76,7 @@ static int serve_alone(green_http_server_t *http, const char *host)
     printf("server: %lu request(s) served, %d connection(s) cut at stop\n",
            green_http_server_requests(http), killed < 0 ? 0 : killed);
     green_http_server_free(http);
+    green_room_redis_stop();
     green_room_free_all();
     green_hub_destroy();
     return 0;
@@ -66,7 +85,8 @@ static int serve_alone(green_http_server_t *http, const char *host)
 /* N processes: chapter 12's master.  Each worker has its own rooms. */
 static int serve_workers(green_http_server_t *http, const char *host, int workers)
 {
-    green_prefork_options_t popt = { .workers = workers, .grace = GRACE, .http = http };
+    green_prefork_options_t popt = { .workers = workers, .grace = GRACE, .http = http,
+                                     .post_fork = chat_process_start };
     green_prefork_t *master = green_prefork_new(green_http_server_core(http), &popt);
     if (!master || green_prefork_listen(master) < 0)
         return -1;
@@ -81,7 +101,7 @@ static int serve_workers(green_http_server_t *http, const char *host, int worker
 
 int main(int argc, char **argv)
 {
-    const char *host = "127.0.0.1", *port = "8000", *redis = NULL;
+    const char *host = "127.0.0.1", *port = "8000";
     int workers = 0;
     green_http_options_t opt = { 0 };
     for (int i = 1; i < argc; i++) {
@@ -91,7 +111,7 @@ int main(int argc, char **argv)
         else if (strcmp(arg, "--port") == 0)          port = val;
         else if (strcmp(arg, "--static") == 0)        chat.static_dir = val;
         else if (strcmp(arg, "--workers") == 0)       workers = atoi(val);
-        else if (strcmp(arg, "--redis") == 0)         redis = val;
+        else if (strcmp(arg, "--redis") == 0)         chat.redis = val;
         else if (strcmp(arg, "--poll-timeout") == 0)  chat.poll_timeout = seconds_from(arg, val);
         else if (strcmp(arg, "--rate") == 0)          chat.rate = seconds_from(arg, val);
         else if (strcmp(arg, "--ws-timeout") == 0)    chat.ws_timeout = seconds_from(arg, val);
@@ -102,10 +122,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "server: --workers: give a number from 1 to %d\n", GREEN_PREFORK_MAX_WORKERS);
         return 2;
     }
-    if (redis)
-        fprintf(stderr, "server: --redis %s: not wired in yet (lib/13-chat/room_redis.h): "
-                "rooms stay in each process\n", redis);
-    else if (workers > 1)
+    char redis_host[GREEN_REDIS_HOST_MAX];
+    int redis_port;
+    if (chat.redis && green_redis_parse_url(chat.redis, redis_host, &redis_port) < 0) {
+        fprintf(stderr, "server: --redis %s: give redis://HOST:PORT\n", chat.redis);
+        return 2;
+    }
+    if (!chat.redis && workers > 1)
         fprintf(stderr, "server: %d workers and no --redis: each worker has rooms of its own, "
                 "and clients of two workers do not see each other\n", workers);
 

@@ -422,6 +422,8 @@ static void worker_main(green_prefork_t *m, int seat)
     watch_log(m, &signals);
     green_t *watcher = m->opt.max_requests && m->opt.http
                        ? green_spawn(watch_requests, m) : NULL;
+    if (m->opt.post_fork)
+        m->opt.post_fork(m->opt.post_fork_arg);
     tell_master(m, NOTE_READY);
     green_server_serve_forever(m->core);
     if (watcher) {

@@ -91,6 +91,12 @@ typedef struct green_prefork_options {
                                    starts */
     int access_log_fd;          /* the access log's descriptor (the HTTP
                                    server's option of the same name) */
+    void (*post_fork)(void *arg);  /* NULL, or called in each new worker,
+                                   on its hub, before it tells the master
+                                   it accepts: what a worker needs of its
+                                   own (chapter 13: its connection to
+                                   Redis).  gunicorn's post_fork hook */
+    void *post_fork_arg;
 } green_prefork_options_t;
 
 /* The number of CPUs online (at least 1). */

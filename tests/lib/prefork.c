@@ -613,6 +613,35 @@ START_TEST(test_ttin_ttou)
 }
 END_TEST
 
+/* post_fork runs in each worker, once, before it accepts: a worker's own
+ * setup (chapter 13 connects each worker to Redis there). */
+static void say_post_fork(void *arg)
+{
+    fprintf(stderr, "post_fork %ld %s\n", (long)getpid(), (const char *)arg);
+}
+
+START_TEST(test_post_fork_runs_in_each_worker)
+{
+    popt.post_fork = say_post_fork;
+    popt.post_fork_arg = "ran";
+    start_master();
+    pid_t w[16];
+    ck_assert_msg(wait_workers(w, WORKERS), "the master should start with %d workers", WORKERS);
+    double end = green_now() + T;
+    while (count_of(master_log(), "post_fork") < WORKERS && green_now() < end)
+        kit_nap(0.05);
+    for (int i = 0; i < WORKERS; i++) {
+        char line[64];
+        snprintf(line, sizeof line, "post_fork %ld ran\n", (long)w[i]);
+        ck_assert_msg(count_of(master_log(), line) == 1, "worker %ld should have called "
+                      "post_fork(arg) once; log:\n%s", (long)w[i], master_log());
+    }
+    ck_assert_msg(count_of(master_log(), "post_fork") == WORKERS, "post_fork should run in "
+                  "the workers only, once each; log:\n%s", master_log());
+    ck_assert_int_eq(stop_master(SIGTERM), 0);
+}
+END_TEST
+
 /* Workers that die as soon as they start are restarted ever more slowly,
  * and the master says so once, not once per death. */
 START_TEST(test_backoff_said_once)
@@ -864,6 +893,7 @@ static Suite *prefork_suite(void)
         tcase_add_test(tc, test_quit_stops_at_once);
         tcase_add_test(tc, test_term_grace_expires);
         tcase_add_test(tc, test_ttin_ttou);
+    tcase_add_test(tc, test_post_fork_runs_in_each_worker);
         tcase_add_test(tc, test_backoff_said_once);
         tcase_add_test(tc, test_sigkill_under_load);
         tcase_add_test(tc, test_reuseport);
