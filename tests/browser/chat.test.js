@@ -4,6 +4,7 @@
 //   websocket    two pages join a room and talk both ways over WebSocket
 //   sse          a page without WebSocket talks over Server-Sent Events
 //   polling      a page without WebSocket nor EventSource: long-polling
+//   reconnect    the server restarts: the pages come back by themselves
 //   markup       a nickname and a message made of markup show as text,
 //                and no script of theirs runs
 //   screenshot   build/browser/chat.png, the picture the lesson shows
@@ -102,6 +103,37 @@ test('polling: a page without WebSocket nor EventSource long-polls', async () =>
   assertQuiet(erin, frank);
   await erin.context().close();
   await frank.context().close();
+});
+
+// A server that stops and starts again (a student's edit, a deploy): the
+// pages notice, back off, reconnect by themselves, and show nothing twice.
+// Not the SSE page: EventSource resumes with Last-Event-ID, an id of the
+// old server's, and the new server's ids start over below it.
+test('reconnect: the server restarts, the pages come back by themselves', async () => {
+  let own = await h.startServer();
+  try {
+    const room = h.newRoom('again');
+    const gus = await h.openChat(browser, own.url, { room, name: 'gus', ...WEBSOCKET });
+    const hal = await h.openChat(browser, own.url, { room, name: 'hal', ...POLLING });
+    await converse([gus, hal], [[gus, 'gus', 'before the restart']]);
+    for (const page of [gus, hal]) await h.watchStates(page);
+    await h.stop(own.child);
+    for (const page of [gus, hal]) await h.waitForState(page, 'reconnecting');
+    own = await h.startServer([], own.port);
+    for (const page of [gus, hal]) await h.connected(page);
+    await converse([gus, hal], [[hal, 'hal', 'after the restart'], [gus, 'gus', 'welcome back']]);
+    for (const page of [gus, hal]) {
+      const shown = await h.shownMessages(page);
+      const before = shown.filter((m) => m.text === 'before the restart').length;
+      assert.strictEqual(before, 1, `expected the message from before the restart shown once, ` +
+        `shown ${before} times: a reconnect must not show old messages again`);
+    }
+    assertQuiet(gus, hal);
+    await gus.context().close();
+    await hal.context().close();
+  } finally {
+    await h.stop(own.child);
+  }
 });
 
 test('markup: a nickname and a message of markup show as text', async () => {

@@ -79,16 +79,16 @@ function startProgram(file, args, ready, what) {
   });
 }
 
-// Chapter 13's server on 127.0.0.1 and a free port; more arguments
-// (--workers 2 --redis URL) as given.  Returns { url, child }.
-async function startServer(extra = []) {
-  if (!fs.existsSync(SERVER.split(' ')[0])) {
-    throw new Error(`chapter 13's server ${SERVER} is not built: make chapter13 (or make test-browser13)`);
+// Chapter 13's server on 127.0.0.1 and a free port (or `port`); more
+// arguments (--workers 2 --redis URL) as given.  Returns { url, port, child }.
+async function startServer(extra = [], port = 0) {
+  if (!fs.existsSync(SERVER)) {
+    throw new Error(`chapter 13's server ${SERVER} is not built: make test-browser13 builds it`);
   }
-  const port = await freePort();
+  port = port || await freePort();
   const child = await startProgram(SERVER, ['--host', '127.0.0.1', '--port', String(port), ...extra],
                                    /listening on http:/, "chapter 13's server");
-  return { url: `http://127.0.0.1:${port}`, child };
+  return { url: `http://127.0.0.1:${port}`, port, child };
 }
 
 // SIGTERM, then wait for the exit (SIGKILL if it takes too long).
@@ -148,6 +148,22 @@ async function waitFor(page, what, fn, arg) {
   }
 }
 
+// From now on, remember every state the status line goes through
+// (page.states()): a state that lasts a moment is not missed.
+async function watchStates(page) {
+  await page.evaluate(() => {
+    const line = document.getElementById('status');
+    window.states = [];
+    new MutationObserver(() => window.states.push(line.dataset.state))
+      .observe(line, { attributes: true, attributeFilter: ['data-state'] });
+  });
+}
+
+// Wait until the status line has said `state` since watchStates.
+function waitForState(page, state) {
+  return waitFor(page, `the status line to say "${state}"`, (s) => window.states.includes(s), state);
+}
+
 // Type a message and press Send (once the page can send).
 async function say(page, text) {
   await page.locator('#send-button:enabled').waitFor({ timeout: WAIT_MS });
@@ -183,5 +199,5 @@ function newRoom(prefix) {
 
 module.exports = {
   ROOT, WAIT_MS, launchBrowser, freePort, startProgram, startServer, stop,
-  openChat, connected, waitFor, say, waitForMessage, shownMessages, newRoom,
+  openChat, connected, watchStates, waitForState, waitFor, say, waitForMessage, shownMessages, newRoom,
 };

@@ -25,6 +25,7 @@ const chat = {
   room: '',
   name: '',
   lastId: 0,       // the newest message shown
+  lastTime: 0,     // the latest time of a message shown
   send: null,      // the current transport's way to send, or null
   retryMs: 0,      // the next back-off
 };
@@ -65,8 +66,12 @@ function append(li) {
 }
 
 function show(msg) {
-  if (msg.id <= chat.lastId) return;  // seen already (history sent again)
+  // An id already seen is history sent again: skip it, unless the message
+  // is newer than any shown: then the server restarted and its ids
+  // started over, and we count again from there.
+  if (msg.id <= chat.lastId && msg.time <= chat.lastTime) return;
   chat.lastId = msg.id;
+  chat.lastTime = Math.max(chat.lastTime, msg.time);
 
   const li = element('li', msg.name === '' ? 'notice' : 'message');
   const time = element('time', '', clock(msg.time));
@@ -167,12 +172,15 @@ function connectEventSource() {
 
 // Long-polling: ask for what came after the last id; the server answers
 // at once if there is something, else waits (up to its limit) for it.
+// The first ask of a connection takes the whole history (since=0): the
+// server may have restarted, its ids started over, and show() sorts out
+// what was seen already.
 async function connectPolling() {
   connected('polling', 'Long-polling', post);
-  for (;;) {
+  for (let since = 0; ; since = chat.lastId) {
     let messages;
     try {
-      const answer = await fetch('/poll?' + query({ room: chat.room, since: chat.lastId }));
+      const answer = await fetch('/poll?' + query({ room: chat.room, since }));
       if (!answer.ok) throw new Error(`/poll answered ${answer.status}`);
       messages = await answer.json();
     } catch (err) {
