@@ -17,10 +17,13 @@ B        ?= build/$(CTX)$(if $(SANITIZE),-san)
 ARCH     := $(shell $(CC) -dumpmachine 2>/dev/null | cut -d- -f1)
 
 # ---- Flags (lazy "=": `make deps chapter1` installs libevent before they are read)
-DEPS_CFLAGS = $(shell $(PKG_CONFIG) --cflags libevent check libcrypto 2>/dev/null)
+DEPS_CFLAGS = $(shell $(PKG_CONFIG) --cflags libevent check libcrypto jansson 2>/dev/null)
 EVENT_LIBS  = $(shell $(PKG_CONFIG) --libs libevent 2>/dev/null)
 # OpenSSL's libcrypto: SHA-1 and base64 for chapter 13's WebSocket handshake.
 CRYPTO_LIBS = $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null)
+# jansson: chapter 13's chat parses and writes JSON with it (never by hand:
+# it parses what strangers send).  The chat's programs only, not libgreen.
+JANSSON_LIBS = $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null)
 CHECK_LIBS  = $(shell $(PKG_CONFIG) --libs check 2>/dev/null)
 
 # CFLAGS, CPPFLAGS and LDFLAGS are yours: `make CFLAGS=-O0` replaces only
@@ -142,8 +145,8 @@ need-deps:
 	@[ "$$(uname -s)" = Linux ] || { \
 	  echo "This kit builds on Linux only (x86-64 or AArch64): it uses accept4,"; \
 	  echo "sendfile and epoll.  On macOS or Windows, use a Linux VM or container."; exit 1; }
-	@$(PKG_CONFIG) --exists libevent check libcrypto 2>/dev/null || { \
-	  echo "libevent, Check or OpenSSL's libcrypto is missing (pkg-config cannot find them)."; \
+	@$(PKG_CONFIG) --exists libevent check libcrypto jansson 2>/dev/null || { \
+	  echo "libevent, Check, OpenSSL's libcrypto or jansson is missing (pkg-config cannot find them)."; \
 	  echo "Run: make deps"; exit 1; }
 
 $(B)/lib/%.c.o: lib/%.c $(LIB_ALL_H) | need-deps

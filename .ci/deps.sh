@@ -1,7 +1,8 @@
 #!/bin/sh
 # deps.sh SET... - install what the kit needs, by sets:
 #   core    libevent, Check, pkg-config, a C compiler (needed for everything),
-#           OpenSSL's libcrypto (SHA-1 and base64 of the WebSocket handshake)
+#           OpenSSL's libcrypto (SHA-1 and base64 of the WebSocket handshake),
+#           jansson (the chat's JSON, chapter 13)
 #   bench   the peers of `make bench`: python3-gevent/greenlet, Twisted and
 #           uvicorn (the articles' servers; wsgiref comes with python3),
 #           gunicorn (with gevent workers: chapter 12's peer), nginx
@@ -24,7 +25,7 @@ if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi
 
 apt_pkgs() {
     case $1 in
-    core)   echo "build-essential pkg-config libevent-dev check libssl-dev" ;;
+    core)   echo "build-essential pkg-config libevent-dev check libssl-dev libjansson-dev" ;;
     bench)  echo "python3 python3-gevent python3-greenlet python3-twisted uvicorn gunicorn nginx curl wrk apache2-utils strace libboost-context-dev slowhttptest" ;;
     slides) echo "pandoc chromium fonts-dejavu-core $(node_missing nodejs npm)" ;;
     cross)  echo "gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user valgrind clang" ;;
@@ -32,7 +33,7 @@ apt_pkgs() {
 }
 dnf_pkgs() {
     case $1 in
-    core)   echo "gcc make pkgconf-pkg-config libevent-devel check-devel openssl-devel" ;;
+    core)   echo "gcc make pkgconf-pkg-config libevent-devel check-devel openssl-devel jansson-devel" ;;
     bench)  echo "python3 python3-gevent python3-greenlet python3-twisted python3-uvicorn python3-gunicorn nginx curl wrk httpd-tools strace boost-devel" ;;
     slides) echo "pandoc chromium dejavu-sans-fonts dejavu-sans-mono-fonts $(node_missing nodejs npm)" ;;
     cross)  echo "gcc-aarch64-linux-gnu qemu-user valgrind clang" ;;

@@ -28,6 +28,8 @@
  *               function of bytes, like the request parser  (chapter 13)
  *   utf8.h      an incremental UTF-8 validator              (chapter 13)
  *   ws.h        the WebSocket handshake, on chapter 11's takeover (chapter 13)
+ *   room.h      chat rooms: a bounded ring of messages, a cursor per
+ *               reader, a publisher hook for Redis          (chapter 13)
  * Each sits in its chapter's folder (hub.h in lib/03-hub/, patch.h in
  * lib/05-patch/); the headers the library shares between its own files,
  * never a program's business, in lib/private/.  Installed, the headers
@@ -124,5 +126,6 @@
 #include "ws_frame.h"
 #include "utf8.h"
 #include "ws.h"
+#include "room.h"
 
 #endif

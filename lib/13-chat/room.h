@@ -69,7 +69,8 @@ int64_t green_room_cursor(const green_room_t *r, int history);
  * appended and every waiting reader is woken; returns its id.  With a
  * publisher, it is handed over and 0 is returned: the id comes back with
  * green_room_append.  Returns -1 with errno EINVAL (a bad length or text
- * that is not UTF-8), ENOMEM, or the publisher's errno. */
+ * that is not UTF-8), ENOMEM, ESHUTDOWN (green_room_close_all), or the
+ * publisher's errno. */
 int64_t green_room_post(green_room_t *r, const char *name, const char *text);
 
 /* Append a message whose id and time were given elsewhere (by the
@@ -84,8 +85,8 @@ int green_room_append(green_room_t *r, int64_t id, double time,
  * posted.  Returns 0 with a reference in *msg and *cursor moved to its
  * id; or -1 with errno ETIMEDOUT (nothing new in time), ENOBUFS (the
  * reader fell so far behind that the message after its cursor was
- * overwritten: drop it), ECANCELED (the greenlet was killed) or EPERM
- * (called from the hub). */
+ * overwritten: drop it), ESHUTDOWN (green_room_close_all), ECANCELED (the
+ * greenlet was killed) or EPERM (called from the hub). */
 int green_room_next(green_room_t *r, int64_t *cursor,
                     green_room_msg_t **msg, double timeout);
 
@@ -99,8 +100,20 @@ typedef int (*green_room_publish_fn_t)(green_room_t *r, const char *name,
                                        const char *text, void *arg);
 void green_room_set_publisher(green_room_publish_fn_t publish, void *arg);
 
+/* The server stops: wake every reader of this thread's rooms for good.
+ * From now on green_room_next fails with ESHUTDOWN (at once, even with
+ * messages left to read) and so does green_room_post, so a long-poll
+ * answers, an event stream ends and a WebSocket's writer closes 1001
+ * "going away", instead of waiting for a message that will never come
+ * until the graceful stop's grace runs out and kills them.  Python: the
+ * nearest is closing a Queue that readers block on. */
+void green_room_close_all(void);
+
 /* Free every room of this thread (at the end of a program, so that
- * Valgrind and LeakSanitizer see nothing left).  No reader may be waiting. */
+ * Valgrind and LeakSanitizer see nothing left), and forget the publisher
+ * and green_room_close_all: the thread may start again.  No reader may be
+ * waiting (the library says so on stderr and aborts); references given
+ * out stay valid until unref'ed. */
 void green_room_free_all(void);
 
 #endif
