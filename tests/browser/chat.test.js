@@ -5,6 +5,8 @@
 //   sse          a page without WebSocket talks over Server-Sent Events
 //   polling      a page without WebSocket nor EventSource: long-polling
 //   reconnect    the server restarts: the pages come back by themselves
+//   flood        the rate limit drops a page (1008, shown); it comes
+//                back and shows nothing twice
 //   markup       a nickname and a message made of markup show as text,
 //                and no script of theirs runs
 //   screenshot   build/browser/chat.png, the picture the lesson shows
@@ -121,6 +123,8 @@ test('reconnect: the server restarts, the pages come back by themselves', async 
     for (const page of [gus, hal]) await h.waitForState(page, 'reconnecting');
     own = await h.startServer([], own.port);
     for (const page of [gus, hal]) await h.connected(page);
+    // A server that stops says so in its close frame (chat_app.h).
+    await h.waitForNote(gus, 'server closed the connection: 1001 going away');
     await converse([gus, hal], [[hal, 'hal', 'after the restart'], [gus, 'gus', 'welcome back']]);
     for (const page of [gus, hal]) {
       const shown = await h.shownMessages(page);
@@ -134,6 +138,42 @@ test('reconnect: the server restarts, the pages come back by themselves', async 
   } finally {
     await h.stop(own.child);
   }
+});
+
+// A page that floods the room is dropped by the server's rate limit with
+// a close code, which the page shows; it then reconnects, gets the
+// history again, and shows none of it twice.
+test('flood: dropped with 1008, the page says so, comes back, no duplicates', async () => {
+  const room = h.newRoom('flood');
+  const ivy = await h.openChat(browser, server.url, { room, name: 'ivy', ...WEBSOCKET });
+  const joe = await h.openChat(browser, server.url, { room, name: 'joe', ...WEBSOCKET });
+  await h.watchStates(ivy);
+  // 100 messages as fast as the form takes them: far over any burst.
+  await ivy.evaluate(() => {
+    for (let i = 1; i <= 100; i++) {
+      document.getElementById('text').value = `flood ${i}`;
+      document.getElementById('send').requestSubmit();
+    }
+  });
+  // "connection lost (no close frame)" instead: the server closed the
+  // socket before the close handshake ended, while the page's flood was
+  // still arriving (unread bytes make close() a TCP reset, and a reset
+  // throws away the close frame the browser had not read yet).
+  await h.waitForNote(ivy, 'server closed the connection: 1008 too many messages');
+  await h.waitForState(ivy, 'reconnecting');
+  await h.connected(ivy, 'websocket');
+  await h.waitForMessage(ivy, '', 'ivy left');  // sent after the history: it is all here
+  await converse([ivy, joe], [[ivy, 'ivy', 'sorry, calm again']]);
+  for (const page of [ivy, joe]) {
+    const shown = (await h.shownMessages(page)).filter((m) => m.text.startsWith('flood '));
+    const twice = shown.filter((m, i) => shown.findIndex((o) => o.text === m.text) !== i);
+    assert.ok(shown.length > 0, 'expected the first of the flood shown (the burst the rate allows)');
+    assert.deepStrictEqual(twice.map((m) => m.text), [],
+      'expected no message shown twice: the history sent again on reconnecting is skipped by id');
+  }
+  assertQuiet(ivy, joe);
+  await ivy.context().close();
+  await joe.context().close();
 });
 
 test('markup: a nickname and a message of markup show as text', async () => {

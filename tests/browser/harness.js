@@ -181,6 +181,13 @@ function waitForMessage(page, name, text) {
                  [name, text]);
 }
 
+// Wait until the page shows a note of its own (li.local) saying `text`.
+function waitForNote(page, text) {
+  return waitFor(page, `the page's note "${text}"`,
+                 (t) => [...document.querySelectorAll('#messages li.local .text')]
+                   .some((el) => el.textContent === t), text);
+}
+
 // What the page shows, in order: [{kind, name, text}].
 function shownMessages(page) {
   return page.$$eval('#messages li', (items) => items.map((li) => ({
@@ -199,5 +206,5 @@ function newRoom(prefix) {
 
 module.exports = {
   ROOT, WAIT_MS, launchBrowser, freePort, startProgram, startServer, stop,
-  openChat, connected, watchStates, waitForState, waitFor, say, waitForMessage, shownMessages, newRoom,
+  openChat, connected, watchStates, waitForState, waitFor, say, waitForMessage, waitForNote, shownMessages, newRoom,
 };

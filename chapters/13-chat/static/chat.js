@@ -146,9 +146,9 @@ function connectWebSocket() {
   ws.onmessage = (event) => show(JSON.parse(event.data));
   ws.onclose = (event) => {
     // 1006 is no close frame at all: the connection was cut.
-    const why = event.code === 1006 ? 'connection lost'
+    const why = event.code === 1006 ? 'connection lost (no close frame)'
       : `server closed the connection: ${event.code} ${event.reason}`.trim();
-    if (event.code !== 1006) note(why);
+    note(why);
     reconnectLater(why);
   };
 }
