@@ -227,7 +227,8 @@ test('screenshot: build/browser/chat.png', async () => {
 // CHAT_REDIS=1 starts Debian's redis-server on a free port; CHAT_REDIS=URL
 // uses a running one.  Two servers, each with two workers, share it: a
 // page on one and a page on the other are in different processes for
-// sure, and must see each other's messages.
+// sure, and must see each other's messages.  (Which worker of a server a
+// WebSocket landed on, a page cannot tell: /pid shows the workers exist.)
 const REDIS = process.env.CHAT_REDIS || '';
 const NEEDS_REDIS = 'needs the Redis wiring (--redis URL in chapter 13\'s server) and ' +
   'redis-server: make test-browser13 REDIS=1';
@@ -246,15 +247,24 @@ test('redis: pages on different processes see each other', { skip: REDIS ? false
         url = `redis://127.0.0.1:${port}`;
       }
       for (let i = 0; i < 2; i++) servers.push(await h.startServer(['--workers', '2', '--redis', url]));
+      const pids = await h.pidsOf(servers[0].url, 40);
+      assert.strictEqual(pids.length, 2, `expected 2 workers answering /pid, got ${pids.join(', ')}`);
       const room = h.newRoom('redis');
       const one = await h.openChat(browser, servers[0].url, { room, name: 'one', ...WEBSOCKET });
       const two = await h.openChat(browser, servers[1].url, { room, name: 'two', ...WEBSOCKET });
       const three = await h.openChat(browser, servers[1].url, { room, name: 'three', ...POLLING });
-      await converse([one, two, three], [
-        [one, 'one', 'from the first server'],
-        [two, 'two', 'from the second, through Redis'],
-        [three, 'three', 'long-polling the second'],
-      ]);
+      try {
+        await converse([one, two, three], [
+          [one, 'one', 'from the first server'],
+          [two, 'two', 'from the second, through Redis'],
+          [three, 'three', 'long-polling the second'],
+        ]);
+      } catch (err) {
+        err.message = 'pages on two servers sharing Redis did not see each other\'s messages: ' +
+          'is --redis wired in (lib/13-chat/room_redis.h, green_room_redis_start)?\n' + err.message +
+          servers.map((s, i) => `\nserver ${i + 1} printed:\n${s.child.output}`).join('');
+        throw err;
+      }
       assertQuiet(one, two, three);
       for (const page of [one, two, three]) await page.context().close();
     } finally {

@@ -91,6 +91,17 @@ async function startServer(extra = [], port = 0) {
   return { url: `http://127.0.0.1:${port}`, port, child };
 }
 
+// The process ids that answer GET /pid over `tries` new connections (a
+// server with workers: each connection lands on one of them).
+async function pidsOf(base, tries) {
+  const pids = new Set();
+  for (let i = 0; i < tries; i++) {
+    const answer = await fetch(`${base}/pid`, { headers: { Connection: 'close' } });
+    pids.add((await answer.text()).trim());
+  }
+  return [...pids];
+}
+
 // SIGTERM, then wait for the exit (SIGKILL if it takes too long).
 function stop(child) {
   if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
@@ -205,6 +216,6 @@ function newRoom(prefix) {
 }
 
 module.exports = {
-  ROOT, WAIT_MS, launchBrowser, freePort, startProgram, startServer, stop,
+  ROOT, WAIT_MS, launchBrowser, freePort, startProgram, startServer, pidsOf, stop,
   openChat, connected, watchStates, waitForState, waitFor, say, waitForMessage, waitForNote, shownMessages, newRoom,
 };
