@@ -141,14 +141,17 @@ function connectWebSocket() {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   const ws = new WebSocket(`${scheme}//${location.host}/ws/chat?` +
                            query({ room: chat.room, name: chat.name }));
-  ws.onopen = () => connected('websocket', 'WebSocket',
-                              (text) => ws.send(JSON.stringify({ text })));
+  let opened = false;
+  ws.onopen = () => {
+    opened = true;
+    connected('websocket', 'WebSocket', (text) => ws.send(JSON.stringify({ text })));
+  };
   ws.onmessage = (event) => show(JSON.parse(event.data));
   ws.onclose = (event) => {
     // 1006 is no close frame at all: the connection was cut.
     const why = event.code === 1006 ? 'connection lost (no close frame)'
       : `server closed the connection: ${event.code} ${event.reason}`.trim();
-    note(why);
+    if (opened) note(why);  // a drop goes in the list; a failed retry does not
     reconnectLater(why);
   };
 }
@@ -184,7 +187,8 @@ async function connectPolling() {
       if (!answer.ok) throw new Error(`/poll answered ${answer.status}`);
       messages = await answer.json();
     } catch (err) {
-      reconnectLater(err.message === 'Failed to fetch' ? 'connection lost' : err.message);
+      // fetch fails with a TypeError when no answer came at all.
+      reconnectLater(err instanceof TypeError ? 'connection lost' : err.message);
       return;
     }
     messages.forEach(show);
