@@ -109,32 +109,38 @@ test('polling: a page without WebSocket nor EventSource long-polls', async () =>
 
 // A server that stops and starts again (a student's edit, a deploy): the
 // pages notice, back off, reconnect by themselves, and show nothing twice.
-// Not the SSE page: EventSource resumes with Last-Event-ID, an id of the
-// old server's, and the new server's ids start over below it.
+// The new server's ids start over: the SSE page's Last-Event-ID is beyond
+// them (the server then resumes from its newest), and the page shows
+// what is newer than anything it has shown, whatever its id.
 test('reconnect: the server restarts, the pages come back by themselves', async () => {
   let own = await h.startServer();
   try {
     const room = h.newRoom('again');
     const gus = await h.openChat(browser, own.url, { room, name: 'gus', ...WEBSOCKET });
     const hal = await h.openChat(browser, own.url, { room, name: 'hal', ...POLLING });
-    await converse([gus, hal], [[gus, 'gus', 'before the restart']]);
-    for (const page of [gus, hal]) await h.watchStates(page);
+    const ida = await h.openChat(browser, own.url, { room, name: 'ida', ...SSE });
+    const pages = [gus, hal, ida];
+    await converse(pages, [[gus, 'gus', 'before the restart']]);
+    for (const page of pages) await h.watchStates(page);
     await h.stop(own.child);
-    for (const page of [gus, hal]) await h.waitForState(page, 'reconnecting');
+    for (const page of pages) await h.waitForState(page, 'reconnecting');
     own = await h.startServer([], own.port);
-    for (const page of [gus, hal]) await h.connected(page);
+    for (const page of pages) await h.connected(page);
     // A server that stops says so in its close frame (chat_app.h).
     await h.waitForNote(gus, 'server closed the connection: 1001 going away');
-    await converse([gus, hal], [[hal, 'hal', 'after the restart'], [gus, 'gus', 'welcome back']]);
-    for (const page of [gus, hal]) {
+    await converse(pages, [
+      [hal, 'hal', 'after the restart'],
+      [gus, 'gus', 'welcome back'],
+      [ida, 'ida', 'the event stream resumed too'],
+    ]);
+    for (const page of pages) {
       const shown = await h.shownMessages(page);
       const before = shown.filter((m) => m.text === 'before the restart').length;
       assert.strictEqual(before, 1, `expected the message from before the restart shown once, ` +
         `shown ${before} times: a reconnect must not show old messages again`);
     }
-    assertQuiet(gus, hal);
-    await gus.context().close();
-    await hal.context().close();
+    assertQuiet(...pages);
+    for (const page of pages) await page.context().close();
   } finally {
     await h.stop(own.child);
   }
