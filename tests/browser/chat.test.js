@@ -72,8 +72,8 @@ test('websocket: two pages join a room and talk both ways', async () => {
     [bob, 'bob', 'hi alice, héllo in UTF-8 ✓'],
   ]);
   // The room's notices are set apart from the messages (chat.css).
-  const notice = await alice.locator('#messages li.notice').first().getAttribute('class');
-  assert.strictEqual(notice, 'notice', 'expected join notices in li.notice');
+  const kind = (await h.shownMessages(alice)).find((m) => m.text === 'bob joined').kind;
+  assert.strictEqual(kind, 'notice', `expected "bob joined" in an li.notice, got li.${kind}`);
   assertQuiet(alice, bob);
   await alice.context().close();
   await h.waitForMessage(bob, '', 'alice left');

@@ -16,7 +16,13 @@ const path = require('path');
 const ROOT = path.resolve(__dirname, '../..');
 // One pin for the whole kit: the playwright-core that make deps-slides
 // installs for the slides (slides/check/package.json).
-const { chromium } = require(path.join(ROOT, 'slides/check/node_modules/playwright-core'));
+let chromium;
+try {
+  ({ chromium } = require(path.join(ROOT, 'slides/check/node_modules/playwright-core')));
+} catch (err) {
+  console.error('playwright-core is missing (slides/check/node_modules): make deps-slides');
+  process.exit(1);
+}
 
 const WAIT_MS = Number(process.env.WAIT_MS || 30000);
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
