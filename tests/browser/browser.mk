@@ -11,7 +11,9 @@
 #                                uses a running one instead
 # The tests start the server and Chromium themselves.  Chromium, node and
 # playwright-core (the slides' pin, slides/check/package.json) come from
-# make deps-slides.
+# make deps-slides.  WAIT_MS=N bounds each wait (30000: a loaded machine is
+# slow, never wrong); CHROMIUM=PATH picks another browser; run one test
+# with  node --test-name-pattern=flood tests/browser/chat.test.js
 
 CHAT_SERVER := $(B)/chapters/13-chat/server
 BROWSER_NEEDS := $(if $(wildcard chapters/13-chat/server.c),$(CHAT_SERVER))
