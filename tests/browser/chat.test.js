@@ -6,7 +6,7 @@
 //   polling      a page without WebSocket nor EventSource: long-polling
 //   reconnect    the server restarts: the pages come back by themselves
 //   flood        the rate limit drops a page (1008, shown); it comes
-//                back and shows nothing twice
+//                back and shows nothing twice; over POST, a 429 is shown
 //   markup       a nickname and a message made of markup show as text,
 //                and no script of theirs runs
 //   screenshot   build/browser/chat.png, the picture the lesson shows
@@ -189,6 +189,25 @@ test('flood: dropped with 1008, the page says so, comes back, no duplicates', as
   assertQuiet(ivy, joe);
   await ivy.context().close();
   await joe.context().close();
+});
+
+// Without a WebSocket there is no connection to close: each POST over
+// the limit is refused (429), and the page says which were not sent.
+test('flood over POST: refused messages are said to be not sent', async () => {
+  const room = h.newRoom('flood-post');
+  const kim = await h.openChat(browser, server.url, { room, name: 'kim', ...SSE });
+  await kim.evaluate(() => {
+    for (let i = 1; i <= 60; i++) {
+      document.getElementById('text').value = `flood ${i}`;
+      document.getElementById('send').requestSubmit();
+    }
+  });
+  await h.waitForMessage(kim, 'kim', 'flood 1');
+  await h.waitFor(kim, 'a note "not sent: the server answered 429 ..."',
+                  () => [...document.querySelectorAll('#messages li.local .text')]
+                    .some((el) => el.textContent.startsWith('not sent: the server answered 429')));
+  assertQuiet(kim);
+  await kim.context().close();
 });
 
 test('markup: a nickname and a message of markup show as text', async () => {

@@ -203,7 +203,9 @@ async function post(text) {
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ text }),
   });
-  if (!answer.ok) note(`not sent: the server answered ${answer.status} ${await answer.text()}`);
+  if (!answer.ok) {
+    note(`not sent: the server answered ${answer.status} ${(await answer.text()).trim()}`);
+  }
 }
 
 // ---- Joining ----------------------------------------------------------
