@@ -46,6 +46,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,11 +189,13 @@ static struct chat_bucket *chat_send_bucket(const char *addr, const char *name)
 
 /* ---- Stopping: every waiting reader ends at once ------------------------- */
 
-/* A stopping server (SIGTERM, SIGINT: in a pre-fork worker too, where
- * the master's TERM arrives) closes the rooms: each reader waiting in
- * green_room_next wakes with ESHUTDOWN, so long-polls answer, streams
- * end and WebSockets close 1001 within the grace period instead of being
- * killed at its end.  Set on this hub at its first chat request. */
+/* A stopping server closes the rooms: each reader waiting in
+ * green_room_next wakes with ESHUTDOWN, so long-polls answer, streams end
+ * and WebSockets close 1001 within the grace period instead of being
+ * killed at its end.  server.c does it when its server stops; a pre-fork
+ * worker (chapter 12) learns of its graceful stop by SIGTERM only, so the
+ * app watches SIGTERM on the hub of its first chat request.  Not SIGINT:
+ * a worker must die of it at once (chapter 12's master forwards Ctrl-C). */
 static _Thread_local green_signal_t *chat_signals;
 
 static void chat_on_stop(int signum, void *arg)
@@ -212,7 +215,6 @@ static void chat_watch_stop(void)
     if (chat_signals)
         return;
     green_signal_add(&chat_signals, SIGTERM, chat_on_stop, NULL);
-    green_signal_add(&chat_signals, SIGINT, chat_on_stop, NULL);
     green_hub_at_destroy(chat_forget_signals, NULL);
 }
 

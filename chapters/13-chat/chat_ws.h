@@ -18,11 +18,19 @@
  * kills the writer; when the writer ends, it closes the WebSocket, and
  * the client's answering close ends the reader (or, when the socket is
  * dead, a shutdown() does).
+ *
+ * Both send on one connection: the writer the room's messages, the
+ * reader its close frames and, inside green_ws_recv, pongs.  A frame must
+ * leave whole before the next starts, even when a send waits on a full
+ * socket: that is the WebSocket layer's job (ws.h, one connection and two
+ * greenlets), not this file's.
  */
 #ifndef CHAT_WS_H
 #define CHAT_WS_H
 
 #define CHAT_CLOSE_BEHIND 4000       /* our own code (4000-4999: private use) */
+#define CHAT_SNDBUF (64 * 1024)      /* the kernel's buffer for a client (it
+                                        doubles it): see chat_ws */
 
 struct chat_client {
     green_room_t *room;
@@ -47,7 +55,9 @@ static int chat_send_msg(struct chat_client *c, const green_room_msg_t *m)
 {
     char *json = chat_json(m);
     int rc = json ? green_ws_send(c->ws, GREEN_WS_TEXT, json, strlen(json)) : -1;
+    int err = errno;
     free(json);
+    errno = err;
     return rc;
 }
 
@@ -59,9 +69,12 @@ static void *chat_writer(void *arg)
         int rc = chat_send_msg(c, m);
         green_room_msg_unref(m);
         if (rc < 0) {
-            /* A client that takes no byte for ws_timeout, or is gone:
-             * nothing more can be said to it.  End the reader's wait. */
-            shutdown(c->fd, SHUT_RDWR);
+            /* EPIPE: the reader closed the WebSocket (a flood, say) and
+             * waits for the client's answer: nothing more to send.  Else
+             * the client took no byte for ws_timeout, or is gone: end
+             * the reader's wait too. */
+            if (errno != EPIPE)
+                shutdown(c->fd, SHUT_RDWR);
             return NULL;
         }
     }
@@ -127,6 +140,12 @@ static void chat_ws(int fd, const char *data, size_t len, void *arg)
     struct chat_client *c = arg;
     green_ws_options_t opt = { .max_message = CHAT_MAX_MESSAGE, .timeout = chat.ws_timeout,
                                .ping_interval = chat.ws_timeout / 3 };
+    /* Left to itself, Linux grows a socket's send buffer up to 4 MiB
+     * (tcp_wmem): a client that stops reading would hold megabytes of
+     * kernel memory before its writer even waited, and the ring would
+     * never lap it.  A fixed buffer bounds what a slow client costs. */
+    int sndbuf = CHAT_SNDBUF;
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
     c->fd = fd;
     c->ws = green_ws_open(fd, data, len, &opt);
     c->cursor = green_room_cursor(c->room, CHAT_HISTORY);
