@@ -294,6 +294,8 @@ $(SYSROOT_STAMP):
 include tests/fuzz/fuzz.mk
 # The grader's targets (grade, watch, hint, reset, progress) and the slides'.
 -include tests/grade.mk slides/slides.mk
+# Chapter 13's chat in headless Chromium: make test-browser13.
+-include tests/browser/browser.mk
 
 deps:
 	@sh .ci/deps.sh core
