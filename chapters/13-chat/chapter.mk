@@ -27,3 +27,16 @@ need-jansson:
 serve13: lib $(B)/chapters/13-chat/server
 	$(B)/chapters/13-chat/server --host 127.0.0.1 --port $(PORT) \
 	  $(if $(WORKERS),--workers $(WORKERS)) $(if $(REDIS),--redis $(REDIS))
+
+# `make proxy13 PORT=P [UPSTREAMS=N] [WORKERS=W] [REDIS=URL]`: two machines'
+# worth of chat (N servers, default 2, of W workers each, default 2) behind
+# Debian's nginx on 127.0.0.1:P, sharing rooms through a redis-server the
+# script starts (or REDIS=URL).  `make test-proxy13`: its tests.
+.PHONY: proxy13 test-proxy13
+PROXY13_ARGS = --upstreams $(if $(filter command line,$(origin UPSTREAMS)),$(UPSTREAMS),2) --workers $(or $(WORKERS),2) \
+  $(if $(REDIS),--redis $(REDIS)) --server $(B)/chapters/13-chat/server
+proxy13: lib $(B)/chapters/13-chat/server
+	bash chapters/13-chat/proxy.sh --port $(PORT) $(PROXY13_ARGS)
+
+test-proxy13: lib $(B)/chapters/13-chat/server
+	bash chapters/13-chat/test-proxy.sh $(PROXY13_ARGS)

@@ -7,7 +7,7 @@
  *
  * Usage: server [--host HOST] [--port PORT] [--static DIR] [--workers N]
  *               [--redis URL] [--poll-timeout S] [--rate N]
- *               [--ws-timeout S] [--access-log]
+ *               [--ws-timeout S] [--access-log] [--trusted-proxy ADDR]
  * --static DIR: the page and its assets (chapters/13-chat/static).
  * --workers N: chapter 12's pre-fork master with N workers.  Rooms live in
  *   each process: without Redis, clients of two workers do not see each
@@ -15,6 +15,8 @@
  * --redis redis://HOST:PORT: rooms shared through Redis pub/sub, between
  *   the workers and between servers (two servers: two machines).  Redis
  *   down: each process serves its own clients, says so, and reconnects.
+ * --trusted-proxy ADDR: behind nginx (make proxy13), a client's address,
+ *   for the rate limits and the log, is X-Forwarded-For's (chapter 12).
  * --poll-timeout S: how long /poll waits (25 s); --rate N: messages a
  *   second per client (10); --ws-timeout S: a WebSocket that answers no
  *   ping, or takes no byte, for S seconds is closed (60).
@@ -110,6 +112,7 @@ int main(int argc, char **argv)
         if (strcmp(arg, "--host") == 0)               host = val;
         else if (strcmp(arg, "--port") == 0)          port = val;
         else if (strcmp(arg, "--static") == 0)        chat.static_dir = val;
+        else if (strcmp(arg, "--trusted-proxy") == 0) opt.trusted_proxy = val;
         else if (strcmp(arg, "--workers") == 0)       workers = atoi(val);
         else if (strcmp(arg, "--redis") == 0)         chat.redis = val;
         else if (strcmp(arg, "--poll-timeout") == 0)  chat.poll_timeout = seconds_from(arg, val);
