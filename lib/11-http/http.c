@@ -52,6 +52,7 @@
 /* A new connection's buffer: a typical request head fits, and 10,000
  * idle connections cost 40 MiB, not 160. */
 #define BUF_START              4096
+#define HAND_OVER              2     /* serve_request: see hand_over() */
 /* Room kept after a head to read a chunked body into (the head must stay
  * where it is: the environ points into it). */
 #define BODY_ROOM              4096
@@ -962,22 +963,9 @@ int green_http_takeover(green_environ_t *env, green_takeover_fn_t fn,
     return 0;
 }
 
-/* The response is out: the connection now belongs to the protocol the
- * application asked for (server.h's green_takeover_fn_t).  What the client
- * sent after this request's body (the new protocol's first bytes, maybe)
- * moves to the front of the buffer and goes with it.  Returns 0: HTTP is
- * over on this connection. */
-static int hand_over(struct conn *c)
-{
-    if (drain_body(c) < 0)
-        return 0;               /* its body never ended: nothing to hand */
-    next_request(c);
-    c->takeover(c->fd, c->buf, c->len, c->takeover_arg);
-    return 0;
-}
-
 /* Serve the request whose head is buf[0..head_len).  Returns 1 to keep
- * the connection for the next request, 0 to close it. */
+ * the connection for the next request, 0 to close it, HAND_OVER when the
+ * application took it over (green_http_takeover). */
 static int serve_request(struct conn *c, int head_len)
 {
     green_http_server_t *srv = c->srv;
@@ -1008,7 +996,7 @@ static int serve_request(struct conn *c, int head_len)
     if (rc < 0)
         return 0;               /* the connection is broken */
     if (c->takeover)
-        return hand_over(c);
+        return HAND_OVER;
     if (!c->keep_alive || drain_body(c) < 0) {
         /* Closing with body bytes unread: close slowly, or the reset
          * they cause could destroy the response we just sent. */
@@ -1078,6 +1066,36 @@ static void conn_free(struct conn *c)
     free(c);
 }
 
+/* The response is out: the connection now belongs to the protocol the
+ * application asked for (server.h's green_takeover_fn_t).  What the client
+ * sent after this request's body (the new protocol's first bytes, maybe)
+ * goes with it, copied, and the HTTP connection's own memory (its buffer,
+ * its request and response records: some 14 KiB) is freed first: a
+ * WebSocket may stay open for hours, and 10,000 of them would otherwise
+ * keep 140 MB of HTTP state nobody reads again. */
+static void hand_over(struct conn *c)
+{
+    int fd = c->fd;
+    green_takeover_fn_t fn = c->takeover;
+    void *arg = c->takeover_arg;
+    if (drain_body(c) < 0) {
+        conn_free(c);
+        return;                 /* its body never ended: nothing to hand */
+    }
+    next_request(c);
+    size_t len = c->len;
+    char *early = len ? malloc(len) : NULL;
+    if (len && !early) {
+        conn_free(c);
+        return;                 /* no memory: the connection closes */
+    }
+    if (len)
+        memcpy(early, c->buf, len);
+    conn_free(c);
+    fn(fd, early, len, arg);
+    free(early);
+}
+
 /* The handler StreamServer runs in a greenlet of its own for each
  * connection: pywsgi's handle() loop.  The server closes fd afterwards. */
 static void handle_connection(int fd, const struct sockaddr *peer,
@@ -1101,7 +1119,12 @@ static void handle_connection(int fd, const struct sockaddr *peer,
             reject(c, -rc);
             break;
         }
-        if (!serve_request(c, rc))
+        rc = serve_request(c, rc);
+        if (rc == HAND_OVER) {
+            hand_over(c);       /* frees c */
+            return;
+        }
+        if (rc == 0)
             break;
     }
     if (c->linger)
