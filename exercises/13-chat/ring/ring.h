@@ -1,5 +1,5 @@
 /*
- * ring.h - exercise 13-chat/ring: a chat room's messages, a bounded ring with a cursor per reader.
+ * ring.h - exercise 13-chat/ring: a room's messages in a ring, a cursor per reader.
  *
  * int ex_ring_init(ex_ring_t *r, int capacity);
  * void ex_ring_free(ex_ring_t *r);

@@ -1,5 +1,5 @@
 /*
- * utf8_check.h - exercise 13-chat/utf8_check: validate UTF-8 as it arrives, one byte at a time.
+ * utf8_check.h - exercise 13-chat/utf8_check: check UTF-8 as it arrives, byte by byte.
  *
  * void ex_utf8_init(ex_utf8_t *u);
  * int ex_utf8_feed(ex_utf8_t *u, const void *data, size_t n, size_t *bad);
