@@ -16,11 +16,11 @@
  * the id of the last message it has read.  Posting writes one slot,
  * whatever the number of readers; reading copies nothing.
  *
- * Message id goes in slot (id - 1) % capacity: the ring overwrites its
- * oldest message when it is full.  A reader so far behind that the
- * message after its cursor was overwritten cannot catch up: it is told so
- * ("fell behind"), and the chat drops it.  Nobody else waits for it, and
- * the memory stays bounded.
+ * The message with id N goes in slot (N - 1) % capacity: the ring
+ * overwrites its oldest message when it is full.  A reader so far behind
+ * that the message after its cursor was overwritten cannot catch up: it
+ * is told so ("fell behind"), and the chat drops it.  Nobody else waits
+ * for it, and the memory stays bounded.
  *
  * This is the heart of lib/13-chat/room.c without the waiting: there, a
  * reader with nothing new parks its greenlet until a post wakes it; here,
