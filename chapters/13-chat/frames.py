@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""frames.py - send hand-made WebSocket frames to /ws/echo and show the
+server's answer, byte by byte: the table of the lesson's "Frames" and
+"Messages on a taken-over socket".
+
+Usage: python3 chapters/13-chat/frames.py PORT   (make serve13 PORT=PORT first)
+
+Each line opens a new connection, does the handshake, sends the frames (a
+client's: masked, unless the line says otherwise), and prints what came
+back within a second: an echo, a pong, or a close frame with its code.
+Nothing but the standard library: the point is to see every byte.
+"""
+import socket
+import sys
+
+KEY = b"dGhlIHNhbXBsZSBub25jZQ=="      # RFC 6455's own example key
+MASK = bytes.fromhex("37fa213d")
+
+
+def frame(opcode, payload, fin=True, masked=True):
+    """One client frame: FIN + opcode, MASK + length, the mask, the payload."""
+    head = bytes([(0x80 if fin else 0) | opcode])
+    m = 0x80 if masked else 0
+    n = len(payload)
+    if n < 126:
+        head += bytes([m | n])
+    elif n < 65536:
+        head += bytes([m | 126]) + n.to_bytes(2, "big")
+    else:
+        head += bytes([m | 127]) + n.to_bytes(8, "big")
+    if not masked:
+        return head + payload
+    return head + MASK + bytes(b ^ MASK[i % 4] for i, b in enumerate(payload))
+
+
+def connect(port):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"GET /ws/echo HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+              b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
+              b"Sec-WebSocket-Key: " + KEY + b"\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    head = b""
+    while b"\r\n\r\n" not in head:
+        more = s.recv(4096)
+        if not more:
+            sys.exit("the server closed the connection during the handshake")
+        head += more
+    if not head.startswith(b"HTTP/1.1 101 "):
+        sys.exit("no 101: " + head.split(b"\r\n")[0].decode())
+    s.settimeout(1.0)
+    return s, head.split(b"\r\n\r\n", 1)[1]
+
+
+def answer(data):
+    """What the server's frames say: 'close 1002', 'pong "hi"', ..."""
+    names = {0x1: "text", 0x2: "binary", 0x8: "close", 0x9: "ping", 0xA: "pong"}
+    said = []
+    while len(data) >= 2:
+        opcode, n = data[0] & 0x0F, data[1] & 0x7F
+        body = data[2:2 + n]          # the server's frames here are short
+        if opcode == 0x8 and len(body) >= 2:
+            said.append("close %d" % int.from_bytes(body[:2], "big"))
+        else:
+            said.append('%s "%s"' % (names.get(opcode, "?"), body.decode(errors="replace")))
+        data = data[2 + n:]
+    return ", ".join(said) or "nothing"
+
+
+def run(port, what, *frames):
+    s, got = connect(port)
+    for f in frames:
+        s.sendall(f)
+    try:
+        while True:
+            more = s.recv(65536)
+            if not more:
+                break
+            got += more
+    except socket.timeout:
+        pass
+    s.close()
+    sent = " | ".join(f[:8].hex(" ") + (" ..." if len(f) > 8 else "") for f in frames)
+    print("%-36s %s" % (what, answer(got)))
+    print("%-36s   sent %s" % ("", sent))
+    print("%-36s   got  %s" % ("", got[:12].hex(" ") + (" ..." if len(got) > 12 else "")))
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(__doc__.split("\n\n")[1])
+    port = int(sys.argv[1])
+    run(port, "text 'Hello', masked", frame(0x1, b"Hello"))
+    run(port, "the same, not masked", frame(0x1, b"Hello", masked=False))
+    run(port, "ping 'hi'", frame(0x9, b"hi"))
+    run(port, "'Hel', a ping, then 'lo'",
+        frame(0x1, b"Hel", fin=False), frame(0x9, b""), frame(0x0, b"lo"))
+    run(port, "a continuation, nothing begun", frame(0x0, b"lo"))
+    run(port, "RSV1 set", bytes([0xC1]) + frame(0x1, b"x")[1:])
+    run(port, "ping of 126 bytes", frame(0x9, b"x" * 126))
+    run(port, "text: ce ba e1 bd b9 cf 83 ed a0 80",
+        frame(0x1, bytes.fromhex("cebae1bdb9cf83eda080")))
+    run(port, "text of 1000 bytes, 6 of them sent",
+        frame(0x1, b"ok \xc0\xaf" + b"x" * 995)[:14])
+    run(port, "2 MiB announced, nothing sent",
+        bytes([0x82, 0x80 | 127]) + (2 << 20).to_bytes(8, "big") + MASK)
+    run(port, "close, a 1-byte payload", frame(0x8, b"\x03"))
+    run(port, "close 1000 'bye'", frame(0x8, b"\x03\xe8bye"))
+
+
+if __name__ == "__main__":
+    main()
