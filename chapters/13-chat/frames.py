@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
-"""frames.py - send hand-made WebSocket frames to /ws/echo and show the
-server's answer, byte by byte: the table of the lesson's "Frames" and
-"Messages on a taken-over socket".
+"""frames.py - send hand-made WebSocket frames to chapter 13's server and
+show its answers, byte by byte: the output quoted in the lesson's
+"Frames", "Messages on a taken-over socket" and "Bad input".
 
-Usage: python3 chapters/13-chat/frames.py PORT   (make serve13 PORT=PORT first)
+Usage: python3 chapters/13-chat/frames.py PORT [echo|chat|slow]
+  echo (the default)  frames to /ws/echo, good and bad
+  chat                what /ws/chat refuses: a flood, not JSON, too long
+  slow                a client that never reads, in a busy room: run the
+                      server with a high rate limit for this one, e.g.
+                      build/asm/chapters/13-chat/server --port 8001 --rate 100000
 
 Each line opens a new connection, does the handshake, sends the frames (a
 client's: masked, unless the line says otherwise), and prints what came
-back within a second: an echo, a pong, or a close frame with its code.
-Nothing but the standard library: the point is to see every byte.
+back: an echo, a pong, or a close frame with its code.  Nothing but the
+standard library: the point is to see every byte.
 """
 import socket
 import sys
@@ -33,9 +38,12 @@ def frame(opcode, payload, fin=True, masked=True):
     return head + MASK + bytes(b ^ MASK[i % 4] for i, b in enumerate(payload))
 
 
-def connect(port):
-    s = socket.create_connection(("127.0.0.1", port))
-    s.sendall(b"GET /ws/echo HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+def connect(port, path="/ws/echo", rcvbuf=0):
+    s = socket.socket()
+    if rcvbuf:                        # a small window: the server's sends block sooner
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    s.connect(("127.0.0.1", port))
+    s.sendall(b"GET " + path.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
               b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
               b"Sec-WebSocket-Key: " + KEY + b"\r\nSec-WebSocket-Version: 13\r\n\r\n")
     head = b""
@@ -50,25 +58,37 @@ def connect(port):
     return s, head.split(b"\r\n\r\n", 1)[1]
 
 
-def answer(data):
+def server_frames(data):
+    """The server's frames in data: (opcode, payload) each."""
+    while len(data) >= 2:
+        opcode, n, head = data[0] & 0x0F, data[1] & 0x7F, 2
+        if n == 126:
+            n, head = int.from_bytes(data[2:4], "big"), 4
+        elif n == 127:
+            n, head = int.from_bytes(data[2:10], "big"), 10
+        yield opcode, data[head:head + n]
+        data = data[head + n:]
+
+
+def answer(data, last_only=False):
     """What the server's frames say: 'close 1002', 'pong "hi"', ..."""
     names = {0x1: "text", 0x2: "binary", 0x8: "close", 0x9: "ping", 0xA: "pong"}
     said = []
-    while len(data) >= 2:
-        opcode, n = data[0] & 0x0F, data[1] & 0x7F
-        body = data[2:2 + n]          # the server's frames here are short
+    for opcode, body in server_frames(data):
         if opcode == 0x8 and len(body) >= 2:
-            said.append("close %d" % int.from_bytes(body[:2], "big"))
+            reason = body[2:].decode(errors="replace")
+            said.append("close %d" % int.from_bytes(body[:2], "big") + (' "%s"' % reason if reason else ""))
         else:
-            said.append('%s "%s"' % (names.get(opcode, "?"), body.decode(errors="replace")))
-        data = data[2 + n:]
+            said.append('%s "%s"' % (names.get(opcode, "?"), body[:40].decode(errors="replace")))
+    if last_only:
+        said = ["%d frame(s), the last: %s" % (len(said), said[-1])] if said else []
     return ", ".join(said) or "nothing"
 
 
-def run(port, what, *frames):
-    s, got = connect(port)
-    for f in frames:
-        s.sendall(f)
+def read_all(s, wait=1.0):
+    """Everything the server sends until it closes, or is silent for wait s."""
+    s.settimeout(wait)
+    got = b""
     try:
         while True:
             more = s.recv(65536)
@@ -77,6 +97,14 @@ def run(port, what, *frames):
             got += more
     except socket.timeout:
         pass
+    return got
+
+
+def run(port, what, *frames):
+    s, got = connect(port)
+    for f in frames:
+        s.sendall(f)
+    got += read_all(s)
     s.close()
     sent = " | ".join(f[:8].hex(" ") + (" ..." if len(f) > 8 else "") for f in frames)
     print("%-36s %s" % (what, answer(got)))
@@ -84,10 +112,41 @@ def run(port, what, *frames):
     print("%-36s   got  %s" % ("", got[:12].hex(" ") + (" ..." if len(got) > 12 else "")))
 
 
+def chat(port, what, *frames):
+    """Frames to /ws/chat: what the chat (not the protocol) refuses."""
+    s, got = connect(port, "/ws/chat?room=frames&name=frames")
+    for f in frames:
+        s.sendall(f)
+    got += read_all(s)
+    s.close()
+    print("%-36s %s" % (what, answer(got, last_only=True)))
+
+
+def slow(port):
+    """One client never reads; another posts 1,500 messages of 4,000 bytes."""
+    lazy, _ = connect(port, "/ws/chat?room=slow&name=lazy", rcvbuf=4096)
+    poster, _ = connect(port, "/ws/chat?room=slow&name=poster")
+    text = b"y" * 4000
+    for _ in range(1500):
+        poster.sendall(frame(0x1, b'{"text": "' + text + b'"}'))
+    print("1500 posts of 4000 bytes; the client that never read gets:")
+    print("  " + answer(read_all(lazy, 3.0), last_only=True))
+
+
 def main():
-    if len(sys.argv) != 2:
+    if len(sys.argv) not in (2, 3):
         sys.exit(__doc__.split("\n\n")[1])
     port = int(sys.argv[1])
+    mode = sys.argv[2] if len(sys.argv) == 3 else "echo"
+    if mode == "chat":
+        chat(port, "40 messages at once", *[frame(0x1, b'{"text": "spam %d"}' % i) for i in range(40)])
+        chat(port, "'hello', not JSON", frame(0x1, b"hello"))
+        chat(port, "a binary message", frame(0x2, b"\x00\x01"))
+        chat(port, "a text of 5000 bytes", frame(0x1, b'{"text": "' + b"x" * 5000 + b'"}'))
+        return
+    if mode == "slow":
+        slow(port)
+        return
     run(port, "text 'Hello', masked", frame(0x1, b"Hello"))
     run(port, "the same, not masked", frame(0x1, b"Hello", masked=False))
     run(port, "ping 'hi'", frame(0x9, b"hi"))
