@@ -3,12 +3,14 @@
 show its answers, byte by byte: the output quoted in the lesson's
 "Frames", "Messages on a taken-over socket" and "Bad input".
 
-Usage: python3 chapters/13-chat/frames.py PORT [echo|chat|slow]
+Usage: python3 chapters/13-chat/frames.py PORT [echo|chat|slow|pong]
   echo (the default)  frames to /ws/echo, good and bad
   chat                what /ws/chat refuses: a flood, not JSON, too long
-  slow                a client that never reads, in a busy room: run the
-                      server with a high rate limit for this one, e.g.
-                      build/asm/chapters/13-chat/server --port 8001 --rate 100000
+  slow                a client that never reads, in a busy room
+  pong                a ping from a client whose window is full: where
+                      does the pong land among the writer's frames?
+  (for slow and pong, run the server with a high rate limit, e.g.
+  build/asm/chapters/13-chat/server --port 8001 --rate 100000)
 
 Each line opens a new connection, does the handshake, sends the frames (a
 client's: masked, unless the line says otherwise), and prints what came
@@ -17,6 +19,7 @@ standard library: the point is to see every byte.
 """
 import socket
 import sys
+import time
 
 KEY = b"dGhlIHNhbXBsZSBub25jZQ=="      # RFC 6455's own example key
 MASK = bytes.fromhex("37fa213d")
@@ -133,6 +136,32 @@ def slow(port):
     print("  " + answer(read_all(lazy, 3.0), last_only=True))
 
 
+def pong(port):
+    """The reader's pong while the writer is parked in the middle of a frame."""
+    lazy, got = connect(port, "/ws/chat?room=pong&name=lazy", rcvbuf=4096)
+    poster, _ = connect(port, "/ws/chat?room=pong&name=poster")
+    for _ in range(1000):
+        poster.sendall(frame(0x1, b'{"text": "' + b"z" * 3000 + b'"}'))
+    time.sleep(0.5)
+    lazy.sendall(frame(0x9, b"PINGPING"))      # the reader answers it at once
+    time.sleep(0.5)
+    got += read_all(lazy)
+    at = got.find(b"\x8a\x08PINGPING")       # our pong, as the server wrote it
+    pos = k = 0
+    for opcode, body in server_frames(got):
+        k += 1
+        head = len(frame(opcode, body, masked=False)) - len(body)
+        if pos == at:
+            print("the pong is frame %d, between two frames: the frames never mix" % k)
+            return
+        if pos < at < pos + head + len(body):
+            print("the pong is %d bytes inside frame %d (opcode %d, %d bytes): the stream is broken"
+                  % (at - pos, k, opcode, len(body)))
+            return
+        pos += head + len(body)
+    print("no pong came back")
+
+
 def main():
     if len(sys.argv) not in (2, 3):
         sys.exit(__doc__.split("\n\n")[1])
@@ -146,6 +175,9 @@ def main():
         return
     if mode == "slow":
         slow(port)
+        return
+    if mode == "pong":
+        pong(port)
         return
     run(port, "text 'Hello', masked", frame(0x1, b"Hello"))
     run(port, "the same, not masked", frame(0x1, b"Hello", masked=False))
