@@ -73,6 +73,14 @@ def server_frames(data):
         data = data[head + n:]
 
 
+def split_frames(data):
+    """The server's frames in data, each as its own bytes."""
+    out = []
+    for opcode, body in server_frames(data):
+        out.append(frame(opcode, body, masked=False))
+    return out
+
+
 def answer(data, last_only=False):
     """What the server's frames say: 'close 1002', 'pong "hi"', ..."""
     names = {0x1: "text", 0x2: "binary", 0x8: "close", 0x9: "ping", 0xA: "pong"}
@@ -116,13 +124,16 @@ def run(port, what, *frames):
 
 
 def chat(port, what, *frames):
-    """Frames to /ws/chat: what the chat (not the protocol) refuses."""
+    """Frames to /ws/chat: what the chat (not the protocol) refuses, and
+    how: the close frame that ends the connection (before it come the
+    room's history and its notices)."""
     s, got = connect(port, "/ws/chat?room=frames&name=frames")
     for f in frames:
         s.sendall(f)
     got += read_all(s)
     s.close()
-    print("%-36s %s" % (what, answer(got, last_only=True)))
+    closes = [answer(f) for f in split_frames(got) if f[0] & 0x0F == 0x8]
+    print("%-36s %s" % (what, closes[-1] if closes else "no close frame"))
 
 
 def slow(port):
