@@ -1084,13 +1084,12 @@ static void hand_over(struct conn *c)
     }
     next_request(c);
     size_t len = c->len;
-    char *early = len ? malloc(len) : NULL;
-    if (len && !early) {
+    char *early = malloc(len + 1);  /* + 1: a pointer even for 0 bytes */
+    if (!early) {
         conn_free(c);
         return;                 /* no memory: the connection closes */
     }
-    if (len)
-        memcpy(early, c->buf, len);
+    memcpy(early, c->buf, len);
     conn_free(c);
     fn(fd, early, len, arg);
     free(early);

@@ -27,8 +27,9 @@
  *     characters of the base64 alphabet, then "=="                  -> 400
  *   - Sec-WebSocket-Version: present (else 400) and 13 (else 426
  *     Upgrade Required with "Sec-WebSocket-Version: 13", so the client
- *     knows what to retry with: the RFC's MUST, section 4.4, which
- *     Python's websockets, node's ws and gevent-websocket leave out).
+ *     knows what to retry with: the RFC's MUST, section 4.4.  Python's
+ *     websockets and node's ws answer 400 without the header (node's
+ *     also accepts version 8); gevent-websocket sends it, with a 400).
  * Origin is the application's to check, before accepting: a browser
  * always sends it, and a page of another site must not talk to the chat
  * with its visitor's cookies (green_ws_origin_allowed, below).
