@@ -52,6 +52,16 @@ static int wait_shared(int shared, double timeout)
     return green_room_redis_shared() == shared;
 }
 
+/* A redis-server of the test's own, and this thread's rooms shared
+ * through it. */
+static void start_shared(void)
+{
+    port = 0;
+    start_server();
+    ck_assert_int_eq(green_room_redis_start(url), 0);
+    ck_assert_msg(wait_shared(1, T), "the bridge should be up within %.0f s; " BRIDGE_H, T);
+}
+
 /* A command on a connection of the test's own; the reply's string or
  * integer as text in out. */
 static void redis_do(char *out, size_t size, int argc, const char **argv)
@@ -137,10 +147,7 @@ END_TEST
  * ignored, the room keeps serving. */
 START_TEST(test_wire_format)
 {
-    port = 0;
-    start_server();
-    ck_assert_int_eq(green_room_redis_start(url), 0);
-    ck_assert(wait_shared(1, T));
+    start_shared();
     char got[64];
     const char *junk[][3] = { { "PUBLISH", "chat:lobby", "garbage" },
                               { "PUBLISH", "chat:no room!", "3 1.0 x" },
@@ -172,10 +179,7 @@ END_TEST
  * duplicate. */
 START_TEST(test_floor)
 {
-    port = 0;
-    start_server();
-    ck_assert_int_eq(green_room_redis_start(url), 0);
-    ck_assert(wait_shared(1, T));
+    start_shared();
     green_room_t *r = green_room_get("lobby");
     int64_t cursor = 0;
     for (int i = 0; i < 3; i++) {
@@ -248,10 +252,7 @@ END_TEST
 /* After stop, posts are appended here again (the default). */
 START_TEST(test_stop)
 {
-    port = 0;
-    start_server();
-    ck_assert_int_eq(green_room_redis_start(url), 0);
-    ck_assert(wait_shared(1, T));
+    start_shared();
     green_room_redis_stop();
     ck_assert_int_eq(green_room_redis_shared(), 0);
     green_room_t *r = green_room_get("lobby");
@@ -267,10 +268,7 @@ END_TEST
  * a new hub may start a new bridge. */
 START_TEST(test_hub_destroy)
 {
-    port = 0;
-    start_server();
-    ck_assert_int_eq(green_room_redis_start(url), 0);
-    ck_assert(wait_shared(1, T));
+    start_shared();
     green_room_t *r = green_room_get("lobby");
     green_room_post(r, "alice", "in flight");   /* maybe still in the outbox */
     green_hub_destroy();
