@@ -14,22 +14,7 @@ set -u
 [ $# -gt 0 ] || { echo "usage: $0 -- UPSTREAM_COMMAND..."; exit 2; }
 here=$(cd "$(dirname "$0")" && pwd)
 
-command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] ||
-    { echo "skip: nginx is not installed (make deps-bench)"; exit 0; }
-command -v curl >/dev/null || { echo "skip: curl is not installed (make deps-bench)"; exit 0; }
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/test-proxy12.XXXXXX") || exit 1
-proxy_pid=
-cleanup() {
-    [ -n "$proxy_pid" ] && kill -TERM "$proxy_pid" 2>/dev/null && wait "$proxy_pid" 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-passed=0 failed=0
-ok()   { passed=$((passed + 1)); echo "ok   $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL $1"; shift; for l in "$@"; do echo "     $l"; done; }
+. "$here/../proxy-checks.sh" test-proxy12     # skips, $work, cleanup, ok and fail
 
 # start NAME UPSTREAMS: proxy.sh on a free-looking port (retried when it
 # is taken); sets $port and $proxy_pid.  Its stderr (the servers' access

@@ -12,22 +12,7 @@
 # `make test-proxy13` runs it.  Every wait is bounded.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] ||
-    { echo "skip: nginx is not installed (make deps-bench)"; exit 0; }
-command -v curl >/dev/null || { echo "skip: curl is not installed (make deps-bench)"; exit 0; }
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/test-proxy13.XXXXXX") || exit 1
-proxy_pid=
-cleanup() {
-    [ -n "$proxy_pid" ] && kill -TERM "$proxy_pid" 2>/dev/null && wait "$proxy_pid" 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-passed=0 failed=0
-ok()   { passed=$((passed + 1)); echo "ok   $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL $1"; shift; for l in "$@"; do echo "     $l"; done; }
+. "$here/../proxy-checks.sh" test-proxy13     # skips, $work, cleanup, ok and fail
 
 # ---- Start: a free-looking port, retried when it is taken -------------------
 for attempt in 1 2 3 4 5; do

@@ -455,18 +455,25 @@ static int ids_of(const char *dump, long long *ids, int max)
     return n;
 }
 
+/* A redis-server of the test's own, and two forked workers sharing rooms
+ * through it. */
+static void start_two_workers(struct worker w[2])
+{
+    port = 0;
+    start_server();
+    spawn_worker(&w[0], 0);
+    spawn_worker(&w[1], 1);
+    for (int i = 0; i < 2; i++)
+        ck_assert_msg(worker_shared(&w[i], 1), "worker %d never connected to %s", i, url);
+}
+
 /* Two workers share a room: a post in one reaches the other with the same
  * id; posts from both sides, interleaved, get increasing ids, and both
  * workers hold the same messages in the same order. */
 START_TEST(test_two_workers)
 {
-    port = 0;
-    start_server();
     struct worker w[2];
-    spawn_worker(&w[0], 0);
-    spawn_worker(&w[1], 1);
-    for (int i = 0; i < 2; i++)
-        ck_assert_msg(worker_shared(&w[i], 1), "worker %d never connected to %s", i, url);
+    start_two_workers(w);
 
     ask(&w[0], "post lobby alice hello");
     char first[4096];
@@ -504,13 +511,8 @@ END_TEST
  * so once, and share again, with ids above everything either had. */
 START_TEST(test_outage)
 {
-    port = 0;
-    start_server();
     struct worker w[2];
-    spawn_worker(&w[0], 0);
-    spawn_worker(&w[1], 1);
-    for (int i = 0; i < 2; i++)
-        ck_assert(worker_shared(&w[i], 1));
+    start_two_workers(w);
     ask(&w[0], "post lobby alice shared1");
     ck_assert_str_eq(ask(&w[1], "dump lobby 1"), "1:alice:shared1");
 
