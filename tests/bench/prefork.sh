@@ -60,14 +60,7 @@ start=$(date +%s)
 TARGETS=$WORK/targets
 : > "$TARGETS"
 
-# target WHAT FIGURE OK|NOT|NONE: kept for the end, as fair.sh prints them.
-target() {
-    case $3 in
-    OK)  echo "target: $1 ($2): MET" ;;
-    NOT) echo "target: $1 ($2): NOT MET" ;;
-    *)   echo "target: $1: NOT MEASURED ($2)" ;;
-    esac >> "$TARGETS"
-}
+# target WHAT FIGURES OK|NOT|NONE (common.sh) keeps each verdict for the end.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print 0 }'; }
 ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
 
@@ -348,12 +341,4 @@ fi
 
 echo
 echo "time: $(( $(date +%s) - start )) s; load average $(cut -d' ' -f1 /proc/loadavg) at the end"
-cat "$TARGETS"
-awk '/: MET$/ { m++ } { n++ } / NOT MEASURED / { u++ }
-     END { printf "targets: %d of %d met%s\n", m, n, u ? " (" u " not measured)" : "" }' "$TARGETS"
-STATUS=0
-if [ -n "$CRASHED" ]; then
-    echo "bench-prefork: server(s) died during the run:$CRASHED; see the notes above"
-    STATUS=1
-fi
-exit $STATUS
+end_with_targets bench-prefork

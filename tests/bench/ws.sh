@@ -79,14 +79,7 @@ fi
 
 # ---- Helpers ----------------------------------------------------------------------
 
-# target WHAT FIGURE OK|NOT|NONE: kept for the end, as prefork.sh prints them.
-target() {
-    case $3 in
-    OK)  echo "target: $1 ($2): MET" ;;
-    NOT) echo "target: $1 ($2): NOT MET" ;;
-    *)   echo "target: $1: NOT MEASURED ($2)" ;;
-    esac >> "$TARGETS"
-}
+# target WHAT FIGURES OK|NOT|NONE (common.sh) keeps each verdict for the end.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "-" && a <= b) }'; }
 ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "-" && a >= b) }'; }
@@ -430,12 +423,4 @@ echo "sources: msg/s, p50, p99, open, failed, ms: tests/bench/wsload.c (CLOCK_MO
 echo "  server CPU: /proc/PID/stat utime+stime (every thread, and the workers); RSS: /proc/PID/status VmRSS;"
 echo "  kernel: /proc/net/sockstat TCP mem (pages of $PAGE_KB KiB); client CPU: the client's getrusage."
 echo "time: $(( $(date +%s) - start )) s; load average $(cut -d' ' -f1 /proc/loadavg) at the end"
-cat "$TARGETS"
-awk '/: MET$/ { m++ } { n++ } / NOT MEASURED / { u++ }
-     END { printf "targets: %d of %d met%s\n", m, n, u ? " (" u " not measured)" : "" }' "$TARGETS"
-STATUS=0
-if [ -n "$CRASHED" ]; then
-    echo "bench-ws: server(s) died during the run:$CRASHED; see the notes above"
-    STATUS=1
-fi
-exit $STATUS
+end_with_targets bench-ws

@@ -233,3 +233,28 @@ run_ab() {                             # PORT SECONDS_LIMIT ARGS...
         [ -n "$AB_GAVE_UP" ] || AB_GAVE_UP="ab did not finish within $cap s"
     fi
 }
+
+# ---- Targets (bench-prefork, bench-ws) ------------------------------------
+# target WHAT FIGURES OK|NOT|other: one line in $TARGETS, the script's
+# file of verdicts ("other": the figure could not be measured, and why).
+target() {
+    case $3 in
+    OK)  echo "target: $1 ($2): MET" ;;
+    NOT) echo "target: $1 ($2): NOT MET" ;;
+    *)   echo "target: $1: NOT MEASURED ($2)" ;;
+    esac >> "$TARGETS"
+}
+
+# end_with_targets NAME: print every verdict and their count, then exit:
+# 1 when a server died during the run ($CRASHED names them), else 0 (a
+# missed target is a figure, not a failure of the bench).
+end_with_targets() {
+    cat "$TARGETS"
+    awk '/: MET$/ { m++ } { n++ } / NOT MEASURED / { u++ }
+         END { printf "targets: %d of %d met%s\n", m, n, u ? " (" u " not measured)" : "" }' "$TARGETS"
+    if [ -n "$CRASHED" ]; then
+        echo "$1: server(s) died during the run:$CRASHED; see the notes above"
+        exit 1
+    fi
+    exit 0
+}
