@@ -17,10 +17,11 @@ B        ?= build/$(CTX)$(if $(SANITIZE),-san)
 ARCH     := $(shell $(CC) -dumpmachine 2>/dev/null | cut -d- -f1)
 
 # ---- Flags (lazy "=": `make deps chapter1` installs libevent before they are read)
-DEPS_CFLAGS = $(shell $(PKG_CONFIG) --cflags libevent check libcrypto 2>/dev/null)
+DEPS_CFLAGS = $(shell $(PKG_CONFIG) --cflags libevent check libssl libcrypto 2>/dev/null)
 EVENT_LIBS  = $(shell $(PKG_CONFIG) --libs libevent 2>/dev/null)
-# OpenSSL's libcrypto: SHA-1 and base64 for chapter 13's WebSocket handshake.
-CRYPTO_LIBS = $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null)
+# OpenSSL: libssl for chapter 4's cooperative TLS (lib/04-io/tls.h), and
+# libcrypto's SHA-1 and base64 for chapter 13's WebSocket handshake.
+CRYPTO_LIBS = $(shell $(PKG_CONFIG) --libs libssl libcrypto 2>/dev/null)
 # hiredis: the RESP reader of chapter 13's Redis client (lib/13-chat/redis.h).
 # Its headers are included as <hiredis/hiredis.h>, without its --cflags: they
 # add -I/usr/include/hiredis, whose read.h would hide chapter 5's exercise's.
@@ -156,8 +157,8 @@ need-deps:
 	@[ "$$(uname -s)" = Linux ] || { \
 	  echo "This kit builds on Linux only (x86-64 or AArch64): it uses accept4,"; \
 	  echo "sendfile and epoll.  On macOS or Windows, use a Linux VM or container."; exit 1; }
-	@$(PKG_CONFIG) --exists libevent check libcrypto hiredis 2>/dev/null || { \
-	  echo "libevent, Check, OpenSSL's libcrypto or hiredis is missing (pkg-config cannot find them)."; \
+	@$(PKG_CONFIG) --exists libevent check libssl libcrypto hiredis 2>/dev/null || { \
+	  echo "libevent, Check, OpenSSL (libssl) or hiredis is missing (pkg-config cannot find them)."; \
 	  echo "Run: make deps"; exit 1; }
 
 $(B)/lib/%.c.o: lib/%.c $(LIB_ALL_H) | need-deps
@@ -179,7 +180,7 @@ $(GREEN_PC): Makefile
 	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' \
 	  'includedir=$${prefix}/include/green' '' 'Name: green' \
 	  'Description: greenlets and a gevent-style hub on libevent' \
-	  'Version: 0.1.0' 'Requires: libevent libcrypto hiredis' \
+	  'Version: 0.1.0' 'Requires: libevent libssl libcrypto hiredis' \
 	  'Libs: -L$${libdir} -lgreen' \
 	  'Cflags: -I$${includedir}$(if $(filter ucontext,$(CTX)), -DGREEN_CTX_UCONTEXT)' > $@
 

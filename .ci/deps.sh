@@ -1,7 +1,9 @@
 #!/bin/sh
 # deps.sh SET... - install what the kit needs, by sets:
 #   core    libevent, Check, pkg-config, a C compiler (needed for everything),
-#           OpenSSL's libcrypto (SHA-1 and base64 of the WebSocket handshake),
+#           OpenSSL (libssl: chapter 4's TLS; libcrypto: the WebSocket
+#           handshake's SHA-1 and base64; the openssl command and curl: the
+#           TLS tests make their certificates and talk to the servers),
 #           hiredis (the RESP reader of chapter 13's Redis client),
 #           redis-server (only its binary: the tests start their own),
 #           and jansson (the chat's JSON, chapter 13)
@@ -29,7 +31,7 @@ if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi
 
 apt_pkgs() {
     case $1 in
-    core)   echo "build-essential pkg-config libevent-dev check libssl-dev libhiredis-dev redis-server libjansson-dev" ;;
+    core)   echo "build-essential pkg-config libevent-dev check libssl-dev openssl ca-certificates curl libhiredis-dev redis-server libjansson-dev" ;;
     bench)  echo "python3 python3-gevent python3-greenlet python3-twisted uvicorn gunicorn nginx curl wrk apache2-utils strace libboost-context-dev slowhttptest $(command -v node >/dev/null || echo nodejs) node-ws python3-websockets python3-gevent-websocket" ;;
     slides) echo "pandoc chromium fonts-dejavu-core $(node_missing nodejs npm)" ;;
     cross)  echo "gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user valgrind clang" ;;
@@ -37,7 +39,7 @@ apt_pkgs() {
 }
 dnf_pkgs() {
     case $1 in
-    core)   echo "gcc make pkgconf-pkg-config libevent-devel check-devel openssl-devel hiredis-devel redis jansson-devel" ;;
+    core)   echo "gcc make pkgconf-pkg-config libevent-devel check-devel openssl-devel openssl ca-certificates curl hiredis-devel redis jansson-devel" ;;
     bench)  echo "python3 python3-gevent python3-greenlet python3-twisted python3-uvicorn python3-gunicorn nginx curl wrk httpd-tools strace boost-devel $(command -v node >/dev/null || echo nodejs) python3-websockets" ;;
     slides) echo "pandoc chromium dejavu-sans-fonts dejavu-sans-mono-fonts $(node_missing nodejs npm)" ;;
     cross)  echo "gcc-aarch64-linux-gnu qemu-user valgrind clang" ;;

@@ -10,6 +10,7 @@
  *               and the blocking detector (monitor.c)     (chapter 3)
  *   io.h        green sockets                             (chapter 4)
  *   dns.h       name resolution on evdns                  (chapter 4)
+ *   tls.h       cooperative TLS on OpenSSL: gevent's ssl   (chapter 4)
  *   patch.h     greening blocking calls: a library of its own (chapter 5)
  *   sync.h      Event, AsyncResult, Queue, Semaphore, local (chapter 6)
  *   pool.h      Group and Pool                            (chapter 7)
@@ -117,6 +118,7 @@
 #include "hub.h"
 #include "io.h"
 #include "dns.h"
+#include "tls.h"
 #include "sync.h"
 #include "pool.h"
 #include "server.h"
