@@ -140,6 +140,7 @@ help:
 	@echo "make test-browser13 [REDIS=1]   chapter 13's chat page in headless Chromium (make deps-slides)"
 	@echo "make bench-prefork chapter 12: /cpu 2 workers vs 1, vs gunicorn -k gevent, behind nginx, balance, reload and crash"
 	@echo "make bench-ws      chapter 13: WebSocket echo, 10,000 idle connections, fan-out; vs node ws, websockets, gevent-websocket"
+	@echo "make bench-tls     HTTPS: chapter 11 over TLS vs nginx 1 worker and gevent pywsgi: keep-alive, a full handshake per connection"
 	@echo "make fuzz [FUZZ_TIME=S]   fuzz the HTTP parser with libFuzzer for S seconds (default 60; needs clang)"
 	@echo "make fuzz-ws [FUZZ_TIME=S]   fuzz the WebSocket frame parser and UTF-8 validator (chapter 13's start)"
 	@echo "make slides        render slides/ to self-contained HTML in build/slides/ (make deps-slides first)"

@@ -5,8 +5,9 @@
 # flavour of the library (build/ucontext), then runs tests/bench/run.sh,
 # which repeats every measurement, takes medians and prints the table.
 # `make bench-switch` runs the switch figures alone (about 20 s);
-# `make bench-http`, `bench-fair`, `bench-prefork` and `bench-ws` the
-# HTTP, fairness, chapter 12 and chapter 13 figures alone.
+# `make bench-http`, `bench-fair`, `bench-prefork`, `bench-ws` and
+# `bench-tls` the HTTP, fairness, chapter 12, chapter 13 and HTTPS
+# figures alone.
 # tests/bench/README.md explains the figures.
 
 BENCH_BIN    := $(B)/tests/bench
@@ -21,7 +22,7 @@ BENCH_CXX     = $(CXX) -O2 -fno-exceptions -fno-rtti -Wall -Wextra $(STRICT)
 .PHONY: bench bench-ucontext bench-switch
 
 bench: lib $(BENCH_PROGS) bench-ucontext bench-threads-build bench-http-build bench-fair-build \
-       bench-prefork-build bench-ws-build
+       bench-prefork-build bench-ws-build bench-tls-build
 	@$(if $(SANITIZE),echo "bench: warning: built with SANITIZE=1: sanitized figures mean nothing",true)
 	@sh tests/bench/run.sh $(BENCH_BIN) $(BENCH_UC)/tests/bench
 	@echo
@@ -32,6 +33,7 @@ bench: lib $(BENCH_PROGS) bench-ucontext bench-threads-build bench-http-build be
 	@$(BENCH_FAIR_RUN)
 	@$(BENCH_PREFORK_RUN)
 	@$(BENCH_WS_RUN)
+	@$(BENCH_TLS_RUN)
 
 # Chapter 8's servers, load generator and round trip: the targets of the
 # threads-versus-greenlets experiment are measured there (its README).
@@ -191,3 +193,22 @@ $(BENCH_WS)/wsload $(BENCH_WS)/ws_floor: $(BENCH_WS)/%: tests/bench/%.c
 $(BENCH_WS)/ws_echo_server: tests/bench/ws_echo_server.c $(LIBGREEN_A)
 	@mkdir -p $(@D)
 	$(BENCH_CC) -o $@ $< $(LIBGREEN_A) $(LDLIBS)
+
+
+# ---- HTTPS: `make bench-tls` (also part of `make bench`) --------------------
+# Chapter 11's server over TLS beside nginx with one worker and gevent's
+# pywsgi with ssl_args: keep-alive hello world, then a full handshake per
+# connection, with the same certificate (ECDSA P-256, made anew under
+# $(BENCH_BIN)/tls each run) and the same OpenSSL settings for every server.
+# tests/bench/tls.sh runs them with wrk (tls.md explains the figures);
+# about 45 s.
+BENCH_TLS_RUN = echo; \
+  echo "== HTTPS: chapter 11's server over TLS beside nginx (1 worker) and gevent's pywsgi"; \
+  CH11=$(BENCH_CH11) sh tests/bench/tls.sh $(BENCH_BIN)/tls
+
+.PHONY: bench-tls bench-tls-build
+bench-tls-build: lib $(if $(wildcard chapters/11-http/server.c),$(BENCH_CH11))
+
+bench-tls: bench-tls-build
+	@$(if $(SANITIZE),echo "bench: warning: built with SANITIZE=1: sanitized figures mean nothing",true)
+	@$(BENCH_TLS_RUN)
