@@ -97,8 +97,8 @@ accepted() {
 
 # The run's certificate and OpenSSL settings, in DIR.  OPENSSL_CONF is
 # given to the servers only, never to wrk, curl or openssl s_client.
+mkdir -p "$DIR" && DIR=$(cd "$DIR" && pwd)   # nginx wants absolute paths
 CERT=$DIR/cert.pem KEY=$DIR/key.pem
-mkdir -p "$DIR"
 cp "$HERE/tls_openssl.cnf" "$DIR/openssl.cnf"
 SERVER_ENV="env OPENSSL_CONF=$DIR/openssl.cnf"
 if ! openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
@@ -272,7 +272,8 @@ resumes() { awk -v s="$1" '$1 == s && $5 == "YES" { f = 1 } END { exit !f }' "$W
 # noisy moment of the shared machine does not fall on one server only.
 # A line per run in $WORK/runs: MODE SERVER rate= n= failed= cpu= (server
 # CPU per request, us) scpu= (s) ccpu= (wrk's CPU, s) acc= (connections
-# accepted per request).
+# accepted per request, less the CONNS still open when wrk stops, whose
+# last request never completes).  wrk's own words stay in wrk.MODE.SERVER.
 : > "$WORK/runs"
 measure() {                            # MODE SERVER
     pid=$(pid_of "$2")
@@ -282,10 +283,11 @@ measure() {                            # MODE SERVER
     t=$(( $(ticks "$pid") - t0 )) a=$(( $(accepted) - a0 ))
     client_cpu
     c=$CCPU
+    cp "$WORK/wrk.out" "$WORK/wrk.$1.$2"
     awk -v m="$1" -v s="$2" -v rps="$RPS" -v n="$N" -v f="$FAILED" -v t="$t" -v hz="$HZ" \
-        -v c0="$c0" -v c="$c" -v a="$a" 'BEGIN {
+        -v c0="$c0" -v c="$c" -v a="$a" -v k="$CONNS" 'BEGIN {
         printf "%s %s rate=%s n=%d failed=%d cpu=%s scpu=%.2f ccpu=%.2f acc=%s\n", m, s, rps, n, f,
-            (n > 0 ? sprintf("%.1f", t / hz / n * 1e6) : "-"), t / hz, c - c0, (n > 0 ? sprintf("%.2f", a / n) : "-")
+            (n > 0 ? sprintf("%.1f", t / hz / n * 1e6) : "-"), t / hz, c - c0, (n > 0 ? sprintf("%.2f", (a - k) / n) : "-")
     }' >> "$WORK/runs"
 }
 if [ -n "$SERVERS" ]; then
@@ -322,7 +324,12 @@ for s in $SERVERS; do
         "$(fig close $s acc)" "$(fig close $s scpu) s / $(fig close $s ccpu) s"
 done
 for s in $SERVERS; do echo "    every run, conn/s, $(label_of $s):$(every_run close $s)"; done
-echo "   (accepted/req: TCP connections the kernel accepted (the whole machine's) per answer: 1.00, one each;"
+for s in $SERVERS; do
+    [ "$(failed_sum close $s)" = 0 ] && continue
+    echo "    $(label_of $s), wrk's last run:$(grep 'Socket errors:' "$WORK/wrk.close.$s" | sed 's/^ *Socket errors://')"
+done
+echo "   (accepted/req: TCP connections the kernel accepted (the whole machine's) per answer, less wrk's $CONNS"
+echo "    open at its end: 1.00, one each;"
 echo "    wrk at ~100% of its $SECONDS_ s on its core: the load generator, not the server, set the rate: see CPU per connection)"
 
 # ---- Ratios and targets --------------------------------------------------------------
