@@ -100,7 +100,6 @@ accepted() {
 mkdir -p "$DIR" && DIR=$(cd "$DIR" && pwd)   # nginx wants absolute paths
 CERT=$DIR/cert.pem KEY=$DIR/key.pem
 cp "$HERE/tls_openssl.cnf" "$DIR/openssl.cnf"
-SERVER_ENV="env OPENSSL_CONF=$DIR/openssl.cnf"
 if ! openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
         -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
         -keyout "$KEY" -out "$CERT" > "$WORK/req.out" 2>&1; then
@@ -133,7 +132,7 @@ start_tls() {
     name=$1
     shift
     : > "$WORK/$name.out"              # before the server opens it: grep below
-    $ON_SERVER_CPU $SERVER_ENV "$@" > "$WORK/$name.out" 2>&1 &
+    $ON_SERVER_CPU env OPENSSL_CONF="$DIR/openssl.cnf" "$@" > "$WORK/$name.out" 2>&1 &
     eval "pid_$name=$!"
     STARTED="$STARTED $name"
     tries=150
@@ -160,12 +159,12 @@ start_tls() {
 start_tls_nginx() {                    # NAME
     name=$1
     mkdir -p "$DIR/nginx"
-    for attempt in 1 2 3 4 5; do
+    for _ in 1 2 3 4 5; do                # 5 tries: the port may be taken
         port=$(( 10000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 20000 ))
         sed -e "s|@PREFIX@|$DIR/nginx|g" -e "s|@LISTEN@|$HOST:$port|" \
             -e "s|@CERT@|$CERT|" -e "s|@KEY@|$KEY|" "$HERE/tls_nginx.conf" > "$DIR/nginx/nginx.conf"
         : > "$DIR/nginx/error.log"
-        $ON_SERVER_CPU $SERVER_ENV nginx -p "$DIR/nginx" -e "$DIR/nginx/error.log" \
+        $ON_SERVER_CPU env OPENSSL_CONF="$DIR/openssl.cnf" nginx -p "$DIR/nginx" -e "$DIR/nginx/error.log" \
             -c "$DIR/nginx/nginx.conf" -g 'daemon off;' > "$WORK/$name.out" 2>&1 &
         eval "pid_$name=$!"
         STARTED="$STARTED $name"
