@@ -306,7 +306,7 @@ busy() { awk -v c="$(fig "$1" "$2" ccpu)" -v s="$SECONDS_" 'BEGIN { if (c == "-"
 wrk_full() { awk -v c="$(fig "$1" "$2" ccpu)" -v s="$SECONDS_" 'BEGIN { exit !(c != "-" && c / s >= 0.9) }'; }
 
 echo
-echo "1. HTTPS keep-alive hello world: wrk -t1 -c$CONNS, $RUNS runs of $SECONDS_ s per server, taking turns; medians"
+echo "1. HTTPS keep-alive hello world: wrk -t1 -c$CONNS, $RUNS run$([ "$RUNS" = 1 ] || echo s) of $SECONDS_ s per server, taking turns; medians"
 fmt="%-26s %10s %12s %8s %22s\n"
 printf "$fmt" "server" "req/s" "CPU us/req" "failed" "server CPU / wrk CPU"
 for s in $SERVERS; do
