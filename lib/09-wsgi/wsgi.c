@@ -96,6 +96,8 @@ const char *green_environ_get(const green_environ_t *env, const char *key)
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(key, names[i]) == 0)
             return values[i];
+    if (strcmp(key, "wsgi.url_scheme") == 0)
+        return env->url_scheme ? env->url_scheme : "http";
     /* CGI keeps these two without the HTTP_ prefix. */
     if (strcmp(key, "CONTENT_TYPE") == 0)
         return green_environ_header(env, "Content-Type");
@@ -479,7 +481,7 @@ int green_wsgi_request(green_app_t *app, const char *method, const char *uri,
     green_environ_t env = {
         .method = method, .uri = uri, .protocol = "HTTP/1.1",
         .remote_addr = "127.0.0.1", .server_name = "localhost",
-        .server_port = "80", .content_length = -1,
+        .server_port = "80", .content_length = -1, .url_scheme = "http",
         .headers = hs, .nheaders = nh, .path = path,
     };
     if (split_uri(uri, path, sizeof path, &env.query) < 0)

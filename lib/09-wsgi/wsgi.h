@@ -95,11 +95,15 @@ typedef struct green_environ {
     const green_header_t *headers;  /* the request's headers, as sent */
     size_t nheaders;
     green_input_t *input;     /* wsgi.input */
+    const char *url_scheme;   /* wsgi.url_scheme: "https" when the request
+                                 came over TLS, else "http" (NULL counts
+                                 as "http") */
 } green_environ_t;
 
 /* An environ variable by its WSGI name: "REQUEST_METHOD", "PATH_INFO",
  * "QUERY_STRING", "REQUEST_URI", "SERVER_PROTOCOL", "REMOTE_ADDR",
- * "SERVER_NAME", "SERVER_PORT", "CONTENT_TYPE", "CONTENT_LENGTH", and
+ * "SERVER_NAME", "SERVER_PORT", "CONTENT_TYPE", "CONTENT_LENGTH",
+ * "wsgi.url_scheme", and
  * "HTTP_<NAME>" for a request header (HTTP_USER_AGENT is the header
  * User-Agent: upper case, '-' as '_').  Returns NULL when absent.
  * Python: environ.get(key). */

@@ -212,6 +212,7 @@ static int request_init(struct request *r, struct evhttp_request *req,
     env->remote_addr = r->remote;
     env->server_name = srv->server_name;
     env->server_port = srv->port_str;
+    env->url_scheme = "http";       /* evhttp here serves plain HTTP only */
 
     const char *length = green_environ_header(env, "Content-Length");
     env->content_length = length ? strtoll(length, NULL, 10) : -1;

@@ -5,9 +5,16 @@
  *   1. reading a request head into the connection's buffer;
  *   2. the request body, read only when the application asks (wsgi.input);
  *   3. the environ, pointing into the buffer (no copies);
+ *   0. the connection's bytes: plain TCP or TLS, behind three small
+ *      functions (conn_recv, conn_sendall, conn_wait_read) that everything
+ *      else calls;
+ *   1. reading a request head into the connection's buffer;
+ *   2. the request body, read only when the application asks (wsgi.input);
+ *   3. the environ, pointing into the buffer (no copies);
  *   4. writing: the response head, the body framed three ways, sendfile;
  *   5. the keep-alive loop: one greenlet per connection, one request after
- *      the other;
+ *      the other; HTTPS's first steps (sniff, handshake) and last
+ *      (close_notify);
  *   6. the server's life: chapter 7's core (server.h) with two hooks, and
  *      free.
  * Two ideas that every request touches have files of their own, shared
@@ -23,6 +30,7 @@
 #include "hub.h"
 #include "io.h"
 #include "server.h"
+#include "tls.h"
 #include "url.h"
 #include "wait.h"
 
@@ -69,6 +77,15 @@
 #define LINGER_BYTES           (256 * 1024)
 /* iovecs gathered for one sendmsg() of a list body. */
 #define MAX_IOV                64
+#define DEFAULT_HANDSHAKE_TIMEOUT 10.0
+/* TLS has no writev(): pieces of a response are gathered into one buffer
+ * of TLS's largest record (16 KiB) before they are encrypted, and a file
+ * is read in pieces of FILE_PIECE (see tls_sendv, send_file). */
+#define TLS_GATHER             16384
+#define FILE_PIECE             (64 * 1024)
+/* How long a closing TLS connection may take to send its close_notify
+ * (a few dozen bytes: only a client that reads nothing makes us wait). */
+#define CLOSE_NOTIFY_SECONDS   0.5
 
 /* ---- The server and a connection ------------------------------------------ */
 
@@ -84,6 +101,7 @@ struct conn {
     green_input_t input;        /* first member: env->input points here */
     green_http_server_t *srv;
     int fd;
+    green_tls_t *tls;           /* NULL: plain TCP (see section 0) */
     char remote[INET6_ADDRSTRLEN];  /* the peer's address */
     char forwarded[INET6_ADDRSTRLEN]; /* the client behind a trusted proxy */
     LIST_ENTRY(conn) link;      /* on srv->conns */
@@ -137,6 +155,52 @@ static const char *server_port(green_http_server_t *srv)
     if (!srv->port)
         srv->port = strrchr(green_server_label(srv->tcp), ':') + 1;
     return srv->port;
+}
+
+/* ---- 0. The connection's bytes: plain TCP or TLS ---------------------------- */
+
+/* Over HTTPS every byte of a connection goes through its TLS session:
+ * OpenSSL decrypts what arrives and encrypts what leaves.  Rather than an
+ * "if (c->tls)" at every read and write of this file, these functions are
+ * the connection's only ways in and out; the rest of the server does not
+ * know which one it has.  The TLS calls (tls.h) keep green_recv's and
+ * green_sendall's contracts: n bytes, 0 at the end, -1 with errno. */
+static ssize_t conn_recv(struct conn *c, void *buf, size_t n, double timeout)
+{
+    if (c->tls)
+        return green_tls_recv(c->tls, buf, n, timeout);
+    return green_recv(c->fd, buf, n, timeout);
+}
+
+static ssize_t conn_sendall(struct conn *c, const void *buf, size_t n,
+                            double timeout)
+{
+    if (c->tls)
+        return green_tls_sendall(c->tls, buf, n, timeout);
+    return green_sendall(c->fd, buf, n, timeout);
+}
+
+/* Can a request's bytes be read without waiting?  Over TLS, OpenSSL may
+ * hold plaintext it has already decrypted (a pipelined request that came
+ * in the same record as the last one): the descriptor does not show it,
+ * and waiting on the descriptor alone could wait for bytes that have
+ * already arrived. */
+static int conn_readable(struct conn *c)
+{
+    if (c->tls && green_tls_pending(c->tls) > 0)
+        return 1;
+    struct pollfd p = { c->fd, POLLIN, 0 };
+    return poll(&p, 1, 0) > 0;      /* bytes, or EOF */
+}
+
+/* Park until the connection may be read (tls.h's green_tls_wait_read
+ * counts what OpenSSL holds, as conn_readable does).  0, or -1 with
+ * errno (ETIMEDOUT, ECANCELED). */
+static int conn_wait_read(struct conn *c, double timeout)
+{
+    if (c->tls)
+        return green_tls_wait_read(c->tls, timeout);
+    return green_wait_read(c->fd, timeout);
 }
 
 /* ---- 1. Reading a request head --------------------------------------------- */
@@ -218,8 +282,7 @@ static int wait_request(struct conn *c)
     double answered = green_now();      /* the last response just left */
     int shortened = 0;
     for (;;) {
-        struct pollfd p = { c->fd, POLLIN, 0 };
-        if (poll(&p, 1, 0) > 0)
+        if (conn_readable(c))
             return 0;           /* bytes, or EOF: read_head reads them */
         if (green__http_closing(srv) && !shortened) {
             double last = c->served > 0 ? answered + NEXT_REQUEST_GRACE
@@ -231,7 +294,7 @@ static int wait_request(struct conn *c)
         if (green__time_left(deadline) == 0)
             return -1;
         c->idle = 1;
-        int rc = green_wait_read(c->fd, green__time_left(deadline));
+        int rc = conn_wait_read(c, green__time_left(deadline));
         c->idle = 0;
         if (rc < 0)
             return -1;
@@ -271,7 +334,7 @@ static int read_head(struct conn *c)
         double wait = green__time_left(deadline);
         if (wait == 0)
             return -408;
-        ssize_t n = green_recv(c->fd, c->buf + c->len, c->cap - c->len, wait);
+        ssize_t n = conn_recv(c, c->buf + c->len, c->cap - c->len, wait);
         if (n < 0 && errno == ETIMEDOUT)
             return -408;
         if (n <= 0)
@@ -314,8 +377,8 @@ static int send_continue(struct conn *c)
     c->continue_due = 0;
     if (c->resp.sent)
         return 0;               /* too late: the response has begun */
-    return green_sendall(c->fd, line, sizeof line - 1,
-                         c->srv->opt.send_timeout) < 0 ? -1 : 0;
+    return conn_sendall(c, line, sizeof line - 1,
+                        c->srv->opt.send_timeout) < 0 ? -1 : 0;
 }
 
 /* Body bytes that arrived with the head come first, then the socket. */
@@ -329,8 +392,8 @@ static ssize_t read_length(struct conn *c, void *buf, size_t n)
         c->pos += (size_t)got;
     } else {
         /* Straight into the caller's buffer: never past the body, so the
-         * next request's bytes stay in the socket. */
-        got = green_recv(c->fd, buf, want, c->srv->opt.body_timeout);
+         * next request's bytes stay in the socket (or in OpenSSL). */
+        got = conn_recv(c, buf, want, c->srv->opt.body_timeout);
         if (got == 0)
             errno = ECONNRESET; /* the client closed half-way */
         if (got <= 0)
@@ -346,8 +409,8 @@ static ssize_t read_length(struct conn *c, void *buf, size_t n)
 static int fill_chunked(struct conn *c)
 {
     c->pos = c->len = c->req.head_len;
-    ssize_t n = green_recv(c->fd, c->buf + c->len, c->cap - c->len,
-                           c->srv->opt.body_timeout);
+    ssize_t n = conn_recv(c, c->buf + c->len, c->cap - c->len,
+                          c->srv->opt.body_timeout);
     if (n == 0)
         errno = ECONNRESET;
     if (n <= 0)
@@ -571,6 +634,7 @@ static int make_environ(struct conn *c)
         .headers = c->headers,
         .nheaders = r->nheaders,
         .input = &c->input,
+        .url_scheme = c->tls ? "https" : "http",
     };
     return 0;
 }
@@ -598,7 +662,7 @@ static void begin_body(struct conn *c, int head_len)
  * when a file follows, MSG_MORE (the head waits for the file's first
  * bytes, so both leave in one packet).  Waits on the hub when the
  * socket's buffer is full.  Returns 0, or -1 with errno. */
-static int send_iov(struct conn *c, struct iovec *iov, int n, int more)
+static int tcp_sendv(struct conn *c, struct iovec *iov, int n, int more)
 {
     while (n > 0) {
         /* Every response goes out here: a stream whose sends succeed and
@@ -630,6 +694,43 @@ static int send_iov(struct conn *c, struct iovec *iov, int n, int more)
         }
     }
     return 0;
+}
+
+/* TLS has no writev(): OpenSSL encrypts one buffer per call, and each
+ * call makes at least one record (5 bytes of header, 17 to 22 of
+ * authentication tag and padding) and, here, one system call.  So small
+ * pieces are gathered into one buffer of TLS's largest record, and
+ * written when it fills; a piece too big to gather goes as it is.  "Hello,
+ * World!" and its head still leave as one record in one write. */
+static int tls_sendv(struct conn *c, const struct iovec *iov, int n)
+{
+    char gather[TLS_GATHER];
+    size_t len = 0;
+    double timeout = c->srv->opt.send_timeout;
+    for (int i = 0; i < n; i++) {
+        const char *p = iov[i].iov_base;
+        size_t left = iov[i].iov_len;
+        if (len > 0 && len + left > sizeof gather) {
+            if (green_tls_sendall(c->tls, gather, len, timeout) < 0)
+                return -1;
+            len = 0;
+        }
+        if (left >= sizeof gather) {
+            if (green_tls_sendall(c->tls, p, left, timeout) < 0)
+                return -1;
+            continue;
+        }
+        memcpy(gather + len, p, left);
+        len += left;
+    }
+    return len > 0 && green_tls_sendall(c->tls, gather, len, timeout) < 0 ? -1 : 0;
+}
+
+/* Write the pieces iov[0..n) in order: section 0's third way out, for a
+ * response made of pieces.  `more`: a file follows (TCP only). */
+static int send_iov(struct conn *c, struct iovec *iov, int n, int more)
+{
+    return c->tls ? tls_sendv(c, iov, n) : tcp_sendv(c, iov, n, more);
 }
 
 /* A growing string for the head: the sizes are bounded (4 KiB of the
@@ -724,8 +825,39 @@ static int send_list(struct conn *c, struct head *h, green_body_t *body,
     return n > 0 ? send_iov(c, iov, n, 0) : 0;
 }
 
+/* Over TLS a file cannot go by sendfile(): the kernel would put its
+ * plaintext on the wire.  Its bytes must come up to us to be encrypted:
+ * read (pread, at the body's own offset) in pieces of FILE_PIECE, each
+ * written with green_tls_sendall; memory stays bounded whatever the
+ * file's size.  (Linux can encrypt in the kernel too, kernel TLS with
+ * OpenSSL's SSL_sendfile, when the tls module is loaded and OpenSSL was
+ * built for it; the kit does not rely on it.) */
+static int send_file_tls(struct conn *c, green_body_t *body, long long left)
+{
+    char *piece = malloc(FILE_PIECE);
+    off_t off = (off_t)body->offset;
+    int rc = piece ? 0 : -1;
+    while (rc == 0 && left > 0) {
+        ssize_t n = pread(body->fd, piece,
+                          left < FILE_PIECE ? (size_t)left : FILE_PIECE, off);
+        if (n == 0)
+            errno = EIO;        /* the file shrank: Content-Length lied */
+        if (n <= 0 ||
+            green_tls_sendall(c->tls, piece, (size_t)n, c->srv->opt.send_timeout) < 0) {
+            rc = -1;
+            break;
+        }
+        off += n;
+        left -= n;
+        c->body_sent += n;
+    }
+    free(piece);
+    return rc;
+}
+
 /* A file body: the head, then sendfile(): the kernel copies the file to
- * the socket, the bytes never come up to us. */
+ * the socket, the bytes never come up to us.  Over TLS they must
+ * (send_file_tls). */
 static int send_file(struct conn *c, struct head *h, green_body_t *body,
                      int with_body)
 {
@@ -734,6 +866,8 @@ static int send_file(struct conn *c, struct head *h, green_body_t *body,
         return -1;
     off_t off = (off_t)body->offset;
     long long left = with_body ? body->length : 0;
+    if (c->tls)
+        return send_file_tls(c, body, left);
     while (left > 0) {
         if (green_budget_consume() < 0)     /* as in send_iov */
             return -1;
@@ -1018,13 +1152,30 @@ static void reject(struct conn *c, int code)
     c->linger = 1;
 }
 
-/* Close the way a client can read our last response: stop writing, then
- * swallow what it still sends for a moment (see LINGER_SECONDS). */
+/* Over TLS, the end of what we write is said in TLS too: close_notify, so
+ * that the client can tell our last byte from a cut (a body that ends
+ * with the connection, HTTP/1.0's, would otherwise look truncated: curl
+ * reports "unexpected eof").  Then the session is freed; the server
+ * closes the descriptor.  Nothing to do over plain TCP. */
+static void tls_bye(struct conn *c)
+{
+    if (!c->tls)
+        return;
+    green_tls_shutdown(c->tls, CLOSE_NOTIFY_SECONDS);
+    green_tls_free(c->tls);
+    c->tls = NULL;
+}
+
+/* Close the way a client can read our last response: stop writing (over
+ * TLS, with close_notify first), then swallow what it still sends for a
+ * moment (see LINGER_SECONDS).  Those bytes are thrown away, so they are
+ * read raw: no need to decrypt them. */
 static void linger_close(struct conn *c)
 {
     char scratch[4096];
     size_t total = 0;
     double deadline = green__deadline(LINGER_SECONDS), left;
+    tls_bye(c);
     shutdown(c->fd, SHUT_WR);
     while (total < LINGER_BYTES && (left = green__time_left(deadline)) > 0) {
         ssize_t n = green_recv(c->fd, scratch, sizeof scratch, left);
@@ -1060,6 +1211,8 @@ static struct conn *conn_new(green_http_server_t *srv, int fd,
 
 static void conn_free(struct conn *c)
 {
+    if (c->tls)
+        green_tls_free(c->tls);
     LIST_REMOVE(c, link);
     free(c->buf);
     free(c->path);
@@ -1085,14 +1238,71 @@ static void hand_over(struct conn *c)
     next_request(c);
     size_t len = c->len;
     char *early = malloc(len + 1);  /* + 1: a pointer even for 0 bytes */
-    if (!early) {
+    /* Over TLS the new protocol must go on through the same session: it
+     * is registered beside fd while fn runs (tls.h, "Handing a TLS
+     * connection over"), and fn finds it with green_tls_of(fd). */
+    green_tls_t *tls = c->tls;
+    if (!early || (tls && green_tls_attach(fd, tls) < 0)) {
+        free(early);
         conn_free(c);
         return;                 /* no memory: the connection closes */
     }
     memcpy(early, c->buf, len);
+    c->tls = NULL;              /* now the handover's, until fn returns */
     conn_free(c);
     fn(fd, early, len, arg);
     free(early);
+    if (tls) {
+        green_tls_attach(fd, NULL);
+        green_tls_shutdown(tls, CLOSE_NOTIFY_SECONDS);
+        green_tls_free(tls);
+    }
+}
+
+/* A plain HTTP request sent to the HTTPS port (http://host:443/, a
+ * common slip): the handshake would only fail with "wrong version
+ * number", and the client would see a connection closed without a word.
+ * It gets an answer it can read instead, in plain text, as nginx gives
+ * (its error 497).  The request itself is not read: linger_close
+ * swallows it, so that closing does not reset the answer away. */
+static void refuse_plain_http(struct conn *c)
+{
+    static const char body[] = "The plain HTTP request was sent to HTTPS port\n";
+    char answer[256];
+    int n = snprintf(answer, sizeof answer,
+                     "HTTP/1.1 400 Bad Request\r\n"
+                     "Content-Type: text/plain\r\n"
+                     "Content-Length: %zu\r\n"
+                     "Connection: close\r\n\r\n%s", sizeof body - 1, body);
+    green__http_tick(c->srv);
+    if (conn_sendall(c, answer, (size_t)n, c->srv->opt.send_timeout) == n)
+        c->body_sent = (long long)sizeof body - 1;
+    green__http_log_request(c->srv, c->remote, NULL, 400, c->body_sent);
+    c->linger = 1;
+}
+
+/* HTTPS's first steps, before any request: look at the first byte (a TLS
+ * handshake starts with 0x16, a plain request with a letter), then the
+ * handshake.  Both within handshake_timeout: a client that connects and
+ * sends nothing, or a hello a byte at a time (a TLS Slowloris), holds a
+ * greenlet and a descriptor only that long.  A hello that is garbage or
+ * cut short fails the handshake (EPROTO, ECONNRESET): a stranger's noise,
+ * not worth a log line.  Returns 0 when the session is ready, or -1 to
+ * close the connection (after refuse_plain_http's answer, maybe). */
+static int tls_accept(struct conn *c)
+{
+    double deadline = green__deadline(c->srv->opt.handshake_timeout);
+    int tls = green_tls_sniff(c->fd, green__time_left(deadline));
+    if (tls < 0)
+        return -1;              /* closed, or silent for too long */
+    if (tls == 0) {
+        refuse_plain_http(c);
+        return -1;
+    }
+    c->tls = green_tls_new(c->srv->opt.tls, c->fd, NULL);
+    if (!c->tls)
+        return -1;
+    return green_tls_handshake(c->tls, green__time_left(deadline));
 }
 
 /* The handler StreamServer runs in a greenlet of its own for each
@@ -1109,6 +1319,12 @@ static void handle_connection(int fd, const struct sockaddr *peer,
      * Nagle's algorithm holding back a small last packet. */
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (srv->opt.tls && tls_accept(c) < 0) {
+        if (c->linger)
+            linger_close(c);
+        conn_free(c);           /* frees a failed session, sending nothing */
+        return;
+    }
 
     for (;;) {
         int rc = read_head(c);
@@ -1128,6 +1344,8 @@ static void handle_connection(int fd, const struct sockaddr *peer,
     }
     if (c->linger)
         linger_close(c);
+    else
+        tls_bye(c);             /* close_notify, then the server closes fd */
     conn_free(c);
 }
 
@@ -1146,6 +1364,7 @@ static void fill_defaults(green_http_options_t *o)
     if (o->header_timeout == 0) o->header_timeout = DEFAULT_HEADER_TIMEOUT;
     if (o->body_timeout == 0)   o->body_timeout = DEFAULT_BODY_TIMEOUT;
     if (o->send_timeout == 0)   o->send_timeout = DEFAULT_SEND_TIMEOUT;
+    if (o->handshake_timeout == 0) o->handshake_timeout = DEFAULT_HANDSHAKE_TIMEOUT;
     if (o->max_drain <= 0)      o->max_drain = DEFAULT_MAX_DRAIN;
     if (!o->static_prefix)      o->static_prefix = "/static/";
     if (o->access_log_fd <= 0)  o->access_log_fd = -1;

@@ -14,6 +14,7 @@
  *       call the application      green_app_call (wsgi.h)
  *       write the response        writev / sendfile, waiting on the hub
  *       loop while keep-alive
+ *     (over TLS, the reads and writes go through green_tls_* (tls.h))
  *
  * What it does, and the option or rule behind each:
  *   - HTTP/1.0 and 1.1; keep-alive (1.1 by default, 1.0 when asked);
@@ -65,6 +66,17 @@
  *     flight finished within a grace period.
  *   - A connection handed to another protocol after a 101 response
  *     (green_http_takeover: chapter 13's WebSocket upgrade).
+ *   - HTTPS, when `tls` is set (a server context, tls.h): the same server,
+ *     every byte of a connection through its TLS session (ALPN http/1.1),
+ *     wsgi.url_scheme "https".  The first byte is looked at before the
+ *     handshake: a plain HTTP request sent to the TLS port is answered
+ *     "400 Bad Request" in plain text ("The plain HTTP request was sent
+ *     to HTTPS port", as nginx says) and closed; the handshake has
+ *     `handshake_timeout` in all, and one that fails (garbage, a cut
+ *     hello) closes the connection without a word.  Static files are
+ *     read and encrypted here (sendfile() would send them in clear); a
+ *     connection that closes sends close_notify first; a takeover finds
+ *     the session with green_tls_of(fd) (tls.h).
  *
  * Its life (listening, the cap on connections, the back-off when out of
  * descriptors, signals, the graceful stop) is chapter 7's core: a
@@ -79,6 +91,7 @@
 
 #include "http_parser.h"
 #include "server.h"
+#include "tls.h"
 #include "wsgi.h"
 
 /* Options, in the style of all three servers (server.h): zero everywhere
@@ -124,6 +137,16 @@ typedef struct green_http_options {
                                     is the peer.  The access log shows
                                     REMOTE_ADDR.  Not an address:
                                     green_http_server_new fails, EINVAL */
+    green_tls_ctx_t *tls;        /* NULL: plain HTTP over TCP.  A server
+                                    context (tls.h's green_tls_server_ctx):
+                                    every connection is HTTPS.  Not copied
+                                    and not freed: it must outlive the
+                                    server (connections keep their own
+                                    reference, tls.h) */
+    double handshake_timeout;    /* 10 s: from accept to the end of the
+                                    TLS handshake, for the whole of it (a
+                                    client that stalls in its hello, a TLS
+                                    Slowloris, is closed then) */
     green_server_options_t server;  /* chapter 7's core: backlog and
                                     max_connections (by default what
                                     RLIMIT_NOFILE allows, less 64) */
