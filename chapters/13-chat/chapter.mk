@@ -3,8 +3,10 @@
 # process, no Redis (GUIDE's default); WORKERS=N: chapter 12's master with
 # N workers (each with rooms of its own: clients of two workers do not
 # see each other).  REDIS=redis://HOST:PORT: rooms shared through Redis
-# pub/sub, across the workers and across servers.  Ctrl-C or
-# SIGTERM: WebSockets close 1001, long-polls answer, streams end, stop.
+# pub/sub, across the workers and across servers.  CERT=FILE KEY=FILE:
+# HTTPS and wss:// (chapter 4's TLS); `make serve13-tls PORT=P` makes a
+# throwaway certificate first, as serve11-tls does.  Ctrl-C or SIGTERM:
+# WebSockets close 1001, long-polls answer, streams end, stop.
 PORT ?= 8000
 WORKERS ?=
 REDIS ?=
@@ -26,7 +28,8 @@ need-jansson:
 
 serve13: lib $(B)/chapters/13-chat/server
 	$(B)/chapters/13-chat/server --host 127.0.0.1 --port $(PORT) \
-	  $(if $(WORKERS),--workers $(WORKERS)) $(if $(REDIS),--redis $(REDIS))
+	  $(if $(WORKERS),--workers $(WORKERS)) $(if $(REDIS),--redis $(REDIS)) \
+	  $(if $(CERT),--cert $(CERT)) $(if $(KEY),--key $(KEY))
 
 # `make proxy13 PORT=P [UPSTREAMS=N] [WORKERS=W] [REDIS=URL]`: two machines'
 # worth of chat (N servers, default 2, of W workers each, default 2) behind
