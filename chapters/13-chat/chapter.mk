@@ -26,10 +26,18 @@ need-jansson:
 	  echo "jansson is missing (chapter 13's JSON; pkg-config cannot find it)."; \
 	  echo "Run: make deps"; exit 1; }
 
+SERVE13 = $(B)/chapters/13-chat/server --host 127.0.0.1 --port $(PORT) \
+	  $(if $(WORKERS),--workers $(WORKERS)) $(if $(REDIS),--redis $(REDIS))
+
 serve13: lib $(B)/chapters/13-chat/server
-	$(B)/chapters/13-chat/server --host 127.0.0.1 --port $(PORT) \
-	  $(if $(WORKERS),--workers $(WORKERS)) $(if $(REDIS),--redis $(REDIS)) \
-	  $(if $(CERT),--cert $(CERT)) $(if $(KEY),--key $(KEY))
+	$(SERVE13) $(if $(CERT),--cert $(CERT)) $(if $(KEY),--key $(KEY))
+
+# serve13-tls: chapter 11's throwaway certificate (serve11-tls's).
+.PHONY: serve13-tls
+serve13-tls: lib $(B)/chapters/13-chat/server $(TLS11)/cert.pem
+	@echo "serve13-tls: a self-signed certificate in $(TLS11)/cert.pem;" \
+	  "a browser warns once: open https://localhost:$(PORT)/"
+	$(SERVE13) --cert $(TLS11)/cert.pem --key $(TLS11)/key.pem
 
 # `make proxy13 PORT=P [UPSTREAMS=N] [WORKERS=W] [REDIS=URL]`: two machines'
 # worth of chat (N servers, default 2, of W workers each, default 2) behind
