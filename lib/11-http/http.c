@@ -253,9 +253,10 @@ static double head_deadline(const green_http_server_t *srv)
     return green__deadline(srv->opt.header_timeout);
 }
 
-/* Wait until the next request's first bytes can be read: 0, or -1 to
- * close quietly (the idle timeout, a stop, ECANCELED).  What a stop does
- * depends on the connection:
+/* Wait until the next request's first bytes can be read (over TLS, before
+ * the handshake: the ClientHello's, see tls_accept), at most until
+ * `deadline`: 0, or -1 to close quietly (the deadline, a stop,
+ * ECANCELED).  What a stop does depends on the connection:
  *   - a keep-alive connection that has been answered closes at once if
  *     it has been idle for NEXT_REQUEST_GRACE: its client knows an idle
  *     connection may close at any moment, and retries on a new one (RFC
@@ -275,10 +276,9 @@ static double head_deadline(const green_http_server_t *srv)
  *     whole grace period.
  * The stop wakes us (close_idle) so that we look at it here; a wake-up
  * is no readable byte, hence the loop. */
-static int wait_request(struct conn *c)
+static int wait_request(struct conn *c, double deadline)
 {
     green_http_server_t *srv = c->srv;
-    double deadline = green__deadline(srv->opt.idle_timeout);
     double answered = green_now();      /* the last response just left */
     int shortened = 0;
     for (;;) {
@@ -327,7 +327,7 @@ static int read_head(struct conn *c)
             return -431;
 
         if (c->len == 0) {
-            if (wait_request(c) < 0)
+            if (wait_request(c, green__deadline(srv->opt.idle_timeout)) < 0)
                 return 0;       /* closed, idle too long, or stopping */
             deadline = head_deadline(srv);
         }
@@ -1292,6 +1292,10 @@ static void refuse_plain_http(struct conn *c)
 static int tls_accept(struct conn *c)
 {
     double deadline = green__deadline(c->srv->opt.handshake_timeout);
+    /* The first byte is waited for as a first request is (a stop gives
+     * a silent new connection a short grace, not handshake_timeout). */
+    if (wait_request(c, deadline) < 0)
+        return -1;
     int tls = green_tls_sniff(c->fd, green__time_left(deadline));
     if (tls < 0)
         return -1;              /* closed, or silent for too long */

@@ -815,6 +815,30 @@ START_TEST(test_graceful_stop)
 }
 END_TEST
 
+/* A client that connects and says nothing, when the server stops: it is
+ * given the short grace of a connection whose first request has not come
+ * (tests/lib/http.c's test_stop_waits_for_first_request), not the whole
+ * handshake_timeout (10 s, longer than the stop's grace: it would be
+ * killed). */
+START_TEST(test_stop_closes_a_silent_client)
+{
+    start();
+    green_server_t *core = green_http_server_core(srv);
+    int mute = raw_dial();
+    double end = green_now() + T;
+    while (green_server_accepted(core) < 1 && green_now() < end)
+        green_sleep(0.01);
+    int killed = green_server_stop(core, 8.0);
+    ck_assert_msg(killed == 0, "a client that never sent its ClientHello should be closed "
+                  "during a stop after a short grace, not killed at its end (%d killed); "
+                  KIT_LESSON(LESSON, SECTION), killed);
+    char got[64];
+    ck_assert_msg(raw_until_closed(mute, T, got, sizeof got), "the silent client should be closed");
+    close(mute);
+    free_all();
+}
+END_TEST
+
 /* ---- wsgi.url_scheme, and a takeover over TLS ------------------------------------ */
 
 static void line_echo(int fd, const char *data, size_t len, void *arg)
@@ -950,6 +974,7 @@ static Suite *https_suite(void)
     tcase_add_test(tc, test_stalled_handshake_times_out);
     tcase_add_test(tc, test_client_gone_without_close_notify);
     tcase_add_test(tc, test_graceful_stop);
+    tcase_add_test(tc, test_stop_closes_a_silent_client);
     tcase_add_test(tc, test_url_scheme_and_takeover);
     if (kit_can_fork()) {       /* children: not under qemu-user */
         tcase_add_test(tc, test_curl);
