@@ -2,12 +2,9 @@
  * http.c - chapter 11: the cooperative HTTP/1.1 server (see http.h).
  *
  * Read it top to bottom; it follows one connection's life:
- *   1. reading a request head into the connection's buffer;
- *   2. the request body, read only when the application asks (wsgi.input);
- *   3. the environ, pointing into the buffer (no copies);
- *   0. the connection's bytes: plain TCP or TLS, behind three small
- *      functions (conn_recv, conn_sendall, conn_wait_read) that everything
- *      else calls;
+ *   0. the connection's bytes: plain TCP or TLS, behind a few small
+ *      functions (conn_recv, conn_sendall, conn_readable, conn_wait_read)
+ *      that everything else calls;
  *   1. reading a request head into the connection's buffer;
  *   2. the request body, read only when the application asks (wsgi.input);
  *   3. the environ, pointing into the buffer (no copies);
@@ -697,8 +694,8 @@ static int tcp_sendv(struct conn *c, struct iovec *iov, int n, int more)
 }
 
 /* TLS has no writev(): OpenSSL encrypts one buffer per call, and each
- * call makes at least one record (5 bytes of header, 17 to 22 of
- * authentication tag and padding) and, here, one system call.  So small
+ * call makes at least one record (22 to 29 bytes of header, nonce and
+ * tag with AES-GCM) and, here, one system call.  So small
  * pieces are gathered into one buffer of TLS's largest record, and
  * written when it fills; a piece too big to gather goes as it is.  "Hello,
  * World!" and its head still leave as one record in one write. */
@@ -726,7 +723,7 @@ static int tls_sendv(struct conn *c, const struct iovec *iov, int n)
     return len > 0 && green_tls_sendall(c->tls, gather, len, timeout) < 0 ? -1 : 0;
 }
 
-/* Write the pieces iov[0..n) in order: section 0's third way out, for a
+/* Write the pieces iov[0..n) in order: section 0's way out for a
  * response made of pieces.  `more`: a file follows (TCP only). */
 static int send_iov(struct conn *c, struct iovec *iov, int n, int more)
 {
