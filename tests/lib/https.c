@@ -10,9 +10,9 @@
  * garbage, cut and stalled handshakes, a client that leaves without
  * close_notify, ALPN, wsgi.url_scheme.
  *
- * The certificates are made when the program starts (a CA, and a
- * certificate for localhost, 127.0.0.1 and ::1 signed by it), in a
- * temporary folder removed at the end: no key is ever committed.
+ * The certificates are made when the program starts by tests/tls-certs.sh
+ * (a CA, and a certificate for localhost, 127.0.0.1 and ::1 signed by
+ * it), in a temporary folder removed at the end: no key is committed.
  */
 #include "harness.h"
 #include "green.h"
@@ -40,42 +40,17 @@
 
 /* ---- Certificates, made once for the whole program ---------------------- */
 
-static char certs[64];          /* the folder: ca.pem, cert.pem, key.pem */
+/* tests/tls-certs.sh's CA and localhost certificate (harness.h's
+ * kit_tls_certs), made by an unchecked fixture: in the parent, before
+ * the tests fork, so one set serves them all. */
 static char ca_pem[96], cert_pem[96], key_pem[96];
 
-/* A CA and a server certificate signed by it, with openssl(1): ECDSA
- * P-256, valid a day.  What `curl --cacert` and s_client check against. */
-static int make_certs(void)
+static void find_certs(void)
 {
-    snprintf(certs, sizeof certs, "/tmp/kit-https-XXXXXX");
-    if (!mkdtemp(certs))
-        return -1;
-    snprintf(ca_pem, sizeof ca_pem, "%s/ca.pem", certs);
-    snprintf(cert_pem, sizeof cert_pem, "%s/cert.pem", certs);
-    snprintf(key_pem, sizeof key_pem, "%s/key.pem", certs);
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd,
-             "cd %s && P='-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes' && "
-             "openssl req -x509 $P -days 1 -subj /CN=kit-test-ca "
-             "  -addext basicConstraints=critical,CA:TRUE "
-             "  -addext keyUsage=critical,keyCertSign,cRLSign "
-             "  -keyout ca.key -out ca.pem && "
-             "openssl req $P -subj /CN=localhost -keyout key.pem -out req.csr && "
-             "echo 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1' > ext.cnf && "
-             "openssl x509 -req -in req.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
-             "  -days 1 -extfile ext.cnf -out cert.pem",
-             certs);
-    char quiet[2200];
-    snprintf(quiet, sizeof quiet, "(%s) >/dev/null 2>&1", cmd);
-    return system(quiet) == 0 ? 0 : -1;
-}
-
-static void remove_certs(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", certs);
-    if (certs[0] && system(cmd) != 0)
-        fprintf(stderr, "https: could not remove %s\n", certs);
+    const char *dir = kit_tls_certs();
+    snprintf(ca_pem, sizeof ca_pem, "%s/ca.pem", dir);
+    snprintf(cert_pem, sizeof cert_pem, "%s/cert.pem", dir);
+    snprintf(key_pem, sizeof key_pem, "%s/key.pem", dir);
 }
 
 /* ---- The server ----------------------------------------------------------- */
@@ -963,6 +938,7 @@ static Suite *https_suite(void)
 {
     Suite *s = suite_create("lib/https");
     TCase *tc = kit_tcase("https");
+    tcase_add_unchecked_fixture(tc, find_certs, NULL);
     tcase_add_test(tc, test_hello_and_alpn);
     tcase_add_test(tc, test_keep_alive_and_pipelining);
     tcase_add_test(tc, test_chunked_both_ways);
@@ -986,13 +962,5 @@ static Suite *https_suite(void)
 
 int main(void)
 {
-    if (make_certs() < 0) {
-        fprintf(stderr, "https: cannot make test certificates with openssl(1) in %s "
-                "(is openssl installed? make deps)\n", certs);
-        remove_certs();
-        return 1;
-    }
-    int rc = kit_run_suite(https_suite());
-    remove_certs();
-    return rc;
+    return kit_run_suite(https_suite());
 }
