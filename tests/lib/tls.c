@@ -33,6 +33,8 @@
 
 #define LESSON "chapters/04-io/README.md"
 #define SEE_TLS KIT_LESSON(LESSON, "TLS: the same trick")
+#define SEE_DEFAULTS KIT_LESSON(LESSON, "Secure defaults, and what each one stops")
+#define SEE_BUFFER KIT_LESSON(LESSON, "OpenSSL's own buffer: pending and wait_read")
 
 /* ---- Certificates, contexts and connected pairs ------------------------ */
 
@@ -97,7 +99,7 @@ static void note(struct outcome *o, int rc)
 #define assert_refused(o, who)                                                       \
     ck_assert_msg((o).rc == -1 && (o).err == EPROTO && (o).why[0],                  \
                   "%s's handshake: expected -1 with EPROTO and OpenSSL's reason, "  \
-                  "got %d (%s; reason '%s'); " SEE_TLS, (who), (o).rc,              \
+                  "got %d (%s; reason '%s'); " SEE_DEFAULTS, (who), (o).rc,         \
                   kit_why((o).rc, (o).err), (o).why)
 
 struct side {
@@ -618,7 +620,7 @@ START_TEST(test_bare_close_is_a_ragged_eof)
     ssize_t n = green_tls_recv(p.c, buf, sizeof buf, 2.0);
     ck_assert_msg(n == 0 && green_tls_clean_eof(p.c) == 0, "a peer that closed without "
                   "close_notify: expected recv 0 (the end, as Python's suppress_ragged_eofs) and "
-                  "clean_eof 0, got %zd (%s) and %d; " SEE_TLS, n, kit_why(n, errno),
+                  "clean_eof 0, got %zd (%s) and %d; " SEE_DEFAULTS, n, kit_why(n, errno),
                   green_tls_clean_eof(p.c));
     green_tls_free(p.c);
     close(p.cfd);
@@ -676,7 +678,7 @@ START_TEST(test_wait_read_sees_buffered_plaintext)
                   kit_why(rc, errno));
     rc = green_tls_wait_read(p.c, 1.0);
     ck_assert_msg(rc == 0, "green_tls_wait_read with 3 bytes pending: expected 0 at once, got %d "
-                  "(%s); " KIT_LESSON(LESSON, "TLS: the same trick"), rc, kit_why(rc, errno));
+                  "(%s); " SEE_BUFFER, rc, kit_why(rc, errno));
     char rest[8];
     ck_assert_int_eq(green_tls_recv(p.c, rest, sizeof rest, 2.0), 3);
     ck_assert_msg(green_tls_pending(p.c) == 0, "expected nothing pending once all is read");
@@ -758,6 +760,31 @@ START_TEST(test_recv_timeout)
     n = green_tls_recv(p.c, buf, sizeof buf, 2.0);
     ck_assert_msg(n == 4 && memcmp(buf, "late", 4) == 0, "after a timeout: expected \"late\", got "
                   "%zd (%s)", n, kit_why(n, errno));
+    pair_close(&p);
+    green_tls_ctx_free(sctx);
+    green_tls_ctx_free(cctx);
+    green_hub_destroy();
+}
+END_TEST
+
+START_TEST(test_sendall_timeout)
+{
+    green_tls_ctx_t *sctx = server_ctx(), *cctx = client_ctx();
+    struct pair p;
+    pair_ok(&p, cctx, "localhost", sctx);
+    small_buffers(p.cfd);
+    small_buffers(p.sfd);
+    size_t big = (size_t)1 << 20;               /* far more than the buffers hold */
+    char *buf = calloc(1, big);
+    double t0 = green_now();
+    ssize_t n = green_tls_sendall(p.c, buf, big, 0.3);
+    int err = errno;
+    double took = green_now() - t0;
+    ck_assert_msg(n == -1 && err == ETIMEDOUT, "green_tls_sendall(1 MiB) to a peer that never "
+                  "reads: expected -1 with ETIMEDOUT, got %zd (%s)", n, kit_why(n, err));
+    ck_assert_msg(took >= 0.25, "expected green_tls_sendall(timeout 0.3) to wait about 0.3 s in "
+                  "all, it returned after %.0f ms", took * 1e3);
+    free(buf);
     pair_close(&p);
     green_tls_ctx_free(sctx);
     green_tls_ctx_free(cctx);
@@ -1263,6 +1290,7 @@ static Suite *tls_suite(void)
     tcase_add_unchecked_fixture(tc, certs_setup, NULL);
     tcase_add_test(tc, test_handshake_timeout);
     tcase_add_test(tc, test_recv_timeout);
+    tcase_add_test(tc, test_sendall_timeout);
     tcase_add_test(tc, test_kill_in_recv);
     tcase_add_test(tc, test_sniff);
     tcase_add_test(tc, test_attach_of);
