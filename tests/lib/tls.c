@@ -683,6 +683,20 @@ START_TEST(test_wait_read_sees_buffered_plaintext)
     ck_assert_int_eq(green_tls_recv(p.c, rest, sizeof rest, 2.0), 3);
     ck_assert_msg(green_tls_pending(p.c) == 0, "expected nothing pending once all is read");
 
+    /* Two records: reading 1 byte takes the first one whole, and its rest
+     * is pending while the second still waits in the socket. */
+    ck_assert_int_eq(green_tls_send(p.s, "ef", 2, 2.0), 2);
+    ck_assert_int_eq(green_tls_send(p.s, "gh", 2, 2.0), 2);
+    ck_assert_int_eq(green_tls_recv(p.c, &c, 1, 2.0), 1);
+    ck_assert_msg(c == 'e' && green_tls_pending(p.c) >= 1, "after reading 1 byte of two 2-byte "
+                  "records: expected 'e' and at least 1 byte pending, got '%c' and %zu", c,
+                  green_tls_pending(p.c));
+    rc = green_tls_wait_read(p.c, 1.0);
+    ck_assert_msg(rc == 0, "green_tls_wait_read with bytes pending: expected 0, got %d (%s); "
+                  SEE_BUFFER, rc, kit_why(rc, errno));
+    ck_assert_int_eq(recv_exactly(p.c, rest, 3, 2.0), 3);
+    ck_assert_msg(memcmp(rest, "fgh", 3) == 0, "expected \"fgh\" after 'e', got \"%.3s\"", rest);
+
     /* Nothing pending, nothing coming: it waits on the descriptor. */
     rc = green_tls_wait_read(p.c, 0.2);
     ck_assert_msg(rc == -1 && errno == ETIMEDOUT, "green_tls_wait_read with nothing to read: "
@@ -837,13 +851,6 @@ END_TEST
 
 /* ---- Telling TLS from plain text ------------------------------------------ */
 
-static void *hello_and_handshake(void *arg)
-{
-    struct side *s = arg;
-    note(&s->o, green_tls_handshake(s->t, s->timeout));
-    return NULL;
-}
-
 START_TEST(test_sniff)
 {
     green_tls_ctx_t *sctx = server_ctx(), *cctx = client_ctx();
@@ -852,7 +859,7 @@ START_TEST(test_sniff)
     /* A TLS client: 1, and the byte is still there for the handshake. */
     kit_tcp_pair(&a, &b);
     struct side client = { .t = green_tls_new(cctx, a, "localhost"), .timeout = 5.0 };
-    green_t *g = green_spawn(hello_and_handshake, &client);
+    green_t *g = green_spawn(handshake_side, &client);
     int rc = green_tls_sniff(b, 2.0);
     ck_assert_msg(rc == 1, "green_tls_sniff on a TLS client's connection: expected 1, got %d (%s)",
                   rc, kit_why(rc, errno));
@@ -968,7 +975,11 @@ static void *many_server(void *arg)
         int fd = green_accept(m->listener, NULL, NULL, 20.0);
         if (fd < 0)
             return NULL;
-        green_detach(green_spawn(many_handler, green_tls_new(m->ctx, fd, NULL)));
+        green_tls_t *t = green_tls_new(m->ctx, fd, NULL);
+        if (t)
+            green_detach(green_spawn(many_handler, t));
+        else
+            close(fd);                  /* its client fails, and says so */
     }
     return NULL;
 }
@@ -996,6 +1007,11 @@ static void *many_client(void *arg)
         return NULL;
     }
     green_tls_t *t = green_tls_new(c->ctx, fd, "localhost");
+    if (!t) {
+        many_fail("green_tls_new", c->id);
+        close(fd);
+        return NULL;
+    }
     char msg[32], back[32];
     int len = snprintf(msg, sizeof msg, "client %d", c->id);
     if (green_tls_handshake(t, 20.0) != 0)
