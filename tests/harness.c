@@ -468,3 +468,45 @@ void kit_redis_kill(pid_t pid)
         waitpid(pid, NULL, 0);
     }
 }
+
+/* ---- Certificates for the TLS tests ------------------------------------ */
+
+static char tls_dir[64];
+static pid_t tls_maker;
+
+/* Remove the folder, only in the process that made it: a forked test
+ * inherits the name, and must not take the files from under its parent. */
+static void tls_certs_remove(void)
+{
+    if (tls_maker != getpid())
+        return;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tls_dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "kit_tls_certs: could not remove %s\n", tls_dir);
+}
+
+const char *kit_tls_certs(void)
+{
+    if (tls_dir[0])
+        return tls_dir;
+    const char *script = "tests/tls-certs.sh";
+    ck_assert_msg(access(script, R_OK) == 0,
+                  "%s not found: run the tests from the kit's top folder (make test)", script);
+    char dir[] = "/tmp/kit-tls-XXXXXX", cmd[256];
+    ck_assert_msg(mkdtemp(dir) != NULL, "mkdtemp: %s", strerror(errno));
+    snprintf(cmd, sizeof cmd, "sh %s '%s'", script, dir);
+    char shown[256];
+    snprintf(shown, sizeof shown, "%s", cmd);
+    int status = system(cmd);
+    if (status != 0) {
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        (void)!system(cmd);
+    }
+    ck_assert_msg(status == 0, "%s failed (status %d; its message is above): "
+                  "is the openssl command installed? (make deps)", shown, status);
+    snprintf(tls_dir, sizeof tls_dir, "%s", dir);
+    tls_maker = getpid();
+    atexit(tls_certs_remove);
+    return tls_dir;
+}

@@ -150,6 +150,16 @@ pid_t kit_redis_start(int *port);
 /* Kill it (SIGKILL: to its clients, a crash) and reap it. */
 void kit_redis_kill(pid_t pid);
 
+/* ---- Certificates for the TLS tests (chapter 4's tls.h) ---------------
+ *
+ * Made at test time by tests/tls-certs.sh (never committed), once per test
+ * process, into a fresh folder under /tmp that goes when the process that
+ * made it exits.  Its files: ca.pem ca.key (our own CA), cert.pem key.pem
+ * (signed by it for localhost, 127.0.0.1 and ::1), other.pem other.key
+ * (signed by it for wrong.example).  Returns the folder; a failure (no
+ * openssl, the script not found from the current folder) fails the test. */
+const char *kit_tls_certs(void);
+
 /* ---- Running a suite, and what the grader reads ----------------------
  *
  * kit_run_suite(s) runs the suite and returns main's exit status: 0 when

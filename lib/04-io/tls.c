@@ -104,13 +104,17 @@ static enum outcome retry(green_tls_t *t, ssl_call_t fn, void *buf, int n,
             return DONE;
         }
         int err = SSL_get_error(t->ssl, rc);
+        double left = green__time_left(deadline);
         int wait;
         switch (err) {
         case SSL_ERROR_WANT_READ:       /* the kernel's EAGAIN, in OpenSSL's words */
-            wait = green_wait_read(t->fd, green__time_left(deadline));
-            break;
         case SSL_ERROR_WANT_WRITE:
-            wait = green_wait_write(t->fd, green__time_left(deadline));
+            if (left == 0) {            /* a timeout of 0, or the time is up */
+                errno = ETIMEDOUT;
+                return FAILED;
+            }
+            wait = err == SSL_ERROR_WANT_READ ? green_wait_read(t->fd, left)
+                                              : green_wait_write(t->fd, left);
             break;
         case SSL_ERROR_ZERO_RETURN:     /* the peer's close_notify */
             t->clean_eof = 1;

@@ -40,7 +40,9 @@
  *
  * Errors, as everywhere in the kit: -1 (or NULL) and errno.  Timeouts are
  * in seconds for the whole call (GREEN_FOREVER: none): ETIMEDOUT when it
- * ran out, ECANCELED when the caller was killed.  What OpenSSL refused (a
+ * ran out, ECANCELED when the caller was killed.  A timeout of 0 tries
+ * once and never waits (a non-blocking call: ETIMEDOUT when it would have
+ * to).  What OpenSSL refused (a
  * bad certificate, a peer that does not speak TLS, a wrong version) is
  * EPROTO, and green_tls_error() gives OpenSSL's reason in words
  * ("certificate verify failed", "wrong version number").

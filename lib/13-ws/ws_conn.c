@@ -23,11 +23,17 @@
  * A frame that could not go whole (timeout, error, kill) leaves the stream
  * cut in the middle of a frame: nothing may follow it, so the connection
  * is done (die()).
+ *
+ * Over wss:// the bytes go through the TLS session chapter 11's server
+ * attached to the descriptor (green_tls_of, tls.h); four small functions
+ * (wire_*) are the only ones that know, and the rest of the file reads
+ * the same for ws:// and wss://.
  */
 #include "ws.h"
 #include "ws_frame.h"
 #include "utf8.h"
 #include "io.h"
+#include "tls.h"
 #include "sync.h"
 #include "wait.h"
 
@@ -48,6 +54,7 @@
 
 struct green_ws {
     int fd;
+    green_tls_t *tls;         /* wss://: the session over fd; NULL: ws:// */
     green_ws_options_t opt;   /* with the defaults filled in */
 
     /* Receiving: one greenlet at a time (green_ws_recv). */
@@ -102,6 +109,7 @@ green_ws_t *green_ws_open(int fd, const char *data, size_t len,
     if (!ws)
         return NULL;
     ws->fd = fd;
+    ws->tls = green_tls_of(fd);
     set_options(ws, opt);
     ws->msg_deadline = -1;
     ws->cap = len > READ_SIZE ? len : READ_SIZE;
@@ -136,6 +144,51 @@ int green_ws_close_code(const green_ws_t *ws)
     return ws->close_code;
 }
 
+/* ---- The wire: TCP or TLS ---------------------------------------------- */
+
+/* Write all n bytes by the deadline.  Returns 0, or -1 with errno. */
+static int wire_sendall(green_ws_t *ws, const void *buf, size_t n, double deadline)
+{
+    ssize_t sent = ws->tls ? green_tls_sendall(ws->tls, buf, n, green__time_left(deadline))
+                           : green_sendall(ws->fd, buf, n, green__time_left(deadline));
+    return sent < 0 ? -1 : 0;
+}
+
+/* Read what is there without waiting: > 0 bytes, 0 at the end, or -1
+ * (EAGAIN: nothing yet).  Each spends a unit of the greenlet's budget,
+ * so a client that floods us does not keep the thread. */
+static ssize_t wire_read_now(green_ws_t *ws, void *buf, size_t n)
+{
+    if (ws->tls) {
+        ssize_t got = green_tls_recv(ws->tls, buf, n, 0);
+        if (got < 0 && errno == ETIMEDOUT)
+            errno = EAGAIN;     /* tls.h's "would have to wait" */
+        return got;
+    }
+    if (green_budget_consume() != 0)
+        return -1;
+    ssize_t got;
+    do
+        got = read(ws->fd, buf, n);
+    while (got < 0 && errno == EINTR);
+    return got;
+}
+
+/* Read, waiting up to `timeout`. */
+static ssize_t wire_recv(green_ws_t *ws, void *buf, size_t n, double timeout)
+{
+    return ws->tls ? green_tls_recv(ws->tls, buf, n, timeout)
+                   : green_recv(ws->fd, buf, n, timeout);
+}
+
+/* Park until there is something to read.  Over TLS, bytes OpenSSL has
+ * already decrypted count, and the descriptor cannot show them. */
+static int wire_wait_read(green_ws_t *ws, double timeout)
+{
+    return ws->tls ? green_tls_wait_read(ws->tls, timeout)
+                   : green_wait_read(ws->fd, timeout);
+}
+
 /* ---- Sending: frames ---------------------------------------------------- */
 
 /* A send failed, or could not start in time: a frame may be cut in two,
@@ -166,11 +219,11 @@ static int put_frame(green_ws_t *ws, int fin, int opcode, const void *data,
     if (len <= sizeof small - (size_t)n) {
         if (len)
             memcpy(small + n, data, len);   /* data may be NULL when len is 0 */
-        return green_sendall(ws->fd, small, (size_t)n + len, green__time_left(deadline)) < 0 ? -1 : 0;
+        return wire_sendall(ws, small, (size_t)n + len, deadline);
     }
-    if (green_sendall(ws->fd, small, (size_t)n, green__time_left(deadline)) < 0)
+    if (wire_sendall(ws, small, (size_t)n, deadline) < 0)
         return -1;
-    return green_sendall(ws->fd, data, len, green__time_left(deadline)) < 0 ? -1 : 0;
+    return wire_sendall(ws, data, len, deadline);
 }
 
 /* Our close frame is out: the reader, parked in a wait as long as the
@@ -335,10 +388,12 @@ static void linger(green_ws_t *ws)
 {
     double deadline = green__deadline(ws->opt.close_timeout);
     size_t total = 0;
+    if (ws->tls)                        /* TLS's own end first: close_notify */
+        green_tls_shutdown(ws->tls, green__time_left(deadline));
     shutdown(ws->fd, SHUT_WR);
     ws->len = 0;
     while (total < LINGER_BYTES && green__time_left(deadline) != 0) {
-        ssize_t n = green_recv(ws->fd, ws->buf, ws->cap, green__time_left(deadline));
+        ssize_t n = wire_recv(ws, ws->buf, ws->cap, green__time_left(deadline));
         if (n <= 0)
             break;
         total += (size_t)n;
@@ -386,17 +441,10 @@ static int give_up(green_ws_t *ws)
 }
 
 /* What the client has sent, without waiting: > 0 bytes, 0 at its end, or
- * -1 (EAGAIN: nothing yet).  It spends a unit of the budget as green_recv
- * does, so a client that floods us does not keep the thread. */
+ * -1 (EAGAIN: nothing yet). */
 static ssize_t read_now(green_ws_t *ws)
 {
-    if (green_budget_consume() != 0)
-        return -1;
-    ssize_t n;
-    do
-        n = read(ws->fd, ws->buf + ws->len, ws->cap - ws->len);
-    while (n < 0 && errno == EINTR);
-    return n;
+    return wire_read_now(ws, ws->buf + ws->len, ws->cap - ws->len);
 }
 
 /* Park until the socket is readable, the deadline, or a wake-up (another
@@ -404,7 +452,7 @@ static ssize_t read_now(green_ws_t *ws)
 static int park(green_ws_t *ws, double deadline)
 {
     ws->parked = green_current();
-    int rc = green_wait_read(ws->fd, green__time_left(deadline));
+    int rc = wire_wait_read(ws, green__time_left(deadline));
     ws->parked = NULL;
     return rc;
 }
