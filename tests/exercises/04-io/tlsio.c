@@ -35,43 +35,15 @@
 
 /* ---- Certificates, made at test time ------------------------------------ */
 
-/* One self-signed certificate for localhost and 127.0.0.1, which our side
- * trusts as its own CA: made once per test process under /tmp, removed
- * when the process that made it exits (a forked test inherits the name). */
-static char cert_dir[64];
-static pid_t cert_maker;
-
-static void certs_remove(void)
-{
-    char cmd[128];
-    if (cert_maker == getpid()) {
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", cert_dir);
-        (void)!system(cmd);
-    }
-}
-
-/* The path of one of the files: ca.pem, cert.pem, key.pem (a few live
- * at once: the buffers take turns). */
+/* A file of kit_tls_certs() (tests/harness.h): ca.pem, our own CA, and
+ * cert.pem and key.pem, signed by it for localhost and 127.0.0.1.  The
+ * buffers take turns: a few paths live at once. */
 static const char *cert_file(const char *name)
 {
     static char path[4][128];
     static int next;
-    if (!cert_dir[0]) {
-        char dir[] = "/tmp/tlsio-XXXXXX", cmd[512];
-        ck_assert_msg(mkdtemp(dir) != NULL, "test setup: mkdtemp: %s", strerror(errno));
-        snprintf(cmd, sizeof cmd,
-                 "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
-                 "-subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 "
-                 "-keyout %s/key.pem -out %s/cert.pem >/dev/null 2>&1 && cp %s/cert.pem %s/ca.pem",
-                 dir, dir, dir, dir);
-        snprintf(cert_dir, sizeof cert_dir, "%s", dir);
-        cert_maker = getpid();
-        atexit(certs_remove);
-        ck_assert_msg(system(cmd) == 0, "test setup: the openssl command could not make a certificate: "
-                      "is it installed? (make deps)");
-    }
     next = (next + 1) % 4;
-    snprintf(path[next], sizeof path[next], "%s/%s", cert_dir, name);
+    snprintf(path[next], sizeof path[next], "%s/%s", kit_tls_certs(), name);
     return path[next];
 }
 
