@@ -904,6 +904,11 @@ START_TEST(test_curl)
     rc = curl(two, "/");
     ck_assert_msg(rc == 0 && strstr(tool_out, "Re-using existing connection"),
                   "curl with two URLs should reuse its TLS connection, exit %d:\n%s", rc, tool_out);
+    /* HTTP/1.0: a streamed body that ends with the connection. */
+    rc = curl("--http1.0", "/stream?n=3");
+    ck_assert_msg(rc == 0 && strcmp(tool_out, "chunk 0\nchunk 1\nchunk 2\n") == 0,
+                  "curl --http1.0 /stream?n=3 over TLS (a body that ends with the connection) "
+                  "should end cleanly, exit %d: \"%s\"; " KIT_LESSON(LESSON, SECTION), rc, tool_out);
     /* A chunked upload to /echo. */
     rc = curl("-H 'Transfer-Encoding: chunked' --data-binary 'sent by curl'", "/echo");
     ck_assert_msg(rc == 0 && strcmp(tool_out, "sent by curl") == 0,
