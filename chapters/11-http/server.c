@@ -32,6 +32,8 @@
  * (lib/04-io/tls.h), or exit with a line that says what is wrong. */
 static green_tls_ctx_t *tls_or_exit(const char *cert, const char *key)
 {
+    cert = cert && *cert ? cert : NULL;     /* "" (make's CERT= left out): none */
+    key = key && *key ? key : NULL;
     if (!cert && !key)
         return NULL;            /* plain HTTP */
     if (!cert || !key) {

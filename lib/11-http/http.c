@@ -1151,8 +1151,9 @@ static void reject(struct conn *c, int code)
 
 /* Over TLS, the end of what we write is said in TLS too: close_notify, so
  * that the client can tell our last byte from a cut (a body that ends
- * with the connection, HTTP/1.0's, would otherwise look truncated: curl
- * reports "unexpected eof").  Then the session is freed; the server
+ * with the connection, HTTP/1.0's, would otherwise look truncated:
+ * OpenSSL 3 reports "unexpected eof while reading" to a client that has
+ * not chosen to accept it).  Then the session is freed; the server
  * closes the descriptor.  Nothing to do over plain TCP. */
 static void tls_bye(struct conn *c)
 {

@@ -568,6 +568,30 @@ START_TEST(test_limits)
 }
 END_TEST
 
+/* The HTTP timeouts run on decrypted bytes: a head that comes too slowly
+ * is 408, an idle connection is closed (with close_notify). */
+START_TEST(test_timeouts)
+{
+    double limit = kit_valgrind() ? 2.0 : 0.3;
+    green_http_options_t opt = { .header_timeout = limit, .idle_timeout = limit };
+    start_with(&demo_app, &opt);
+    struct client *c = dial();
+    says(c, "GET / HTTP/1.1\r\nHo");          /* and nothing more */
+    struct reply r;
+    ck_assert_msg(reply_of(c, &r) == 0 && r.code == 408, "a head not finished within "
+                  "header_timeout over TLS: expected 408, got %d", r.code);
+    hang_up(c);
+    c = dial();
+    get(c, "GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    ssize_t n = more(c, T);
+    ck_assert_msg(n == 0 && green_tls_clean_eof(c->tls), "a kept-alive TLS connection idle "
+                  "for idle_timeout should be closed with close_notify (got %zd, clean %d)", n,
+                  green_tls_clean_eof(c->tls));
+    hang_up(c);
+    finish();
+}
+END_TEST
+
 /* ---- Static files: pread and encrypt, not sendfile --------------------------- */
 
 static char dir[64];
@@ -904,6 +928,11 @@ START_TEST(test_curl)
     rc = curl(two, "/");
     ck_assert_msg(rc == 0 && strstr(tool_out, "Re-using existing connection"),
                   "curl with two URLs should reuse its TLS connection, exit %d:\n%s", rc, tool_out);
+    /* HTTP/1.0: a streamed body that ends with the connection. */
+    rc = curl("--http1.0", "/stream?n=3");
+    ck_assert_msg(rc == 0 && strcmp(tool_out, "chunk 0\nchunk 1\nchunk 2\n") == 0,
+                  "curl --http1.0 /stream?n=3 over TLS (a body that ends with the connection) "
+                  "should end cleanly, exit %d: \"%s\"; " KIT_LESSON(LESSON, SECTION), rc, tool_out);
     /* A chunked upload to /echo. */
     rc = curl("-H 'Transfer-Encoding: chunked' --data-binary 'sent by curl'", "/echo");
     ck_assert_msg(rc == 0 && strcmp(tool_out, "sent by curl") == 0,
@@ -944,6 +973,7 @@ static Suite *https_suite(void)
     tcase_add_test(tc, test_chunked_both_ways);
     tcase_add_test(tc, test_100_continue);
     tcase_add_test(tc, test_limits);
+    tcase_add_test(tc, test_timeouts);
     tcase_add_test(tc, test_static_file);
     tcase_add_test(tc, test_plain_http_gets_400);
     tcase_add_test(tc, test_bad_hellos_are_closed);
