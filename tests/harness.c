@@ -469,21 +469,47 @@ void kit_redis_kill(pid_t pid)
     }
 }
 
-/* ---- Certificates for the TLS tests ------------------------------------ */
+/* ---- Certificates for the TLS tests ------------------------------------
+ * A folder /tmp/kit-tls-PID-XXXXXX, PID the process that made it, which
+ * removes it at exit.  A forked test that fails ends without running
+ * atexit handlers, so each new folder first sweeps those whose maker is
+ * gone. */
 
 static char tls_dir[64];
 static pid_t tls_maker;
 
-/* Remove the folder, only in the process that made it: a forked test
- * inherits the name, and must not take the files from under its parent. */
+static void rm_rf(const char *dir)
+{
+    char cmd[320];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "kit_tls_certs: could not remove %s\n", dir);
+}
+
+/* Not in a forked test: the folder is its parent's, still in use. */
 static void tls_certs_remove(void)
 {
-    if (tls_maker != getpid())
-        return;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tls_dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "kit_tls_certs: could not remove %s\n", tls_dir);
+    if (tls_maker == getpid())
+        rm_rf(tls_dir);
+}
+
+static void tls_certs_sweep(void)
+{
+    DIR *d = opendir("/tmp");
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        const char *pid = e->d_name + strlen("kit-tls-");
+        size_t digits = strspn(pid, "0123456789");
+        if (strncmp(e->d_name, "kit-tls-", 8) != 0 || digits == 0 || pid[digits] != '-')
+            continue;
+        if (kill((pid_t)atol(pid), 0) == 0 || errno != ESRCH)
+            continue;                           /* its maker still runs */
+        char path[300];
+        snprintf(path, sizeof path, "/tmp/%s", e->d_name);
+        rm_rf(path);
+    }
+    if (d)
+        closedir(d);
 }
 
 const char *kit_tls_certs(void)
@@ -493,18 +519,16 @@ const char *kit_tls_certs(void)
     const char *script = "tests/tls-certs.sh";
     ck_assert_msg(access(script, R_OK) == 0,
                   "%s not found: run the tests from the kit's top folder (make test)", script);
-    char dir[] = "/tmp/kit-tls-XXXXXX", cmd[256];
+    tls_certs_sweep();
+    char dir[64], cmd[256];
+    snprintf(dir, sizeof dir, "/tmp/kit-tls-%ld-XXXXXX", (long)getpid());
     ck_assert_msg(mkdtemp(dir) != NULL, "mkdtemp: %s", strerror(errno));
     snprintf(cmd, sizeof cmd, "sh %s '%s'", script, dir);
-    char shown[256];
-    snprintf(shown, sizeof shown, "%s", cmd);
     int status = system(cmd);
-    if (status != 0) {
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-        (void)!system(cmd);
-    }
+    if (status != 0)
+        rm_rf(dir);
     ck_assert_msg(status == 0, "%s failed (status %d; its message is above): "
-                  "is the openssl command installed? (make deps)", shown, status);
+                  "is the openssl command installed? (make deps)", cmd, status);
     snprintf(tls_dir, sizeof tls_dir, "%s", dir);
     tls_maker = getpid();
     atexit(tls_certs_remove);

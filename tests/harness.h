@@ -157,7 +157,9 @@ void kit_redis_kill(pid_t pid);
  * made it exits.  Its files: ca.pem ca.key (our own CA), cert.pem key.pem
  * (signed by it for localhost, 127.0.0.1 and ::1), other.pem other.key
  * (signed by it for wrong.example).  Returns the folder; a failure (no
- * openssl, the script not found from the current folder) fails the test. */
+ * openssl, the script not found from the current folder) fails the test.
+ * Call it from an unchecked fixture (tcase_add_unchecked_fixture: it runs
+ * in the process that forks the tests) to make one CA for all of them. */
 const char *kit_tls_certs(void);
 
 /* ---- Running a suite, and what the grader reads ----------------------

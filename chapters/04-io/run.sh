@@ -11,3 +11,7 @@ echo "==> dns: article 001's lookups, joinall(timeout=2), against a local DNS se
 echo
 echo "==> roundtrip: one byte there and back, blocking vs green sockets"
 "$BIN/roundtrip" 2>&1
+echo
+echo "==> tls_echo: the same echo over TLS (certificates made by tests/tls-certs.sh)"
+sh tests/tls-certs.sh "$BIN/certs"
+"$BIN/tls_echo" "$BIN/certs" 2>&1

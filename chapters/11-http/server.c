@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "green.h"
 #include "../09-wsgi/demo_app.h"
@@ -31,6 +32,8 @@
  * (lib/04-io/tls.h), or exit with a line that says what is wrong. */
 static green_tls_ctx_t *tls_or_exit(const char *cert, const char *key)
 {
+    cert = cert && *cert ? cert : NULL;     /* "" (make's CERT= left out): none */
+    key = key && *key ? key : NULL;
     if (!cert && !key)
         return NULL;            /* plain HTTP */
     if (!cert || !key) {
@@ -38,9 +41,15 @@ static green_tls_ctx_t *tls_or_exit(const char *cert, const char *key)
         exit(2);
     }
     green_tls_ctx_t *tls = green_tls_server_ctx(cert, key);
-    if (!tls) {
-        fprintf(stderr, "server: cannot use --cert %s --key %s: %s\n", cert, key,
-                errno == EPROTO ? green_tls_error() : strerror(errno));
+    if (!tls && errno == EPROTO) {          /* OpenSSL's reason, and ours */
+        fprintf(stderr, "server: cannot use --cert %s --key %s: %s (both must be PEM "
+                "files, the key the certificate's)\n", cert, key, green_tls_error());
+        exit(1);
+    }
+    if (!tls) {                             /* which file: the message names it */
+        int err = errno;
+        const char *file = access(cert, R_OK) < 0 ? cert : key;
+        fprintf(stderr, "server: cannot read %s: %s\n", file, strerror(err));
         exit(1);
     }
     return tls;

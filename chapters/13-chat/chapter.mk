@@ -3,8 +3,10 @@
 # process, no Redis (GUIDE's default); WORKERS=N: chapter 12's master with
 # N workers (each with rooms of its own: clients of two workers do not
 # see each other).  REDIS=redis://HOST:PORT: rooms shared through Redis
-# pub/sub, across the workers and across servers.  Ctrl-C or
-# SIGTERM: WebSockets close 1001, long-polls answer, streams end, stop.
+# pub/sub, across the workers and across servers.  CERT=FILE KEY=FILE:
+# HTTPS and wss:// (chapter 4's TLS); `make serve13-tls PORT=P` makes a
+# throwaway certificate first, as serve11-tls does.  Ctrl-C or SIGTERM:
+# WebSockets close 1001, long-polls answer, streams end, stop.
 PORT ?= 8000
 WORKERS ?=
 REDIS ?=
@@ -24,9 +26,18 @@ need-jansson:
 	  echo "jansson is missing (chapter 13's JSON; pkg-config cannot find it)."; \
 	  echo "Run: make deps"; exit 1; }
 
-serve13: lib $(B)/chapters/13-chat/server
-	$(B)/chapters/13-chat/server --host 127.0.0.1 --port $(PORT) \
+SERVE13 = $(B)/chapters/13-chat/server --host 127.0.0.1 --port $(PORT) \
 	  $(if $(WORKERS),--workers $(WORKERS)) $(if $(REDIS),--redis $(REDIS))
+
+serve13: lib $(B)/chapters/13-chat/server
+	$(SERVE13) $(if $(CERT),--cert $(CERT)) $(if $(KEY),--key $(KEY))
+
+# serve13-tls: chapter 11's throwaway certificate (serve11-tls's).
+.PHONY: serve13-tls
+serve13-tls: lib $(B)/chapters/13-chat/server $(TLS11)/cert.pem
+	@echo "serve13-tls: a self-signed certificate in $(TLS11)/cert.pem;" \
+	  "a browser warns once: open https://localhost:$(PORT)/"
+	$(SERVE13) --cert $(TLS11)/cert.pem --key $(TLS11)/key.pem
 
 # `make proxy13 PORT=P [UPSTREAMS=N] [WORKERS=W] [REDIS=URL]`: two machines'
 # worth of chat (N servers, default 2, of W workers each, default 2) behind

@@ -8,6 +8,7 @@
  * Usage: server [--host HOST] [--port PORT] [--static DIR] [--workers N]
  *               [--redis URL] [--poll-timeout S] [--rate N]
  *               [--ws-timeout S] [--access-log] [--trusted-proxy ADDR]
+ *               [--cert FILE --key FILE]
  * --static DIR: the page and its assets (chapters/13-chat/static).
  * --workers N: chapter 12's pre-fork master with N workers.  Rooms live in
  *   each process: without Redis, clients of two workers do not see each
@@ -17,6 +18,9 @@
  *   down: each process serves its own clients, says so, and reconnects.
  * --trusted-proxy ADDR: behind nginx (make proxy13), a client's address,
  *   for the rate limits and the log, is X-Forwarded-For's (chapter 12).
+ * --cert FILE --key FILE: HTTPS, and so wss:// (chapter 4's TLS, on
+ *   chapter 11's server): the page then opens wss://, since a page served
+ *   over https:// may not open an unencrypted WebSocket.
  * --poll-timeout S: how long /poll waits (25 s); --rate N: messages a
  *   second per client (10); --ws-timeout S: a WebSocket that answers no
  *   ping, or takes no byte, for S seconds is closed (60).
@@ -61,6 +65,8 @@ static void chat_process_start(void *arg)
                 (long)getpid(), chat.redis, strerror(errno));
 }
 
+static const char *scheme = "http";   /* "https" with --cert */
+
 /* One process, one hub: chapter 11's life. */
 static int serve_alone(green_http_server_t *http, const char *host)
 {
@@ -70,7 +76,7 @@ static int serve_alone(green_http_server_t *http, const char *host)
     green_server_close_on_signal(core, SIGINT);
     green_server_close_on_signal(core, SIGTERM);
     chat_process_start(NULL);
-    printf("listening on http://%s:%d\n", host, green_server_port(core));
+    printf("listening on %s://%s:%d\n", scheme, host, green_server_port(core));
     fflush(stdout);             /* tools wait for the line above */
     green_server_serve_forever(core);       /* until a signal */
     green_room_close_all();     /* the signal did it too: said here for the reader */
@@ -93,7 +99,7 @@ static int serve_workers(green_http_server_t *http, const char *host, int worker
     if (!master || green_prefork_listen(master) < 0)
         return -1;
     printf("master %ld, %d worker(s)\n", (long)getpid(), green_prefork_workers(master));
-    printf("listening on http://%s:%d\n", host, green_server_port(green_http_server_core(http)));
+    printf("listening on %s://%s:%d\n", scheme, host, green_server_port(green_http_server_core(http)));
     fflush(stdout);
     int rc = green_prefork_run(master);
     green_prefork_free(master);
@@ -103,7 +109,7 @@ static int serve_workers(green_http_server_t *http, const char *host, int worker
 
 int main(int argc, char **argv)
 {
-    const char *host = "127.0.0.1", *port = "8000";
+    const char *host = "127.0.0.1", *port = "8000", *cert = NULL, *key = NULL;
     int workers = 0;
     green_http_options_t opt = { 0 };
     for (int i = 1; i < argc; i++) {
@@ -118,6 +124,8 @@ int main(int argc, char **argv)
         else if (strcmp(arg, "--poll-timeout") == 0)  chat.poll_timeout = seconds_from(arg, val);
         else if (strcmp(arg, "--rate") == 0)          chat.rate = seconds_from(arg, val);
         else if (strcmp(arg, "--ws-timeout") == 0)    chat.ws_timeout = seconds_from(arg, val);
+        else if (strcmp(arg, "--cert") == 0)          cert = val;
+        else if (strcmp(arg, "--key") == 0)           key = val;
         else { fprintf(stderr, "server: unknown option %s\n", arg); return 2; }
         i++;
     }
@@ -125,6 +133,17 @@ int main(int argc, char **argv)
         fprintf(stderr, "server: --workers: give a number from 1 to %d\n", GREEN_PREFORK_MAX_WORKERS);
         return 2;
     }
+    if (!cert != !key) {
+        fprintf(stderr, "server: give both --cert FILE and --key FILE, or neither\n");
+        return 2;
+    }
+    if (cert && !(opt.tls = green_tls_server_ctx(cert, key))) {
+        fprintf(stderr, "server: --cert %s --key %s: %s%s%s\n", cert, key, strerror(errno),
+                *green_tls_error() ? ": " : "", green_tls_error());
+        return 2;
+    }
+    if (cert)
+        scheme = "https";
     char redis_host[GREEN_REDIS_HOST_MAX];
     int redis_port;
     if (chat.redis && green_redis_parse_url(chat.redis, redis_host, &redis_port) < 0) {

@@ -20,8 +20,9 @@
  *         }
  *     }
  *
- * Note the cross: a read may need to *write* (TLS 1.3 sends a key update or
- * a session ticket at any time) and a write may need to *read*.  The loop
+ * Note the cross: a read may need to *write* (an SSL_read on a connection
+ * whose handshake is not over carries the handshake on, and that sends;
+ * TLS 1.2's renegotiation did too) and a write may need to *read*.  The loop
  * waits for whatever OpenSSL asked for, never for what the caller meant to
  * do.  The same loop works for any library that speaks "would block"
  * (libpq, libssh2, hiredis...): that is the whole trick of this chapter.

@@ -2,12 +2,9 @@
  * http.c - chapter 11: the cooperative HTTP/1.1 server (see http.h).
  *
  * Read it top to bottom; it follows one connection's life:
- *   1. reading a request head into the connection's buffer;
- *   2. the request body, read only when the application asks (wsgi.input);
- *   3. the environ, pointing into the buffer (no copies);
- *   0. the connection's bytes: plain TCP or TLS, behind three small
- *      functions (conn_recv, conn_sendall, conn_wait_read) that everything
- *      else calls;
+ *   0. the connection's bytes: plain TCP or TLS, behind a few small
+ *      functions (conn_recv, conn_sendall, conn_readable, conn_wait_read)
+ *      that everything else calls;
  *   1. reading a request head into the connection's buffer;
  *   2. the request body, read only when the application asks (wsgi.input);
  *   3. the environ, pointing into the buffer (no copies);
@@ -253,9 +250,10 @@ static double head_deadline(const green_http_server_t *srv)
     return green__deadline(srv->opt.header_timeout);
 }
 
-/* Wait until the next request's first bytes can be read: 0, or -1 to
- * close quietly (the idle timeout, a stop, ECANCELED).  What a stop does
- * depends on the connection:
+/* Wait until the next request's first bytes can be read (over TLS, before
+ * the handshake: the ClientHello's, see tls_accept), at most until
+ * `deadline`: 0, or -1 to close quietly (the deadline, a stop,
+ * ECANCELED).  What a stop does depends on the connection:
  *   - a keep-alive connection that has been answered closes at once if
  *     it has been idle for NEXT_REQUEST_GRACE: its client knows an idle
  *     connection may close at any moment, and retries on a new one (RFC
@@ -275,10 +273,9 @@ static double head_deadline(const green_http_server_t *srv)
  *     whole grace period.
  * The stop wakes us (close_idle) so that we look at it here; a wake-up
  * is no readable byte, hence the loop. */
-static int wait_request(struct conn *c)
+static int wait_request(struct conn *c, double deadline)
 {
     green_http_server_t *srv = c->srv;
-    double deadline = green__deadline(srv->opt.idle_timeout);
     double answered = green_now();      /* the last response just left */
     int shortened = 0;
     for (;;) {
@@ -327,7 +324,7 @@ static int read_head(struct conn *c)
             return -431;
 
         if (c->len == 0) {
-            if (wait_request(c) < 0)
+            if (wait_request(c, green__deadline(srv->opt.idle_timeout)) < 0)
                 return 0;       /* closed, idle too long, or stopping */
             deadline = head_deadline(srv);
         }
@@ -697,8 +694,8 @@ static int tcp_sendv(struct conn *c, struct iovec *iov, int n, int more)
 }
 
 /* TLS has no writev(): OpenSSL encrypts one buffer per call, and each
- * call makes at least one record (5 bytes of header, 17 to 22 of
- * authentication tag and padding) and, here, one system call.  So small
+ * call makes at least one record (22 to 29 bytes of header, nonce and
+ * tag with AES-GCM) and, here, one system call.  So small
  * pieces are gathered into one buffer of TLS's largest record, and
  * written when it fills; a piece too big to gather goes as it is.  "Hello,
  * World!" and its head still leave as one record in one write. */
@@ -726,7 +723,7 @@ static int tls_sendv(struct conn *c, const struct iovec *iov, int n)
     return len > 0 && green_tls_sendall(c->tls, gather, len, timeout) < 0 ? -1 : 0;
 }
 
-/* Write the pieces iov[0..n) in order: section 0's third way out, for a
+/* Write the pieces iov[0..n) in order: section 0's way out for a
  * response made of pieces.  `more`: a file follows (TCP only). */
 static int send_iov(struct conn *c, struct iovec *iov, int n, int more)
 {
@@ -1154,8 +1151,9 @@ static void reject(struct conn *c, int code)
 
 /* Over TLS, the end of what we write is said in TLS too: close_notify, so
  * that the client can tell our last byte from a cut (a body that ends
- * with the connection, HTTP/1.0's, would otherwise look truncated: curl
- * reports "unexpected eof").  Then the session is freed; the server
+ * with the connection, HTTP/1.0's, would otherwise look truncated:
+ * OpenSSL 3 reports "unexpected eof while reading" to a client that has
+ * not chosen to accept it).  Then the session is freed; the server
  * closes the descriptor.  Nothing to do over plain TCP. */
 static void tls_bye(struct conn *c)
 {
@@ -1292,6 +1290,10 @@ static void refuse_plain_http(struct conn *c)
 static int tls_accept(struct conn *c)
 {
     double deadline = green__deadline(c->srv->opt.handshake_timeout);
+    /* The first byte is waited for as a first request is (a stop gives
+     * a silent new connection a short grace, not handshake_timeout). */
+    if (wait_request(c, deadline) < 0)
+        return -1;
     int tls = green_tls_sniff(c->fd, green__time_left(deadline));
     if (tls < 0)
         return -1;              /* closed, or silent for too long */

@@ -10,6 +10,8 @@
 //   markup       a nickname and a message made of markup show as text,
 //                and no script of theirs runs
 //   screenshot   build/browser/chat.png, the picture the lesson shows
+//   wss          the server over HTTPS (--cert, --key): the page opens
+//                wss://, a page without WebSocket uses SSE over https://
 //   redis        pages on different processes see each other's messages:
 //                only with CHAT_REDIS=1 (make test-browser13 REDIS=1)
 //
@@ -255,6 +257,37 @@ test('screenshot: build/browser/chat.png', async () => {
   assertQuiet(grace, linus);
   await grace.context().close();
   await linus.context().close();
+});
+
+// ---- Over TLS: https:// and wss:// ------------------------------------
+// The same server with --cert and --key (chapter 4's TLS on chapter 11's
+// server).  A page served over https:// may only open wss://, so the page
+// itself picks the scheme (chat.js); the test checks the browser did.
+test('wss: over https://, one page chats through wss://, another over SSE', async () => {
+  const certs = h.makeCertificates();
+  const tls = await h.startServer(['--cert', certs.cert, '--key', certs.key]);
+  try {
+    assert.match(tls.url, /^https:/, `expected the server to say "listening on https://", it printed:\n${tls.child.output}`);
+    const room = h.newRoom('wss');
+    const sockets = [];
+    const alice = await h.openChat(browser, tls.url, { room, name: 'alice', join: false });
+    alice.on('websocket', (ws) => sockets.push(ws.url()));
+    await alice.goto(`${tls.url}/?${new URLSearchParams({ room, name: 'alice' })}`);
+    await h.connected(alice, 'websocket');
+    const bob = await h.openChat(browser, tls.url, { room, name: 'bob', ...SSE });
+    await converse([alice, bob], [
+      [alice, 'alice', 'sealed in TLS records'],
+      [bob, 'bob', 'read by OpenSSL, one greenlet at a time'],
+    ]);
+    assert.ok(sockets.length > 0 && sockets.every((u) => u.startsWith('wss://')),
+              `expected the page to open wss:// only, it opened: ${sockets.join(', ') || 'nothing'}`);
+    assertQuiet(alice, bob);
+    await alice.context().close();
+    await bob.context().close();
+  } finally {
+    await h.stop(tls.child);
+    fs.rmSync(certs.dir, { recursive: true, force: true });
+  }
 });
 
 // ---- More than one process: Redis -----------------------------------

@@ -8,7 +8,7 @@
 // it was waiting for.
 'use strict';
 
-const { spawn } = require('child_process');
+const { spawn, execFileSync } = require('child_process');
 const fs = require('fs');
 const net = require('net');
 const path = require('path');
@@ -86,15 +86,25 @@ function startProgram(file, args, ready, what) {
 }
 
 // Chapter 13's server on 127.0.0.1 and a free port (or `port`); more
-// arguments (--workers 2 --redis URL) as given.  Returns { url, port, child }.
+// arguments (--workers 2 --redis URL, --cert F --key F) as given.  Returns
+// { url, port, child }; url is https:// when the server says so.
 async function startServer(extra = [], port = 0) {
   if (!fs.existsSync(SERVER)) {
     throw new Error(`chapter 13's server ${SERVER} is not built: make test-browser13 builds it`);
   }
   port = port || await freePort();
   const child = await startProgram(SERVER, ['--host', '127.0.0.1', '--port', String(port), ...extra],
-                                   /listening on http:/, "chapter 13's server");
-  return { url: `http://127.0.0.1:${port}`, port, child };
+                                   /listening on https?:/, "chapter 13's server");
+  const scheme = child.output.match(/listening on (https?):/)[1];
+  return { url: `${scheme}://127.0.0.1:${port}`, port, child };
+}
+
+// Throwaway certificates for 127.0.0.1 (tests/tls-certs.sh, the same as
+// the C tests'), in a new temporary folder.  Returns { cert, key }.
+function makeCertificates() {
+  const dir = fs.mkdtempSync(path.join(require('os').tmpdir(), 'chat-tls-'));
+  execFileSync('sh', [path.join(ROOT, 'tests/tls-certs.sh'), dir], { stdio: 'inherit' });
+  return { dir, cert: path.join(dir, 'cert.pem'), key: path.join(dir, 'key.pem') };
 }
 
 // The process ids that answer GET /pid over `tries` new connections (a
@@ -124,7 +134,9 @@ function stop(child) {
 // the status line says connected, and checks the transport.
 async function openChat(browser, base, { room, name, without = [], transport, join = true,
                                          viewport = { width: 800, height: 600 } }) {
-  const context = await browser.newContext({ viewport });
+  // Over https://, the test's certificate is signed by the test's own CA,
+  // which Chromium does not know: this context alone is told to accept it.
+  const context = await browser.newContext({ viewport, ignoreHTTPSErrors: base.startsWith('https:') });
   const page = await context.newPage();
   // What the page must never do, kept for the tests to check.
   page.problems = [];
@@ -222,6 +234,6 @@ function newRoom(prefix) {
 }
 
 module.exports = {
-  ROOT, WAIT_MS, launchBrowser, freePort, startProgram, startServer, pidsOf, stop,
+  ROOT, WAIT_MS, launchBrowser, freePort, startProgram, startServer, makeCertificates, pidsOf, stop,
   openChat, connected, watchStates, waitForState, waitFor, say, waitForMessage, waitForNote, shownMessages, newRoom,
 };

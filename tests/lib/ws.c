@@ -16,6 +16,7 @@
 #include "utf8.h"
 #include "ws.h"
 #include "http.h"
+#include "tls.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -601,17 +602,29 @@ static green_body_t echo_app_call(green_app_t *self, green_environ_t *env, green
 
 static green_app_t echo_app = { echo_app_call };
 
-/* A client: its socket and what it received but has not read yet. */
+/* A client: its socket (and its TLS session, for wss://) and what it
+ * received but has not read yet. */
 struct wsc {
     int fd;
+    green_tls_t *tls;
     unsigned char buf[1 << 18];
     size_t len;
 };
 
+static ssize_t wsc_read_some(struct wsc *c, void *buf, size_t n, double timeout)
+{
+    return c->tls ? green_tls_recv(c->tls, buf, n, timeout) : green_recv(c->fd, buf, n, timeout);
+}
+
+static ssize_t wsc_write(struct wsc *c, const void *buf, size_t n)
+{
+    return c->tls ? green_tls_sendall(c->tls, buf, n, 2.0) : green_sendall(c->fd, buf, n, 2.0);
+}
+
 static int wsc_need(struct wsc *c, size_t n)
 {
     while (c->len < n) {
-        ssize_t got = green_recv(c->fd, c->buf + c->len, sizeof c->buf - c->len, 2.0);
+        ssize_t got = wsc_read_some(c, c->buf + c->len, sizeof c->buf - c->len, 2.0);
         if (got <= 0)
             return -1;
         c->len += (size_t)got;
@@ -625,11 +638,17 @@ static void wsc_consume(struct wsc *c, size_t n)
     c->len -= n;
 }
 
-/* Start the echo server and connect a client to `path`, handshake done. */
+/* wss://: the server's TLS context, and a client's that trusts the
+ * test's CA (kit_tls_certs).  NULL: ws:// */
+static green_tls_ctx_t *server_tls, *client_tls;
+
+/* Start the echo server (over TLS when server_tls is set) and connect a
+ * client to `path`, handshakes done. */
 static struct wsc *wsc_open(const char *path)
 {
     if (!srv) {
-        srv = green_http_server_new("127.0.0.1", "0", &echo_app, NULL);
+        green_http_options_t opt = { .tls = server_tls };
+        srv = green_http_server_new("127.0.0.1", "0", &echo_app, &opt);
         ck_assert_msg(srv && green_server_start(green_http_server_core(srv)) == 0,
                       "the server should start: %s", strerror(errno));
         snprintf(port, sizeof port, "%d", green_server_port(green_http_server_core(srv)));
@@ -638,11 +657,17 @@ static struct wsc *wsc_open(const char *path)
     ck_assert_ptr_nonnull(c);
     c->fd = green_tcp_connect("127.0.0.1", port, 2.0);
     ck_assert_msg(c->fd >= 0, "cannot connect: %s", strerror(errno));
+    if (client_tls) {
+        c->tls = green_tls_new(client_tls, c->fd, "localhost");
+        ck_assert_msg(c->tls && green_tls_handshake(c->tls, 5.0) == 0,
+                      "the TLS handshake with the wss:// server failed: %s %s",
+                      strerror(errno), green_tls_error());
+    }
     char req[512];
     int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\n"
                      "Connection: Upgrade\r\nSec-WebSocket-Key: " KEY "\r\n"
                      "Sec-WebSocket-Version: 13\r\n\r\n", path);
-    ck_assert_int_eq(green_sendall(c->fd, req, (size_t)n, 2.0), n);
+    ck_assert_int_eq(wsc_write(c, req, (size_t)n), n);
     unsigned char *end;
     while (!(end = memmem(c->buf, c->len, "\r\n\r\n", 4)))
         ck_assert_msg(wsc_need(c, c->len + 1) == 0, "the handshake's answer did not come");
@@ -653,6 +678,7 @@ static struct wsc *wsc_open(const char *path)
 
 static void wsc_close(struct wsc *c)
 {
+    green_tls_free(c->tls);
     close(c->fd);
     free(c);
 }
@@ -675,7 +701,7 @@ static void wsc_send(struct wsc *c, int b0, const void *payload, size_t n, size_
     memcpy(out + h, payload, n);
     if (!unmasked)
         green_ws_unmask(out + h, n, mask, 0);
-    ck_assert_int_eq(green_sendall(c->fd, out, (size_t)h + n, 2.0), (ssize_t)h + (ssize_t)n);
+    ck_assert_int_eq(wsc_write(c, out, (size_t)h + n), (ssize_t)h + (ssize_t)n);
 }
 
 /* Read a server frame: its byte 0, its payload into c's buffer (*payload,
@@ -733,7 +759,7 @@ static void wsc_expect_close(struct wsc *c, int code, const char *what)
 {
     wsc_expect_close_frame(c, code, what);
     char byte;
-    ck_assert_msg(green_recv(c->fd, &byte, 1, 2.0) == 0, "%s: after its close frame, the server "
+    ck_assert_msg(wsc_read_some(c, &byte, 1, 2.0) == 0, "%s: after its close frame, the server "
                   "should close the connection", what);
 }
 
@@ -742,11 +768,31 @@ static void stop_server(void)
     ck_assert_int_eq(green_server_stop(green_http_server_core(srv), 2.0), 0);
     green_http_server_free(srv);
     srv = NULL;
+    green_tls_ctx_free(server_tls);
+    green_tls_ctx_free(client_tls);
+    server_tls = client_tls = NULL;
     green_hub_destroy();
 }
 
+/* wss://: the tests below that end in _wss run again over chapter 4's TLS,
+ * the server with a certificate of the test's own CA (kit_tls_certs), the
+ * client trusting that CA: the WebSocket layer must read the same over
+ * both (ws_conn.c's wire_* functions). */
+static void use_tls(void)
+{
+    const char *dir = kit_tls_certs();
+    char cert[512], key[512], ca[512];
+    snprintf(cert, sizeof cert, "%s/cert.pem", dir);
+    snprintf(key, sizeof key, "%s/key.pem", dir);
+    snprintf(ca, sizeof ca, "%s/ca.pem", dir);
+    server_tls = green_tls_server_ctx(cert, key);
+    client_tls = green_tls_client_ctx(ca);
+    ck_assert_msg(server_tls && client_tls, "the test's TLS contexts: %s %s", strerror(errno),
+                  green_tls_error());
+}
+
 /* Autobahn 1.1, 1.2: text and binary of each length encoding come back. */
-START_TEST(test_echo)
+static void echo(void)
 {
     struct wsc *c = wsc_open("/ws/echo");
     static unsigned char big[65536 + 1];
@@ -766,12 +812,21 @@ START_TEST(test_echo)
     wsc_close(c);
     stop_server();
 }
+
+START_TEST(test_echo) { echo(); }
+END_TEST
+
+START_TEST(test_echo_wss)
+{
+    use_tls();
+    echo();
+}
 END_TEST
 
 /* Autobahn 5.6-5.8, 2.2-2.3, 2.8: fragments with a ping between them, the
  * pong first with the ping's payload, the whole message after; an
  * unsolicited pong is ignored. */
-START_TEST(test_fragments_ping_pong)
+static void fragments_ping_pong(void)
 {
     struct wsc *c = wsc_open("/ws/echo");
     wsc_send(c, 0x01, "fragment1", 9, 0, 0);
@@ -790,6 +845,15 @@ START_TEST(test_fragments_ping_pong)
     wsc_expect_close(c, 1005, "a close without a code is answered without one (Autobahn 7.3.1)");
     wsc_close(c);
     stop_server();
+}
+
+START_TEST(test_fragments_ping_pong) { fragments_ping_pong(); }
+END_TEST
+
+START_TEST(test_fragments_ping_pong_wss)
+{
+    use_tls();
+    fragments_ping_pong();
 }
 END_TEST
 
@@ -832,15 +896,24 @@ static const struct refusal {
       { F(0x02, "0123456789012345678901234567890123456789"), F(0x80, "0123456789012345678901234567890123456789") } },
 };
 
-START_TEST(test_refusal)
+static void refusal(int i)
 {
-    const struct refusal *t = &refusals[_i];
+    const struct refusal *t = &refusals[i];
     struct wsc *c = wsc_open(t->path);
     for (int i = 0; i < 3 && t->frames[i].b0; i++)
         wsc_send(c, t->frames[i].b0, t->frames[i].p, t->frames[i].n, t->frames[i].claim, t->frames[i].unmasked);
     wsc_expect_close(c, t->code, t->why);
     wsc_close(c);
     stop_server();
+}
+
+START_TEST(test_refusal) { refusal(_i); }
+END_TEST
+
+START_TEST(test_refusal_wss)
+{
+    use_tls();
+    refusal(_i);
 }
 END_TEST
 
@@ -869,7 +942,7 @@ END_TEST
 /* A silent client is pinged (so a proxy's read timeout sees traffic), its
  * pong keeps nothing alive by itself, and the timeout still ends it, with
  * a close frame saying 1001. */
-START_TEST(test_idle_ping)
+static void idle_ping(void)
 {
     struct wsc *c = wsc_open("/ws/idle");
     double t0 = green_now();
@@ -892,10 +965,19 @@ START_TEST(test_idle_ping)
                   "a client silent past the timeout (1 s) should get pings, then a close frame with "
                   "1001 (going away); got frame %02x (%s); see " WS_H, b0, hex(p, len < 16 ? len : 16));
     char byte;
-    ck_assert_msg(green_recv(c->fd, &byte, 1, 2.0) == 0, "after its 1001, the server should close the connection");
+    ck_assert_msg(wsc_read_some(c, &byte, 1, 2.0) == 0, "after its 1001, the server should close the connection");
     ck_assert_msg(green_now() - t0 < 3.0, "the server should close a client silent past its timeout (1 s)");
     wsc_close(c);
     stop_server();
+}
+
+START_TEST(test_idle_ping) { idle_ping(); }
+END_TEST
+
+START_TEST(test_idle_ping_wss)
+{
+    use_tls();
+    idle_ping();
 }
 END_TEST
 
@@ -1018,15 +1100,41 @@ static void expect_nth(struct wsc *c, int k, size_t size, const char *what)
  * so it waits on the full socket in the middle of a frame) while the
  * reader answers the client's pings.  Every frame the client reads is
  * whole, the pongs in order between the messages, never inside one. */
-START_TEST(test_two_greenlets)
+static int server_handshake_rc;
+static void *server_handshake(void *arg)
+{
+    server_handshake_rc = green_tls_handshake(arg, 5.0);
+    return NULL;
+}
+
+/* wss:// on a pair of sockets: both handshakes, then the server's session
+ * attached to its descriptor, as chapter 11's server does when it hands a
+ * connection over.  Returns the server's session. */
+static green_tls_t *tls_over_pair(struct wsc *c, int server)
+{
+    use_tls();
+    green_tls_t *s = green_tls_new(server_tls, server, NULL);
+    c->tls = green_tls_new(client_tls, c->fd, "localhost");
+    ck_assert(s && c->tls);
+    green_t *g = green_spawn(server_handshake, s);
+    ck_assert_msg(green_tls_handshake(c->tls, 5.0) == 0, "client handshake: %s %s", strerror(errno),
+                  green_tls_error());
+    kit_join_free(&g, 1);
+    ck_assert_msg(server_handshake_rc == 0, "server handshake failed");
+    ck_assert_int_eq(green_tls_attach(server, s), 0);
+    return s;
+}
+
+static void two_greenlets(int over_tls)
 {
     int client, server;
     kit_tcp_pair(&client, &server);
     small_buffers(server, client);
+    struct wsc *c = wsc_on(client);
+    green_tls_t *server_session = over_tls ? tls_over_pair(c, server) : NULL;
     struct side w = { .ws = green_ws_open(server, "", 0, NULL), .size = 100000, .want = 16 };
     struct side r = { .ws = w.ws };
     green_t *g[2] = { green_spawn(writer, &w), green_spawn(reader, &r) };
-    struct wsc *c = wsc_on(client);
     green_sleep(0.01);
     int opcode;
     const char *msg;
@@ -1062,9 +1170,21 @@ START_TEST(test_two_greenlets)
                   "close (%s)", want, w.count, kit_why(w.rc, w.err), kit_why(r.rc, r.err));
     green_ws_free(w.ws);
     wsc_close(c);
+    green_tls_attach(server, NULL);
+    green_tls_free(server_session);
+    green_tls_ctx_free(server_tls);
+    green_tls_ctx_free(client_tls);
+    server_tls = client_tls = NULL;
     close(server);
     green_hub_destroy();
 }
+
+START_TEST(test_two_greenlets) { two_greenlets(0); }
+END_TEST
+
+/* The same over TLS: the reader's SSL_read runs while the writer's
+ * SSL_write waits on the full socket, on one OpenSSL session. */
+START_TEST(test_two_greenlets_wss) { two_greenlets(1); }
 END_TEST
 
 /* A client that never reads: once the kernel's buffers are full, a send
@@ -1459,6 +1579,14 @@ static Suite *ws_suite(void)
     tcase_add_test(tc, test_refusal_lingers);
     tcase_add_test(tc, test_send_refusals);
     tcase_add_loop_test(tc, test_refusal, 0, (int)(sizeof refusals / sizeof refusals[0]));
+    suite_add_tcase(s, tc);
+
+    tc = kit_tcase("wss");
+    tcase_add_test(tc, test_echo_wss);
+    tcase_add_test(tc, test_fragments_ping_pong_wss);
+    tcase_add_test(tc, test_idle_ping_wss);
+    tcase_add_loop_test(tc, test_refusal_wss, 0, (int)(sizeof refusals / sizeof refusals[0]));
+    tcase_add_test(tc, test_two_greenlets_wss);
     suite_add_tcase(s, tc);
 
     tc = kit_tcase("conn");
