@@ -50,6 +50,8 @@ int green_fd_nonblock(int fd)
     int flags = fcntl(fd, F_GETFL);
     if (flags < 0)
         return -1;
+    if (flags & O_NONBLOCK)
+        return 0;               /* accept4's already are: spare a system call */
     return fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
 

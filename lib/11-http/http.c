@@ -271,8 +271,9 @@ static double head_deadline(const green_http_server_t *srv)
  *     last may still be mute.)  The wait is short so that a client that
  *     connects and never speaks cannot hold a stopping server for its
  *     whole grace period.
- * The stop wakes us (close_idle) so that we look at it here; a wake-up
- * is no readable byte, hence the loop. */
+ * The stop wakes us (close_idle) so that we look at it here; its wake-up
+ * is no readable byte, hence the loop (the socket's own wake-up returns
+ * at once). */
 static int wait_request(struct conn *c, double deadline)
 {
     green_http_server_t *srv = c->srv;
@@ -295,6 +296,8 @@ static int wait_request(struct conn *c, double deadline)
         c->idle = 0;
         if (rc < 0)
             return -1;
+        if (!green__http_closing(srv))
+            return 0;           /* the socket woke us: no need to ask again */
     }
 }
 
