@@ -128,14 +128,16 @@ ssize_t green_tls_send(green_tls_t *t, const void *buf, size_t n, double timeout
  * (some bytes may have been written). */
 ssize_t green_tls_sendall(green_tls_t *t, const void *buf, size_t n, double timeout);
 
-/* Wait until a green_tls_recv would not have to wait: plaintext already
- * decrypted and buffered inside OpenSSL counts (the descriptor alone would
- * not show it, and waiting on it could wait forever for bytes that have
- * arrived).  Returns 0, or -1 with errno (ETIMEDOUT, ECANCELED). */
+/* Wait until a green_tls_recv would not have to wait: what OpenSSL holds
+ * counts, plaintext it has decrypted and whole records it has read from
+ * the socket ahead of time (the descriptor alone would not show them, and
+ * waiting on it could wait forever for bytes that have arrived).  Returns
+ * 0, or -1 with errno (ETIMEDOUT, ECANCELED). */
 int green_tls_wait_read(green_tls_t *t, double timeout);
 
-/* Bytes of plaintext buffered inside OpenSSL, readable without waiting. */
-size_t green_tls_pending(const green_tls_t *t);
+/* Bytes of plaintext readable without waiting: what OpenSSL has decrypted,
+ * once it has decrypted a whole record it holds, if any (never waits). */
+size_t green_tls_pending(green_tls_t *t);
 
 /* Send close_notify ("I will write no more": TLS's own end of stream, so
  * the peer can tell the end from a cut), without waiting for the peer's.
