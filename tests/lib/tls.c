@@ -102,6 +102,15 @@ static void note(struct outcome *o, int rc)
                   "got %d (%s; reason '%s'); " SEE_DEFAULTS, (who), (o).rc,         \
                   kit_why((o).rc, (o).err), (o).why)
 
+/* A client that refused the server's certificate, and OpenSSL's reason
+ * says that its verification failed. */
+static void assert_unverified(const struct outcome *o, const char *who)
+{
+    assert_refused(*o, who);
+    ck_assert_msg(strstr(o->why, "verify"), "expected green_tls_error() to mention the "
+                  "verification, got '%s'", o->why);
+}
+
 struct side {
     green_tls_t *t;
     double timeout;
@@ -115,24 +124,19 @@ static void *handshake_side(void *arg)
     return NULL;
 }
 
-/* Both ends of one TLS connection over a fresh TCP pair: the client made
- * from cctx for `host`, the server from sctx.  Both handshakes run, the
- * server's in a greenlet of its own, the client's here; their outcomes
- * are in client and server. */
+/* Both ends of one TLS connection over a TCP pair: the client c on cfd,
+ * the server s on sfd, and the outcomes of their handshakes. */
 struct pair {
     int cfd, sfd;
     green_tls_t *c, *s;
     struct outcome client, server;
+    green_tls_ctx_t *own[2];    /* contexts made by pair_default, freed by pair_close */
 };
 
-static void pair_open(struct pair *p, green_tls_ctx_t *cctx, const char *host,
-                      green_tls_ctx_t *sctx)
+/* Both handshakes at once, as two peers do them: the server's in a
+ * greenlet of its own, the client's here. */
+static void pair_handshake(struct pair *p)
 {
-    kit_tcp_pair(&p->cfd, &p->sfd);
-    p->c = green_tls_new(cctx, p->cfd, host);
-    p->s = green_tls_new(sctx, p->sfd, NULL);
-    ck_assert_msg(p->c && p->s, "green_tls_new: expected two connections, got %p and %p (%s)",
-                  (void *)p->c, (void *)p->s, strerror(errno));
     struct side server = { .t = p->s, .timeout = 5.0 };
     green_t *g = green_spawn(handshake_side, &server);
     note(&p->client, green_tls_handshake(p->c, 5.0));
@@ -143,12 +147,32 @@ static void pair_open(struct pair *p, green_tls_ctx_t *cctx, const char *host,
     p->server = server.o;
 }
 
+/* A fresh TCP pair, its client made from cctx for `host`, its server
+ * from sctx, and both handshakes (their outcomes in client and server). */
+static void pair_open(struct pair *p, green_tls_ctx_t *cctx, const char *host,
+                      green_tls_ctx_t *sctx)
+{
+    kit_tcp_pair(&p->cfd, &p->sfd);
+    p->c = green_tls_new(cctx, p->cfd, host);
+    p->s = green_tls_new(sctx, p->sfd, NULL);
+    p->own[0] = p->own[1] = NULL;
+    ck_assert_msg(p->c && p->s, "green_tls_new: expected two connections, got %p and %p (%s)",
+                  (void *)p->c, (void *)p->s, strerror(errno));
+    pair_handshake(p);
+}
+
+/* Both ends freed and closed (an end already gone is NULL and -1), and
+ * the contexts the pair owns. */
 static void pair_close(struct pair *p)
 {
     green_tls_free(p->c);
     green_tls_free(p->s);
-    close(p->cfd);
-    close(p->sfd);
+    if (p->cfd >= 0)
+        close(p->cfd);
+    if (p->sfd >= 0)
+        close(p->sfd);
+    green_tls_ctx_free(p->own[0]);
+    green_tls_ctx_free(p->own[1]);
 }
 
 /* A pair that must succeed. */
@@ -158,6 +182,25 @@ static void pair_ok(struct pair *p, green_tls_ctx_t *cctx, const char *host,
     pair_open(p, cctx, host, sctx);
     assert_handshake_ok(p->client, "the client");
     assert_handshake_ok(p->server, "the server");
+}
+
+/* The pair most tests need: our server, a client that trusts our CA and
+ * asks for localhost, both handshakes done.  Its contexts are its own. */
+static void pair_default(struct pair *p)
+{
+    green_tls_ctx_t *sctx = server_ctx(), *cctx = client_ctx();
+    pair_ok(p, cctx, "localhost", sctx);
+    p->own[0] = sctx;
+    p->own[1] = cctx;
+}
+
+/* The server goes without a word: no close_notify, its socket closed. */
+static void pair_drop_server(struct pair *p)
+{
+    green_tls_free(p->s);
+    close(p->sfd);
+    p->s = NULL;
+    p->sfd = -1;
 }
 
 /* Read exactly n bytes (a recv may return fewer: one record at a time). */
@@ -278,14 +321,10 @@ START_TEST(test_new_free_close)
     /* Contexts may go before their connections (OpenSSL counts them). */
     green_tls_ctx_free(sctx);
     green_tls_ctx_free(cctx);
-    struct side server = { .t = s, .timeout = 5.0 };
-    green_t *g = green_spawn(handshake_side, &server);
-    struct outcome client;
-    note(&client, green_tls_handshake(c, 5.0));
-    green_join(g, 5.0);
-    green_free(g);
-    assert_handshake_ok(client, "the client (its context freed)");
-    assert_handshake_ok(server.o, "the server (its context freed)");
+    struct pair p = { .cfd = a, .sfd = b, .c = c, .s = s };
+    pair_handshake(&p);
+    assert_handshake_ok(p.client, "the client (its context freed)");
+    assert_handshake_ok(p.server, "the server (its context freed)");
 
     /* free leaves the descriptor open; close sends close_notify and closes it. */
     green_tls_free(s);
@@ -332,9 +371,8 @@ START_TEST(test_verify_wrong_name)
     green_tls_ctx_t *sctx = server_ctx(), *cctx = client_ctx();
     struct pair p;
     pair_open(&p, cctx, "wrong.example", sctx);
-    assert_refused(p.client, "a client expecting wrong.example from a certificate for localhost");
-    ck_assert_msg(strstr(p.client.why, "verify"), "expected green_tls_error() to mention the "
-                  "verification, got '%s'", p.client.why);
+    assert_unverified(&p.client, "a client expecting wrong.example from a certificate for "
+                      "localhost");
     ck_assert_msg(p.server.rc == -1, "expected the server's handshake to fail too (the client "
                   "sent an alert), got %d", p.server.rc);
     pair_close(&p);
@@ -342,9 +380,7 @@ START_TEST(test_verify_wrong_name)
     /* The other way round: a certificate for another name, signed by our CA. */
     green_tls_ctx_t *other = server_ctx_of(pem.other, pem.other_key);
     pair_open(&p, cctx, "localhost", other);
-    assert_refused(p.client, "a client expecting localhost from wrong.example's certificate");
-    ck_assert_msg(strstr(p.client.why, "verify"), "expected green_tls_error() to mention the "
-                  "verification, got '%s'", p.client.why);
+    assert_unverified(&p.client, "a client expecting localhost from wrong.example's certificate");
     pair_close(&p);
     green_tls_ctx_free(other);
     green_tls_ctx_free(sctx);
@@ -359,10 +395,8 @@ START_TEST(test_system_store_refuses_our_ca)
     ck_assert_msg(cctx != NULL, "green_tls_client_ctx(NULL): %s", strerror(errno));
     struct pair p;
     pair_open(&p, cctx, "localhost", sctx);
-    assert_refused(p.client, "a client trusting only the system's CAs, facing our own CA's "
-                   "certificate");
-    ck_assert_msg(strstr(p.client.why, "verify"), "expected green_tls_error() to mention the "
-                  "verification, got '%s'", p.client.why);
+    assert_unverified(&p.client, "a client trusting only the system's CAs, facing our own CA's "
+                      "certificate");
     pair_close(&p);
     green_tls_ctx_free(sctx);
     green_tls_ctx_free(cctx);
@@ -485,9 +519,8 @@ END_TEST
 
 START_TEST(test_send_recv)
 {
-    green_tls_ctx_t *sctx = server_ctx(), *cctx = client_ctx();
     struct pair p;
-    pair_ok(&p, cctx, "localhost", sctx);
+    pair_default(&p);
     int saved = errno = 12345;                  /* success leaves errno alone */
     ssize_t n = green_tls_send(p.c, "hello", 5, 2.0);
     ck_assert_msg(n == 5, "green_tls_send(\"hello\"): expected 5, got %zd (%s)", n,
@@ -508,8 +541,6 @@ START_TEST(test_send_recv)
     static char back[100000];
     ck_assert_int_eq(recv_exactly(p.s, back, (size_t)n, 2.0), n);
     pair_close(&p);
-    green_tls_ctx_free(sctx);
-    green_tls_ctx_free(cctx);
     green_hub_destroy();
 }
 END_TEST
@@ -560,9 +591,8 @@ static void small_buffers(int fd)
 START_TEST(test_big_both_ways)
 {
     size_t big = kit_valgrind() ? BIG / 4 : BIG;
-    green_tls_ctx_t *sctx = server_ctx(), *cctx = client_ctx();
     struct pair p;
-    pair_ok(&p, cctx, "localhost", sctx);
+    pair_default(&p);
     small_buffers(p.cfd);
     small_buffers(p.sfd);
     unsigned char *out = malloc(big), *in = malloc(big);
@@ -600,21 +630,16 @@ START_TEST(test_big_both_ways)
     free(out);
     free(in);
     pair_close(&p);
-    green_tls_ctx_free(sctx);
-    green_tls_ctx_free(cctx);
     green_hub_destroy();
 }
 END_TEST
 
 START_TEST(test_bare_close_is_a_ragged_eof)
 {
-    green_tls_ctx_t *sctx = server_ctx(), *cctx = client_ctx();
     struct pair p;
-    pair_ok(&p, cctx, "localhost", sctx);
+    pair_default(&p);
     ck_assert_int_eq(green_tls_sendall(p.s, "last words", 10, 2.0), 10);
-    green_tls_free(p.s);                        /* no close_notify: just close */
-    close(p.sfd);
-    p.s = NULL;
+    pair_drop_server(&p);                       /* no close_notify: just close */
     char buf[32];
     ck_assert_int_eq(recv_exactly(p.c, buf, 10, 2.0), 10);
     ssize_t n = green_tls_recv(p.c, buf, sizeof buf, 2.0);
@@ -622,23 +647,18 @@ START_TEST(test_bare_close_is_a_ragged_eof)
                   "close_notify: expected recv 0 (the end, as Python's suppress_ragged_eofs) and "
                   "clean_eof 0, got %zd (%s) and %d; " SEE_DEFAULTS, n, kit_why(n, errno),
                   green_tls_clean_eof(p.c));
-    green_tls_free(p.c);
-    close(p.cfd);
-    green_tls_ctx_free(sctx);
-    green_tls_ctx_free(cctx);
+    pair_close(&p);
     green_hub_destroy();
 }
 END_TEST
 
 START_TEST(test_reset_peer)
 {
-    green_tls_ctx_t *sctx = server_ctx(), *cctx = client_ctx();
     struct pair p;
-    pair_ok(&p, cctx, "localhost", sctx);
+    pair_default(&p);
     struct linger now = { .l_onoff = 1, .l_linger = 0 };
     setsockopt(p.sfd, SOL_SOCKET, SO_LINGER, &now, sizeof now);   /* close sends RST */
-    green_tls_free(p.s);
-    close(p.sfd);
+    pair_drop_server(&p);
     char buf[32];
     ssize_t n = green_tls_recv(p.c, buf, sizeof buf, 2.0);
     int err = errno;
@@ -649,10 +669,7 @@ START_TEST(test_reset_peer)
     ck_assert_msg(n == -1 && (err == EPIPE || err == ECONNRESET), "send to a peer that reset the "
                   "connection: expected -1 with EPIPE or ECONNRESET, got %zd (%s)", n,
                   kit_why(n, err));
-    green_tls_free(p.c);
-    close(p.cfd);
-    green_tls_ctx_free(sctx);
-    green_tls_ctx_free(cctx);
+    pair_close(&p);
     green_hub_destroy();
 }
 END_TEST
@@ -661,9 +678,8 @@ END_TEST
 
 START_TEST(test_wait_read_sees_buffered_plaintext)
 {
-    green_tls_ctx_t *sctx = server_ctx(), *cctx = client_ctx();
     struct pair p;
-    pair_ok(&p, cctx, "localhost", sctx);
+    pair_default(&p);
     ck_assert_int_eq(green_tls_send(p.s, "abcd", 4, 2.0), 4);     /* one record */
     char c;
     ck_assert_int_eq(green_tls_recv(p.c, &c, 1, 2.0), 1);
@@ -702,46 +718,47 @@ START_TEST(test_wait_read_sees_buffered_plaintext)
     ck_assert_msg(rc == -1 && errno == ETIMEDOUT, "green_tls_wait_read with nothing to read: "
                   "expected -1 with ETIMEDOUT, got %d (%s)", rc, kit_why(rc, errno));
     pair_close(&p);
-    green_tls_ctx_free(sctx);
-    green_tls_ctx_free(cctx);
     green_hub_destroy();
 }
 END_TEST
 
 /* ---- Timeouts and kills --------------------------------------------------- */
 
+/* The handshake of one end of a TCP pair whose other end never says a
+ * word: a client's (for host) or, with host NULL, a server's. */
+static void handshake_with_silence(struct outcome *o, green_tls_ctx_t *ctx, const char *host,
+                                   double timeout)
+{
+    int a, b;
+    kit_tcp_pair(&a, &b);
+    green_tls_t *t = green_tls_new(ctx, host ? a : b, host);
+    note(o, green_tls_handshake(t, timeout));
+    green_tls_free(t);
+    close(a);
+    close(b);
+}
+
 START_TEST(test_handshake_timeout)
 {
     green_tls_ctx_t *sctx = server_ctx(), *cctx = client_ctx();
-    int a, b;
+    struct outcome o;
 
     /* A server that accepted and never answers.  The timeout must leave
      * time to write the hello (a key to make: slow under Valgrind) and
      * then park, so that the ticker can tick. */
     double timeout = kit_valgrind() ? 5.0 : 0.5;
-    kit_tcp_pair(&a, &b);
-    green_tls_t *c = green_tls_new(cctx, a, "localhost");
     green_t *ticker = kit_ticker_start(0.01);
-    int rc = green_tls_handshake(c, timeout);
-    int err = errno, ticks = kit_ticker_stop(ticker);
-    ck_assert_msg(rc == -1 && err == ETIMEDOUT, "a client's handshake with a silent server: "
-                  "expected -1 with ETIMEDOUT, got %d (%s)", rc, kit_why(rc, err));
+    handshake_with_silence(&o, cctx, "localhost", timeout);
+    int ticks = kit_ticker_stop(ticker);
+    ck_assert_msg(o.rc == -1 && o.err == ETIMEDOUT, "a client's handshake with a silent server: "
+                  "expected -1 with ETIMEDOUT, got %d (%s)", o.rc, kit_why(o.rc, o.err));
     ck_assert_msg(ticks >= 1, "expected other greenlets to run while the handshake waited, a "
                   "ticker ticked %d times", ticks);
-    green_tls_free(c);
-    close(a);
-    close(b);
 
     /* A client that connects and never says hello (a TLS Slowloris). */
-    kit_tcp_pair(&a, &b);
-    green_tls_t *s = green_tls_new(sctx, b, NULL);
-    rc = green_tls_handshake(s, 0.3);
-    err = errno;
-    ck_assert_msg(rc == -1 && err == ETIMEDOUT, "a server's handshake with a silent client: "
-                  "expected -1 with ETIMEDOUT, got %d (%s)", rc, kit_why(rc, err));
-    green_tls_free(s);
-    close(a);
-    close(b);
+    handshake_with_silence(&o, sctx, NULL, 0.3);
+    ck_assert_msg(o.rc == -1 && o.err == ETIMEDOUT, "a server's handshake with a silent client: "
+                  "expected -1 with ETIMEDOUT, got %d (%s)", o.rc, kit_why(o.rc, o.err));
     green_tls_ctx_free(sctx);
     green_tls_ctx_free(cctx);
     green_hub_destroy();
@@ -750,9 +767,8 @@ END_TEST
 
 START_TEST(test_recv_timeout)
 {
-    green_tls_ctx_t *sctx = server_ctx(), *cctx = client_ctx();
     struct pair p;
-    pair_ok(&p, cctx, "localhost", sctx);
+    pair_default(&p);
     char buf[16];
     double t0 = green_now();
     ssize_t n = green_tls_recv(p.c, buf, sizeof buf, 0.3);
@@ -775,17 +791,14 @@ START_TEST(test_recv_timeout)
     ck_assert_msg(n == 4 && memcmp(buf, "late", 4) == 0, "after a timeout: expected \"late\", got "
                   "%zd (%s)", n, kit_why(n, errno));
     pair_close(&p);
-    green_tls_ctx_free(sctx);
-    green_tls_ctx_free(cctx);
     green_hub_destroy();
 }
 END_TEST
 
 START_TEST(test_sendall_timeout)
 {
-    green_tls_ctx_t *sctx = server_ctx(), *cctx = client_ctx();
     struct pair p;
-    pair_ok(&p, cctx, "localhost", sctx);
+    pair_default(&p);
     small_buffers(p.cfd);
     small_buffers(p.sfd);
     size_t big = (size_t)1 << 20;               /* far more than the buffers hold */
@@ -800,8 +813,6 @@ START_TEST(test_sendall_timeout)
                   "all, it returned after %.0f ms", took * 1e3);
     free(buf);
     pair_close(&p);
-    green_tls_ctx_free(sctx);
-    green_tls_ctx_free(cctx);
     green_hub_destroy();
 }
 END_TEST
@@ -823,9 +834,8 @@ static void *recv_forever(void *arg)
 
 START_TEST(test_kill_in_recv)
 {
-    green_tls_ctx_t *sctx = server_ctx(), *cctx = client_ctx();
     struct pair p;
-    pair_ok(&p, cctx, "localhost", sctx);
+    pair_default(&p);
     struct reader r = { .t = p.c, .n = -2 };
     green_t *g = green_spawn(recv_forever, &r);
     green_sleep(0.05);
@@ -843,8 +853,6 @@ START_TEST(test_kill_in_recv)
     ck_assert_msg(n == 2 && memcmp(buf, "ok", 2) == 0, "after the kill: expected \"ok\", got %zd "
                   "(%s)", n, kit_why(n, errno));
     pair_close(&p);
-    green_tls_ctx_free(sctx);
-    green_tls_ctx_free(cctx);
     green_hub_destroy();
 }
 END_TEST
@@ -1129,6 +1137,17 @@ static void serve_one(int listener, green_tls_ctx_t *ctx, const char *until, con
     green_tls_close(t);
 }
 
+/* Serve one connection, as serve_one does, to tool->cmd run meanwhile
+ * from a thread of its own; then tool->out and tool->status are its. */
+static void serve_tool(struct tool *tool, int listener, green_tls_ctx_t *ctx, const char *until,
+                       const char *answer, char *got, size_t size)
+{
+    pthread_t th;
+    pthread_create(&th, NULL, run_tool, tool);
+    serve_one(listener, ctx, until, answer, got, size);
+    pthread_join(th, NULL);
+}
+
 static int listen_local(void)
 {
     int l = green_tcp_listen("127.0.0.1", "0", 16);
@@ -1146,11 +1165,8 @@ START_TEST(test_openssl_s_client)
              "printf 'hello from s_client\\n' | timeout 30 openssl s_client -connect 127.0.0.1:%d "
              "-CAfile %s -verify_return_error -verify_hostname localhost -quiet 2>&1",
              green_socket_port(l), pem.ca);
-    pthread_t th;
-    pthread_create(&th, NULL, run_tool, &tool);
     char got[256];
-    serve_one(l, sctx, "\n", NULL, got, sizeof got);
-    pthread_join(th, NULL);
+    serve_tool(&tool, l, sctx, "\n", NULL, got, sizeof got);
     ck_assert_msg(strcmp(got, "hello from s_client\n") == 0, "the green server expected "
                   "\"hello from s_client\\n\" from openssl s_client, got \"%s\"; s_client said: %s",
                   got, tool.out);
@@ -1175,13 +1191,10 @@ START_TEST(test_curl)
              "timeout 30 curl -sS --max-time 25 --cacert %s --resolve localhost:%d:127.0.0.1 "
              "-w ' [%%{http_version} %%{ssl_verify_result}]' https://localhost:%d/ 2>&1",
              pem.ca, port, port);
-    pthread_t th;
-    pthread_create(&th, NULL, run_tool, &tool);
     char got[2048];
-    serve_one(l, sctx, "\r\n\r\n",
-              "HTTP/1.1 200 OK\r\nContent-Length: 13\r\nConnection: close\r\n\r\n"
-              "hello, curl!\n", got, sizeof got);
-    pthread_join(th, NULL);
+    serve_tool(&tool, l, sctx, "\r\n\r\n",
+               "HTTP/1.1 200 OK\r\nContent-Length: 13\r\nConnection: close\r\n\r\n"
+               "hello, curl!\n", got, sizeof got);
     ck_assert_msg(strncmp(got, "GET / HTTP/1.1\r\n", 16) == 0, "the green server expected curl's "
                   "\"GET / HTTP/1.1\", got \"%.60s\"; curl said: %s", got, tool.out);
     ck_assert_msg(strcmp(tool.out, "hello, curl!\n [1.1 0]") == 0 && tool.status == 0,
@@ -1272,63 +1285,61 @@ START_TEST(test_openssl_s_server)
 }
 END_TEST
 
+/* A test case of this suite: its tests need the certificates, made once
+ * by certs_setup before they fork. */
+static TCase *certs_tcase(Suite *s, const char *name)
+{
+    TCase *tc = kit_tcase(name);
+    tcase_add_unchecked_fixture(tc, certs_setup, NULL);
+    suite_add_tcase(s, tc);
+    return tc;
+}
+
 static Suite *tls_suite(void)
 {
     Suite *s = suite_create("tls");
-    TCase *tc = kit_tcase("contexts");
-    tcase_add_unchecked_fixture(tc, certs_setup, NULL);
+    TCase *tc = certs_tcase(s, "contexts");
     tcase_add_test(tc, test_contexts_from_files);
     tcase_add_test(tc, test_missing_file_enoent);
     tcase_add_test(tc, test_refused_files_eproto);
     tcase_add_test(tc, test_new_free_close);
-    suite_add_tcase(s, tc);
 
-    tc = kit_tcase("verify");
-    tcase_add_unchecked_fixture(tc, certs_setup, NULL);
+    tc = certs_tcase(s, "verify");
     tcase_add_test(tc, test_verify_against_our_ca);
     tcase_add_test(tc, test_verify_wrong_name);
     tcase_add_test(tc, test_system_store_refuses_our_ca);
     tcase_add_test(tc, test_insecure_accepts_anything);
     tcase_add_test(tc, test_alpn);
     tcase_add_test(tc, test_versions);
-    suite_add_tcase(s, tc);
 
-    tc = kit_tcase("bytes");
-    tcase_add_unchecked_fixture(tc, certs_setup, NULL);
+    tc = certs_tcase(s, "bytes");
     tcase_add_test(tc, test_send_recv);
     tcase_add_test(tc, test_big_both_ways);
     tcase_add_test(tc, test_bare_close_is_a_ragged_eof);
     tcase_add_test(tc, test_reset_peer);
     tcase_add_test(tc, test_wait_read_sees_buffered_plaintext);
-    suite_add_tcase(s, tc);
 
-    tc = kit_tcase("waits");
-    tcase_add_unchecked_fixture(tc, certs_setup, NULL);
+    tc = certs_tcase(s, "waits");
     tcase_add_test(tc, test_handshake_timeout);
     tcase_add_test(tc, test_recv_timeout);
     tcase_add_test(tc, test_sendall_timeout);
     tcase_add_test(tc, test_kill_in_recv);
     tcase_add_test(tc, test_sniff);
     tcase_add_test(tc, test_attach_of);
-    suite_add_tcase(s, tc);
 
-    tc = kit_tcase("many");
-    tcase_add_unchecked_fixture(tc, certs_setup, NULL);
+    tc = certs_tcase(s, "many");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_thousand_connections);
-    suite_add_tcase(s, tc);
 
     /* popen and the s_server child fork: without fork (CK_FORK=no, the
      * cross build under qemu-user), leave them out. */
     if (!kit_can_fork())
         return s;
-    tc = kit_tcase("peers");
-    tcase_add_unchecked_fixture(tc, certs_setup, NULL);
+    tc = certs_tcase(s, "peers");
     tcase_set_timeout(tc, 40);
     tcase_add_test(tc, test_openssl_s_client);
     tcase_add_test(tc, test_curl);
     tcase_add_test(tc, test_openssl_s_server);
-    suite_add_tcase(s, tc);
     return s;
 }
 

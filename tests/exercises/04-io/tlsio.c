@@ -261,6 +261,39 @@ static void our_free(SSL *ssl)
     green_hub_destroy();
 }
 
+/* The start of the tests of a client: a peer server running `script`
+ * (its buffers as in peer_start), and our client for it (flags as in
+ * our_client), before any handshake. */
+static SSL *client_for(struct peer *p, script_t script, int buffers, int flags)
+{
+    peer_start(p, PEER_SERVER, script, buffers);
+    return our_client(p->fd, flags);
+}
+
+/* The start of most tests of read and write: the same, our client
+ * trusting our CA, and the handshake already done. */
+static SSL *connected_client(struct peer *p, script_t script, int buffers)
+{
+    SSL *ssl = client_for(p, script, buffers, TRUST);
+    setup_handshake(ssl);
+    return ssl;
+}
+
+/* The end of a test that does not ask how its peer ended. */
+static void end_test(SSL *ssl, struct peer *p)
+{
+    our_free(ssl);
+    peer_end(p, 0);
+}
+
+/* The end of the tests of a server that greets a slow_client: the
+ * client must have read "220 welcome". */
+static void check_welcomed(struct peer *p)
+{
+    int status = peer_end(p, slow(2.0));
+    ck_assert_msg(status == 0, "the client should read \"220 welcome\" (its exit status %d)", status);
+}
+
 /* ---- The peer's scripts --------------------------------------------------- */
 
 static int accept_or_fail(SSL *ssl)
@@ -382,7 +415,7 @@ static int slow_client(SSL *ssl)
     return n == 11 && memcmp(buf, "220 welcome", 11) == 0 ? 0 : 64;
 }
 
-/* ---- Greenlets the tests run beside the call under test ----------------- */
+/* ---- The call under test, as a job: beside the test or in its place ---- */
 
 struct job {
     SSL *ssl;
@@ -427,6 +460,20 @@ static void *poke(void *target)
     return NULL;
 }
 
+/* Run j here, timed: it must fail with ETIMEDOUT once its timeout has
+ * run out, and not much later.  `what` is the call and its situation, as
+ * the first message names them. */
+static void check_timed_out(struct job *j, const char *call, const char *what)
+{
+    double t0 = green_now();
+    job(j);
+    double took = green_now() - t0;
+    ck_assert_msg(j->rc == -1 && j->err == ETIMEDOUT, "%s should return -1 with errno ETIMEDOUT, got %zd (%s); "
+                  KIT_LESSON(LESSON, "Timeouts are deadlines"), what, j->rc, kit_why(j->rc, j->err));
+    ck_assert_msg(took >= j->timeout - 0.01 && took < slow(2.0), "%s(timeout %.1f) should give up after %.1f s, "
+                  "took %.3f s; " KIT_LESSON(LESSON, "Timeouts are deadlines"), call, j->timeout, j->timeout, took);
+}
+
 /* Run j in a greenlet, kill it after 0.1 s: it must end with ECANCELED. */
 static void check_killed(struct job *j, const char *call)
 {
@@ -465,8 +512,7 @@ static void check_one_deadline(struct job *j, const char *call)
 START_TEST(test_handshake_ok)
 {
     struct peer p;
-    peer_start(&p, PEER_SERVER, slow_accept_then_hello, 0);
-    SSL *ssl = our_client(p.fd, TRUST);
+    SSL *ssl = client_for(&p, slow_accept_then_hello, 0, TRUST);
     green_t *t = kit_ticker_start(0.005);
     int rc = ex_tls_handshake(ssl, slow(5.0));
     int err = errno;
@@ -480,8 +526,7 @@ START_TEST(test_handshake_ok)
     ck_assert_msg(attempts < 100, "while ex_tls_handshake waited 0.3 s for the server, OpenSSL tried the socket "
                   "%ld times (a loop that parks: a dozen): it spins instead of waiting for what "
                   "SSL_get_error() asked; " KIT_LESSON(LESSON, TLS), attempts);
-    our_free(ssl);
-    peer_end(&p, 0);
+    end_test(ssl, &p);
 }
 END_TEST
 
@@ -490,23 +535,20 @@ END_TEST
 START_TEST(test_handshake_waits_to_write)
 {
     struct peer p;
-    peer_start(&p, PEER_SERVER, slow_accept_then_hello, TIGHT);
-    SSL *ssl = our_client(p.fd, TRUST | FAT_HELLO);
+    SSL *ssl = client_for(&p, slow_accept_then_hello, TIGHT, TRUST | FAT_HELLO);
     int rc = ex_tls_handshake(ssl, slow(3.0));
     int err = errno;
     ck_assert_msg(rc == 0, "ex_tls_handshake whose ClientHello (48 KiB) must wait for room should return 0, got %d "
                   "(%s): on SSL_ERROR_WANT_WRITE wait with green_wait_write(), not for reading (nothing comes "
                   "until the server has our hello); " KIT_LESSON(LESSON, TLS), rc, kit_why(rc, err));
-    our_free(ssl);
-    peer_end(&p, 0);
+    end_test(ssl, &p);
 }
 END_TEST
 
 START_TEST(test_handshake_bad_certificate)
 {
     struct peer p;
-    peer_start(&p, PEER_SERVER, refuse_handshake, 0);
-    SSL *ssl = our_client(p.fd, 0);     /* trusts nobody */
+    SSL *ssl = client_for(&p, refuse_handshake, 0, 0);     /* trusts nobody */
     double t0 = green_now();
     int rc = ex_tls_handshake(ssl, slow(3.0));
     int err = errno;
@@ -514,39 +556,27 @@ START_TEST(test_handshake_bad_certificate)
                   "should return -1 with errno EPROTO (SSL_ERROR_SSL), got %d (%s); "
                   KIT_LESSON(LESSON, TLS), rc, kit_why(rc, err));
     ck_assert_msg(green_now() - t0 < slow(2.0), "ex_tls_handshake should fail at once on SSL_ERROR_SSL, not wait");
-    our_free(ssl);
-    peer_end(&p, 0);
+    end_test(ssl, &p);
 }
 END_TEST
 
 START_TEST(test_handshake_timeout)
 {
     struct peer p;
-    peer_start(&p, PEER_SERVER, never_accept, 0);
-    SSL *ssl = our_client(p.fd, TRUST);
-    double t0 = green_now();
-    int rc = ex_tls_handshake(ssl, 0.2);
-    int err = errno;
-    double took = green_now() - t0;
-    ck_assert_msg(rc == -1 && err == ETIMEDOUT, "ex_tls_handshake(timeout 0.2) with a server that never answers "
-                  "should return -1 with errno ETIMEDOUT, got %d (%s); "
-                  KIT_LESSON(LESSON, "Timeouts are deadlines"), rc, kit_why(rc, err));
-    ck_assert_msg(took >= 0.19 && took < slow(2.0), "ex_tls_handshake(timeout 0.2) should give up after 0.2 s, took %.3f s; "
-                  KIT_LESSON(LESSON, "Timeouts are deadlines"), took);
-    our_free(ssl);
-    peer_end(&p, 0);
+    SSL *ssl = client_for(&p, never_accept, 0, TRUST);
+    struct job j = { ssl, 'h', 0, 0.2, -2, 0 };
+    check_timed_out(&j, "ex_tls_handshake", "ex_tls_handshake(timeout 0.2) with a server that never answers");
+    end_test(ssl, &p);
 }
 END_TEST
 
 START_TEST(test_handshake_killed)
 {
     struct peer p;
-    peer_start(&p, PEER_SERVER, never_accept, 0);
-    SSL *ssl = our_client(p.fd, TRUST);
+    SSL *ssl = client_for(&p, never_accept, 0, TRUST);
     struct job j = { ssl, 'h', 0, GREEN_FOREVER, -2, 0 };
     check_killed(&j, "ex_tls_handshake");
-    our_free(ssl);
-    peer_end(&p, 0);
+    end_test(ssl, &p);
 }
 END_TEST
 
@@ -555,25 +585,20 @@ END_TEST
 START_TEST(test_read_data_already_there)
 {
     struct peer p;
-    peer_start(&p, PEER_SERVER, accept_then_hello, 0);
-    SSL *ssl = our_client(p.fd, TRUST);
-    setup_handshake(ssl);
+    SSL *ssl = connected_client(&p, accept_then_hello, 0);
     nap(0.05);
     char buf[16] = "";
     ssize_t n = ex_tls_read(ssl, buf, sizeof buf, slow(2.0));
     ck_assert_msg(n == 5 && memcmp(buf, "hello", 5) == 0, "with \"hello\" sent by the server, ex_tls_read should "
                   "return 5 and the bytes, got %zd (%s); " KIT_LESSON(LESSON, TLS), n, kit_why(n, errno));
-    our_free(ssl);
-    peer_end(&p, 0);
+    end_test(ssl, &p);
 }
 END_TEST
 
 START_TEST(test_read_parks)
 {
     struct peer p;
-    peer_start(&p, PEER_SERVER, accept_then_late, 0);
-    SSL *ssl = our_client(p.fd, TRUST);
-    setup_handshake(ssl);
+    SSL *ssl = connected_client(&p, accept_then_late, 0);
     attempts = 0;
     green_t *t = kit_ticker_start(0.005);
     char buf[16] = "";
@@ -589,8 +614,7 @@ START_TEST(test_read_parks)
     ck_assert_msg(seen >= 1, "while ex_tls_read waited 0.2 s, a greenlet that ticks every 5 ms ticked %d times: "
                   "park on the hub, do not block the thread; "
                   KIT_LESSON(LESSON, "Parking on the hub: wait_read and wait_write"), seen);
-    our_free(ssl);
-    peer_end(&p, 0);
+    end_test(ssl, &p);
 }
 END_TEST
 
@@ -600,8 +624,7 @@ END_TEST
 START_TEST(test_read_that_must_write)
 {
     struct peer p;
-    peer_start(&p, PEER_SERVER, slow_accept_then_hello, TIGHT);
-    SSL *ssl = our_client(p.fd, TRUST | FAT_HELLO);
+    SSL *ssl = client_for(&p, slow_accept_then_hello, TIGHT, TRUST | FAT_HELLO);
     char buf[16] = "";
     ssize_t n = ex_tls_read(ssl, buf, sizeof buf, slow(3.0));
     int err = errno;
@@ -610,8 +633,7 @@ START_TEST(test_read_that_must_write)
                   "SSL_ERROR_WANT_WRITE, wait with green_wait_write(): waiting to read, as the caller meant, "
                   "waits for an answer to a hello the server has not got; " KIT_LESSON(LESSON, TLS),
                   n, kit_why(n, err));
-    our_free(ssl);
-    peer_end(&p, 0);
+    end_test(ssl, &p);
 }
 END_TEST
 
@@ -620,9 +642,7 @@ END_TEST
 START_TEST(test_read_stale_error)
 {
     struct peer p;
-    peer_start(&p, PEER_SERVER, accept_no_tickets_then_late, 0);
-    SSL *ssl = our_client(p.fd, TRUST);
-    setup_handshake(ssl);
+    SSL *ssl = connected_client(&p, accept_no_tickets_then_late, 0);
     ERR_raise(ERR_LIB_SSL, SSL_R_BAD_WRITE_RETRY);     /* someone else's old failure */
     char buf[16] = "";
     ssize_t n = ex_tls_read(ssl, buf, sizeof buf, slow(3.0));
@@ -630,32 +650,26 @@ START_TEST(test_read_stale_error)
     ck_assert_msg(n == 4, "with an old error left in OpenSSL's queue, ex_tls_read should still wait for \"late\" "
                   "and return 4, got %zd (%s): SSL_get_error() reads the thread's error queue, so call "
                   "ERR_clear_error() before each SSL_* call; " KIT_LESSON(LESSON, TLS), n, kit_why(n, err));
-    our_free(ssl);
-    peer_end(&p, 0);
+    end_test(ssl, &p);
 }
 END_TEST
 
 START_TEST(test_read_close_notify)
 {
     struct peer p;
-    peer_start(&p, PEER_SERVER, accept_then_close_notify, 0);
-    SSL *ssl = our_client(p.fd, TRUST);
-    setup_handshake(ssl);
+    SSL *ssl = connected_client(&p, accept_then_close_notify, 0);
     char buf[16];
     ssize_t n = ex_tls_read(ssl, buf, sizeof buf, slow(2.0));
     ck_assert_msg(n == 0, "when the server ends the stream with close_notify (SSL_ERROR_ZERO_RETURN), "
                   "ex_tls_read should return 0, got %zd (%s); " KIT_LESSON(LESSON, TLS), n, kit_why(n, errno));
-    our_free(ssl);
-    peer_end(&p, 0);
+    end_test(ssl, &p);
 }
 END_TEST
 
 START_TEST(test_read_reset)
 {
     struct peer p;
-    peer_start(&p, PEER_SERVER, accept_then_reset, 0);
-    SSL *ssl = our_client(p.fd, TRUST);
-    setup_handshake(ssl);
+    SSL *ssl = connected_client(&p, accept_then_reset, 0);
     char buf[16];
     double t0 = green_now();
     ssize_t n = ex_tls_read(ssl, buf, sizeof buf, slow(2.0));
@@ -664,55 +678,37 @@ START_TEST(test_read_reset)
                   "-1 with errno ECONNRESET (SSL_ERROR_SYSCALL: the kernel's errno), got %zd (%s); "
                   KIT_LESSON(LESSON, "When things go wrong"), n, kit_why(n, err));
     ck_assert_msg(green_now() - t0 < slow(1.5), "ex_tls_read should report the reset at once, not wait");
-    our_free(ssl);
-    peer_end(&p, 0);
+    end_test(ssl, &p);
 }
 END_TEST
 
 START_TEST(test_read_timeout)
 {
     struct peer p;
-    peer_start(&p, PEER_SERVER, accept_then_idle, 0);
-    SSL *ssl = our_client(p.fd, TRUST);
-    setup_handshake(ssl);
-    char buf[16];
-    double t0 = green_now();
-    ssize_t n = ex_tls_read(ssl, buf, sizeof buf, 0.2);
-    int err = errno;
-    double took = green_now() - t0;
-    ck_assert_msg(n == -1 && err == ETIMEDOUT, "ex_tls_read(timeout 0.2) from a silent server should return -1 "
-                  "with errno ETIMEDOUT, got %zd (%s); "
-                  KIT_LESSON(LESSON, "Timeouts are deadlines"), n, kit_why(n, err));
-    ck_assert_msg(took >= 0.19 && took < slow(2.0), "ex_tls_read(timeout 0.2) should give up after 0.2 s, took %.3f s; "
-                  KIT_LESSON(LESSON, "Timeouts are deadlines"), took);
-    our_free(ssl);
-    peer_end(&p, 0);
+    SSL *ssl = connected_client(&p, accept_then_idle, 0);
+    struct job j = { ssl, 'r', 0, 0.2, -2, 0 };
+    check_timed_out(&j, "ex_tls_read", "ex_tls_read(timeout 0.2) from a silent server");
+    end_test(ssl, &p);
 }
 END_TEST
 
 START_TEST(test_read_one_deadline)
 {
     struct peer p;
-    peer_start(&p, PEER_SERVER, accept_then_idle, 0);
-    SSL *ssl = our_client(p.fd, TRUST);
-    setup_handshake(ssl);
+    SSL *ssl = connected_client(&p, accept_then_idle, 0);
     struct job j = { ssl, 'r', 0, 0.25, -2, 0 };
     check_one_deadline(&j, "ex_tls_read");
-    our_free(ssl);
-    peer_end(&p, 0);
+    end_test(ssl, &p);
 }
 END_TEST
 
 START_TEST(test_read_killed)
 {
     struct peer p;
-    peer_start(&p, PEER_SERVER, accept_then_idle, 0);
-    SSL *ssl = our_client(p.fd, TRUST);
-    setup_handshake(ssl);
+    SSL *ssl = connected_client(&p, accept_then_idle, 0);
     struct job j = { ssl, 'r', 0, GREEN_FOREVER, -2, 0 };
     check_killed(&j, "ex_tls_read");
-    our_free(ssl);
-    peer_end(&p, 0);
+    end_test(ssl, &p);
 }
 END_TEST
 
@@ -728,8 +724,7 @@ START_TEST(test_write_small)
     int err = errno;
     ck_assert_msg(n == 11, "ex_tls_write of 11 bytes should return 11, got %zd (%s); "
                   KIT_LESSON(LESSON, TLS), n, kit_why(n, err));
-    int status = peer_end(&p, slow(2.0));
-    ck_assert_msg(status == 0, "the client should read \"220 welcome\" (its exit status %d)", status);
+    check_welcomed(&p);
     our_free(ssl);
 }
 END_TEST
@@ -742,9 +737,7 @@ START_TEST(test_write_large_to_slow_reader)
     for (size_t i = 0; i < BIG; i++)
         data[i] = pattern(i);
     struct peer p;                      /* 64 KiB buffers: full long before the server reads */
-    peer_start(&p, PEER_SERVER, accept_then_slow_reader, SMALL);
-    SSL *ssl = our_client(p.fd, TRUST);
-    setup_handshake(ssl);
+    SSL *ssl = connected_client(&p, accept_then_slow_reader, SMALL);
     green_t *t = kit_ticker_start(0.005);
     ssize_t n = ex_tls_write(ssl, data, BIG, slow(5.0));
     int err = errno;
@@ -780,8 +773,7 @@ START_TEST(test_write_that_must_read)
                   "socket %ld times (a loop that parks: a dozen).  SSL_write said SSL_ERROR_WANT_READ: wait "
                   "with green_wait_read().  Waiting to write, as the caller meant, wakes at once (a socket is "
                   "almost always writable) and spins; " KIT_LESSON(LESSON, TLS), attempts);
-    int status = peer_end(&p, slow(2.0));
-    ck_assert_msg(status == 0, "the client should read \"220 welcome\" (its exit status %d)", status);
+    check_welcomed(&p);
     our_free(ssl);
 }
 END_TEST
@@ -789,48 +781,30 @@ END_TEST
 START_TEST(test_write_timeout)
 {
     struct peer p;
-    peer_start(&p, PEER_SERVER, accept_then_idle, TIGHT);
-    SSL *ssl = our_client(p.fd, TRUST);
-    setup_handshake(ssl);
-    char *data = calloc(1, BIG);
-    double t0 = green_now();
-    ssize_t n = ex_tls_write(ssl, data, BIG, 0.3);
-    int err = errno;
-    double took = green_now() - t0;
-    free(data);
-    ck_assert_msg(n == -1 && err == ETIMEDOUT, "ex_tls_write of 8 MiB that nobody reads, timeout 0.3, should "
-                  "return -1 with errno ETIMEDOUT, got %zd (%s); "
-                  KIT_LESSON(LESSON, "Timeouts are deadlines"), n, kit_why(n, err));
-    ck_assert_msg(took >= 0.29 && took < slow(2.0), "ex_tls_write(timeout 0.3) should give up after 0.3 s, took %.3f s; "
-                  KIT_LESSON(LESSON, "Timeouts are deadlines"), took);
-    our_free(ssl);
-    peer_end(&p, 0);
+    SSL *ssl = connected_client(&p, accept_then_idle, TIGHT);
+    struct job j = { ssl, 'w', BIG, 0.3, -2, 0 };
+    check_timed_out(&j, "ex_tls_write", "ex_tls_write of 8 MiB that nobody reads, timeout 0.3,");
+    end_test(ssl, &p);
 }
 END_TEST
 
 START_TEST(test_write_one_deadline)
 {
     struct peer p;
-    peer_start(&p, PEER_SERVER, accept_then_idle, TIGHT);
-    SSL *ssl = our_client(p.fd, TRUST);
-    setup_handshake(ssl);
+    SSL *ssl = connected_client(&p, accept_then_idle, TIGHT);
     struct job j = { ssl, 'w', BIG, 0.25, -2, 0 };
     check_one_deadline(&j, "ex_tls_write");
-    our_free(ssl);
-    peer_end(&p, 0);
+    end_test(ssl, &p);
 }
 END_TEST
 
 START_TEST(test_write_killed)
 {
     struct peer p;
-    peer_start(&p, PEER_SERVER, accept_then_idle, TIGHT);
-    SSL *ssl = our_client(p.fd, TRUST);
-    setup_handshake(ssl);
+    SSL *ssl = connected_client(&p, accept_then_idle, TIGHT);
     struct job j = { ssl, 'w', BIG, GREEN_FOREVER, -2, 0 };
     check_killed(&j, "ex_tls_write");
-    our_free(ssl);
-    peer_end(&p, 0);
+    end_test(ssl, &p);
 }
 END_TEST
 
@@ -838,9 +812,7 @@ START_TEST(test_write_peer_gone)
 {
     signal(SIGPIPE, SIG_IGN);           /* OpenSSL writes with write(2): tlsio.h */
     struct peer p;
-    peer_start(&p, PEER_SERVER, accept_then_reset, 0);
-    SSL *ssl = our_client(p.fd, TRUST);
-    setup_handshake(ssl);
+    SSL *ssl = connected_client(&p, accept_then_reset, 0);
     nap(0.05);
     ssize_t n = 0;
     int err = 0;
@@ -852,8 +824,7 @@ START_TEST(test_write_peer_gone)
     ck_assert_msg(n == -1 && (err == ECONNRESET || err == EPIPE), "ex_tls_write to a server that reset the "
                   "connection should end with -1 and errno ECONNRESET or EPIPE (SSL_ERROR_SYSCALL: the kernel's "
                   "errno), got %zd (%s); " KIT_LESSON(LESSON, "When things go wrong"), n, kit_why(n, err));
-    our_free(ssl);
-    peer_end(&p, 0);
+    end_test(ssl, &p);
 }
 END_TEST
 
