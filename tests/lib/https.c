@@ -107,6 +107,15 @@ static void drop(struct client *c)
     free(c);
 }
 
+/* The server has closed c the TLS way, with close_notify; `should` says
+ * when it should have. */
+static void expect_close_notify(struct client *c, const char *should)
+{
+    ssize_t n = more(c, T);
+    ck_assert_msg(n == 0 && green_tls_clean_eof(c->tls), "%s (got %zd, clean %d)", should, n,
+                  green_tls_clean_eof(c->tls));
+}
+
 /* The server still serves a new TLS client (after some abuse). */
 static void still_serving(const char *after)
 {
@@ -377,10 +386,8 @@ START_TEST(test_timeouts)
     hang_up(c);
     c = dial();
     get(c, "GET / HTTP/1.1\r\nHost: t\r\n\r\n", 0);
-    ssize_t n = more(c, T);
-    ck_assert_msg(n == 0 && green_tls_clean_eof(c->tls), "a kept-alive TLS connection idle "
-                  "for idle_timeout should be closed with close_notify (got %zd, clean %d)", n,
-                  green_tls_clean_eof(c->tls));
+    expect_close_notify(c, "a kept-alive TLS connection idle for idle_timeout should be "
+                        "closed with close_notify");
     hang_up(c);
     finish();
 }
@@ -562,10 +569,8 @@ START_TEST(test_graceful_stop)
     BODY_IS(&slow_reply, "slept");
     ck_assert_str_eq(header(&slow_reply, "Connection"), "close");
     /* The idle connection was closed the TLS way: close_notify. */
-    ssize_t n = more(idle, T);
-    ck_assert_msg(n == 0 && green_tls_clean_eof(idle->tls), "the idle keep-alive connection "
-                  "should be closed at stop with a close_notify (got %zd, clean %d)", n,
-                  green_tls_clean_eof(idle->tls));
+    expect_close_notify(idle, "the idle keep-alive connection should be closed at stop with "
+                        "a close_notify");
     hang_up(idle);
     free_all();
 }
