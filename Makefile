@@ -108,7 +108,7 @@ HARNESS      := tests/harness.c
 # Headers are prerequisites too, so that editing one (tests/harness.h, an
 # exercise's contract, chapter 9's demo app that tests include) rebuilds
 # every program that includes it.
-HARNESS_H    := tests/harness.h $(wildcard chapters/*/*.h)
+HARNESS_H    := tests/harness.h $(wildcard chapters/*/*.h) $(wildcard tests/lib/*.h)
 headers_in    = $(wildcard $(1)/*.h)
 
 .PHONY: all lib help deps deps-bench deps-slides deps-cross deps-all test \

@@ -1,14 +1,14 @@
 /*
  * tests/lib/https.c - the library's own tests of http.h over TLS: chapter
  * 11's server with a server context (options.tls), driven by three
- * clients: the kit's own (tls.h, in this process), curl and openssl
- * s_client (children).  What tests/lib/http.c proves over TCP is proved
- * here over TLS where TLS changes the code path: keep-alive, pipelining
- * (requests already decrypted inside OpenSSL), chunked both ways, 100
- * Continue, limits, static files (no sendfile), a graceful stop, a
- * takeover; and what only TLS has: a plain HTTP request on the TLS port,
- * garbage, cut and stalled handshakes, a client that leaves without
- * close_notify, ALPN, wsgi.url_scheme.
+ * clients: the kit's own (tests/lib/http_client.h's over tls.h, in this
+ * process), curl and openssl s_client (children).  What tests/lib/http.c
+ * proves over TCP is proved here over TLS where TLS changes the code
+ * path: keep-alive, pipelining (requests already decrypted inside
+ * OpenSSL), chunked both ways, 100 Continue, limits, static files (no
+ * sendfile), a graceful stop, a takeover; and what only TLS has: a plain
+ * HTTP request on the TLS port, garbage, cut and stalled handshakes, a
+ * client that leaves without close_notify, ALPN, wsgi.url_scheme.
  *
  * The certificates are made when the program starts by tests/tls-certs.sh
  * (a CA, and a certificate for localhost, 127.0.0.1 and ::1 signed by
@@ -19,6 +19,7 @@
 #include "http.h"
 #include "tls.h"
 #include "../../chapters/09-wsgi/demo_app.h"
+#include "http_client.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -34,7 +35,6 @@
 
 #include <openssl/ssl.h>
 
-#define T 5.0                   /* the bound on any single wait */
 #define LESSON "chapters/11-http/README.md"
 #define SECTION "HTTPS: the same server over TLS"
 
@@ -56,8 +56,7 @@ static void find_certs(void)
 /* ---- The server ----------------------------------------------------------- */
 
 static green_http_server_t *srv;
-static green_tls_ctx_t *server_tls, *client_tls;
-static char port[16];
+static green_tls_ctx_t *server_tls;
 
 static void start_with(green_app_t *app, green_http_options_t *given)
 {
@@ -98,42 +97,7 @@ static void finish(void)
     free_all();
 }
 
-/* ---- The kit's own HTTPS client -------------------------------------------- */
-
-struct client {
-    int fd;
-    green_tls_t *tls;
-    char buf[1 << 16];
-    size_t len;
-};
-
-struct reply {
-    int code;
-    char head[8192];
-    char body[1 << 16];
-    size_t body_len;
-};
-
-static struct client *dial(void)
-{
-    struct client *c = calloc(1, sizeof *c);
-    ck_assert_ptr_nonnull(c);
-    c->fd = green_tcp_connect("127.0.0.1", port, T);
-    ck_assert_msg(c->fd >= 0, "cannot connect to the server: %s", strerror(errno));
-    c->tls = green_tls_new(client_tls, c->fd, "localhost");
-    ck_assert_ptr_nonnull(c->tls);
-    int rc = green_tls_handshake(c->tls, T);
-    ck_assert_msg(rc == 0, "the TLS handshake with the server failed: %s (%s); " KIT_LESSON(LESSON, SECTION),
-                  strerror(errno), green_tls_error());
-    return c;
-}
-
-/* Leave as a polite client does: close_notify, then close. */
-static void hang_up(struct client *c)
-{
-    green_tls_close(c->tls);
-    free(c);
-}
+/* ---- The kit's own HTTPS client: http_client.h's, over TLS ---------------- */
 
 /* Leave without a word: no close_notify (a "ragged EOF"). */
 static void drop(struct client *c)
@@ -143,136 +107,14 @@ static void drop(struct client *c)
     free(c);
 }
 
-static void say(struct client *c, const void *s, size_t n)
+/* The server has closed c the TLS way, with close_notify; `should` says
+ * when it should have. */
+static void expect_close_notify(struct client *c, const char *should)
 {
-    ck_assert_msg(green_tls_sendall(c->tls, s, n, T) == (ssize_t)n,
-                  "send to the server failed: %s", strerror(errno));
+    ssize_t n = more(c, T);
+    ck_assert_msg(n == 0 && green_tls_clean_eof(c->tls), "%s (got %zd, clean %d)", should, n,
+                  green_tls_clean_eof(c->tls));
 }
-
-static void says(struct client *c, const char *s)
-{
-    say(c, s, strlen(s));
-}
-
-static ssize_t more(struct client *c, double timeout)
-{
-    if (c->len == sizeof c->buf)
-        return -1;
-    ssize_t n = green_tls_recv(c->tls, c->buf + c->len, sizeof c->buf - c->len, timeout);
-    if (n > 0)
-        c->len += (size_t)n;
-    return n;
-}
-
-static void consume(struct client *c, size_t n)
-{
-    memmove(c->buf, c->buf + n, c->len - n);
-    c->len -= n;
-}
-
-static int need(struct client *c, size_t n)
-{
-    while (c->len < n)
-        if (more(c, T) <= 0)
-            return -1;
-    return 0;
-}
-
-static ssize_t line(struct client *c)
-{
-    for (;;) {
-        char *end = memmem(c->buf, c->len, "\r\n", 2);
-        if (end)
-            return end - c->buf;
-        if (more(c, T) <= 0)
-            return -1;
-    }
-}
-
-static const char *header(const struct reply *r, const char *name)
-{
-    static char value[256];
-    size_t n = strlen(name);
-    for (const char *p = strstr(r->head, "\r\n"); p; p = strstr(p + 2, "\r\n")) {
-        if (strncasecmp(p + 2, name, n) == 0 && p[2 + n] == ':') {
-            const char *v = p + 3 + n;
-            v += strspn(v, " ");
-            snprintf(value, sizeof value, "%.*s", (int)strcspn(v, "\r"), v);
-            return value;
-        }
-    }
-    return NULL;
-}
-
-static int read_chunked_body(struct client *c, struct reply *r)
-{
-    for (;;) {
-        ssize_t n = line(c);
-        if (n < 0)
-            return -1;
-        size_t size = strtoul(c->buf, NULL, 16);
-        consume(c, (size_t)n + 2);
-        if (size == 0)
-            return line(c) == 0 ? (consume(c, 2), 0) : -1;
-        if (need(c, size + 2) < 0 || r->body_len + size > sizeof r->body)
-            return -1;
-        memcpy(r->body + r->body_len, c->buf, size);
-        r->body_len += size;
-        consume(c, size + 2);
-    }
-}
-
-/* One response (head and body) into *r: 0, or -1. */
-static int reply_of(struct client *c, struct reply *r)
-{
-    char *end;
-    memset(r, 0, sizeof *r);
-    r->code = -1;
-    while (!(end = memmem(c->buf, c->len, "\r\n\r\n", 4)))
-        if (more(c, T) <= 0)
-            return -1;
-    size_t head_len = (size_t)(end - c->buf) + 4;
-    if (head_len >= sizeof r->head)
-        return -1;
-    memcpy(r->head, c->buf, head_len);
-    consume(c, head_len);
-    if (sscanf(r->head, "HTTP/1.%*d %d", &r->code) != 1)
-        return -1;
-    if (r->code < 200)
-        return 0;
-    const char *te = header(r, "Transfer-Encoding");
-    if (te && strcmp(te, "chunked") == 0)
-        return read_chunked_body(c, r);
-    const char *cl = header(r, "Content-Length");
-    size_t n = cl ? strtoul(cl, NULL, 10) : 0;
-    if (n > sizeof r->body || need(c, n) < 0)
-        return -1;
-    memcpy(r->body, c->buf, n);
-    r->body_len = n;
-    consume(c, n);
-    return 0;
-}
-
-static struct reply *get(struct client *c, const char *request)
-{
-    static struct reply r;
-    says(c, request);
-    ck_assert_msg(reply_of(c, &r) == 0, "no complete response over TLS to %.40s...: got code %d; "
-                  KIT_LESSON(LESSON, SECTION), request, r.code);
-    return &r;
-}
-
-static struct reply *ask(const char *request)
-{
-    struct client *c = dial();
-    struct reply *r = get(c, request);
-    hang_up(c);
-    return r;
-}
-
-#define BODY_IS(r, text) \
-    ck_assert_msg((r)->body_len == strlen(text) && memcmp((r)->body, text, strlen(text)) == 0, \
-                  "expected body \"%s\", got \"%.*s\"", text, (int)(r)->body_len, (r)->body)
 
 /* The server still serves a new TLS client (after some abuse). */
 static void still_serving(const char *after)
@@ -383,7 +225,7 @@ START_TEST(test_hello_and_alpn)
     const char *alpn = green_tls_alpn(c->tls);
     ck_assert_msg(alpn && strcmp(alpn, "http/1.1") == 0, "a client that offers ALPN http/1.1 "
                   "should get it, got %s; " KIT_LESSON(LESSON, SECTION), alpn ? alpn : "none");
-    struct reply *r = get(c, "GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    struct reply *r = get(c, "GET / HTTP/1.1\r\nHost: t\r\n\r\n", 0);
     ck_assert_int_eq(r->code, 200);
     BODY_IS(r, "Hello, World!");
     hang_up(c);
@@ -396,7 +238,7 @@ START_TEST(test_keep_alive_and_pipelining)
     start();
     struct client *c = dial();
     for (int i = 0; i < 2; i++) {
-        struct reply *r = get(c, "GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+        struct reply *r = get(c, "GET / HTTP/1.1\r\nHost: t\r\n\r\n", 0);
         ck_assert_msg(r->code == 200 && !header(r, "Connection"),
                       "request %d on a kept-alive TLS connection: expected 200 and no "
                       "Connection: close, got %d", i + 1, r->code);
@@ -410,7 +252,7 @@ START_TEST(test_keep_alive_and_pipelining)
     static const char *want[] = { "chunk 0\nchunk 1\n", "Hello, World!", "slept" };
     for (int i = 0; i < 3; i++) {
         struct reply r;
-        ck_assert_msg(reply_of(c, &r) == 0, "pipelined request %d of 3 over TLS got no answer: the "
+        ck_assert_msg(reply_of(c, &r, 0) == 0, "pipelined request %d of 3 over TLS got no answer: the "
                       "server must look at what OpenSSL already holds (green_tls_pending), not only "
                       "at the descriptor; " KIT_LESSON(LESSON, SECTION), i + 1);
         BODY_IS(&r, want[i]);
@@ -431,7 +273,7 @@ START_TEST(test_keep_alive_and_pipelining)
     says(c, burst);
     for (int i = 0; i < 3; i++) {
         struct reply r;
-        ck_assert_msg(reply_of(c, &r) == 0, "pipelined request %d of 3 (the first 4 KiB long) "
+        ck_assert_msg(reply_of(c, &r, 0) == 0, "pipelined request %d of 3 (the first 4 KiB long) "
                       "over TLS got no answer; " KIT_LESSON(LESSON, SECTION), i + 1);
         BODY_IS(&r, "Hello, World!");
     }
@@ -440,13 +282,7 @@ START_TEST(test_keep_alive_and_pipelining)
 }
 END_TEST
 
-/* Byte i of an upload is i % 251 (a prime: a piece lost or repeated
- * shows). */
-static unsigned char pattern(long long i)
-{
-    return (unsigned char)(i % 251);
-}
-
+/* Uploads `size` bytes of the pattern (http_client.h), chunked. */
 struct uploader {
     struct client *c;
     long long size;
@@ -471,41 +307,6 @@ static void *upload_chunked(void *arg)
     return NULL;
 }
 
-/* Read /echo's chunked answer, comparing with the pattern as it comes:
- * the body bytes that matched, or -1 at the first that did not. */
-static long long read_echo(struct client *c)
-{
-    long long bytes = 0;
-    char *end;
-    while (!(end = memmem(c->buf, c->len, "\r\n\r\n", 4)))
-        if (more(c, T) <= 0)
-            return -1;
-    consume(c, (size_t)(end - c->buf) + 4);
-    for (;;) {
-        ssize_t n = line(c);
-        if (n < 0)
-            return bytes;
-        size_t size = strtoul(c->buf, NULL, 16);
-        consume(c, (size_t)n + 2);
-        if (size == 0)
-            return line(c) == 0 ? (consume(c, 2), bytes) : -1;
-        while (size > 0) {
-            if (c->len == 0 && more(c, T) <= 0)
-                return bytes;
-            size_t m = c->len < size ? c->len : size;
-            for (size_t i = 0; i < m; i++)
-                if ((unsigned char)c->buf[i] != pattern(bytes + (long long)i))
-                    return -1;
-            bytes += (long long)m;
-            consume(c, m);
-            size -= m;
-        }
-        if (need(c, 2) < 0)
-            return bytes;
-        consume(c, 2);
-    }
-}
-
 START_TEST(test_chunked_both_ways)
 {
     start();
@@ -514,14 +315,16 @@ START_TEST(test_chunked_both_ways)
     says(c, "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n");
     struct uploader u = { c, size };
     green_t *g = green_spawn(upload_chunked, &u);
-    long long got = read_echo(c);
+    struct echo_seen e;
+    read_echo(c, &e);
     ck_assert_int_eq(green_join(g, T), 0);
     green_free(g);
-    ck_assert_msg(got == size, "a chunked upload of %lld bytes to /echo over TLS should come "
+    long long got = e.mismatch ? -1 : e.bytes;
+    ck_assert_msg(got == size && e.whole, "a chunked upload of %lld bytes to /echo over TLS should come "
                   "back whole and in order, got %lld bytes%s; " KIT_LESSON(LESSON, SECTION),
                   size, got, got < 0 ? " (a byte out of place)" : "");
     /* The same connection streams a generator's chunks. */
-    struct reply *r = get(c, "GET /stream?n=100 HTTP/1.1\r\nHost: t\r\n\r\n");
+    struct reply *r = get(c, "GET /stream?n=100 HTTP/1.1\r\nHost: t\r\n\r\n", 0);
     ck_assert_int_eq(r->code, 200);
     ck_assert_str_eq(header(r, "Transfer-Encoding"), "chunked");
     ck_assert_msg(r->body_len > 0 && memcmp(r->body + r->body_len - 9, "chunk 99\n", 9) == 0,
@@ -542,7 +345,7 @@ START_TEST(test_100_continue)
     consume(c, 25);
     says(c, "hello");
     struct reply r;
-    ck_assert_int_eq(reply_of(c, &r), 0);
+    ck_assert_int_eq(reply_of(c, &r, 0), 0);
     ck_assert_int_eq(r.code, 200);
     BODY_IS(&r, "hello");
     hang_up(c);
@@ -578,45 +381,19 @@ START_TEST(test_timeouts)
     struct client *c = dial();
     says(c, "GET / HTTP/1.1\r\nHo");          /* and nothing more */
     struct reply r;
-    ck_assert_msg(reply_of(c, &r) == 0 && r.code == 408, "a head not finished within "
+    ck_assert_msg(reply_of(c, &r, 0) == 0 && r.code == 408, "a head not finished within "
                   "header_timeout over TLS: expected 408, got %d", r.code);
     hang_up(c);
     c = dial();
-    get(c, "GET / HTTP/1.1\r\nHost: t\r\n\r\n");
-    ssize_t n = more(c, T);
-    ck_assert_msg(n == 0 && green_tls_clean_eof(c->tls), "a kept-alive TLS connection idle "
-                  "for idle_timeout should be closed with close_notify (got %zd, clean %d)", n,
-                  green_tls_clean_eof(c->tls));
+    get(c, "GET / HTTP/1.1\r\nHost: t\r\n\r\n", 0);
+    expect_close_notify(c, "a kept-alive TLS connection idle for idle_timeout should be "
+                        "closed with close_notify");
     hang_up(c);
     finish();
 }
 END_TEST
 
 /* ---- Static files: pread and encrypt, not sendfile --------------------------- */
-
-static char dir[64];
-#define STATIC_SIZE (300 * 1000 + 7)
-
-static void make_static_dir(void)
-{
-    snprintf(dir, sizeof dir, "/tmp/kit-https-static-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    char path[128];
-    snprintf(path, sizeof path, "%s/big.bin", dir);
-    FILE *f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    for (long long i = 0; i < STATIC_SIZE; i++)
-        fputc(pattern(i), f);
-    fclose(f);
-}
-
-static void remove_static_dir(void)
-{
-    char path[128];
-    snprintf(path, sizeof path, "%s/big.bin", dir);
-    unlink(path);
-    rmdir(dir);
-}
 
 START_TEST(test_static_file)
 {
@@ -644,7 +421,7 @@ START_TEST(test_static_file)
     ck_assert_msg(got == STATIC_SIZE, "static file over TLS: expected %d bytes, got %lld",
                   STATIC_SIZE, got);
     /* The connection is still good for another request. */
-    struct reply *r = get(c, "GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    struct reply *r = get(c, "GET / HTTP/1.1\r\nHost: t\r\n\r\n", 0);
     ck_assert_int_eq(r->code, 200);
     hang_up(c);
     if (kit_can_fork()) {       /* and curl agrees, byte for byte */
@@ -763,7 +540,7 @@ START_TEST(test_client_gone_without_close_notify)
 {
     start();
     struct client *c = dial();
-    struct reply *r = get(c, "GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    struct reply *r = get(c, "GET / HTTP/1.1\r\nHost: t\r\n\r\n", 0);
     ck_assert_int_eq(r->code, 200);
     drop(c);                    /* mid keep-alive, no close_notify */
     c = dial();
@@ -776,24 +553,11 @@ END_TEST
 
 /* ---- A graceful stop with a request in flight ---------------------------------- */
 
-static struct reply slow_reply;
-static int slow_rc = -1;
-
-static void *slow_request(void *arg)
-{
-    (void)arg;
-    struct client *c = dial();
-    says(c, "GET /sleep?ms=300 HTTP/1.1\r\nHost: t\r\n\r\n");
-    slow_rc = reply_of(c, &slow_reply);
-    hang_up(c);
-    return NULL;
-}
-
 START_TEST(test_graceful_stop)
 {
     start();
     struct client *idle = dial();
-    get(idle, "GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    get(idle, "GET / HTTP/1.1\r\nHost: t\r\n\r\n", 0);
     green_t *g = green_spawn(slow_request, NULL);
     green_sleep(0.1);
     int killed = green_server_stop(green_http_server_core(srv), 3.0);
@@ -805,10 +569,8 @@ START_TEST(test_graceful_stop)
     BODY_IS(&slow_reply, "slept");
     ck_assert_str_eq(header(&slow_reply, "Connection"), "close");
     /* The idle connection was closed the TLS way: close_notify. */
-    ssize_t n = more(idle, T);
-    ck_assert_msg(n == 0 && green_tls_clean_eof(idle->tls), "the idle keep-alive connection "
-                  "should be closed at stop with a close_notify (got %zd, clean %d)", n,
-                  green_tls_clean_eof(idle->tls));
+    expect_close_notify(idle, "the idle keep-alive connection should be closed at stop with "
+                        "a close_notify");
     hang_up(idle);
     free_all();
 }
@@ -840,31 +602,6 @@ END_TEST
 
 /* ---- wsgi.url_scheme, and a takeover over TLS ------------------------------------ */
 
-static void line_echo(int fd, const char *data, size_t len, void *arg)
-{
-    (void)arg;
-    green_tls_t *t = green_tls_of(fd);
-    if (!t)
-        return;                 /* not TLS: the test fails on the missing echo */
-    char buf[4096];
-    size_t have = len < sizeof buf ? len : sizeof buf;
-    memcpy(buf, data, have);
-    for (;;) {
-        char *nl;
-        while ((nl = memchr(buf, '\n', have)) != NULL) {
-            size_t n = (size_t)(nl - buf) + 1;
-            if (green_tls_sendall(t, buf, n, T) < 0)
-                return;
-            memmove(buf, buf + n, have - n);
-            have -= n;
-        }
-        ssize_t got = have < sizeof buf ? green_tls_recv(t, buf + have, sizeof buf - have, T) : 0;
-        if (got <= 0)
-            return;
-        have += (size_t)got;
-    }
-}
-
 /* /scheme answers wsgi.url_scheme; /upgrade takes the connection over
  * with line_echo; the rest is the demo's. */
 static green_body_t scheme_call(green_app_t *self, green_environ_t *env, green_response_t *resp)
@@ -895,7 +632,7 @@ START_TEST(test_url_scheme_and_takeover)
     struct client *c = dial();
     says(c, "GET /upgrade HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\nfirst\n");
     struct reply up;
-    ck_assert_msg(reply_of(c, &up) == 0 && up.code == 101, "expected 101, got %d", up.code);
+    ck_assert_msg(reply_of(c, &up, 0) == 0 && up.code == 101, "expected 101, got %d", up.code);
     ck_assert_msg(need(c, 6) == 0 && memcmp(c->buf, "first\n", 6) == 0, "after a takeover over "
                   "TLS, the new protocol should find the session with green_tls_of(fd) and echo "
                   "\"first\", got \"%.*s\"", (int)c->len, c->buf);
