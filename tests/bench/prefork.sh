@@ -60,9 +60,8 @@ start=$(date +%s)
 TARGETS=$WORK/targets
 : > "$TARGETS"
 
-# target WHAT FIGURES OK|NOT|NONE (common.sh) keeps each verdict for the end.
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print 0 }'; }
-ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
+# From common.sh: target (each verdict kept for the end), ratio, ge, le,
+# ticks, pid_of, port_of, value.
 
 # wrk_run PORT PATH CONNECTIONS [HEADER]: sets RPS, ERRORS and REQUESTS.
 wrk_run() {
@@ -75,13 +74,6 @@ wrk_run() {
     RPS=${RPS:-0} REQUESTS=${REQUESTS:-0}
 }
 
-# The CPU time (clock ticks) of PID and its children: a master and its
-# workers, or nginx and its worker.
-ticks() {
-    for p in $1 $(pgrep -P "$1" 2>/dev/null); do
-        awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null
-    done | awk '{ t += $1 } END { print t + 0 }'
-}
 HZ=$(getconf CLK_TCK)
 
 # master NAME WORKERS [OPTIONS...]: chapter 12's master on a port of its own.
@@ -90,8 +82,6 @@ master() {
     shift 2
     start_server "$name" "$CH12" --host "$HOST" --port 0 --workers "$n" "$@"
 }
-pid_of() { eval "echo \$pid_$1"; }
-port_of() { eval "echo \$port_$1"; }
 
 # ---- 1. /cpu?ms=5, 2 workers against 1 -----------------------------------------
 # A new connection per request (Connection: close): each request is

@@ -65,21 +65,10 @@ if awk -v l="$(cut -d' ' -f1 /proc/loadavg)" -v c="$(nproc)" 'BEGIN { exit !(l >
 fi
 
 # ---- Helpers ----------------------------------------------------------------------
+# From common.sh: target, ratio, ge, le, ticks, pid_of, port_of.
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "-" && b > 0) printf "%.2f", a / b; else print "-" }'; }
-ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "-" && a >= b) }'; }
-le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "-" && a <= b) }'; }
 median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : "-" }'; }
-pid_of() { eval "echo \$pid_$1"; }
-port_of() { eval "echo \$port_$1"; }
 
-# The CPU time (clock ticks, every thread) of PID and its children (nginx's
-# worker is its master's child).
-ticks() {
-    for p in $1 $(pgrep -P "$1" 2>/dev/null); do
-        awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null
-    done | awk '{ t += $1 } END { print t + 0 }'
-}
 # CCPU: the CPU time (s) of this shell's finished children, wrk among
 # them: the second line of `times`.  Never in $(...): a subshell would
 # count its own children, none.

@@ -79,21 +79,10 @@ fi
 
 # ---- Helpers ----------------------------------------------------------------------
 
-# target WHAT FIGURES OK|NOT|NONE (common.sh) keeps each verdict for the end.
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
-le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "-" && a <= b) }'; }
-ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "-" && a >= b) }'; }
+# From common.sh: target (each verdict kept for the end), ratio, ge, le,
+# ticks, pid_of, port_of, value.
 median() { tr ' ' '\n' | grep . | sort -n | awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : 0 }'; }
-value() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
-pid_of() { eval "echo \$pid_$1"; }
-port_of() { eval "echo \$port_$1"; }
 
-# The CPU time (clock ticks, every thread) of PID and its children.
-ticks() {
-    for p in $1 $(pgrep -P "$1" 2>/dev/null); do
-        awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null
-    done | awk '{ t += $1 } END { print t + 0 }'
-}
 # The resident memory (KiB) of PID and its children.
 rss() {
     for p in $1 $(pgrep -P "$1" 2>/dev/null); do

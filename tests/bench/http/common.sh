@@ -234,7 +234,25 @@ run_ab() {                             # PORT SECONDS_LIMIT ARGS...
     fi
 }
 
-# ---- Targets (bench-prefork, bench-ws) ------------------------------------
+# ---- Figures (bench-prefork, bench-ws, bench-tls) ---------------------------
+# A figure that could not be measured is "-": a ratio with it is "-" too,
+# and it meets no bound.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "-" && b > 0) printf "%.2f", a / b; else print "-" }'; }
+ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "-" && a >= b) }'; }
+le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "-" && a <= b) }'; }
+# start_server NAME keeps pid_NAME and port_NAME.
+pid_of() { eval "echo \$pid_$1"; }
+port_of() { eval "echo \$port_$1"; }
+
+# The CPU time (clock ticks, every thread) of PID and its children: a
+# master and its workers, or nginx and its worker.
+ticks() {
+    for p in $1 $(pgrep -P "$1" 2>/dev/null); do
+        awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null
+    done | awk '{ t += $1 } END { print t + 0 }'
+}
+
+# ---- Targets (bench-prefork, bench-ws, bench-tls) ---------------------------
 # target WHAT FIGURES OK|NOT|other: one line in $TARGETS, the script's
 # file of verdicts ("other": the figure could not be measured, and why).
 target() {
