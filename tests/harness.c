@@ -424,6 +424,20 @@ static int redis_pings(int port)
     return ok;
 }
 
+pid_t kit_fork_tied(void)
+{
+    pid_t parent = getpid();
+    fflush(NULL);                   /* nothing printed twice */
+    pid_t pid = fork();
+    ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)    /* the test died before prctl */
+            _exit(1);
+    }
+    return pid;
+}
+
 pid_t kit_redis_start(int *port)
 {
     ck_assert_msg(on_path("redis-server"),
@@ -433,12 +447,8 @@ pid_t kit_redis_start(int *port)
         *port = free_port();
     char port_arg[16];
     snprintf(port_arg, sizeof port_arg, "%d", *port);
-    pid_t parent = getpid(), pid = fork();
-    ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
+    pid_t pid = kit_fork_tied();
     if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);       /* dies with the test */
-        if (getppid() != parent)
-            _exit(1);
         int null = open("/dev/null", O_WRONLY);
         dup2(null, 1);
         dup2(null, 2);

@@ -135,6 +135,13 @@ green_t *kit_ticker_start(double every);
 int kit_ticks(void);
 int kit_ticker_stop(green_t *ticker);
 
+/* fork(), for a child that must never outlive the test: it gets SIGKILL
+ * when the test process dies (PR_SET_PDEATHSIG), even when Check kills a
+ * test that hangs, and exits at once if the test died before it could ask
+ * for that.  Fails the test when fork fails.  Returns 0 in the child, its
+ * pid in the test. */
+pid_t kit_fork_tied(void);
+
 /* ---- A redis-server of the test's own (chapter 13) --------------------
  *
  * Never the system's service: a private server on 127.0.0.1, without

@@ -114,29 +114,13 @@ wait_https() {                         # PORT SECONDS
     return 1
 }
 
-# start_tls NAME COMMAND...: the command prints "listening on
-# http(s)://HOST:PORT" (the kit's server and tls_gevent.py do).  Returns 1,
-# with what the server said, if it did not come up within 15 s.
+# start_tls NAME COMMAND...: common.sh's start_announced, with this run's
+# OpenSSL settings, then a check that GET / over HTTPS answers 200.
 start_tls() {
     name=$1
     shift
-    : > "$WORK/$name.out"              # before the server opens it: grep below
-    $ON_SERVER_CPU env OPENSSL_CONF="$DIR/openssl.cnf" "$@" > "$WORK/$name.out" 2>&1 &
-    eval "pid_$name=$!"
-    STARTED="$STARTED $name"
-    tries=150
-    until grep -q '^listening on https*://' "$WORK/$name.out"; do
-        tries=$((tries - 1))
-        if [ "$tries" -le 0 ] || ! kill -0 "$(pid_of "$name")" 2>/dev/null; then
-            echo "skip: $name did not start; it said:"
-            sed 's/^/    /' "$WORK/$name.out" | head -n 5
-            stop_server "$name" quiet
-            return 1
-        fi
-        sleep 0.1
-    done
-    port=$(sed -n 's|^listening on https*://[^ ]*:\([0-9][0-9]*\).*|\1|p' "$WORK/$name.out" | head -n 1)
-    eval "port_$name=$port"
+    start_announced "$name" env OPENSSL_CONF="$DIR/openssl.cnf" "$@" || return 1
+    port=$(port_of "$name")
     wait_https "$port" 10 && return 0
     echo "skip: $name listens on port $port but does not answer GET / over HTTPS with 200"
     stop_server "$name" quiet

@@ -95,29 +95,9 @@ heap() { awk '/^[0-9a-f]+-/ { h = / \[heap\]$/ } h && /^Rss:/ { t += $2 } END { 
 # The kernel's TCP buffers, every socket of the machine (pages).
 sockmem() { awk '/^TCP:/ { for (i = 2; i < NF; i++) if ($i == "mem") print $(i + 1) }' /proc/net/sockstat; }
 
-# start_ws NAME COMMAND...: a WebSocket server that prints "listening on
-# http://HOST:PORT" (node's ws answers a plain GET / with 426, so
-# common.sh's start_server, which waits for a 200, does not fit).
-start_ws() {
-    name=$1
-    shift
-    : > "$WORK/$name.out"
-    $ON_SERVER_CPU "$@" > "$WORK/$name.out" 2>&1 &
-    eval "pid_$name=$!"
-    STARTED="$STARTED $name"
-    tries=150
-    until grep -q '^listening on http://' "$WORK/$name.out"; do
-        tries=$((tries - 1))
-        if [ "$tries" -le 0 ] || ! kill -0 "$(pid_of "$name")" 2>/dev/null; then
-            echo "skip: $name did not start; it said:"
-            sed 's/^/    /' "$WORK/$name.out" | head -n 5
-            stop_server "$name" quiet
-            return 1
-        fi
-        sleep 0.1
-    done
-    eval "port_$name=$(sed -n 's|^listening on http://[^ ]*:\([0-9][0-9]*\).*|\1|p' "$WORK/$name.out" | head -n 1)"
-}
+# The WebSocket servers start with common.sh's start_announced: node's ws
+# answers a plain GET / with 426, so start_server, which waits for a 200,
+# does not fit.
 
 # The servers: the kit, then the peers that are installed.
 if [ -n "$CH13" ] && [ -x "$CH13" ]; then
@@ -165,7 +145,7 @@ ECHO_SERVERS=$SERVERS
 up=
 for s in $ECHO_SERVERS; do
     # shellcheck disable=SC2046
-    start_ws "$s" $(command_of "$s") && up="$up $s"
+    start_announced "$s" $(command_of "$s") && up="$up $s"
 done
 for i in $(seq 1 "$RUNS"); do
     order=$up
@@ -238,7 +218,7 @@ fmt="%-24s %8s %7s %12s %14s %14s %10s\n"
 printf "$fmt" "server" "open" "failed" "connect s" "RSS KiB/conn" "kernel KiB/conn" "KiB/conn"
 for s in $SERVERS; do
     # shellcheck disable=SC2046
-    start_ws "$s" $(command_of "$s") || continue
+    start_announced "$s" $(command_of "$s") || continue
     pid=$(pid_of $s)
     sleep 0.5
     r0=$(rss $pid) m0=$(sockmem) h0=$(heap $pid)
@@ -314,7 +294,7 @@ fanout_row() {                         # NAME LABEL [JOINING]
         "joined=$(value joined "$line") dropped=$(value dropped "$line")$(failures "$line")"
     FAN_LINE=$line
 }
-if [ -n "$CH13" ] && [ -x "$CH13" ] && start_ws fan "$CH13" --host "$HOST" --port 0; then
+if [ -n "$CH13" ] && [ -x "$CH13" ] && start_announced fan "$CH13" --host "$HOST" --port 0; then
     fanout_row fan "kit, one process"
     [ "$(value received "$FAN_LINE")" = "$FANOUT_N" ] && ok=OK || ok=NOT
     target "fan-out to $FANOUT_N clients, one process: every client receives the message" \
@@ -326,7 +306,7 @@ else
     target "fan-out to $FANOUT_N clients, one process" "chapter 13's server is not built yet" NONE
 fi
 case " $SERVERS " in *" node "*)
-    start_ws fannode node "$HERE/ws_node.js" "$HOST" && { fanout_row fannode "$(label_of node) (a chat in 40 lines)"; stop_server fannode; } ;;
+    start_announced fannode node "$HERE/ws_node.js" "$HOST" && { fanout_row fannode "$(label_of node) (a chat in 40 lines)"; stop_server fannode; } ;;
 esac
 
 # Two workers sharing rooms through Redis: REDIS, or a redis-server of
@@ -363,7 +343,7 @@ else
     echo "   Redis: $REDIS"
     # The workers use both cores: no pinning for them.
     ON_SERVER_CPU_SAVED=$ON_SERVER_CPU ON_SERVER_CPU=$NICE
-    if start_ws fan2 "$CH13" --host "$HOST" --port 0 --workers "$FAN_WORKERS" --redis "$REDIS"; then
+    if start_announced fan2 "$CH13" --host "$HOST" --port 0 --workers "$FAN_WORKERS" --redis "$REDIS"; then
         ON_SERVER_CPU=$ON_SERVER_CPU_SAVED
         t0=$(ticks "$(pid_of fan2)")
         : > "$WORK/fan2.load"

@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -358,14 +357,8 @@ static void spawn_worker(struct worker *w, int i)
     int sv[2];
     ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
     snprintf(w->err_path, sizeof w->err_path, "/tmp/kit-room-redis-%d-%d", (int)getpid(), i);
-    pid_t parent = getpid();
-    fflush(NULL);
-    w->pid = fork();
-    ck_assert_msg(w->pid >= 0, "fork: %s", strerror(errno));
+    w->pid = kit_fork_tied();
     if (w->pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(1);
         close(sv[0]);
         FILE *err = freopen(w->err_path, "w", stderr);
         if (err)

@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -1221,12 +1220,8 @@ static pid_t s_server_start(int *port, const char *const *extra, FILE **out)
     argv[argc] = NULL;
     int fds[2];
     ck_assert_int_eq(pipe(fds), 0);
-    pid_t parent = getpid(), pid = fork();
-    ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
+    pid_t pid = kit_fork_tied();
     if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);       /* dies with the test */
-        if (getppid() != parent)
-            _exit(1);
         dup2(fds[1], 1);
         dup2(fds[1], 2);
         close(fds[0]);

@@ -234,6 +234,31 @@ run_ab() {                             # PORT SECONDS_LIMIT ARGS...
     fi
 }
 
+# start_announced NAME COMMAND...: a server that prints "listening on
+# http(s)://HOST:PORT" when it is ready (the kit's servers, and the peers
+# written to say it), on the servers' CPU.  Sets pid_NAME and port_NAME.
+# Returns 1, with what the server said, if it did not come up within 15 s.
+start_announced() {
+    name=$1
+    shift
+    : > "$WORK/$name.out"              # before the server opens it: grep below
+    $ON_SERVER_CPU "$@" > "$WORK/$name.out" 2>&1 &
+    eval "pid_$name=$!"
+    STARTED="$STARTED $name"
+    tries=150
+    until grep -q '^listening on https*://' "$WORK/$name.out"; do
+        tries=$((tries - 1))
+        if [ "$tries" -le 0 ] || ! kill -0 "$(pid_of "$name")" 2>/dev/null; then
+            echo "skip: $name did not start; it said:"
+            sed 's/^/    /' "$WORK/$name.out" | head -n 5
+            stop_server "$name" quiet
+            return 1
+        fi
+        sleep 0.1
+    done
+    eval "port_$name=$(sed -n 's|^listening on https*://[^ ]*:\([0-9][0-9]*\).*|\1|p' "$WORK/$name.out" | head -n 1)"
+}
+
 # ---- Figures (bench-prefork, bench-ws, bench-tls) ---------------------------
 # A figure that could not be measured is "-": a ratio with it is "-" too,
 # and it meets no bound.
