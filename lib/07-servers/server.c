@@ -102,12 +102,14 @@ struct green_server {
 
 static void say(const green_server_t *srv, const char *fmt, ...)
 {
+    /* One line, one write: chapter 12's workers share stderr, and lines
+     * written in pieces by two processes at once come out mixed. */
+    char line[512];
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s %s: ", srv->name, srv->label);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
+    fprintf(stderr, "%s %s: %s\n", srv->name, srv->label, line);
 }
 
 /* ---- Connections ------------------------------------------------------ */
