@@ -8,6 +8,8 @@
  *   greenlet.h  stackful coroutines, switch, exit hooks   (chapter 2)
  *   hub.h       the scheduler on libevent, its observer
  *               and the blocking detector (monitor.c)     (chapter 3)
+ *   trace.h     a timeline of every switch: Chrome's trace
+ *               format, and an SVG the kit draws         (chapter 3)
  *   io.h        green sockets                             (chapter 4)
  *   dns.h       name resolution on evdns                  (chapter 4)
  *   tls.h       cooperative TLS on OpenSSL: gevent's ssl   (chapter 4)
@@ -116,6 +118,7 @@
 #include "ctx.h"
 #include "greenlet.h"
 #include "hub.h"
+#include "trace.h"
 #include "io.h"
 #include "dns.h"
 #include "tls.h"

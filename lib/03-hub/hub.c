@@ -13,6 +13,7 @@
  */
 #include "internal.h"
 #include "hub.h"
+#include "trace_hooks.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -101,6 +102,7 @@ static struct hub *get_hub(void)
     /* Whoever first needed the hub, it belongs to the thread. */
     green_set_parent(h->g, green_current()->main);
     hub = h;
+    green__trace_from_env();        /* GREEN_TRACE=FILE (trace.h) */
     return h;
 }
 
@@ -163,7 +165,10 @@ void green_ready(green_t *g, void *value)
         return;
     g->sched.wake_value = value;
     g->sched.wake_error = 0;
+    g->sched.since = green__coarse_now();
     enqueue(h, g);
+    if (green__trace_on)
+        green__trace_wake(g);
 }
 
 /* ---- The loop --------------------------------------------------------- */
@@ -190,7 +195,12 @@ static void run_ready(struct hub *h)
         if (h->observer)
             h->observer(h->observer_arg, g);
         h->turns++;                 /* g starts a turn: a fresh budget */
+        g->sched.since = green__coarse_now();
+        if (green__trace_on)
+            green__trace_run(g);
         green_switch(g, g->sched.wake_value);
+        if (green__trace_on)
+            green__trace_back(g);
         if (h->observer)
             h->observer(h->observer_arg, NULL);
         reap_finished(h);
@@ -243,11 +253,26 @@ static void *switch_to_hub(struct hub *h, green_t *self)
     return v;
 }
 
+/* Write down what g is about to wait for, for green_dump(), deadlock
+ * reports, the trace and gdb: the call (`what`), the object or descriptor,
+ * and until when.  The coarse clock: a few ns, at every park. */
+static void note_wait(green_t *g, const char *what, const void *obj,
+                      int fd, short events, double timeout)
+{
+    g->sched.waiting_on = what;
+    g->sched.wait_obj = obj;
+    g->sched.wait_fd = fd;
+    g->sched.wait_events = events;
+    g->sched.since = green__coarse_now();
+    g->sched.wait_until = timeout >= 0 ? g->sched.since + timeout : GREEN_FOREVER;
+}
+
 /* Switch to the hub until something readies us.  Returns 0 and the wake
  * value, or -1 with errno ECANCELED, EDEADLK, or EPERM (the caller is the
- * hub itself, in an event callback: it cannot wait for itself).  `what` names the wait in
- * deadlock reports and green_dump(). */
-static int park(const char *what, void **value)
+ * hub itself, in an event callback: it cannot wait for itself).  The
+ * caller has said what it waits for (note_wait); park forgets it when the
+ * wait ends. */
+static int park(void **value)
 {
     struct hub *h = get_hub();
     green_t *self = green_current();
@@ -269,9 +294,12 @@ static int park(const char *what, void **value)
     /* errno is the thread's: the greenlets that run while we are parked
      * set it as they please.  Ours comes back with us (green.h, Errors). */
     int callers_errno = errno;
-    self->sched.waiting_on = what;
+    if (green__trace_on)
+        green__trace_park(self);
     void *v = switch_to_hub(h, self);
     self->sched.waiting_on = NULL;
+    self->sched.wait_obj = NULL;
+    self->sched.wait_fd = -1;
     errno = callers_errno;
     if (self->sched.killed) {
         errno = ECANCELED;
@@ -290,7 +318,8 @@ static int park(const char *what, void **value)
 void *green_hub_switch(void)
 {
     void *value;
-    return park("green_hub_switch", &value) == 0 ? value : NULL;
+    note_wait(green_current(), "green_hub_switch", NULL, -1, 0, GREEN_FOREVER);
+    return park(&value) == 0 ? value : NULL;
 }
 
 static void on_event(evutil_socket_t fd, short what, void *arg)
@@ -379,8 +408,9 @@ static void disarm(green_t *g)
  * alone; timeout negative: no timer), park, and disarm it whatever woke
  * us, or an event left behind would end our next, unrelated wait.
  * Returns 0, or -1 with errno ETIMEDOUT, ECANCELED, EDEADLK, or EBADF
- * (libevent refused fd).  `name` is for green_dump(). */
-static int wait_fd(int fd, short what, double timeout, const char *name)
+ * (libevent refused fd).  `name` and `obj` are for green_dump(). */
+static int wait_fd(int fd, short what, double timeout, const char *name,
+                   const void *obj)
 {
     green_t *self = green_current();
     void *why = NULL;
@@ -388,7 +418,8 @@ static int wait_fd(int fd, short what, double timeout, const char *name)
         errno = EBADF;
         return -1;
     }
-    int rc = park(name, &why);
+    note_wait(self, name, obj, fd, what, timeout);
+    int rc = park(&why);
     disarm(self);
     if (rc == 0 && why == TIMED_OUT) {
         errno = ETIMEDOUT;
@@ -398,14 +429,14 @@ static int wait_fd(int fd, short what, double timeout, const char *name)
 }
 
 /* wait.c's lists park here: a wait for no fd, named `what` in dumps. */
-int green__hub_park(double timeout, const char *what)
+int green__hub_park(double timeout, const char *what, const void *obj)
 {
-    return wait_fd(-1, 0, timeout, what);
+    return wait_fd(-1, 0, timeout, what, obj);
 }
 
 int green_hub_wait(double timeout)
 {
-    return wait_fd(-1, 0, timeout, "green_hub_wait");
+    return wait_fd(-1, 0, timeout, "green_hub_wait", NULL);
 }
 
 int green_sleep(double seconds)
@@ -413,10 +444,12 @@ int green_sleep(double seconds)
     green_t *self = green_current();
     if (seconds <= 0) {
         green_ready(self, NULL);     /* to the back of the queue */
-        return park("green_sleep", NULL);
+        note_wait(self, "green_sleep", NULL, -1, 0, 0);
+        return park(NULL);
     }
     arm(self, -1, 0, seconds);
-    int rc = park("green_sleep", NULL);
+    note_wait(self, "green_sleep", NULL, -1, 0, seconds);
+    int rc = park(NULL);
     disarm(self);
     return rc;
 }
@@ -447,12 +480,12 @@ int green_budget_consume(void)
 
 int green_wait_read(int fd, double timeout)
 {
-    return wait_fd(fd, EV_READ, timeout, "green_wait_read");
+    return wait_fd(fd, EV_READ, timeout, "green_wait_read", NULL);
 }
 
 int green_wait_write(int fd, double timeout)
 {
-    return wait_fd(fd, EV_WRITE, timeout, "green_wait_write");
+    return wait_fd(fd, EV_WRITE, timeout, "green_wait_write", NULL);
 }
 
 /* ---- Spawning and dying ----------------------------------------------- */
@@ -485,6 +518,8 @@ static void hub_on_exit(green_t *g)
     struct hub *h = hub;
     if (h == NULL || g != green_current())
         return;
+    if (green__trace_on)
+        green__trace_finish(g);
     wake_joiners(g);
     if (!g->sched.hub_owned)
         return;
@@ -544,8 +579,11 @@ static green_t *spawn_new(green_fn_t fn, void *arg)
     g->reported_fn = fn;         /* a crash names fn, not spawned_main */
     g->sched.spawn_arg = arg;
     g->sched.hub_owned = 1;
+    g->sched.wait_fd = -1;
     enlist(h, g);
     h->alive++;
+    if (green__trace_on)
+        green__trace_spawn(g);
     return g;
 }
 
@@ -584,6 +622,13 @@ double green_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double green__coarse_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -638,6 +683,8 @@ int green_kill(green_t *g, double timeout)
     if (g->dead)
         return 0;
     g->sched.killed = 1;
+    if (green__trace_on)
+        green__trace_kill(g);
     if (!g->started && g->sched.spawn_fn) {
         die_unstarted(hub, g);
         return 0;

@@ -68,7 +68,7 @@ int green__wait(struct green__waitlist *l, struct green__waiter *w,
     waitlist_append(l, w);
     int rc = 0;
     while (!w->served && rc == 0)
-        rc = green__hub_park(green__time_left(deadline), what);
+        rc = green__hub_park(green__time_left(deadline), what, l);
     waitlist_leave(w);
     if (!w->served)
         return rc;

@@ -35,8 +35,19 @@ struct green__sched {
     unsigned killed : 1;
     unsigned detached : 1;
     unsigned hub_owned : 1; /* spawned: the hub frees it at destroy */
-    const char *waiting_on; /* for green_dump: what it waits for */
+    /* What it is doing now, for green_dump(), the trace (trace.c) and
+     * gdb (green-gdb.py); written by park() and the ready queue: */
+    const char *waiting_on; /* the waiting call ("green_sleep",
+                               "green_queue_get", ...), NULL when not */
     const green_t *waiting_for;  /* ...and on whom, when it joins */
+    const void *wait_obj;   /* ...on which object (the waiter list inside
+                               an Event, Queue, ...: wait.c), or NULL */
+    int wait_fd;            /* ...on which descriptor, or -1 */
+    short wait_events;      /* ...for EV_READ or EV_WRITE (libevent's) */
+    double wait_until;      /* ...until when (green__coarse_now's clock),
+                               or GREEN_FOREVER */
+    double since;           /* when it last parked, was readied or was
+                               resumed (green__coarse_now's clock) */
     struct green__waitlist joiners;  /* who waits for this greenlet to die */
     struct event *ev;       /* this greenlet's one timer/fd event */
     green_fn_t spawn_fn;      /* green_spawn's fn and arg: spawned_main runs */
@@ -88,9 +99,16 @@ void green__stack_cache_flush(void);
 /* Chapter 3: what hub.c shares with its neighbours in lib/03-hub/. */
 
 /* Park the calling greenlet until it is readied or `timeout` seconds pass
- * (negative: no limit), like green_hub_wait; `what` names the wait in
- * green_dump().  wait.c's green__wait parks here. */
-int green__hub_park(double timeout, const char *what);
+ * (negative: no limit), like green_hub_wait; `what` names the wait and
+ * `obj` the object waited on (NULL: none) in green_dump() and the trace.
+ * wait.c's green__wait parks here. */
+int green__hub_park(double timeout, const char *what, const void *obj);
+
+/* A clock for "how long has it been in this state" (green_dump): the
+ * monotonic clock at the kernel's tick (a few ms), read without a system
+ * call in a few ns, so that the hub can stamp every park and every wake.
+ * green_now() is the precise one, for timeouts and the trace. */
+double green__coarse_now(void);
 
 /* The first of every greenlet the calling thread's hub has dealt with,
  * linked by sched.all_next (report.c reads it). */
