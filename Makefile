@@ -227,6 +227,13 @@ $(B)/tests/lib/%: tests/lib/%.c $(HARNESS) $(HARNESS_H) $(LIBGREEN_A)
 	@mkdir -p $(@D)
 	$(TEST_LINK) $(STRICT)
 
+# tests/lib/trace.c parses the trace back with jansson (chapter 13's JSON
+# library, need-jansson: chapters/13-chat/chapter.mk); the library itself
+# writes its JSON without it.
+$(B)/tests/lib/trace: override CPPFLAGS += $(JANSSON_CFLAGS)
+$(B)/tests/lib/trace: LDLIBS += $(JANSSON_LIBS)
+$(B)/tests/lib/trace: | need-jansson
+
 # The untouched stubs live in tests/pristine/ (a copy of exercises/ as
 # shipped), so `make test` proves they fail whatever a student has done to,
 # or committed in, exercises/.  CI checks that the two copies agree.
