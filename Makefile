@@ -128,6 +128,8 @@ help:
 	@echo "make hint E=NAME   the next hint of an exercise; make reset E=NAME puts its stub back"
 	@echo "make progress      every exercise: not started, failing or done, and the next one"
 	@echo "make test-grader   the grader's own tests (broken answers it must diagnose)"
+	@echo "make trace N=K     chapter K's demo with a timeline (3, 6, 8): build/trace/chapterK.json for"
+	@echo "                   Perfetto or chrome://tracing, and build/trace/chapterK.svg"
 	@echo "make test          library tests + solutions + proof that every untouched stub fails"
 	@echo "make bench         benchmarks, each figure beside its peers"
 	@echo "make bench-switch  the switch alone: green_ctx_switch vs bare swap, both FP strategies, boost.context"
@@ -214,6 +216,25 @@ chapter2: chapter2-ucontext
 chapter2-ucontext:
 	@$(MAKE) --no-print-directory CTX=ucontext B=build/ucontext lib \
 	  $(patsubst $(B)/%,build/ucontext/%,$(filter $(B)/chapters/02-%,$(DEMOS))) >/dev/null
+
+# ---- The timeline: `make trace N=K` --------------------------------------
+# Runs the demo that shows chapter K's point with GREEN_TRACE and
+# GREEN_TRACE_SVG set (lib/03-hub/trace.h): three tasks interleaving (3), a
+# producer and a consumer (6), a hog that blocks everyone (8).  The lessons'
+# timeline.svg files are these SVGs.
+TRACE_DEMOS := 3:03-hub/three_tasks 6:06-sync/prodcons 8:08-threads/hog
+TRACE_DEMO   = $(patsubst $(N):%,%,$(filter $(N):%,$(TRACE_DEMOS)))
+TRACE_OUT   := build/trace
+.PHONY: trace
+trace: $(if $(TRACE_DEMO),lib $(B)/chapters/$(TRACE_DEMO))
+	@[ -n "$(TRACE_DEMO)" ] || { echo "make trace N=K: chapter K's demo with a timeline;" \
+	  "the chapters that have one: 3 (three_tasks), 6 (prodcons), 8 (hog)"; exit 1; }
+	@mkdir -p $(TRACE_OUT)
+	GREEN_TRACE=$(TRACE_OUT)/chapter$(N).json GREEN_TRACE_SVG=$(TRACE_OUT)/chapter$(N).svg \
+	  timeout 30 $(B)/chapters/$(TRACE_DEMO)
+	@echo "trace: wrote $(TRACE_OUT)/chapter$(N).json (open it in https://ui.perfetto.dev:" \
+	  "\"Open trace file\"; or chrome://tracing: \"Load\")"
+	@echo "trace: wrote $(TRACE_OUT)/chapter$(N).svg (any browser or image viewer)"
 
 # ---- Tests ---------------------------------------------------------------
 # A test program is its test file + the code under test + the harness + the

@@ -684,28 +684,49 @@ static void svg_run(struct svg *s, uint32_t lane, double x0, double x1)
     s->bar_x1[lane] = x1 - x0 < 1 ? x0 + 1 : x1;
 }
 
+/* A thin line from x0 to x1, and its label above it if there is room. */
+static void svg_line(FILE *f, uint32_t lane, double x0, double x1,
+                     const char *class, const char *label)
+{
+    double y = lane_y(lane);
+    if (x1 - x0 < 2)
+        return;                 /* too short to see */
+    fprintf(f, "<line class=\"%s\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n",
+            class, x0, y, x1, y);
+    if (x1 - x0 < SVG_CHAR * (double)strlen(label) + 4)
+        return;                 /* no room for its words */
+    fprintf(f, "<text class=\"label\" x=\"%.1f\" y=\"%.1f\">", x0 + 2, y - 4);
+    xml_text(f, label);
+    fputs("</text>\n", f);
+}
+
+/* A timed wait that ended well after its time (the hub was kept from
+ * firing its timer: a greenlet that does not yield) is drawn in two: the
+ * wait itself, then the lateness, in the colour of "ready". */
+#define SVG_LATE 0.002
+
 static void svg_end(struct writer *w, uint32_t lane, double t, const struct lane_state *st)
 {
     struct svg *s = (struct svg *)w;
-    double x0 = svg_x(s, st->since), x1 = svg_x(s, t), y = lane_y(lane);
+    double x0 = svg_x(s, st->since), x1 = svg_x(s, t);
+    char label[96];
     if (st->state == RUNNING) {
         svg_run(s, lane, x0, x1);
         return;
     }
-    if (x1 - x0 < 2)
-        return;                 /* a wait too short to see */
-    fprintf(w->f, "<line class=\"%s\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n",
-            st->state == READY ? "ready" : "wait", x0, y, x1, y);
-    char label[96];
-    if (st->state == READY)
-        snprintf(label, sizeof label, "ready");
-    else
-        wait_label(label, sizeof label, st->park);
-    if (x1 - x0 < SVG_CHAR * (double)strlen(label) + 4)
-        return;                 /* no room for its words */
-    fprintf(w->f, "<text class=\"label\" x=\"%.1f\" y=\"%.1f\">", x0 + 2, y - 4);
-    xml_text(w->f, label);
-    fputs("</text>\n", w->f);
+    if (st->state == READY) {
+        svg_line(w->f, lane, x0, x1, "ready", "ready");
+        return;
+    }
+    wait_label(label, sizeof label, st->park);
+    double due = st->park->t + st->park->timeout;
+    if (st->park->timeout < 0 || t - due < SVG_LATE) {
+        svg_line(w->f, lane, x0, x1, "wait", label);
+        return;
+    }
+    svg_line(w->f, lane, x0, svg_x(s, due), "wait", label);
+    snprintf(label, sizeof label, "late %.0f ms", (t - due) * 1e3);
+    svg_line(w->f, lane, svg_x(s, due), x1, "ready", label);
 }
 
 static void svg_mark(struct writer *w, uint32_t lane, double t, const char *what, uint32_t by)
@@ -771,7 +792,7 @@ static void svg_head(FILE *f, int height, double t_end)
           "<line class=\"wait\" x1=\"245\" y1=\"14\" x2=\"265\" y2=\"14\"/>"
           "<text x=\"269\" y=\"18\">waiting (on what: above the line)</text>\n"
           "<line class=\"ready\" x1=\"470\" y1=\"14\" x2=\"490\" y2=\"14\"/>"
-          "<text x=\"494\" y=\"18\">ready: woken, waiting for its turn</text>\n"
+          "<text x=\"494\" y=\"18\">ready or late: due, waiting for its turn</text>\n"
           "<circle class=\"spawn\" cx=\"700\" cy=\"14\" r=\"3.5\"/><text x=\"707\" y=\"18\">spawn</text>\n"
           "<circle class=\"kill\" cx=\"755\" cy=\"14\" r=\"3.5\"/><text x=\"762\" y=\"18\">kill</text>\n"
           "<circle class=\"finish\" cx=\"796\" cy=\"14\" r=\"3.5\"/><text x=\"803\" y=\"18\">finish</text>\n", f);

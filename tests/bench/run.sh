@@ -158,7 +158,7 @@ END {
           "switch.greenlet_asm switch.greenlet_ucontext switch.swapcontext " \
           "switch.baseline_ret switch.save switch.reload switch.reload_flag switch.keep " \
           "switch.keep_flag switch.cmp switch.cmp_round " \
-          "switch.pygreenlet gen.kit gen.python " \
+          "switch.pygreenlet switch.hub switch.hub_traced gen.kit gen.python " \
           "spawn.kit spawn.gevent spawn.kit_one spawn.gevent_one " \
           "spawn.pygreenlet memory.kit memory.gevent " \
           "memory.kit_each memory.gevent_each memory.kit_pagetables " \
@@ -189,6 +189,8 @@ END {
         "switch.cmp switch.baseline - - -|" \
         "switch.cmp_round switch.baseline - - -|" \
         "switch.ucontext switch.swapcontext - - -|" \
+        "switch.hub switch.greenlet_asm - - -|" \
+        "switch.hub_traced switch.hub - - -|" \
         "gen.kit gen.python - - -|" \
         "gen.kit switch.greenlet_asm - - -|" \
         "spawn.kit spawn.gevent v > 1000000|" \
@@ -208,6 +210,8 @@ END {
           "FP modes, reloaded if changed|" \
           "FP modes, reloaded if changed, differ|" \
           "ucontext back end vs swapcontext|" \
+          "hub turn, sleep(0), vs green_switch|" \
+          "hub turn, trace on vs off|" \
           "generator resume vs Python next()|generator resume vs green_switch|" \
           "spawn+join, 1000 at a time, vs gevent|" \
           "spawn+join, one at a time, vs gevent|" \

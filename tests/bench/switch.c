@@ -9,7 +9,7 @@
  * alike, and the best trial is the one the neighbours disturbed least.
  * run.sh runs this program several times and quotes the median.
  *
- * usage: switch [all|kit|yardsticks]
+ * usage: switch [all|kit|yardsticks|hub]
  *   kit         green_ctx_switch() and green_switch() on the back end this
  *               binary was linked with (asm, or ucontext when built from the
  *               `make CTX=ucontext` library)
@@ -18,6 +18,8 @@
  *               fpctl_*.S, libc's swapcontext() on its own, and the peer,
  *               boost.context's jump_fcontext() (boost_fcontext.cpp), when
  *               built with -DBENCH_BOOST
+ *   hub         a yield through the hub, green_sleep(0), between two
+ *               greenlets: with the trace off, and recording (trace.h)
  * Prints one line "sample: NAME VALUE ns" per figure, and "skip: NAME why"
  * for a peer that is not installed.
  */
@@ -34,18 +36,19 @@
 #define STACK_SIZE (64 * 1024)
 #define TRIAL_SECONDS 0.005
 #define ROUNDS 10
-#define MAX_FIGURES 16
+#define MAX_FIGURES 20
 
 struct figure {
     const char *name;
     void (*round_trips)(long n); /* n round trips with this figure's partner */
     long n;                      /* round trips per trial */
+    int traced;                  /* each trial records a trace (trace.h) */
     double best;                 /* seconds, the best trial so far */
 };
 
 static struct figure figure(const char *name, void (*round_trips)(long n))
 {
-    struct figure f = {name, round_trips, 0, 0};
+    struct figure f = {name, round_trips, 0, 0, 0};
     return f;
 }
 
@@ -77,12 +80,22 @@ static void clear_fp_flags(void)
 }
 #endif
 
+/* A traced trial starts a trace and stops it (writing it to /dev/null)
+ * outside the time measured: what is timed is what recording costs the
+ * program, not the writing of the file at its end. */
 static double trial(struct figure *f)
 {
     clear_fp_flags();
+    if (f->traced && green_trace_start("/dev/null", NULL) != 0) {
+        perror("green_trace_start");
+        exit(1);
+    }
     long long t0 = now_ns();
     f->round_trips(f->n);
-    return (now_ns() - t0) * 1e-9;
+    long long t1 = now_ns();
+    if (f->traced)
+        green_trace_stop();
+    return (t1 - t0) * 1e-9;
 }
 
 /* Find each figure's n (a trial of TRIAL_SECONDS), then let them take
@@ -180,6 +193,37 @@ static int kit_figures(struct figure *fs)
         fs[0] = figure("switch.asm", ctx_round_trips);
         fs[1] = figure("switch.greenlet_asm", greenlet_round_trips);
     }
+    return 2;
+}
+
+/* ---- the hub: a yield, the trace off and on ---------------------------- */
+
+/* main and a partner yield to each other through the hub: a round trip is
+ * main's green_sleep(0) -> hub -> partner, whose green_sleep(0) -> hub ->
+ * main: two turns, so the figure is per turn (a yield and the hub's pick
+ * of the next).  With the trace off, the hooks of hub.c cost one branch
+ * each; on, some four records a turn. */
+static void *hub_partner(void *unused)
+{
+    (void)unused;
+    for (;;)
+        green_sleep(0);
+    return NULL; /* never reached: the partner yields until exit */
+}
+
+static void hub_round_trips(long n)
+{
+    for (long i = 0; i < n; i++)
+        green_sleep(0);
+}
+
+static int hub_figures(struct figure *fs)
+{
+    if (green_spawn(hub_partner, NULL) == NULL)
+        die("green_spawn");
+    fs[0] = figure("switch.hub", hub_round_trips);
+    fs[1] = figure("switch.hub_traced", hub_round_trips);
+    fs[1].traced = 1;
     return 2;
 }
 
@@ -471,8 +515,9 @@ int main(int argc, char **argv)
 {
     const char *what = argc > 1 ? argv[1] : "all";
     int all = strcmp(what, "all") == 0;
-    if (!all && strcmp(what, "kit") != 0 && strcmp(what, "yardsticks") != 0) {
-        fprintf(stderr, "usage: %s [all|kit|yardsticks]\n", argv[0]);
+    if (!all && strcmp(what, "kit") != 0 && strcmp(what, "yardsticks") != 0
+        && strcmp(what, "hub") != 0) {
+        fprintf(stderr, "usage: %s [all|kit|yardsticks|hub]\n", argv[0]);
         return 2;
     }
     struct figure fs[MAX_FIGURES];
@@ -481,6 +526,8 @@ int main(int argc, char **argv)
         count += yardstick_figures(fs + count);
     if (all || strcmp(what, "kit") == 0)
         count += kit_figures(fs + count);
+    if (all || strcmp(what, "hub") == 0)
+        count += hub_figures(fs + count);
     measure(fs, count);
     /* The partners stay parked on their stacks; exit takes everything back. */
     return 0;
