@@ -36,7 +36,8 @@ int green__trace_on;
 /* Memory stays bounded: past this many records the trace stops growing and
  * says so in both files (about 48 bytes a record: 24 MiB at most).  Two
  * greenlets yielding to each other make some 4 records a turn: 130,000
- * turns; chapter 3's demo makes about 100. */
+ * turns; chapter 3's demo makes about 100.  GREEN_TRACE_MAX=N in the
+ * environment lowers the cap (tests/lib/trace.c fills a trace so). */
 #define MAX_RECORDS 500000
 #define MAX_LANES 65536
 #define NO_LANE UINT32_MAX
@@ -73,6 +74,7 @@ static struct {
     double t0;                    /* green_now() at start */
     struct record *recs;
     size_t n, cap;
+    size_t max;                   /* MAX_RECORDS, or GREEN_TRACE_MAX's */
     int full;                     /* a record or lane was refused */
     struct lane *lanes;
     uint32_t nlanes, lanes_cap;
@@ -165,9 +167,9 @@ static struct record *new_record(enum kind kind, const green_t *g,
     if (tr.full)
         return NULL;
     if (tr.n == tr.cap) {
-        size_t cap = tr.cap ? tr.cap * 2 : 4096;
-        if (cap > MAX_RECORDS)
-            cap = MAX_RECORDS;
+        size_t cap = tr.cap ? tr.cap * 2 : 1024;
+        if (cap > tr.max)
+            cap = tr.max;
         struct record *recs = tr.n < cap ? realloc(tr.recs, cap * sizeof *recs) : NULL;
         if (recs == NULL) {
             tr.full = 1;
@@ -328,6 +330,8 @@ int green_trace_start(const char *json_path, const char *svg_path)
         errno = ENOMEM;
         return -1;
     }
+    const char *max = getenv("GREEN_TRACE_MAX");
+    tr.max = max && atol(max) > 0 && atol(max) < MAX_RECORDS ? (size_t)atol(max) : MAX_RECORDS;
     tr.t0 = green_now();
     tr.active = 1;
     __atomic_store_n(&green__trace_on, 1, __ATOMIC_RELAXED);
@@ -591,8 +595,8 @@ static int write_json(FILE *f, double t_stop)
     long pid = (long)getpid();
     fputs("{\"displayTimeUnit\":\"ms\",\"otherData\":{\"recorder\":\"libgreen trace.c\"", f);
     if (tr.full)
-        fprintf(f, ",\"full\":\"the trace is full (%d records): what "
-                "happened after %.3f ms is not recorded\"", MAX_RECORDS,
+        fprintf(f, ",\"full\":\"the trace is full (%zu records): what "
+                "happened after %.3f ms is not recorded\"", tr.max,
                 ms(trace_end(t_stop)));
     fprintf(f, "},\n\"traceEvents\":[\n{\"ph\":\"M\",\"pid\":%ld,\"name\":"
             "\"process_name\",\"args\":{\"name\":", pid);
@@ -797,8 +801,8 @@ static void svg_head(FILE *f, int height, double t_end)
           "<circle class=\"kill\" cx=\"755\" cy=\"14\" r=\"3.5\"/><text x=\"762\" y=\"18\">kill</text>\n"
           "<circle class=\"finish\" cx=\"796\" cy=\"14\" r=\"3.5\"/><text x=\"803\" y=\"18\">finish</text>\n", f);
     if (tr.full)
-        fprintf(f, "<text class=\"full\" x=\"8\" y=\"36\">the trace is full (%d records): "
-                "nothing after %.1f ms is drawn</text>\n", MAX_RECORDS, ms(t_end));
+        fprintf(f, "<text class=\"full\" x=\"8\" y=\"36\">the trace is full (%zu records): "
+                "nothing after %.1f ms is drawn</text>\n", tr.max, ms(t_end));
 }
 
 static int write_svg(FILE *f, double t_stop)

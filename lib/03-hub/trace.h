@@ -25,8 +25,9 @@
  * where it runs.
  *
  * Off, a trace costs one predictable branch per event; on, some 40 ns an
- * event (make bench).  Memory is bounded: at 500,000 events a trace stops
- * recording and says so in both files.  A process that forks while a
+ * event (make bench).  Memory is bounded: at 500,000 events (about 24 MiB;
+ * GREEN_TRACE_MAX=N for fewer) a trace stops recording and says so in
+ * both files.  A process that forks while a
  * trace records: the child writes its own file if the name holds "%p",
  * else none (never its parent's).  Every thread's hub records into the
  * same trace.

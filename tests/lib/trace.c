@@ -374,6 +374,45 @@ START_TEST(test_second_start_is_busy)
 }
 END_TEST
 
+/* A trace that fills up stops recording, stays well formed, and says so
+ * in both files.  GREEN_TRACE_MAX lowers the cap from 500,000 records. */
+static void *yielder(void *unused)
+{
+    (void)unused;
+    for (int i = 0; i < 500; i++)
+        green_sleep(0);
+    return NULL;
+}
+
+START_TEST(test_a_full_trace_says_so)
+{
+    make_paths();
+    setenv("GREEN_TRACE_MAX", "300", 1);
+    ck_assert_int_eq(green_trace_start(json_path, svg_path), 0);
+    unsetenv("GREEN_TRACE_MAX");
+    green_t *g[2] = { green_spawn(yielder, NULL), green_spawn(yielder, NULL) };
+    ck_assert_int_eq(green_joinall(g, 2, GREEN_FOREVER), 0);
+    green_free(g[0]);
+    green_free(g[1]);
+    ck_assert_int_eq(green_trace_stop(), 0);
+    green_hub_destroy();
+    json_t *root = load_trace(json_path);
+    assert_well_formed(root);
+    const char *full = str(json_object_get(root, "otherData"), "full");
+    ck_assert_msg(strstr(full, "the trace is full (300 records)") != NULL,
+                  "expected otherData.full to say the trace is full, got '%s'", full);
+    json_t *events = events_of(root);
+    const char *last = str(json_array_get(events, json_array_size(events) - 1), "name");
+    ck_assert_msg(strncmp(last, "trace full", 10) == 0,
+                  "expected the last event to be the \"trace full\" mark, got '%s'", last);
+    json_decref(root);
+    char *svg = slurp(svg_path);
+    ck_assert_msg(strstr(svg, "the trace is full") != NULL, "expected the SVG to say the trace is full");
+    free(svg);
+    clean_up();
+}
+END_TEST
+
 /* GREEN_TRACE from the environment, read when the hub is made: "%p" is
  * the process id.  Each test is a fresh process (forked), whose hub is its
  * first. */
@@ -465,6 +504,7 @@ static Suite *trace_suite(void)
     tcase_add_test(tc, test_svg_draws_a_lane_per_greenlet);
     tcase_add_test(tc, test_off_writes_nothing);
     tcase_add_test(tc, test_second_start_is_busy);
+    tcase_add_test(tc, test_a_full_trace_says_so);
     tcase_add_test(tc, test_environment_starts_it);
     tcase_add_test(tc, test_forked_child_leaves_the_file_alone);
     tcase_add_test(tc, test_two_threads_keep_their_lanes);
