@@ -407,6 +407,7 @@ struct writer {
     /* a wake-up's arrow: it leaves `from` as it wakes `to`, lands as `to` runs */
     void (*flow)(struct writer *w, uint32_t lane, double t, unsigned long id, int lands);
     FILE *f;
+    long pid;                   /* getpid() once: it is a system call */
 };
 
 static void enter(struct writer *w, uint32_t lane, struct lane_state *s,
@@ -534,7 +535,7 @@ static void json_string(FILE *f, const char *s)
 static void json_head(struct writer *w, const char *ph, uint32_t lane, double t)
 {
     fprintf(w->f, ",\n{\"ph\":\"%s\",\"pid\":%ld,\"tid\":%lu,\"ts\":%.3f", ph,
-            (long)getpid(), tr.lanes[lane].tid, ms(t) * 1e3);
+            w->pid, tr.lanes[lane].tid, ms(t) * 1e3);
 }
 
 static void json_begin(struct writer *w, uint32_t lane, const struct lane_state *s)
@@ -591,8 +592,8 @@ static void json_flow(struct writer *w, uint32_t lane, double t, unsigned long i
 
 static int write_json(FILE *f, double t_stop)
 {
-    struct writer w = { json_begin, json_end, json_mark, json_flow, f };
     long pid = (long)getpid();
+    struct writer w = { json_begin, json_end, json_mark, json_flow, f, pid };
     fputs("{\"displayTimeUnit\":\"ms\",\"otherData\":{\"recorder\":\"libgreen trace.c\"", f);
     if (tr.full)
         fprintf(f, ",\"full\":\"the trace is full (%zu records): what "
@@ -807,7 +808,7 @@ static void svg_head(FILE *f, int height, double t_end)
 
 static int write_svg(FILE *f, double t_stop)
 {
-    struct svg s = { { svg_begin, svg_end, svg_mark, svg_flow, f }, tr.t0,
+    struct svg s = { { svg_begin, svg_end, svg_mark, svg_flow, f, 0 }, tr.t0,
                      trace_end(t_stop), NULL, NULL };
     if (s.t1 <= s.t0)
         s.t1 = s.t0 + 1e-3;
