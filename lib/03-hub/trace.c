@@ -111,7 +111,8 @@ static int grow_index(void)
     return 0;
 }
 
-/* A new lane at index slot s, or NO_LANE when none can be had. */
+/* A new lane for tid, entered in the index; NO_LANE when none can be
+ * had (MAX_LANES, or no memory). */
 static uint32_t add_lane(unsigned long tid, const char *name)
 {
     if (tr.nlanes == MAX_LANES)
@@ -290,6 +291,10 @@ static void after_fork_child(void)
 {
     if (tr.active && strstr(tr.json_path, "%p") == NULL)
         free_all();
+    if (tr.svg_path && strstr(tr.svg_path, "%p") == NULL) {
+        free(tr.svg_path);      /* the drawing is the parent's too */
+        tr.svg_path = NULL;
+    }
     tr.n = 0;
     tr.full = 0;
     __atomic_store_n(&green__trace_on, tr.active, __ATOMIC_RELAXED);
