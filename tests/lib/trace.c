@@ -463,6 +463,37 @@ START_TEST(test_forked_child_leaves_the_file_alone)
 }
 END_TEST
 
+/* ...and with "%p" in the name, it writes a file of its own. */
+START_TEST(test_forked_child_writes_its_own_file)
+{
+    if (!kit_can_fork())
+        return;
+    make_paths();
+    char tmpl[160], mine[160], childs[160];
+    snprintf(tmpl, sizeof tmpl, "%s/t-%%p.json", dir);
+    snprintf(mine, sizeof mine, "%s/t-%ld.json", dir, (long)getpid());
+    ck_assert_int_eq(green_trace_start(tmpl, NULL), 0);
+    green_sleep(0.001);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        green_sleep(0.001);
+        exit(0);                /* at exit: its own file */
+    }
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_int_eq(file_size(mine), 0);
+    snprintf(childs, sizeof childs, "%s/t-%ld.json", dir, (long)pid);
+    json_t *root = load_trace(childs);
+    assert_well_formed(root);
+    ck_assert_int_ge(lane_named(root, "main"), 0);
+    json_decref(root);
+    ck_assert_int_eq(green_trace_stop(), 0);
+    green_hub_destroy();
+    clean_up();
+}
+END_TEST
+
 /* Two hubs in two threads, traced at once: their lanes do not mix. */
 static void *thread_main(void *arg)
 {
@@ -507,6 +538,7 @@ static Suite *trace_suite(void)
     tcase_add_test(tc, test_a_full_trace_says_so);
     tcase_add_test(tc, test_environment_starts_it);
     tcase_add_test(tc, test_forked_child_leaves_the_file_alone);
+    tcase_add_test(tc, test_forked_child_writes_its_own_file);
     tcase_add_test(tc, test_two_threads_keep_their_lanes);
     suite_add_tcase(s, tc);
     return s;
