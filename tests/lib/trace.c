@@ -437,22 +437,30 @@ START_TEST(test_environment_starts_it)
 }
 END_TEST
 
+/* Trace into `path`, fork a child that waits once and exits (writing
+ * what it has, at exit), and wait for it.  Returns the child's pid. */
+static pid_t fork_while_tracing(const char *path)
+{
+    ck_assert_int_eq(green_trace_start(path, NULL), 0);
+    green_sleep(0.001);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        green_sleep(0.001);
+        exit(0);
+    }
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    return pid;
+}
+
 /* A forked child (chapter 12's workers) must not write its parent's file. */
 START_TEST(test_forked_child_leaves_the_file_alone)
 {
     if (!kit_can_fork())
         return;
     make_paths();
-    ck_assert_int_eq(green_trace_start(json_path, NULL), 0);
-    green_sleep(0.001);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        green_sleep(0.001);
-        exit(0);                /* at exit: nothing to write */
-    }
-    int status;
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    fork_while_tracing(json_path);
     ck_assert_int_eq(file_size(json_path), 0);
     ck_assert_int_eq(green_trace_stop(), 0);
     green_hub_destroy();
@@ -472,16 +480,7 @@ START_TEST(test_forked_child_writes_its_own_file)
     char tmpl[160], mine[160], childs[160];
     snprintf(tmpl, sizeof tmpl, "%s/t-%%p.json", dir);
     snprintf(mine, sizeof mine, "%s/t-%ld.json", dir, (long)getpid());
-    ck_assert_int_eq(green_trace_start(tmpl, NULL), 0);
-    green_sleep(0.001);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        green_sleep(0.001);
-        exit(0);                /* at exit: its own file */
-    }
-    int status;
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    pid_t pid = fork_while_tracing(tmpl);
     ck_assert_int_eq(file_size(mine), 0);
     snprintf(childs, sizeof childs, "%s/t-%ld.json", dir, (long)pid);
     json_t *root = load_trace(childs);
