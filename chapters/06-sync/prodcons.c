@@ -50,6 +50,8 @@ int main(void)
     /* The consumer starts first and finds the queue empty: it waits. */
     green_t *c = green_spawn(consumer, q);
     green_t *p = green_spawn(producer, q);
+    green_set_name(c, "consumer");              /* for dumps and traces */
+    green_set_name(p, "producer");
     green_join(p, GREEN_FOREVER);
     green_join(c, GREEN_FOREVER);
     printf("[%.2f] done: %d items through a queue of 3\n", now(), ITEMS);
