@@ -172,8 +172,9 @@ int green_hub_observe(void (*fn)(void *arg, green_t *g), void *arg);
  * thread that watches the calling thread's hub and, when one greenlet has
  * run for `threshold` seconds without yielding, prints once
  *     green: greenlet 'NAME' has held the loop for 0.52 s without yielding
- * to stderr.  It cannot stop the greenlet: it tells you where to add a
- * green_sleep(0).  The watchdog observes the calling thread's hub only
+ * to stderr, then the dump of that hub (green_dump below), where the
+ * hog's backtrace shows the loop that never yields.  It cannot stop the
+ * greenlet: it tells you where to add a green_sleep(0).  The watchdog observes the calling thread's hub only
  * (green_hub_observe): each thread may start its own, and a busy thread
  * does not hide a stalled one.  Returns 0, or -1 with errno (EBUSY: this
  * hub already has a watchdog or another observer). */
@@ -231,6 +232,12 @@ const char *green_signal_name(int signum);
  * (its handler wins; then green_dump shows only the calling thread's
  * hub).  Python: faulthandler.dump_traceback_later; Go: SIGQUIT. */
 void green_dump(void);
+
+/* Make SIGQUIT dump now, if its action is still the default; for a
+ * forked child whose parent's handlers were set back to the default
+ * (chapter 12's workers).  Returns 1 when SIGQUIT dumps, 0 when the
+ * program handles it itself. */
+int green_dump_on_sigquit(void);
 
 /* The same dump, written to fd.  Returns 0, or -1 with errno EBUSY when
  * another dump is in progress (one at a time). */

@@ -47,9 +47,21 @@
 static struct green__hub_view *_Atomic hubs[GREEN_HUBS_MAX];
 static atomic_uint dumping;     /* the dump in progress, or 0 */
 static atomic_uint dumps;       /* to number them */
-static int sigquit_ours;        /* our handler is SIGQUIT's: we may tgkill */
+
+static void on_sigquit(int sig, siginfo_t *info, void *uc);
 
 static pid_t this_thread(void) { return (pid_t)syscall(SYS_gettid); }
+
+/* Whether SIGQUIT is ours now: only then may a dump stop other threads
+ * with it (a program's own handler, chapter 12's master's "quick stop",
+ * must never be set off by a dump).  Asked at every dump, since the
+ * program may install its handler after our own. */
+static int sigquit_ours(void)
+{
+    struct sigaction now;
+    return sigaction(SIGQUIT, NULL, &now) == 0 && (now.sa_flags & SA_SIGINFO)
+           && now.sa_sigaction == on_sigquit;
+}
 
 /* Where the thread's own stack ends (its main greenlet's frames stop
  * there): asked now, in ordinary code, since a signal handler may not. */
@@ -347,6 +359,7 @@ static int dump(int fd, const void *uc, void *fp, pid_t only)
         return -1;
     }
     pid_t me = this_thread();
+    int can_stop = sigquit_ours();
     struct green__hub_view *seen[GREEN_HUBS_MAX];
     int nseen = 0;
     for (int i = 0; i < GREEN_HUBS_MAX; i++) {
@@ -359,7 +372,7 @@ static int dump(int fd, const void *uc, void *fp, pid_t only)
             v->uc = uc;
             v->fp = fp;
             atomic_store(&v->stopped, n);
-        } else if (sigquit_ours) {
+        } else if (can_stop) {
             ask_to_stop(v, n);
         }
     }
@@ -374,7 +387,7 @@ static int dump(int fd, const void *uc, void *fp, pid_t only)
         out_str(&o, "hub of thread ");
         out_num(&o, (uintptr_t)v->tid, 10);
         if (wait_stopped(v, n, &budget_ms) != 0) {
-            out_str(&o, sigquit_ours ? ": did not stop within 1 s (SIGQUIT blocked?), not shown\n"
+            out_str(&o, can_stop ? ": did not stop within 1 s (SIGQUIT blocked?), not shown\n"
                                      : ": not shown (SIGQUIT is the program's: the thread cannot be stopped)\n");
             continue;
         }
@@ -427,20 +440,45 @@ static void on_sigquit(int sig, siginfo_t *info, void *uc)
     errno = saved_errno;
 }
 
-void green__dump_install(void)
+int green_dump_on_sigquit(void)
 {
     struct sigaction sa, old;
-    if (sigaction(SIGQUIT, NULL, &old) != 0 || old.sa_handler != SIG_DFL
-        || (old.sa_flags & SA_SIGINFO))
-        return;                     /* the program's own handler wins */
+    if (sigaction(SIGQUIT, NULL, &old) != 0)
+        return 0;
+    if ((old.sa_flags & SA_SIGINFO) && old.sa_sigaction == on_sigquit)
+        return 1;
+    if (old.sa_handler != SIG_DFL || (old.sa_flags & SA_SIGINFO))
+        return 0;                   /* the program's own handler wins */
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_sigquit;
     /* SA_ONSTACK: the thread's signal stack (greenlet.c's) if it has one,
      * so a greenlet near the end of its stack can still be dumped. */
     sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
     sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGQUIT, &sa, NULL) == 0)
-        sigquit_ours = 1;
+    return sigaction(SIGQUIT, &sa, NULL) == 0;
+}
+
+/* A child of fork() has one thread, the one that forked: its hub lives
+ * on under a new thread id, and every other thread's hub is gone (their
+ * memory is copied, but nobody will ever run or destroy them). */
+static pid_t forking_thread;
+static void before_fork(void) { forking_thread = this_thread(); }
+static void in_child(void)
+{
+    for (int i = 0; i < GREEN_HUBS_MAX; i++) {
+        struct green__hub_view *v = atomic_load(&hubs[i]);
+        if (v && v->tid == forking_thread)
+            v->tid = this_thread();
+        else if (v)
+            atomic_store(&hubs[i], NULL);
+    }
+    atomic_store(&dumping, 0);
+}
+
+void green__dump_install(void)
+{
+    pthread_atfork(before_fork, NULL, in_child);
+    green_dump_on_sigquit();
 }
 
 /* ---- The deadlock report -------------------------------------------------- */
