@@ -36,10 +36,43 @@
 
 /* ---- Walking ------------------------------------------------------------ */
 
+/* A signal may stop a function that keeps no frame of its own: a leaf,
+ * like libc's read() or the vDSO's clock_gettime(), that calls nobody
+ * and so never pushes the frame pointer.  Then fp is still its caller's
+ * frame, and the walk would skip the caller, the very function a student
+ * looks for.  On x86-64 the caller's return address is then the word at
+ * sp: we take it if it is inside a loaded object and the bytes before it
+ * are a call instruction (E8 rel32, or FF /2 through a register or
+ * memory, 2 to 7 bytes long).  On AArch64 it would be in the link
+ * register, which green_ctx_regs_t does not carry: such a caller is
+ * missing there. */
+__attribute__((no_sanitize_address))
+static void *leaf_caller(void *sp, uintptr_t lo, uintptr_t top)
+{
+#if defined(__x86_64__)
+    Dl_info info;
+    if ((uintptr_t)sp < lo || (uintptr_t)sp + sizeof(void *) > top)
+        return NULL;
+    const unsigned char *ret = *(const unsigned char *const *)sp;
+    if (ret == NULL || dladdr(ret - 7, &info) == 0 || dladdr(ret, &info) == 0)
+        return NULL;
+    if (ret[-5] == 0xE8)
+        return (void *)ret;
+    for (int len = 2; len <= 7; len++)
+        if (ret[-len] == 0xFF && ((ret[1 - len] >> 3) & 7) == 2)
+            return (void *)ret;
+#else
+    (void)sp;
+    (void)lo;
+    (void)top;
+#endif
+    return NULL;
+}
+
 /* Reads other stacks word by word: AddressSanitizer must not check them
  * (a greenlet's frames are not this function's business). */
 __attribute__((no_sanitize_address))
-int green__backtrace(void *pc, void *fp, void *sp, const void *hi,
+int green__backtrace(void *pc, void *fp, void *sp, const void *hi, int stopped,
                      void **pcs, int max)
 {
     uintptr_t lo = (uintptr_t)sp, top = (uintptr_t)hi;
@@ -49,6 +82,10 @@ int green__backtrace(void *pc, void *fp, void *sp, const void *hi,
         return 0;
     if (pc != NULL)
         pcs[n++] = pc;
+    void *caller = stopped ? leaf_caller(sp, lo, top) : NULL;
+    if (caller && n < max && f >= lo && f + 2 * sizeof(void *) <= top
+        && ((void *const *)f)[1] != caller)
+        pcs[n++] = caller;
     while (n < max) {
         /* Inside the stack, aligned, with room for its two words. */
         if (f < lo || top < 2 * sizeof(void *) || f > top - 2 * sizeof(void *)

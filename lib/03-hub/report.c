@@ -191,7 +191,7 @@ static void out_backtrace(struct out *o, const green_t *g, green_ctx_regs_t regs
     const char *top = g->stack.guard ? g->stack.lo + g->stack.size : v->stack_top;
     if (top == NULL || regs.sp == NULL)
         return;
-    int n = green__backtrace(regs.pc, regs.fp, regs.sp, top, pcs, GREEN_BT_MAX);
+    int n = green__backtrace(regs.pc, regs.fp, regs.sp, top, exact, pcs, GREEN_BT_MAX);
     for (int i = 0; i < n; i++) {
         green__symbolize(pcs[i], i > 0 || !exact, line, sizeof line);
         out_str(o, "        ");
@@ -394,6 +394,7 @@ static int dump(int fd, const void *uc, void *fp, pid_t only)
         out_str(&o, v->tid == me ? " (this thread):\n" : ":\n");
         describe_hub(&o, v, everyone);
     }
+    out_str(&o, "green: end of the dump\n");   /* for whoever reads it */
     out_flush(&o);
     green__symbolize_done();
     for (int i = 0; i < nseen; i++)

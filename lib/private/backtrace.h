@@ -21,8 +21,10 @@
  * is sp, staying inside [sp, hi): store each frame's address in pcs[]
  * (pcs[0] = pc; pc NULL: start with fp's caller), at most `max`.
  * Returns how many.  Each next frame must
- * lie above the last and inside the stack, or the walk stops. */
-int green__backtrace(void *pc, void *fp, void *sp, const void *hi,
+ * lie above the last and inside the stack, or the walk stops.  `stopped`:
+ * a signal stopped the code at pc, perhaps in a function that keeps no
+ * frame (a leaf: see backtrace.c). */
+int green__backtrace(void *pc, void *fp, void *sp, const void *hi, int stopped,
                      void **pcs, int max);
 
 /* Write "function+0x1c (file)" for code address pc into buf (len bytes,
