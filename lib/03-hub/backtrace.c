@@ -28,6 +28,9 @@
 
 #include <dlfcn.h>
 #include <elf.h>
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#endif
 #include <fcntl.h>
 #include <link.h>
 #include <stdint.h>
@@ -53,6 +56,13 @@ static void *leaf_caller(void *sp, uintptr_t lo, uintptr_t top)
     Dl_info info;
     if ((uintptr_t)sp < lo || (uintptr_t)sp + sizeof(void *) > top)
         return NULL;
+#ifdef VALGRIND_GET_VBITS
+    /* Under Valgrind: the word at sp may be one nobody wrote (the stopped
+     * function's own frame keeps nothing there).  Ask before reading. */
+    uint64_t vbits = 0;
+    if (VALGRIND_GET_VBITS(sp, &vbits, sizeof vbits) == 1 && vbits != 0)
+        return NULL;
+#endif
     const unsigned char *ret = *(const unsigned char *const *)sp;
     if (ret == NULL || dladdr(ret - 7, &info) == 0 || dladdr(ret, &info) == 0)
         return NULL;

@@ -173,6 +173,9 @@ static void start_child(struct child *c, void (*body)(int ctl, int ans))
     ck_assert(pipe(err) == 0 && pipe(ctl) == 0 && pipe(ans) == 0);
     c->pid = kit_fork_tied();
     if (c->pid == 0) {
+        /* A shell without job control starts background commands with
+         * SIGQUIT ignored, and the kit respects that: undo it here. */
+        signal(SIGQUIT, SIG_DFL);
         dup2(err[1], STDERR_FILENO);
         close(err[0]);
         close(ctl[1]);
@@ -435,6 +438,8 @@ static void *monitored_hog(void *arg)
 START_TEST(test_monitor_prints_the_hogs_dump)
 {
     double seconds = kit_valgrind() ? 3.0 : 0.8;
+    signal(SIGQUIT, SIG_DFL);           /* as in start_child */
+    green_dump_on_sigquit();
     ck_assert_int_eq(green_monitor_start(0.2), 0);
     green_t *g = green_spawn(monitored_hog, &seconds);
     green_set_name(g, "hog");
