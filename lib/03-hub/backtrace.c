@@ -214,18 +214,25 @@ static void add(char *buf, size_t len, const char *s)
     buf[used] = '\0';
 }
 
-static void add_hex(char *buf, size_t len, uintptr_t n)
+char *green__digits(uintptr_t n, unsigned base, char out[24])
 {
-    char digits[2 + 16 + 1] = "0x", rev[16];
+    char rev[24];
     int k = 0;
     do {
-        rev[k++] = "0123456789abcdef"[n % 16];
-        n /= 16;
+        rev[k++] = "0123456789abcdef"[n % base];
+        n /= base;
     } while (n > 0);
     for (int i = 0; i < k; i++)
-        digits[2 + i] = rev[k - 1 - i];
-    digits[2 + k] = '\0';
-    add(buf, len, digits);
+        out[i] = rev[k - 1 - i];
+    out[k] = '\0';
+    return out;
+}
+
+static void add_hex(char *buf, size_t len, uintptr_t n)
+{
+    char digits[24];
+    add(buf, len, "0x");
+    add(buf, len, green__digits(n, 16, digits));
 }
 
 static const char *base_name(const char *path)

@@ -156,16 +156,7 @@ static void out_str(struct out *o, const char *s)
 static void out_num(struct out *o, uintptr_t n, unsigned base)
 {
     char digits[24];
-    int k = 0;
-    do {
-        digits[k++] = "0123456789abcdef"[n % base];
-        n /= base;
-    } while (n > 0);
-    char s[25];
-    for (int i = 0; i < k; i++)
-        s[i] = digits[k - 1 - i];
-    s[k] = '\0';
-    out_str(o, s);
+    out_str(o, green__digits(n, base, digits));
 }
 
 /* Seconds with two decimals, "0.08": printf("%.2f") is not allowed here. */

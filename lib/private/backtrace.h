@@ -12,6 +12,7 @@
 #define GREEN_BACKTRACE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* The deepest walk: a dump is for reading, and a runaway recursion would
  * otherwise print thousands of identical lines. */
@@ -33,6 +34,10 @@ int green__backtrace(void *pc, void *fp, void *sp, const void *hi, int stopped,
  * object's ELF symbol table (static functions too), else "0x55d0c2a1b1c9
  * (file)". */
 void green__symbolize(void *pc, int ret, char *buf, size_t len);
+
+/* The digits of n in `base` (10 or 16), NUL-terminated, into out: a
+ * printf that a signal handler may call.  Returns out. */
+char *green__digits(uintptr_t n, unsigned base, char out[24]);
 
 /* Close the files green__symbolize opened (it keeps a few, for the next
  * frames of the same dump). */

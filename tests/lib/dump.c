@@ -192,6 +192,22 @@ static void start_child(struct child *c, void (*body)(int ctl, int ans))
     c->child_ctl = ctl[0];
 }
 
+/* Once the child says `started` (and `settle` seconds more), SIGQUIT it
+ * and read its dump from its stderr into dump. */
+static void quit_and_read(struct child *c, const char *started, double settle,
+                          char *dump, size_t size)
+{
+    char ans[64] = "";
+    ck_assert_msg(read_until(c->ans, started, ans, sizeof ans, 10),
+                  "the child did not start (it did not say \"%s\")", started);
+    kit_nap(settle);
+    kill(c->pid, SIGQUIT);
+    ck_assert_msg(read_until(c->err, "green: end of the dump", dump, size, 10),
+                  "expected the dump on SIGQUIT, ending \"green: end of the dump\" (it "
+                  "runs in the signal handler, even while a greenlet hogs the hub); the "
+                  "child's stderr:\n%s\n%s", dump, SEE);
+}
+
 /* Wait for the child's exit: it must exit 0, having gone on after the
  * dump. */
 static void end_child(struct child *c)
@@ -253,11 +269,7 @@ START_TEST(test_sigquit_dumps_every_greenlet)
     struct child c;
     char ans[64] = "", dump[32768] = "", s[4096];
     start_child(&c, many_greenlets);
-    ck_assert_msg(read_until(c.ans, "ready", ans, sizeof ans, 10), "the child did not start");
-    kill(c.pid, SIGQUIT);
-    ck_assert_msg(read_until(c.err, "green: end of the dump", dump, sizeof dump, 10),
-                  "expected the dump on SIGQUIT, ending \"green: end of the dump\"; "
-                  "the child's stderr:\n%s\n%s", dump, SEE);
+    quit_and_read(&c, "ready", 0, dump, sizeof dump);
 
     section_of(dump, "napper", s, sizeof s);
     expect_in(s, "sleeping, wakes in ", "napper sleeps 30 s");
@@ -330,12 +342,7 @@ START_TEST(test_sigquit_while_a_greenlet_hogs_the_hub)
     struct child c;
     char ans[64] = "", dump[32768] = "", s[4096];
     start_child(&c, one_hog);
-    ck_assert_msg(read_until(c.ans, "hogging", ans, sizeof ans, 10), "the child did not start");
-    kit_nap(0.1);
-    kill(c.pid, SIGQUIT);
-    ck_assert_msg(read_until(c.err, "green: end of the dump", dump, sizeof dump, 10),
-                  "a greenlet that never yields holds the hub: the dump must come "
-                  "all the same (from the signal handler); stderr:\n%s\n%s", dump, SEE);
+    quit_and_read(&c, "hogging", 0.1, dump, sizeof dump);
     section_of(dump, "hog", s, sizeof s);
     expect_in(s, "running, for ", "the hog runs");
     ck_assert_msg(seconds_after(s, "for ") >= 0.05 && seconds_after(s, "for ") < 5,
@@ -355,6 +362,16 @@ END_TEST
 /* ---- green_dump called by the program ------------------------------------------ */
 
 static void *returns_at_once(void *arg) { return arg; }
+
+/* The end of a test: wake w (in event_waiter), free both, and the hub. */
+static void release(green_event_t *e, green_t *w)
+{
+    green_event_set(e);
+    ck_assert_int_eq(green_join(w, 1.0), 0);
+    green_free(w);
+    green_event_free(e);
+    green_hub_destroy();
+}
 
 START_TEST(test_green_dump_direct)
 {
@@ -386,13 +403,9 @@ START_TEST(test_green_dump_direct)
     section_of(dump, "hub", s, sizeof s);
     expect_frame(s, "hub_loop", "the hub's own frames");
 
-    green_event_set(e);
-    ck_assert_int_eq(green_join(w, 1.0), 0);
-    green_free(w);
     green_free(dead);
     green_free(fresh);
-    green_event_free(e);
-    green_hub_destroy();
+    release(e, w);
 }
 END_TEST
 
@@ -414,11 +427,7 @@ START_TEST(test_deadlock_report_shows_frames)
     expect_frame(s, "wait_for_the_event", "where it waits, in the test's code");
     section_of(err, "main", s, sizeof s);
     expect_in(s, "joining 'stuck'", "main joins it");
-    green_event_set(e);
-    ck_assert_int_eq(green_join(w, 1.0), 0);
-    green_free(w);
-    green_event_free(e);
-    green_hub_destroy();
+    release(e, w);
 }
 END_TEST
 
