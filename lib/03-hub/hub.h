@@ -230,7 +230,8 @@ const char *green_signal_name(int signum);
  * even while a greenlet hogs its hub: the kit installs the handler when
  * the first hub is created, unless the program already handles SIGQUIT
  * (its handler wins; then green_dump shows only the calling thread's
- * hub).  Python: faulthandler.dump_traceback_later; Go: SIGQUIT. */
+ * hub).  Python: faulthandler.register(signal.SIGQUIT), which prints
+ * every thread's stack; Go prints every goroutine's on SIGQUIT. */
 void green_dump(void);
 
 /* Make SIGQUIT dump now, if its action is still the default; for a

@@ -26,6 +26,9 @@
  *     progress, taken with a compare-and-swap.
  * A parked greenlet's backtrace starts at the registers its last switch
  * saved; the running one's at those the signal interrupted (backtrace.c).
+ * One lock remains that we cannot avoid: dladdr() takes the dynamic
+ * loader's, so a thread stopped inside dlopen() would hold up the names
+ * until it goes on (STOPPED_MAX_MS): late, never hung.
  */
 #include "internal.h"
 #include "hub.h"
@@ -283,13 +286,19 @@ static void describe_hub(struct out *o, const struct green__hub_view *v,
     const green_t *running = v->running;
     double now = green__coarse_now();
     const green_t *main = v->hub->main;
-    int n = 0;
+    int n = 0, running_seen = running == main || running == v->hub;
     if (want(main))
         describe(o, main, running, v, now);
     /* A cap: a list caught half-changed must not loop forever. */
-    for (const green_t *g = *v->all; g && n < 100000; g = g->sched.all_next, n++)
+    for (const green_t *g = *v->all; g && n < 100000; g = g->sched.all_next, n++) {
+        running_seen |= g == running;
         if (g != main && g != v->hub && want(g))
             describe(o, g, running, v, now);
+    }
+    /* A greenlet the hub never dealt with (chapter 2's green_new and
+     * green_switch) is on no list, but it may be the one running. */
+    if (!running_seen && running && want(running))
+        describe(o, running, running, v, now);
     if (want(v->hub))
         describe(o, v->hub, running, v, now);
     out_flush(o);
@@ -305,13 +314,15 @@ static int everyone(const green_t *g) { (void)g; return 1; }
 #define STOPPED_MAX_MS 10000
 
 /* Ask v's thread to stand still for dump n: it answers in its SIGQUIT
- * handler (stand_still).  0 once it has, -1 if it did not in time. */
+ * handler (stand_still). */
 static void ask_to_stop(struct green__hub_view *v, unsigned n)
 {
     atomic_store(&v->stop_asked, n);
     syscall(SYS_tgkill, getpid(), v->tid, SIGQUIT);
 }
 
+/* Wait for the answer, out of the dump's whole budget of waiting: 0 once
+ * it stands still, -1 if it did not in time. */
 static int wait_stopped(struct green__hub_view *v, unsigned n, long *budget_ms)
 {
     while (atomic_load(&v->stopped) != n) {
@@ -394,14 +405,24 @@ static int dump(int fd, const void *uc, void *fp, pid_t only)
     return 0;
 }
 
+/* The running greenlet's frames start at the frame of the public call
+ * (its caller comes next), so that frame must still exist while dump()
+ * runs: the empty asm after the call keeps the compiler from turning the
+ * call into a jump that would first tear it down (a tail call, which
+ * GCC makes at -O2 on AArch64). */
+#define KEEP_THIS_FRAME() __asm__ volatile("" ::: "memory")
+
 int green_dump_fd(int fd)
 {
-    return dump(fd, NULL, __builtin_frame_address(0), 0);
+    int rc = dump(fd, NULL, __builtin_frame_address(0), 0);
+    KEEP_THIS_FRAME();
+    return rc;
 }
 
 void green_dump(void)
 {
     dump(STDERR_FILENO, NULL, __builtin_frame_address(0), 0);
+    KEEP_THIS_FRAME();
 }
 
 /* The monitor's: from another thread, so no frame of ours to start at. */
