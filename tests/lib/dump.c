@@ -409,6 +409,52 @@ START_TEST(test_green_dump_direct)
 }
 END_TEST
 
+/* ---- A thread that cannot stop does not hang the dump ------------------------ */
+
+/* A hub on a thread that blocks SIGQUIT: it never answers the dump's
+ * request to stand still.  It naps 2 s, then ends. */
+static void *deaf_thread(void *arg)
+{
+    (void)arg;
+    sigset_t quit;
+    sigemptyset(&quit);
+    sigaddset(&quit, SIGQUIT);
+    pthread_sigmask(SIG_BLOCK, &quit, NULL);
+    green_t *g = green_spawn(napper, NULL);
+    green_set_name(g, "deaf-napper");
+    green_sleep(kit_valgrind() ? 6 : 2);
+    green_kill(g, 1.0);
+    green_free(g);
+    green_hub_destroy();
+    return NULL;
+}
+
+START_TEST(test_a_thread_that_does_not_stop_is_named_not_waited_for)
+{
+    signal(SIGQUIT, SIG_DFL);           /* as in start_child */
+    green_dump_on_sigquit();
+    pthread_t deaf;
+    pthread_create(&deaf, NULL, deaf_thread, NULL);
+    kit_nap(0.3);                       /* its hub exists, its greenlet naps */
+    int p[2];
+    ck_assert(pipe(p) == 0);
+    double start = green_now();
+    ck_assert_int_eq(green_dump_fd(p[1]), 0);
+    double took = green_now() - start;
+    close(p[1]);
+    char dump[16384] = "";
+    read_until(p[0], "green: end of the dump", dump, sizeof dump, 5);
+    close(p[0]);
+    pthread_join(deaf, NULL);
+    expect_in(dump, "did not stop within 1 s", "a thread that blocks SIGQUIT is named");
+    ck_assert_msg(strstr(dump, "deaf-napper") == NULL, "a thread that did not stop "
+                  "must not be read (its hub may be changing): the dump showed its "
+                  "greenlet:\n%s", dump);
+    ck_assert_msg(took < 5, "the dump waits 1 s at most for a thread: it took %.1f s", took);
+    green_hub_destroy();
+}
+END_TEST
+
 /* ---- The deadlock report and the blocking detector -------------------------- */
 
 START_TEST(test_deadlock_report_shows_frames)
@@ -480,6 +526,7 @@ static Suite *dump_suite(void)
         tcase_add_test(tc, test_sigquit_dumps_every_greenlet);
         tcase_add_test(tc, test_sigquit_while_a_greenlet_hogs_the_hub);
         tcase_add_test(tc, test_monitor_prints_the_hogs_dump);
+        tcase_add_test(tc, test_a_thread_that_does_not_stop_is_named_not_waited_for);
     }
     suite_add_tcase(s, tc);
     return s;
