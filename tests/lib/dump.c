@@ -116,6 +116,18 @@ static void *queue_getter(void *arg)
     return NULL;
 }
 
+static void *sem_waiter(void *arg)
+{
+    green_sem_acquire(arg, GREEN_FOREVER);
+    return NULL;
+}
+
+static void *group_joiner(void *arg)
+{
+    green_group_join(arg, GREEN_FOREVER);
+    return NULL;
+}
+
 static void *joiner(void *arg)
 {
     green_join(arg, GREEN_FOREVER);
@@ -254,6 +266,10 @@ static void many_greenlets(int ctl, int ans)
     green_set_name(green_spawn(event_waiter, e), "event-waiter");
     green_set_name(green_spawn(queue_getter, q), "queue-getter");
     green_set_name(green_spawn(joiner, nap), "joiner");
+    green_set_name(green_spawn(sem_waiter, green_sem_new(0)), "sem-waiter");
+    green_group_t *group = green_group_new();
+    green_set_name(green_group_spawn(group, napper, NULL), "member");
+    green_set_name(green_spawn(group_joiner, group), "group-joiner");
     green_t *ping = green_spawn(pinger, fds);
     green_set_name(ping, "pinger");
     pthread_t far;
@@ -299,6 +315,10 @@ START_TEST(test_sigquit_dumps_every_greenlet)
 
     section_of(dump, "joiner", s, sizeof s);
     expect_in(s, "joining 'napper'", "whom it joins");
+    section_of(dump, "sem-waiter", s, sizeof s);
+    expect_in(s, "waiting in green_sem_acquire on 0x", "a Semaphore's waiter");
+    section_of(dump, "group-joiner", s, sizeof s);
+    expect_in(s, "waiting in green_group_join on 0x", "a Group's waiter");
 
     section_of(dump, "far-napper", s, sizeof s);
     expect_in(s, "sleeping, wakes in", "a greenlet of the second thread's hub");
