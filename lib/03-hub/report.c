@@ -6,8 +6,11 @@
  * Its own file because it only reads: it walks the hubs' greenlets and
  * describes each, and the scheduler calls it once, when nothing can ever
  * run again (green__report_deadlock).  Reading the scheduler needs none
- * of it.  The models are libtask (SIGQUIT lists its tasks) and Go (SIGQUIT
- * prints every goroutine's stack, then exits; ours goes on).
+ * of it.  The models: libtask's SIGQUIT handler lists each task's id,
+ * name, state string and "(running)" or "(ready)", no frames; Go's
+ * prints every goroutine's state, how long it has waited ("goroutine 7
+ * [chan receive, 2 minutes]:") and its stack, then exits.  Ours says what
+ * and since when, with the frames, and the program goes on.
  *
  * What makes it harder than a loop of printf: the dump must work while a
  * greenlet hogs its hub (chapter 8) - exactly when a program seems stuck.
