@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <ucontext.h>
 
 /* AddressSanitizer keeps a shadow of every stack and must be told when we
  * move to another one; otherwise it mistakes the new stack for a buffer
@@ -105,4 +106,22 @@ void green_ctx_switch_last(green_ctx_t *from, green_ctx_t *to, void *value)
     green__ctx_backend_swap(from, to, value);
     /* not reached: nobody switches back into a finished context */
     abort();
+}
+
+/* The registers a signal saved (or swapcontext: ctx_ucontext.c), in the
+ * machine's own layout (<sys/ucontext.h>). */
+green_ctx_regs_t green_ctx_signal_regs(const void *ucontext)
+{
+    const mcontext_t *m = &((const ucontext_t *)ucontext)->uc_mcontext;
+#if defined(__x86_64__)
+    return (green_ctx_regs_t){ .pc = (void *)m->gregs[REG_RIP],
+                               .fp = (void *)m->gregs[REG_RBP],
+                               .sp = (void *)m->gregs[REG_RSP] };
+#elif defined(__aarch64__)
+    return (green_ctx_regs_t){ .pc = (void *)m->pc, .fp = (void *)m->regs[29],
+                               .sp = (void *)m->sp };
+#else
+    (void)m;
+    return (green_ctx_regs_t){ 0 };
+#endif
 }

@@ -86,6 +86,22 @@ void *green_ctx_switch(green_ctx_t *from, green_ctx_t *to, void *value);
  * stack may be freed once this call has switched away from it. */
 void green_ctx_switch_last(green_ctx_t *from, green_ctx_t *to, void *value);
 
+/* Where a suspended context stands, for a debugger's eye (chapter 3's
+ * dump walks its frames from here): the address it will continue at (pc),
+ * its frame pointer (fp: the kit builds with -fno-omit-frame-pointer, so
+ * it heads a chain of frames) and its stack pointer once resumed (sp).
+ * Only meaningful for a context that has switched away and not yet been
+ * resumed; each back end knows where its own switch left them. */
+typedef struct green_ctx_regs {
+    void *pc, *fp, *sp;
+} green_ctx_regs_t;
+green_ctx_regs_t green_ctx_saved_regs(const green_ctx_t *c);
+
+/* The same three for the code a signal interrupted: `ucontext` is a signal
+ * handler's third argument (SA_SIGINFO), a ucontext_t.  All zero on a
+ * machine the kit does not know. */
+green_ctx_regs_t green_ctx_signal_regs(const void *ucontext);
+
 /* The name of the back end compiled in: "x86_64", "aarch64" or "ucontext". */
 const char *green_ctx_backend(void);
 

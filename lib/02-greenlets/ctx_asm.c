@@ -41,6 +41,14 @@ void green__ctx_backend_make(green_ctx_t *c, green_stack_t *s)
     c->sp = f;
 }
 
+/* The frame green__ctx_swap pushed (ctx_x86_64.S): rbp at sp+48, the
+ * return address at sp+56, and the stack pointer once both are popped. */
+green_ctx_regs_t green_ctx_saved_regs(const green_ctx_t *c)
+{
+    void *const *f = c->sp;
+    return (green_ctx_regs_t){ .pc = f[7], .fp = f[6], .sp = (void *)(f + 8) };
+}
+
 const char *green_ctx_backend(void) { return "x86_64"; }
 
 #elif defined(__aarch64__)
@@ -55,6 +63,14 @@ void green__ctx_backend_make(green_ctx_t *c, green_stack_t *s)
     f[11] = (uint64_t)(uintptr_t)green__ctx_boot;    /* x30: where to go */
     f[20] = fpcr;
     c->sp = f;
+}
+
+/* The frame green__ctx_swap stored (ctx_aarch64.S): x29 at sp+80, x30
+ * (where it continues) at sp+88, and 176 bytes popped on resuming. */
+green_ctx_regs_t green_ctx_saved_regs(const green_ctx_t *c)
+{
+    void *const *f = c->sp;
+    return (green_ctx_regs_t){ .pc = f[11], .fp = f[10], .sp = (void *)(f + 22) };
 }
 
 const char *green_ctx_backend(void) { return "aarch64"; }

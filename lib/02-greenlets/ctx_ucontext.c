@@ -42,4 +42,10 @@ void *green__ctx_backend_swap(green_ctx_t *from, green_ctx_t *to, void *value)
     return handed;      /* set by whoever switched back to us */
 }
 
+/* swapcontext() keeps the registers where a signal does. */
+green_ctx_regs_t green_ctx_saved_regs(const green_ctx_t *c)
+{
+    return green_ctx_signal_regs(&c->uc);
+}
+
 const char *green_ctx_backend(void) { return "ucontext"; }

@@ -14,6 +14,7 @@
 #include "internal.h"
 #include "hub.h"
 #include "trace_hooks.h"
+#include "dump.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -41,6 +42,7 @@ struct hub {
     int nat_destroy;
     void (*observer)(void *arg, green_t *g);   /* green_hub_observe */
     void *observer_arg;
+    struct green__hub_view view;    /* in the process's list (dump.h) */
 };
 #define COMMON_TIMEOUTS 16
 
@@ -103,6 +105,13 @@ static struct hub *get_hub(void)
     green_set_parent(h->g, green_current()->main);
     hub = h;
     green__trace_from_env();        /* GREEN_TRACE=FILE (trace.h) */
+    /* In the process's list of hubs, for green_dump and SIGQUIT (report.c,
+     * which installs SIGQUIT's handler once, with the first hub). */
+    static pthread_once_t sigquit_once = PTHREAD_ONCE_INIT;
+    pthread_once(&sigquit_once, green__dump_install);
+    h->view.hub = h->g;
+    h->view.all = &h->all;
+    green__dump_register(&h->view);
     return h;
 }
 
@@ -736,6 +745,7 @@ void green_hub_destroy(void)
         fputs("green: green_hub_destroy must be called from main\n", stderr);
         return;
     }
+    green__dump_unregister(&h->view);   /* no dump reads it from now on */
     for (green_t *g = h->all; g; g = g->sched.all_next) {
         if (g->sched.hub_owned && !g->dead) {
             g->sched.killed = 1;

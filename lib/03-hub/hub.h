@@ -172,8 +172,9 @@ int green_hub_observe(void (*fn)(void *arg, green_t *g), void *arg);
  * thread that watches the calling thread's hub and, when one greenlet has
  * run for `threshold` seconds without yielding, prints once
  *     green: greenlet 'NAME' has held the loop for 0.52 s without yielding
- * to stderr.  It cannot stop the greenlet: it tells you where to add a
- * green_sleep(0).  The watchdog observes the calling thread's hub only
+ * to stderr, then the dump of that hub (green_dump below), where the
+ * hog's backtrace shows the loop that never yields.  It cannot stop the
+ * greenlet: it tells you where to add a green_sleep(0).  The watchdog observes the calling thread's hub only
  * (green_hub_observe): each thread may start its own, and a busy thread
  * does not hide a stalled one.  Returns 0, or -1 with errno (EBUSY: this
  * hub already has a watchdog or another observer). */
@@ -217,9 +218,31 @@ void green_signal_cancel_all(green_signal_t **list);
 /* "SIGINT", "SIGTERM", ..., or "a signal": for messages. */
 const char *green_signal_name(int signum);
 
-/* Print every greenlet the hub knows (name, state, what it waits for) to
- * stderr: the first thing to look at when a program seems stuck. */
+/* Print every greenlet of every hub of the process to stderr: the first
+ * thing to look at when a program seems stuck.  For each: its id, name and
+ * state - running, ready, sleeping (and when it wakes), waiting to read or
+ * write fd N, waiting in green_event_wait, green_queue_get, ... on which
+ * object, joining whom, not started, dead - how long it has been so, and
+ * the backtrace of its own stack ("function+0x1c (file)").  Then the
+ * program goes on.  Other hubs' threads are stopped while their greenlets
+ * are read (with SIGQUIT, below).
+ * SIGQUIT (kill -QUIT PID, or Ctrl-\ in a terminal) prints the same dump,
+ * even while a greenlet hogs its hub: the kit installs the handler when
+ * the first hub is created, unless the program already handles SIGQUIT
+ * (its handler wins; then green_dump shows only the calling thread's
+ * hub).  Python: faulthandler.register(signal.SIGQUIT), which prints
+ * every thread's stack; Go prints every goroutine's on SIGQUIT. */
 void green_dump(void);
+
+/* Make SIGQUIT dump now, if its action is still the default; for a
+ * forked child whose parent's handlers were set back to the default
+ * (chapter 12's workers).  Returns 1 when SIGQUIT dumps, 0 when the
+ * program handles it itself. */
+int green_dump_on_sigquit(void);
+
+/* The same dump, written to fd.  Returns 0, or -1 with errno EBUSY when
+ * another dump is in progress (one at a time). */
+int green_dump_fd(int fd);
 
 /* Call fn(arg) in green_hub_destroy, after every greenlet is gone and
  * before the event base is freed, in the order registered.  For a layer

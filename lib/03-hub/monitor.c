@@ -7,6 +7,7 @@
  * counter.
  */
 #include "hub.h"
+#include "dump.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -14,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 static struct timespec to_timespec(double seconds)
 {
@@ -32,6 +35,7 @@ struct monitor {
     double threshold;
     green_monitor_fn_t report;  /* on the watchdog's thread */
     void *arg;
+    pid_t hub_thread;           /* whose hub it watches, for its dump */
     atomic_ulong ticks;
     _Atomic(green_t *) running;
     atomic_int stop;
@@ -53,6 +57,8 @@ static void note_switch(void *arg, green_t *g)
  * runs, that greenlet has not yielded; say so once per stall.  Reading its
  * name is safe: a greenlet that holds the loop cannot die meanwhile, and
  * the tick is checked again after the read. */
+static void print_report(void *arg, const char *name, double held);
+
 static void *monitor_main(void *arg)
 {
     struct monitor *m = arg;
@@ -78,12 +84,18 @@ static void *monitor_main(void *arg)
         if (atomic_load(&m->ticks) != seen)
             continue;
         m->report(m->arg, name, held);
+        /* Our own report goes on with the stalled hub's dump: the hog's
+         * backtrace says where to add a green_sleep(0).  green_dump stops
+         * the hub's thread with SIGQUIT to read it (report.c). */
+        if (m->report == print_report)
+            green__dump_thread(m->hub_thread, STDERR_FILENO);
         reported = 1;
     }
     return NULL;
 }
 
-/* The report of green_monitor_start: one line on stderr. */
+/* The report of green_monitor_start: one line on stderr (then the dump of
+ * the hub, from monitor_main). */
 static void print_report(void *arg, const char *name, double held)
 {
     (void)arg;
@@ -108,6 +120,7 @@ int green_monitor_start_with(double threshold, green_monitor_fn_t report, void *
     m->threshold = threshold > 0.001 ? threshold : 0.001;
     m->report = report ? report : print_report;
     m->arg = arg;
+    m->hub_thread = (pid_t)syscall(SYS_gettid);
     if (green_hub_observe(note_switch, m) != 0) {
         free(m);
         return -1;

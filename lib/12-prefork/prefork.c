@@ -415,8 +415,13 @@ static void worker_main(green_prefork_t *m, int seat)
         _exit(3);
     }
     green_heartbeat_start(m->hb);       /* prefork_heartbeat.h: says why on failure */
-    /* TERM: stop accepting, finish in flight.  INT and QUIT keep their
-     * default action: the process ends at once. */
+    /* become_worker set SIGQUIT back to the default: the dump (hub.h) is
+     * what a worker does with it, so the master's log shows where a
+     * worker it kills for a timeout was stuck (prefork_heartbeat.c). */
+    green_dump_on_sigquit();
+    /* TERM: stop accepting, finish in flight.  INT keeps its default
+     * action: the process ends at once (the master's quick stop, on INT
+     * or QUIT, sends its workers INT). */
     green_server_close_on_signal(m->core, SIGTERM);
     green_signal_t *signals = NULL;
     watch_log(m, &signals);

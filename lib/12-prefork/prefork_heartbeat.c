@@ -54,6 +54,7 @@
 #include "prefork_heartbeat.h"
 
 #define SAY_WAIT 1.0            /* seconds the master waits for a report */
+#define DUMP_GRACE 0.2          /* ...and for a worker's dump, before SIGKILL */
 #define NOT_YET (-1LL)          /* a slot's stamp before its first beat */
 
 /* Times in the slot are microseconds on green_now()'s clock: CLOCK_MONOTONIC
@@ -79,7 +80,9 @@ struct green_heartbeat {
     double timeout;
     int capacity;
     struct slot *slots;         /* shared by the master and every worker */
-    unsigned char *killed;      /* the master's own: killed, not yet reaped */
+    unsigned char *killed;      /* the master's own: ASKED to dump or
+                                   KILLED, not yet reaped */
+    double *asked_at;           /* ...when it was asked to dump */
     struct slot *mine;          /* in a worker: its own slot */
 };
 
@@ -100,13 +103,15 @@ green_heartbeat_t *green_heartbeat_new(double timeout, int capacity)
     hb->timeout = timeout;
     hb->capacity = capacity;
     hb->killed = calloc((size_t)capacity, 1);
+    hb->asked_at = calloc((size_t)capacity, sizeof *hb->asked_at);
     /* Anonymous and shared: no file, and the workers inherit it at fork. */
     hb->slots = mmap(NULL, (size_t)capacity * sizeof *hb->slots, PROT_READ | PROT_WRITE,
                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (hb->killed == NULL || hb->slots == MAP_FAILED) {
+    if (hb->killed == NULL || hb->asked_at == NULL || hb->slots == MAP_FAILED) {
         if (hb->slots != MAP_FAILED)
             munmap(hb->slots, (size_t)capacity * sizeof *hb->slots);
         free(hb->killed);
+        free(hb->asked_at);
         free(hb);
         errno = ENOMEM;
         return NULL;
@@ -213,6 +218,19 @@ static int our_child(pid_t pid)
     return waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0;
 }
 
+enum { ALIVE, ASKED, KILLED };     /* hb->killed[i] */
+
+/* A timed-out worker was asked for its dump: once it had the time to
+ * write it, SIGKILL.  1 when killed now. */
+static int finish_off(green_heartbeat_t *hb, int i, pid_t pid)
+{
+    if (green_now() - hb->asked_at[i] < DUMP_GRACE || !our_child(pid))
+        return 0;
+    kill(pid, SIGKILL);
+    hb->killed[i] = KILLED;
+    return 1;
+}
+
 int green_heartbeat_check(green_heartbeat_t *hb)
 {
     if (hb == NULL)
@@ -222,8 +240,12 @@ int green_heartbeat_check(green_heartbeat_t *hb)
         struct slot *s = &hb->slots[i];
         pid_t pid = atomic_load(&s->pid);
         long long beat = atomic_load(&s->beat);
-        if (pid <= 0 || beat == NOT_YET || hb->killed[i])
+        if (pid <= 0 || beat == NOT_YET || hb->killed[i] == KILLED)
             continue;
+        if (hb->killed[i] == ASKED) {
+            killed += finish_off(hb, i, pid);
+            continue;
+        }
         long long now = now_us();
         double silent = (double)(now - beat) / 1e6;
         if (silent <= hb->timeout)
@@ -243,9 +265,12 @@ int green_heartbeat_check(green_heartbeat_t *hb)
         fprintf(stderr, "master %ld: worker %ld timed out: no heartbeat for %.2f s "
                 "(timeout %g s); %s; killing it\n", (long)getpid(), (long)pid, silent,
                 hb->timeout, why);
-        kill(pid, SIGKILL);
-        hb->killed[i] = 1;
-        killed++;
+        /* Its dump first (report.c's SIGQUIT handler, which runs even
+         * while a greenlet holds the hub), into the log we share: where
+         * each greenlet stands.  SIGKILL comes DUMP_GRACE later. */
+        kill(pid, SIGQUIT);
+        hb->killed[i] = ASKED;
+        hb->asked_at[i] = green_now();
     }
     return killed;
 }
@@ -262,7 +287,7 @@ void green_heartbeat_forget(green_heartbeat_t *hb, pid_t pid)
          * stamp of the one before it. */
         atomic_store(&s->beat, NOT_YET);
         atomic_store(&s->pid, 0);
-        hb->killed[i] = 0;
+        hb->killed[i] = ALIVE;
         return;
     }
 }
@@ -273,5 +298,6 @@ void green_heartbeat_free(green_heartbeat_t *hb)
         return;
     munmap(hb->slots, (size_t)hb->capacity * sizeof *hb->slots);
     free(hb->killed);
+    free(hb->asked_at);
     free(hb);
 }

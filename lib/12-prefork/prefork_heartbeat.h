@@ -52,11 +52,14 @@ green_heartbeat_t *green_heartbeat_new(double timeout, int capacity);
  * who stalls it).  Each failure is said on stderr. */
 int green_heartbeat_start(green_heartbeat_t *hb);
 
-/* In the master: kill (SIGKILL) every worker whose hub has not turned for
- * `timeout` seconds, after logging one line that names the greenlet it
- * says holds the loop (or that it did not say).  The worker may take a
- * moment more to say it: at most a second is waited for.  Returns the
- * number of workers killed; reap them as usual (waitpid) and call
+/* In the master: kill every worker whose hub has not turned for `timeout`
+ * seconds, after logging one line that names the greenlet it says holds
+ * the loop (or that it did not say).  The worker may take a moment more
+ * to say it: at most a second is waited for.  Then the worker is asked
+ * for a dump of its greenlets (SIGQUIT: green_dump, hub.h), which it
+ * writes to its stderr, the log it shares with the master, and a later
+ * call, DUMP_GRACE (0.2 s) on, kills it (SIGKILL).  Returns the number
+ * of workers killed by this call; reap them as usual (waitpid) and call
  * green_heartbeat_forget for each. */
 int green_heartbeat_check(green_heartbeat_t *hb);
 

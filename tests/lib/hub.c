@@ -54,8 +54,9 @@ static void free_all(green_t **gs, int n)
         green_free(gs[i]);
 }
 
-/* The line of `text` about `name`: the first line whose first word is
- * name, copied to `line` ("" if none). */
+/* The line of `text` about `name`: the first line that begins
+ * "greenlet ID 'name'" (green_dump's and the deadlock report's), copied
+ * to `line` ("" if none). */
 static void line_about(const char *text, const char *name, char *line,
                        size_t size)
 {
@@ -64,9 +65,10 @@ static void line_about(const char *text, const char *name, char *line,
     for (const char *start = text; *start; ) {
         size_t len = strcspn(start, "\n");
         const char *word = start + strspn(start, " \t");
-        if (strncmp(word, name, n) == 0 &&
-            (word[n] == ' ' || word[n] == '\t' || word[n] == ':' ||
-             word[n] == '\n' || word[n] == '\0')) {
+        if (strncmp(word, "greenlet ", 9) == 0)
+            word += 9 + strspn(word + 9, "0123456789");
+        if (word[0] == ' ' && word[1] == '\'' && strncmp(word + 2, name, n) == 0
+            && word[2 + n] == '\'') {
             if (len >= size)
                 len = size - 1;
             memcpy(line, start, len);

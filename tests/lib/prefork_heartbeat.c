@@ -184,6 +184,19 @@ START_TEST(test_held_hub_is_named_and_replaced)
                   "was doing (chapter 11 names a handler after its request while the app "
                   "runs: \"GET /cpu?ms=8000\"), got: %s", line);
 
+    /* ...then, before it kills it, the worker's dump (SIGQUIT) in the
+     * same log: the hog running, in the demo app's handler (demo_cpu, or
+     * demo_call where the compiler put demo_cpu inline).  The hub's line
+     * comes last. */
+    static char dump[32768];
+    end = green_now() + T;
+    while (green_now() < end && !strstr((read_log(dump, sizeof dump), dump), "'hub': switched to"))
+        kit_nap(0.05);
+    ck_assert_msg(strstr(dump, "'GET /cpu?ms=8000': running")
+                  && (strstr(dump, "demo_cpu+") || strstr(dump, "demo_call+")),
+                  "expected the timed-out worker's dump in the log, its greenlet 'GET "
+                  "/cpu?ms=8000' running in demo_cpu (green_dump, hub.h; prefork_heartbeat.c sends SIGQUIT); the log:\n%s", dump);
+
     char buf[4096];
     ck_assert_msg(strstr(eol + 1, "timed out") == NULL,
                   "one timeout should be logged once, yet the log goes on: %s", eol + 1);
