@@ -52,6 +52,9 @@ SAN       := -fsanitize=address,undefined -fno-sanitize-recover=all
 override CFLAGS   += $(SAN)
 override LDFLAGS  += $(SAN)
 endif
+# gdb's extension rides in libgreen (lib/03-hub/gdb_script.c): every link
+# asks for its symbol, so a program linked with libgreen.a carries it too.
+override LDFLAGS  += -Wl,-u,green__gdb_script
 # The kit's own code must be warning-free; a student's code that warns is
 # still graded (the warnings are shown).
 STRICT    := -Werror
@@ -170,6 +173,9 @@ $(B)/lib/%.S.o: lib/%.S
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Ilib/private $(CFLAGS) $(STRICT) -c -o $@ $<
 
+# The object that embeds green-gdb.py (.incbin) is rebuilt when it changes.
+$(B)/lib/03-hub/gdb_script.c.o: lib/03-hub/green-gdb.py
+
 $(LIBGREEN_A): $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
@@ -182,7 +188,7 @@ $(GREEN_PC): Makefile
 	  'includedir=$${prefix}/include/green' '' 'Name: green' \
 	  'Description: greenlets and a gevent-style hub on libevent' \
 	  'Version: 0.1.0' 'Requires: libevent libssl libcrypto hiredis' \
-	  'Libs: -L$${libdir} -lgreen' \
+	  'Libs: -L$${libdir} -lgreen -Wl,-u,green__gdb_script' \
 	  'Cflags: -I$${includedir}$(if $(filter ucontext,$(CTX)), -DGREEN_CTX_UCONTEXT)' > $@
 
 install: lib
@@ -226,6 +232,9 @@ TEST_LINK = $(CC) $(CPPFLAGS) -Itests $(CFLAGS) $(LDFLAGS) -o $@ \
 $(B)/tests/lib/%: tests/lib/%.c $(HARNESS) $(HARNESS_H) $(LIBGREEN_A)
 	@mkdir -p $(@D)
 	$(TEST_LINK) $(STRICT)
+
+# tests/lib/gdb.c runs gdb on chapter 3's stuck demo.
+$(B)/tests/lib/gdb: | $(B)/chapters/03-hub/stuck
 
 # The untouched stubs live in tests/pristine/ (a copy of exercises/ as
 # shipped), so `make test` proves they fail whatever a student has done to,
