@@ -44,7 +44,11 @@ def _hubs():
     """[(gdb thread, its hub, its running greenlet)], for every thread that
     has a hub.  `hub` (hub.c) and `current` (greenlet.c) are per thread
     (_Thread_local): each thread is selected in turn to read them."""
-    thread, level = gdb.selected_thread(), gdb.selected_frame().level()
+    thread = gdb.selected_thread()
+    if thread is None:
+        raise gdb.GdbError("The program is not being run (run it, or attach "
+                           "to it: gdb -p PID).")
+    level = gdb.selected_frame().level()
     found = []
     try:
         for t in sorted(gdb.selected_inferior().threads(), key=lambda t: t.num):
