@@ -195,8 +195,10 @@ def _saved_registers(ctx):
     if "x86-64" in arch:
         return {r: int(mc["gregs"][i]) & 0xffffffffffffffff
                 for r, i in X86_64_GREGS.items()}
-    regs = {"x%d" % r: int(mc["regs"][r]) for r in range(19, 31)}
-    regs.update(sp=int(mc["sp"]), pc=int(mc["pc"]))
+    # AArch64: glibc's swapcontext saves as pc a stub of its own that
+    # returns through x1, where it saved the caller's return address.
+    regs = {"x%d" % r: int(mc["regs"][r]) for r in range(19, 30)}
+    regs.update(sp=int(mc["sp"]), pc=int(mc["regs"][1]), x30=int(mc["regs"][1]))
     return regs
 
 
