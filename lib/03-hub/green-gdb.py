@@ -25,7 +25,6 @@ import time
 
 import gdb
 
-FOREVER = -1.0          # GREEN_FOREVER (hub.h)
 EV_READ, EV_WRITE = 0x02, 0x04      # libevent's event flags
 
 
@@ -119,7 +118,7 @@ def _state(g, hub, current, now):
     elif int(s["wait_obj"]) != 0:           # the waiter list in an Event...
         words.append("on object 0x%x" % int(s["wait_obj"]))
     until = float(s["wait_until"])
-    if until >= 0:
+    if until >= 0:                          # GREEN_FOREVER is negative
         words.append("until %+.1fs" % (until - now))
     words.append("for " + _since(float(s["since"]), now))
     return ", ".join(words)
@@ -188,11 +187,9 @@ def _saved_registers(ctx):
                        else (AARCH64_FRAME, AARCH64_FRAME_SIZE))
         regs = {r: _word(sp + off) for r, off in frame.items()}
         regs["sp"] = sp + size              # as after its return
-        if "x30" in regs:
-            regs["x30"] = regs["pc"]
         return regs
     mc = ctx["uc"]["uc_mcontext"]           # ucontext (make CTX=ucontext)
-    if "x86-64" in arch:
+    if "x86-64" in arch:                    # gregs are signed: unsign them
         return {r: int(mc["gregs"][i]) & 0xffffffffffffffff
                 for r, i in X86_64_GREGS.items()}
     # AArch64: glibc's swapcontext saves as pc a stub of its own that
@@ -215,15 +212,23 @@ class _InGreenlet:
         top = gdb.newest_frame()
         top.select()                         # set $reg writes the thread's
         self.saved = {r: int(top.read_register(r)) for r in self.regs}
-        for r, v in self.regs.items():
-            gdb.execute("set $%s = %d" % (r, v), to_string=True)
+        try:
+            _load(self.regs)
+        except BaseException:               # half loaded: put all back
+            self.__exit__()
+            raise
 
     def __exit__(self, *exc):
         gdb.newest_frame().select()
-        for r, v in self.saved.items():
-            gdb.execute("set $%s = %d" % (r, v), to_string=True)
+        _load(self.saved)
         gdb.execute("frame %d" % self.level, to_string=True)
         return False
+
+
+def _load(regs):
+    """Write regs into the selected thread (its newest frame selected)."""
+    for r, v in regs.items():
+        gdb.execute("set $%s = %d" % (r, v), to_string=True)
 
 
 def _run_in(id_, *commands):
@@ -247,11 +252,12 @@ def _run_in(id_, *commands):
             gdb.execute(c)
 
 
-def _parse(arg, usage):
+def _parse(arg, usage, numbers=1):
+    """The first `numbers` words of arg as integers, and the rest."""
     words = gdb.string_to_argv(arg)
     try:
-        return int(words[0]), words[1:]
-    except (IndexError, ValueError):
+        return [int(w) for w in words[:numbers]], words[numbers:]
+    except ValueError:
         raise gdb.GdbError("usage: " + usage)
 
 
@@ -272,8 +278,11 @@ switched away; for the running one, plain `bt`.  BT-ARGS go to bt (full, 5)."""
         super().__init__("greenlet bt", gdb.COMMAND_STACK)
 
     def invoke(self, arg, from_tty):
-        id_, rest = _parse(arg, "greenlet bt ID [full] [COUNT]")
-        _run_in(id_, " ".join(["bt"] + rest))
+        usage = "greenlet bt ID [full] [COUNT]"
+        ids, rest = _parse(arg, usage)
+        if not ids:
+            raise gdb.GdbError("usage: " + usage)
+        _run_in(ids[0], " ".join(["bt"] + rest))
 
 
 class GreenletFrame(gdb.Command):
@@ -285,9 +294,12 @@ borrowed while it prints."""
         super().__init__("greenlet frame", gdb.COMMAND_STACK)
 
     def invoke(self, arg, from_tty):
-        id_, rest = _parse(arg, "greenlet frame ID [K]")
-        k = int(rest[0]) if rest else 0
-        _run_in(id_, "frame %d" % k, "info locals")
+        usage = "greenlet frame ID [K]"
+        nums, rest = _parse(arg, usage, numbers=2)
+        if not nums or rest:
+            raise gdb.GdbError("usage: " + usage)
+        k = nums[1] if len(nums) > 1 else 0
+        _run_in(nums[0], "frame %d" % k, "info locals")
 
 
 InfoGreenlets()
