@@ -192,10 +192,9 @@ static void check_session(const char *out)
     expect_greenlet(out, 5, "ticker", "running");
 
     /* Each suspended greenlet's own stack: its function in stuck.c, the
-     * call it waits in, and the hub's park below it. */
+     * call it waits in. */
     expect(out, "A", "join_other (", "greenlet bt of a joining greenlet");
     expect(out, "A", "green_join (", "greenlet bt of a joining greenlet");
-    expect(out, "A", "park (", "greenlet bt of a joining greenlet");
     expect(out, "reader", "read_line (", "greenlet bt of a reader");
     expect(out, "reader", "green_wait_read (", "greenlet bt of a reader");
     expect(out, "main", "main (", "greenlet bt of the main greenlet");
