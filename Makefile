@@ -172,6 +172,9 @@ $(B)/lib/%.S.o: lib/%.S
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Ilib/private $(CFLAGS) $(STRICT) -c -o $@ $<
 
+# The object that embeds green-gdb.py (.incbin) is rebuilt when it changes.
+$(B)/lib/03-hub/gdb_script.c.o: lib/03-hub/green-gdb.py
+
 $(LIBGREEN_A): $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
@@ -254,6 +257,9 @@ $(B)/tests/lib/%: tests/lib/%.c $(HARNESS) $(HARNESS_H) $(LIBGREEN_A)
 $(B)/tests/lib/trace: override CPPFLAGS += $(JANSSON_CFLAGS)
 $(B)/tests/lib/trace: LDLIBS += $(JANSSON_LIBS)
 $(B)/tests/lib/trace: | need-jansson
+
+# tests/lib/gdb.c runs gdb on chapter 3's stuck demo.
+$(B)/tests/lib/gdb: | $(B)/chapters/03-hub/stuck
 
 # The untouched stubs live in tests/pristine/ (a copy of exercises/ as
 # shipped), so `make test` proves they fail whatever a student has done to,

@@ -6,7 +6,8 @@
 #           TLS tests make their certificates and talk to the servers),
 #           hiredis (the RESP reader of chapter 13's Redis client),
 #           redis-server (only its binary: the tests start their own),
-#           and jansson (the chat's JSON, chapter 13)
+#           and jansson (the chat's JSON, chapter 13), and gdb (tests/lib/gdb.c runs
+#           it on chapter 3's greenlets: lib/03-hub/green-gdb.py)
 #   bench   the peers of `make bench`: python3-gevent/greenlet, Twisted and
 #           uvicorn (the articles' servers; wsgiref comes with python3),
 #           gunicorn (with gevent workers: chapter 12's peer), nginx
@@ -31,7 +32,7 @@ if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi
 
 apt_pkgs() {
     case $1 in
-    core)   echo "build-essential pkg-config libevent-dev check libssl-dev openssl ca-certificates curl libhiredis-dev redis-server libjansson-dev" ;;
+    core)   echo "build-essential pkg-config libevent-dev check libssl-dev openssl ca-certificates curl libhiredis-dev redis-server libjansson-dev gdb" ;;
     bench)  echo "python3 python3-gevent python3-greenlet python3-twisted uvicorn gunicorn nginx curl wrk apache2-utils strace libboost-context-dev slowhttptest $(command -v node >/dev/null || echo nodejs) node-ws python3-websockets python3-gevent-websocket" ;;
     slides) echo "pandoc chromium fonts-dejavu-core $(node_missing nodejs npm)" ;;
     cross)  echo "gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user valgrind clang" ;;
@@ -39,7 +40,7 @@ apt_pkgs() {
 }
 dnf_pkgs() {
     case $1 in
-    core)   echo "gcc make pkgconf-pkg-config libevent-devel check-devel openssl-devel openssl ca-certificates curl hiredis-devel redis jansson-devel" ;;
+    core)   echo "gcc make pkgconf-pkg-config libevent-devel check-devel openssl-devel openssl ca-certificates curl hiredis-devel redis jansson-devel gdb" ;;
     bench)  echo "python3 python3-gevent python3-greenlet python3-twisted python3-uvicorn python3-gunicorn nginx curl wrk httpd-tools strace boost-devel $(command -v node >/dev/null || echo nodejs) python3-websockets" ;;
     slides) echo "pandoc chromium dejavu-sans-fonts dejavu-sans-mono-fonts $(node_missing nodejs npm)" ;;
     cross)  echo "gcc-aarch64-linux-gnu qemu-user valgrind clang" ;;

@@ -92,16 +92,20 @@ SYM(green__ctx_swap):
  * The first code a new context runs: green_ctx_make() leaves the C function
  * to call in x19 and its argument in x20, and this address in x30; the
  * value handed over is in x0.  That function never returns; if it did,
- * brk traps.
+ * brk traps.  The .cfi lines tell debuggers that this is the bottom of
+ * the stack, so a backtrace stops here (ctx_x86_64.S says more).
  */
         .globl  SYM(green__ctx_boot)
         TYPE(green__ctx_boot)
         .p2align 4
 SYM(green__ctx_boot):
+        .cfi_startproc
+        .cfi_undefined x30
         mov     x1, x0
         mov     x0, x20
         blr     x19
         brk     #0
+        .cfi_endproc
         SIZE(green__ctx_boot)
 
 #ifdef __ELF__

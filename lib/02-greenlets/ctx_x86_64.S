@@ -128,16 +128,22 @@ SYM(green__ctx_swap):
  * to call in r12 and its argument in r13, the two registers green__ctx_swap
  * restores just before it returns here; the value handed over is in %rax.
  * That function never returns (it switches away for the last time), so a
- * return lands on ud2 and faults.
+ * return lands on ud2 and faults.  The .cfi lines tell debuggers (gdb,
+ * and the kit's own green-gdb.py) that this is the bottom of the stack:
+ * no return address above it, so a backtrace stops here instead of
+ * printing a frame of garbage.
  */
         .globl  SYM(green__ctx_boot)
         TYPE(green__ctx_boot)
         .p2align 4
 SYM(green__ctx_boot):
+        .cfi_startproc
+        .cfi_undefined rip
         movq    %r13, %rdi
         movq    %rax, %rsi
         callq   *%r12
         ud2
+        .cfi_endproc
         SIZE(green__ctx_boot)
 
 #ifdef __ELF__

@@ -48,6 +48,11 @@ struct hub {
 
 static _Thread_local struct hub *hub;
 
+/* A program that uses the hub is one gdb should understand: this
+ * reference brings gdb's extension (gdb_script.c) into every such
+ * program, even one linked with the static library. */
+__attribute__((used)) static const char *const gdb_extension = &green__gdb_script;
+
 /* The value a timer's callback wakes its greenlet with, so a wait can tell
  * "time ran out" from "what I waited for happened". */
 static char timed_out_token;

@@ -114,6 +114,10 @@ double green__coarse_now(void);
  * linked by sched.all_next (report.c reads it). */
 green_t *green__hub_all(void);
 
+/* gdb_script.c: the object that carries gdb's extension.  hub.c refers
+ * to it, so that a program linked with libgreen.a carries it too. */
+extern const char green__gdb_script;
+
 /* report.c: say who waits forever, and fail main's wait with EDEADLK.
  * The hub's loop calls it when nothing can ever wake anyone. */
 void green__report_deadlock(void);
