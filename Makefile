@@ -311,7 +311,7 @@ test-aarch64: $(SYSROOT_STAMP)
 	  EXTRA_CPPFLAGS="-idirafter $(SYSROOT)/usr/include -idirafter $(SYSROOT)/usr/include/aarch64-linux-gnu" \
 	  EXTRA_LDFLAGS=-L$(SYSROOT)/usr/lib/aarch64-linux-gnu \
 	  RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu" \
-	  LIB_SUITES="gen ctx greenlet hub sync pool server wsgi http_parser http wsgi_evhttp ws" \
+	  LIB_SUITES="gen ctx greenlet hub dump sync pool server wsgi http_parser http wsgi_evhttp ws" \
 	  EXERCISE_SET="01-% 02-% 03-% 06-% 09-% 10-% 11-% 13-%" test
 $(SYSROOT_STAMP):
 	@command -v $(AARCH64_CC) >/dev/null && command -v qemu-aarch64 >/dev/null || \

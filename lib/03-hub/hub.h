@@ -230,11 +230,14 @@ const char *green_signal_name(int signum);
  * even while a greenlet hogs its hub: the kit installs the handler when
  * the first hub is created, unless the program already handles SIGQUIT
  * (its handler wins; then green_dump shows only the calling thread's
- * hub).  Python: faulthandler.register(signal.SIGQUIT), which prints
+ * hub).  An ignored SIGQUIT counts as not handled: a shell without job
+ * control starts every `cmd &` with SIGQUIT ignored, and a server started
+ * so must still answer kill -QUIT with its dump (Go does the same).  Python: faulthandler.register(signal.SIGQUIT), which prints
  * every thread's stack; Go prints every goroutine's on SIGQUIT. */
 void green_dump(void);
 
-/* Make SIGQUIT dump now, if its action is still the default; for a
+/* Make SIGQUIT dump now, if its action is still the default (or
+ * ignored: see above); for a
  * forked child whose parent's handlers were set back to the default
  * (chapter 12's workers).  Returns 1 when SIGQUIT dumps, 0 when the
  * program handles it itself. */

@@ -463,8 +463,13 @@ int green_dump_on_sigquit(void)
         return 0;
     if ((old.sa_flags & SA_SIGINFO) && old.sa_sigaction == on_sigquit)
         return 1;
-    if (old.sa_handler != SIG_DFL || (old.sa_flags & SA_SIGINFO))
-        return 0;                   /* the program's own handler wins */
+    /* The program's own handler wins.  SIG_IGN does not count: the shell
+     * sets it for every `server &` when job control is off (scripts, CI),
+     * and a server started so must still dump on kill -QUIT. */
+    int handled = (old.sa_flags & SA_SIGINFO)
+                  || (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN);
+    if (handled)
+        return 0;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_sigquit;
     /* SA_ONSTACK: the thread's signal stack (greenlet.c's) if it has one,

@@ -185,9 +185,9 @@ static void start_child(struct child *c, void (*body)(int ctl, int ans))
     ck_assert(pipe(err) == 0 && pipe(ctl) == 0 && pipe(ans) == 0);
     c->pid = kit_fork_tied();
     if (c->pid == 0) {
-        /* A shell without job control starts background commands with
-         * SIGQUIT ignored, and the kit respects that: undo it here. */
-        signal(SIGQUIT, SIG_DFL);
+        /* As a shell without job control starts `cmd &`: SIGQUIT
+         * ignored.  The kit dumps anyway (hub.h, green_dump). */
+        signal(SIGQUIT, SIG_IGN);
         dup2(err[1], STDERR_FILENO);
         close(err[0]);
         close(ctl[1]);
@@ -451,7 +451,7 @@ static void *deaf_thread(void *arg)
 
 START_TEST(test_a_thread_that_does_not_stop_is_named_not_waited_for)
 {
-    signal(SIGQUIT, SIG_DFL);           /* as in start_child */
+    signal(SIGQUIT, SIG_IGN);           /* as in start_child */
     green_dump_on_sigquit();
     pthread_t deaf;
     pthread_create(&deaf, NULL, deaf_thread, NULL);
@@ -471,6 +471,24 @@ START_TEST(test_a_thread_that_does_not_stop_is_named_not_waited_for)
                   "must not be read (its hub may be changing): the dump showed its "
                   "greenlet:\n%s", dump);
     ck_assert_msg(took < 5, "the dump waits 1 s at most for a thread: it took %.1f s", took);
+    green_hub_destroy();
+}
+END_TEST
+
+/* A program that handles SIGQUIT itself keeps its handler: the hub,
+ * created after it, must not take the signal away. */
+static volatile sig_atomic_t quits;
+static void count_quit(int sig) { (void)sig; quits++; }
+
+START_TEST(test_a_programs_own_sigquit_handler_wins)
+{
+    signal(SIGQUIT, count_quit);
+    green_sleep(0.01);                  /* the first hub: it installs if it may */
+    ck_assert_int_eq(green_dump_on_sigquit(), 0);
+    raise(SIGQUIT);
+    ck_assert_msg(quits == 1, "expected the program's own SIGQUIT handler to run "
+                  "(the kit installs its dump only over the default or an ignored "
+                  "SIGQUIT), it ran %d time(s)\n%s", (int)quits, SEE);
     green_hub_destroy();
 }
 END_TEST
@@ -513,7 +531,7 @@ static void *monitored_hog(void *arg)
 START_TEST(test_monitor_prints_the_hogs_dump)
 {
     double seconds = kit_valgrind() ? 3.0 : 0.8;
-    signal(SIGQUIT, SIG_DFL);           /* as in start_child */
+    signal(SIGQUIT, SIG_IGN);           /* as in start_child */
     green_dump_on_sigquit();
     ck_assert_int_eq(green_monitor_start(0.2), 0);
     green_t *g = green_spawn(monitored_hog, &seconds);
@@ -547,6 +565,7 @@ static Suite *dump_suite(void)
         tcase_add_test(tc, test_sigquit_while_a_greenlet_hogs_the_hub);
         tcase_add_test(tc, test_monitor_prints_the_hogs_dump);
         tcase_add_test(tc, test_a_thread_that_does_not_stop_is_named_not_waited_for);
+        tcase_add_test(tc, test_a_programs_own_sigquit_handler_wins);
     }
     suite_add_tcase(s, tc);
     return s;
