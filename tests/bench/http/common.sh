@@ -72,30 +72,13 @@ wait_http() {                          # PORT SECONDS
     return 1
 }
 
-# start_server NAME COMMAND...: the command must print "listening on
-# http://HOST:PORT" (the kit's servers and the Python peers do).  Pinned
-# to the server CPU.  Returns 1, with the server's output, if it did not
-# come up within 15 s.
+# start_server NAME COMMAND...: a server of the demo app (start_announced
+# below), which must also answer GET / with 200 before it is measured.
+# Returns 1, with the server's output, if it did not come up within 15 s.
 start_server() {
     name=$1
-    shift
-    : > "$WORK/$name.out"              # before the server opens it: grep below
-    $ON_SERVER_CPU "$@" > "$WORK/$name.out" 2>&1 &
-    eval "pid_$name=$!"
-    STARTED="$STARTED $name"
-    tries=150
-    until grep -q '^listening on http://' "$WORK/$name.out"; do
-        tries=$((tries - 1))
-        if [ "$tries" -le 0 ] || ! kill -0 "$(eval echo "\$pid_$name")" 2>/dev/null; then
-            echo "skip: $name did not start; it said:"
-            sed 's/^/    /' "$WORK/$name.out" | head -n 10
-            stop_server "$name" quiet
-            return 1
-        fi
-        sleep 0.1
-    done
-    port=$(sed -n 's|^listening on http://[^ ]*:\([0-9][0-9]*\).*|\1|p' "$WORK/$name.out" | head -n 1)
-    eval "port_$name=$port"
+    start_announced "$@" || return 1
+    port=$(port_of "$name")
     if ! wait_http "$port" 10; then
         echo "skip: $name listens on port $port but does not answer GET / with 200"
         stop_server "$name" quiet
@@ -250,7 +233,7 @@ start_announced() {
         tries=$((tries - 1))
         if [ "$tries" -le 0 ] || ! kill -0 "$(pid_of "$name")" 2>/dev/null; then
             echo "skip: $name did not start; it said:"
-            sed 's/^/    /' "$WORK/$name.out" | head -n 5
+            sed 's/^/    /' "$WORK/$name.out" | head -n 10
             stop_server "$name" quiet
             return 1
         fi
