@@ -27,6 +27,8 @@ static struct timespec to_timespec(double seconds)
     return ts;
 }
 
+static void print_report(void *arg, const char *name, double held);
+
 /* The blocking detector's view of one hub, shared with its thread: a tick
  * per switch, and who runs now (NULL while the hub itself runs).  Two
  * relaxed atomic stores per switch, and only while a monitor is on. */
@@ -57,8 +59,6 @@ static void note_switch(void *arg, green_t *g)
  * runs, that greenlet has not yielded; say so once per stall.  Reading its
  * name is safe: a greenlet that holds the loop cannot die meanwhile, and
  * the tick is checked again after the read. */
-static void print_report(void *arg, const char *name, double held);
-
 static void *monitor_main(void *arg)
 {
     struct monitor *m = arg;

@@ -80,7 +80,7 @@ struct green_heartbeat {
     double timeout;
     int capacity;
     struct slot *slots;         /* shared by the master and every worker */
-    unsigned char *killed;      /* the master's own: ASKED to dump or
+    unsigned char *fate;        /* the master's own: ALIVE, ASKED to dump or
                                    KILLED, not yet reaped */
     double *asked_at;           /* ...when it was asked to dump */
     struct slot *mine;          /* in a worker: its own slot */
@@ -102,15 +102,15 @@ green_heartbeat_t *green_heartbeat_new(double timeout, int capacity)
         return NULL;
     hb->timeout = timeout;
     hb->capacity = capacity;
-    hb->killed = calloc((size_t)capacity, 1);
+    hb->fate = calloc((size_t)capacity, 1);
     hb->asked_at = calloc((size_t)capacity, sizeof *hb->asked_at);
     /* Anonymous and shared: no file, and the workers inherit it at fork. */
     hb->slots = mmap(NULL, (size_t)capacity * sizeof *hb->slots, PROT_READ | PROT_WRITE,
                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (hb->killed == NULL || hb->asked_at == NULL || hb->slots == MAP_FAILED) {
+    if (hb->fate == NULL || hb->asked_at == NULL || hb->slots == MAP_FAILED) {
         if (hb->slots != MAP_FAILED)
             munmap(hb->slots, (size_t)capacity * sizeof *hb->slots);
-        free(hb->killed);
+        free(hb->fate);
         free(hb->asked_at);
         free(hb);
         errno = ENOMEM;
@@ -218,7 +218,7 @@ static int our_child(pid_t pid)
     return waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0;
 }
 
-enum { ALIVE, ASKED, KILLED };     /* hb->killed[i] */
+enum { ALIVE, ASKED, KILLED };     /* hb->fate[i] */
 
 /* A timed-out worker was asked for its dump: once it had the time to
  * write it, SIGKILL.  1 when killed now. */
@@ -227,7 +227,7 @@ static int finish_off(green_heartbeat_t *hb, int i, pid_t pid)
     if (green_now() - hb->asked_at[i] < DUMP_GRACE || !our_child(pid))
         return 0;
     kill(pid, SIGKILL);
-    hb->killed[i] = KILLED;
+    hb->fate[i] = KILLED;
     return 1;
 }
 
@@ -240,9 +240,9 @@ int green_heartbeat_check(green_heartbeat_t *hb)
         struct slot *s = &hb->slots[i];
         pid_t pid = atomic_load(&s->pid);
         long long beat = atomic_load(&s->beat);
-        if (pid <= 0 || beat == NOT_YET || hb->killed[i] == KILLED)
+        if (pid <= 0 || beat == NOT_YET || hb->fate[i] == KILLED)
             continue;
-        if (hb->killed[i] == ASKED) {
+        if (hb->fate[i] == ASKED) {
             killed += finish_off(hb, i, pid);
             continue;
         }
@@ -269,7 +269,7 @@ int green_heartbeat_check(green_heartbeat_t *hb)
          * while a greenlet holds the hub), into the log we share: where
          * each greenlet stands.  SIGKILL comes DUMP_GRACE later. */
         kill(pid, SIGQUIT);
-        hb->killed[i] = ASKED;
+        hb->fate[i] = ASKED;
         hb->asked_at[i] = green_now();
     }
     return killed;
@@ -287,7 +287,7 @@ void green_heartbeat_forget(green_heartbeat_t *hb, pid_t pid)
          * stamp of the one before it. */
         atomic_store(&s->beat, NOT_YET);
         atomic_store(&s->pid, 0);
-        hb->killed[i] = ALIVE;
+        hb->fate[i] = ALIVE;
         return;
     }
 }
@@ -297,7 +297,7 @@ void green_heartbeat_free(green_heartbeat_t *hb)
     if (hb == NULL)
         return;
     munmap(hb->slots, (size_t)hb->capacity * sizeof *hb->slots);
-    free(hb->killed);
+    free(hb->fate);
     free(hb->asked_at);
     free(hb);
 }
